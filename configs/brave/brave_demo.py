@@ -1,0 +1,49 @@
+# BraVe pretraining, demo schedule: small views so a CPU run takes a few minutes.
+# Paper views (specs/methods.md §2): narrow 16 frames stride 2 at 224 px, broad 64 frames
+# stride 4 at 112 px. Here: narrow 8 x stride 2 at 64 px, broad 16 x stride 4 at 48 px
+# (demo videos have 48 frames, so broad views exercise looping padding).
+# The harness sets model.backbone, model.feat_dim, the dataset's data_root and ann_file, and
+# the seed.
+_base_ = ['../_base_/pretrain_runtime.py']
+
+narrow_view = dict(frames=8, stride=2, size=64, augment=dict(blur=0.5))
+broad_view = dict(frames=16, stride=4, size=48, augment=dict(blur=0.5, random_conv=0.5))
+
+model = dict(
+    type='BraVe',
+    backbone=None,
+    feat_dim=None,
+    hidden_dim=512,  # paper: 4096
+    proj_dim=128,
+)
+
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(
+        type='VideoListDataset',
+        data_root=None,
+        ann_file=None,
+        pipeline=[
+            # placement 'shared_start': the narrow view starts where the broad view starts,
+            # as in the official code; 'independent' samples each start separately.
+            dict(type='SampleViews', views=dict(narrow=narrow_view, broad=[broad_view]),
+                 placement='shared_start'),
+            dict(type='PackInputs'),
+        ],
+    ),
+)
+
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=40)
+# Paper: LARS, batch 512, 300k steps. Demo: AdamW; predictor lr x10 as in the paper.
+optim_wrapper = dict(
+    optimizer=dict(type='AdamW', lr=1e-3, weight_decay=1e-2),
+    paramwise_cfg=dict(custom_keys={'predictor': dict(lr_mult=10.0)}),
+)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=5),
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=5, T_max=35),
+]

@@ -1,0 +1,203 @@
+"""The ``harness`` command line.
+
+User errors (unknown names, missing data, malformed records) print one line and exit 2;
+``--debug`` shows the traceback instead.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+import harness
+from harness.errors import HarnessError
+
+EXIT_USAGE = 2
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with one-line errors and exit code 2, like every other user error."""
+
+    def error(self, message: str):
+        raise HarnessError(f'{self.prog}: {message} (see --help)')
+
+
+def parse_cfg_options(items: Sequence[str]) -> dict[str, Any]:
+    """``key=value`` pairs; values parsed as Python/JSON literals when they parse."""
+    import ast
+
+    options = {}
+    for item in items:
+        key, sep, value = item.partition('=')
+        if not sep or not key:
+            raise HarnessError(f"--cfg-options takes key=value pairs, got '{item}'")
+        try:
+            options[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            options[key] = value
+    return options
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog='harness', description=__doc__.splitlines()[0])
+    parser.add_argument('--version', action='store_true', help='print versions and plugins')
+    parser.add_argument('-p', dest='plugins', action='append', default=[], metavar='NAME',
+                        help="'no:NAME' blocks plugin NAME; a module path loads it explicitly")
+    parser.add_argument('--debug', action='store_true', help='show tracebacks')
+    sub = parser.add_subparsers(dest='command', parser_class=ArgumentParser)
+
+    run = sub.add_parser('run', help='pretrain a method and evaluate it')
+    run.add_argument('--method', required=True)
+    run.add_argument('--eval', required=True, dest='eval')
+    run.add_argument('--backbone', help="default: the method's default backbone")
+    run.add_argument('--protocol', help="default: the evaluator's first protocol")
+    run.add_argument('--data', default='demo',
+                     help="dataset root in its official layout, or 'demo' (default)")
+    run.add_argument('--split', default='1')
+    run.add_argument('--work-dir', default='work_dirs')
+    run.add_argument('--seed', type=int, default=0)
+    run.add_argument('--resume', action='store_true',
+                     help='continue an interrupted run from its last checkpoint')
+    run.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
+                     help="override config keys; 'eval.KEY=V' targets the evaluation config")
+    run.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    run.add_argument('--records-dir', help='default: leaderboards/records of this checkout')
+
+    sub.add_parser('list', help='methods, backbones and evaluators with their protocols')
+    sub.add_parser('plugins', help='installed plugins as JSON')
+
+    data = sub.add_parser('data', help='datasets')
+    data_sub = data.add_subparsers(dest='data_command', required=True,
+                                   parser_class=ArgumentParser)
+    demo = data_sub.add_parser('demo', help='write a demo dataset in the official layout')
+    demo.add_argument('--dataset', default='ucf101')
+    demo.add_argument('--root', help='default: WORK_DIR/demo/DATASET')
+    demo.add_argument('--work-dir', default='work_dirs')
+
+    board = sub.add_parser('leaderboard', help='leaderboards')
+    board_sub = board.add_subparsers(dest='board_command', required=True,
+                                     parser_class=ArgumentParser)
+    render = board_sub.add_parser('render', help='regenerate leaderboards/README.md')
+    render.add_argument('--records-dir', help='default: leaderboards/records of this checkout')
+    render.add_argument('--output', help='default: README.md beside the records directory')
+    render.add_argument('--check', action='store_true',
+                        help='exit 1 if the markdown is stale, write nothing')
+    return parser
+
+
+def _plugin_manager(args):
+    from harness.plugins import PluginManager
+
+    return PluginManager(args.plugins)
+
+
+def cmd_version(args) -> int:
+    pm = _plugin_manager(args)
+    print(f'harness {harness.__version__}')
+    for plugin in pm.plugins:
+        status = f'  ERROR: {plugin.error}' if plugin.error else ''
+        print(f'  {plugin.name}: {plugin.distribution or plugin.module} '
+              f'{plugin.version or ""}{status}'.rstrip())
+    return 0
+
+
+def cmd_list(args) -> int:
+    pm = _plugin_manager(args)
+    components = pm.components
+    print('methods:')
+    for name, entry in sorted(components['method'].items()):
+        print(f'  {name:<14} [{entry.info.data}] {entry.info.summary}')
+    print('backbones:')
+    for name, entry in sorted(components['backbone'].items()):
+        print(f'  {name:<14} [{entry.info.data}] {entry.info.summary}')
+    print('evaluators:')
+    for name, entry in sorted(components['evaluator'].items()):
+        protocols = ', '.join(f'{p.name} (v{p.version})' for p in entry.info.protocols)
+        print(f'  {name:<14} [{entry.info.data}] {entry.info.summary}; protocols: {protocols}')
+    errors = pm.load_errors()
+    for plugin in errors:
+        print(f'plugin {plugin.name} failed to load: {plugin.error}', file=sys.stderr)
+    return 0
+
+
+def cmd_plugins(args) -> int:
+    pm = _plugin_manager(args)
+    pm.load_errors()
+    print(json.dumps([p.as_json() for p in pm.plugins], indent=2))
+    return 0
+
+
+def cmd_run(args) -> int:
+    from harness.runner import RunOptions, execute, plan_run
+
+    pm = _plugin_manager(args)
+    options = RunOptions(method=args.method, eval=args.eval, backbone=args.backbone,
+                         protocol=args.protocol, data=args.data, split=args.split,
+                         work_dir=args.work_dir, seed=args.seed, resume=args.resume,
+                         launcher=args.launcher, cfg_options=parse_cfg_options(args.cfg_options),
+                         records_dir=args.records_dir)
+    plan = plan_run(pm, options)
+    record, path = execute(pm, plan, log=lambda message: print(f'[harness] {message}',
+                                                              flush=True))
+    label = ' (DEMO data: not comparable to papers)' if record['data'] == 'demo' else ''
+    for name, metric in record['metrics'].items():
+        print(f"{name}: {metric['value']}{metric.get('unit', '')}{label}")
+    print(f'record: {path}')
+    return 0
+
+
+def cmd_data(args) -> int:
+    from harness import data as datasets
+
+    module = datasets.layout(args.dataset)
+    root = Path(args.root) if args.root else datasets.demo_root(args.work_dir, args.dataset)
+    module.generate_demo(root)
+    print(f'demo {args.dataset} dataset at {root}')
+    return 0
+
+
+def cmd_leaderboard(args) -> int:
+    from harness import leaderboard
+    from harness.runner import DEFAULT_RECORDS
+
+    records = Path(args.records_dir) if args.records_dir else DEFAULT_RECORDS
+    output = Path(args.output) if args.output else records.parent / 'README.md'
+    if args.check:
+        if leaderboard.is_current(records, output):
+            print(f'{output} is up to date')
+            return 0
+        print(f"{output} is stale: run 'harness leaderboard render'", file=sys.stderr)
+        return 1
+    changed = leaderboard.render(records, output)
+    print(f"{output} {'regenerated' if changed else 'already up to date'}")
+    return 0
+
+
+COMMANDS = {'run': cmd_run, 'list': cmd_list, 'plugins': cmd_plugins, 'data': cmd_data,
+            'leaderboard': cmd_leaderboard}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = '--debug' in argv
+    try:
+        args = build_parser().parse_args(argv)
+        if args.version:
+            return cmd_version(args)
+        if not args.command:
+            raise HarnessError("no command given; try 'harness list' or 'harness run --help'")
+        return COMMANDS[args.command](args)
+    except HarnessError as exc:
+        if debug:
+            raise
+        print(f'harness: error: {exc}', file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print('harness: interrupted; rerun with --resume to continue', file=sys.stderr)
+        return 130
+
+
+if __name__ == '__main__':
+    sys.exit(main())

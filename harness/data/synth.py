@@ -1,0 +1,173 @@
+"""Synthetic videos with learnable signal (numpy + OpenCV only).
+
+A clip shows one large filled shape (about a quarter of the frame) in a per-video random colour
+on a per-video random, mildly textured and noisy background, moving with one motion pattern.
+Shape and motion are the class signal; colour, background, start phase and ``speed`` vary per
+video so that a model has to look at shape and motion, not at colour. Clips are BGR uint8, the
+layout OpenCV writes.
+
+:func:`write_video` stores a clip as an MJPG ``.avi`` (decodable by decord and PyAV), atomically.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+SHAPES = ("circle", "square", "triangle", "cross", "ring")
+MOTIONS = ("horizontal", "vertical", "diagonal", "orbit", "rotate")
+
+_SUBPIXEL = 4  # fractional bits for cv2.fillPoly coordinates
+_CIRCLE_VERTS = 48
+
+
+def _outline(shape: str) -> list[np.ndarray]:
+    """Contours of a shape in unit coordinates (extent about [-1, 1]); later ones cut holes."""
+    t = np.linspace(0.0, 2.0 * np.pi, _CIRCLE_VERTS, endpoint=False)
+    unit_circle = np.stack([np.cos(t), np.sin(t)], axis=1)
+    if shape == "circle":
+        return [unit_circle * 0.95]
+    if shape == "ring":
+        return [unit_circle * 1.0, unit_circle * 0.55]
+    if shape == "square":
+        return [np.array([[-0.8, -0.8], [0.8, -0.8], [0.8, 0.8], [-0.8, 0.8]])]
+    if shape == "triangle":
+        a = np.deg2rad([-90.0, 30.0, 150.0])
+        return [np.stack([np.cos(a), np.sin(a)], axis=1) * 1.1]
+    if shape == "cross":
+        w, e = 0.36, 1.0
+        return [np.array([[-w, -e], [w, -e], [w, -w], [e, -w], [e, w], [w, w],
+                          [w, e], [-w, e], [-w, w], [-e, w], [-e, -w], [-w, -w]])]
+    raise ValueError(f"unknown shape {shape!r}; known: {', '.join(SHAPES)}")
+
+
+def _bounce(pos: float, lo: float, hi: float) -> float:
+    """Fold an unbounded 1-D position into [lo, hi] like a ball bouncing between two walls."""
+    span = hi - lo
+    if span <= 0:
+        return lo
+    p = (pos - lo) % (2.0 * span)
+    return lo + (p if p <= span else 2.0 * span - p)
+
+
+def _trajectory(motion: str, frames: int, size: int, radius: float, speed: float,
+                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-frame centre (x, y), rotation angle (rad) and scale for a motion pattern."""
+    t = np.arange(frames, dtype=np.float64)
+    lo, hi = radius, size - radius
+    centre = size / 2.0
+    step = 0.045 * size * speed  # pixels per frame for the translating motions
+    phase = rng.uniform(lo, hi)
+    sign = rng.choice([-1.0, 1.0])
+    jitter = rng.uniform(-0.06, 0.06, size=2) * size
+    angle = np.zeros(frames)
+    scale = np.ones(frames)
+    if motion == "horizontal":
+        x = np.array([_bounce(phase + sign * step * i, lo, hi) for i in t])
+        y = np.full(frames, centre + jitter[1])
+    elif motion == "vertical":
+        x = np.full(frames, centre + jitter[0])
+        y = np.array([_bounce(phase + sign * step * i, lo, hi) for i in t])
+    elif motion == "diagonal":
+        phase_y = rng.uniform(lo, hi)
+        sign_y = rng.choice([-1.0, 1.0])
+        x = np.array([_bounce(phase + sign * step * i, lo, hi) for i in t])
+        y = np.array([_bounce(phase_y + sign_y * step * i, lo, hi) for i in t])
+    elif motion == "orbit":
+        orbit_r = 0.2 * size
+        theta = rng.uniform(0, 2 * np.pi) + sign * 0.16 * speed * t
+        x = centre + orbit_r * np.cos(theta)
+        y = centre + orbit_r * np.sin(theta)
+    elif motion == "rotate":
+        x = np.full(frames, centre + jitter[0])
+        y = np.full(frames, centre + jitter[1])
+        angle = rng.uniform(0, 2 * np.pi) + sign * 0.14 * speed * t
+        scale = 1.0 + 0.18 * np.sin(rng.uniform(0, 2 * np.pi) + 0.2 * speed * t)
+    else:
+        raise ValueError(f"unknown motion {motion!r}; known: {', '.join(MOTIONS)}")
+    return np.stack([x, y], axis=1), angle, scale
+
+
+def _colours(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A muted background colour and a saturated object colour far from it (BGR floats)."""
+    bg = rng.uniform(50, 190, size=3)
+    for _ in range(64):
+        hsv = np.uint8([[[rng.integers(0, 180), rng.integers(170, 256), rng.integers(170, 256)]]])
+        fg = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)[0, 0].astype(np.float64)
+        if np.linalg.norm(fg - bg) >= 130:
+            return bg, fg
+    return bg, 255.0 - bg  # the complement is always far enough
+
+
+def _background(size: int, base: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A static, smooth, low-contrast texture around ``base`` (float32 [size, size, 3])."""
+    cells = int(rng.integers(3, 7))
+    coarse = rng.uniform(-22, 22, size=(cells, cells, 3)).astype(np.float32)
+    texture = cv2.resize(coarse, (size, size), interpolation=cv2.INTER_CUBIC)
+    return base.astype(np.float32)[None, None, :] + texture
+
+
+def render_clip(shape: str, motion: str, *, frames: int, size: int, speed: float,
+                rng: np.random.Generator) -> np.ndarray:
+    """Render one clip: uint8 array [frames, size, size, 3] in BGR order.
+
+    ``speed`` scales the per-frame motion (translation step, orbit or spin rate); ``rng`` draws
+    everything else that varies per video (colours, texture, start phase, direction, noise).
+    """
+    if frames < 1 or size < 8:
+        raise ValueError(f"frames must be >= 1 and size >= 8, got frames={frames}, size={size}")
+    contours = _outline(shape)
+    radius = size / 4.0  # shape extent is about 2*radius = half the side: ~1/4 of the area
+    centres, angles, scales = _trajectory(motion, frames, size, radius, speed, rng)
+    bg_colour, fg_colour = _colours(rng)
+    background = _background(size, bg_colour, rng)
+    fg = fg_colour.astype(np.float32)[None, None, :]
+    out = np.empty((frames, size, size, 3), dtype=np.uint8)
+    mask = np.zeros((size, size), dtype=np.uint8)
+    for i in range(frames):
+        c, s = np.cos(angles[i]), np.sin(angles[i])
+        rot = np.array([[c, -s], [s, c]]) * (radius * scales[i])
+        mask.fill(0)
+        for k, contour in enumerate(contours):
+            pts = (contour @ rot.T + centres[i]) * (1 << _SUBPIXEL)
+            cv2.fillPoly(mask, [np.round(pts).astype(np.int32)], 0 if k else 255,
+                         lineType=cv2.LINE_AA, shift=_SUBPIXEL)
+        alpha = (mask.astype(np.float32) / 255.0)[:, :, None]
+        frame = background * (1.0 - alpha) + fg * alpha
+        frame += rng.normal(0.0, 4.0, size=frame.shape).astype(np.float32)
+        out[i] = np.clip(frame, 0, 255).astype(np.uint8)
+    return out
+
+
+def write_video(path: str | os.PathLike, frames: np.ndarray, fps: int = 25) -> Path:
+    """Write BGR uint8 ``frames`` [T, H, W, 3] to an MJPG ``.avi`` at ``path``, atomically.
+
+    The clip goes to a temporary file in the same folder first and is then renamed over
+    ``path``, so a reader never sees a half-written video. Returns the path.
+    """
+    path = Path(path)
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or len(frames) == 0:
+        raise ValueError(f"frames must be uint8 [T>0, H, W, 3], got {frames.dtype} {frames.shape}")
+    height, width = frames.shape[1:3]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.avi")  # cv2 picks the container by suffix
+    writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"MJPG"), float(fps), (width, height))
+    try:
+        if not writer.isOpened():
+            raise OSError(f"OpenCV cannot write an MJPG .avi at {tmp}; check that the folder is "
+                          "writable and that opencv-python-headless is installed")
+        for frame in frames:
+            writer.write(np.ascontiguousarray(frame))
+    finally:
+        writer.release()
+    try:
+        if not tmp.is_file() or tmp.stat().st_size == 0:
+            raise OSError(f"OpenCV wrote no data to {tmp}")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path

@@ -1,0 +1,262 @@
+"""UCF101 in its official layout, and a demo generator that writes the same layout.
+
+Layout under a root::
+
+    UCF-101/<Class>/v_<Class>_gXX_cYY.avi
+    ucfTrainTestlist/classInd.txt            "1 ApplyEyeMakeup"              (1-based)
+    ucfTrainTestlist/trainlist0{1,2,3}.txt   "ApplyEyeMakeup/v_..._g08_c01.avi 1"
+    ucfTrainTestlist/testlist0{1,2,3}.txt    "ApplyEyeMakeup/v_..._g01_c01.avi"  (no label)
+
+The reader tolerates the quirks of the real download: CRLF line endings, blank lines, and names
+whose case differs between list files and disk (``HandstandPushups/v_HandStandPushups_...``).
+List entries whose video is missing are skipped and counted in :attr:`Split.missing`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from harness.errors import DataError
+
+VIDEO_DIR = "UCF-101"
+LIST_DIR = "ucfTrainTestlist"
+SPLITS = ("1", "2", "3")
+DEMO_MARKER = "DEMO.txt"
+_PARTIAL_MARKER = "DEMO.partial"
+GENERATOR_VERSION = 1
+
+# demo class -> (shape, motion) for harness.data.synth; every class has its own shape and motion
+DEMO_SPECS: dict[str, tuple[str, str]] = {
+    "SlideSquare": ("square", "horizontal"),
+    "LiftTriangle": ("triangle", "vertical"),
+    "BounceCircle": ("circle", "diagonal"),
+    "OrbitRing": ("ring", "orbit"),
+    "SpinCross": ("cross", "rotate"),
+}
+CLASSES_DEMO: tuple[str, ...] = tuple(DEMO_SPECS)
+
+_HINT = "point --data at the folder holding UCF-101/ and ucfTrainTestlist/, or use --data demo"
+
+
+@dataclass(frozen=True)
+class VideoItem:
+    """One video: ``path`` relative to the dataset root (posix), ``label`` 0-based."""
+
+    path: str
+    label: int
+
+
+@dataclass(frozen=True)
+class Split:
+    """One official train/test split; ``missing`` counts list entries without a video file."""
+
+    name: str
+    classes: tuple[str, ...]
+    train: tuple[VideoItem, ...]
+    test: tuple[VideoItem, ...]
+    missing: int = 0
+
+
+# ----------------------------------------------------------------------------------- reading
+
+
+def _read_lines(path: Path) -> list[tuple[int, str]]:
+    """Non-blank, stripped lines with 1-based line numbers; handles CRLF and a UTF-8 BOM."""
+    text = path.read_text(encoding="utf-8-sig", errors="replace")
+    return [(n, line.strip()) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+
+
+def _read_classes(path: Path) -> tuple[str, ...]:
+    by_index: dict[int, str] = {}
+    for n, line in _read_lines(path):
+        parts = line.split()
+        if len(parts) != 2 or not parts[0].isdigit():
+            raise DataError(f"bad line {n} in {path}: {line!r}; expected '<index> <ClassName>'")
+        by_index[int(parts[0])] = parts[1]
+    if sorted(by_index) != list(range(1, len(by_index) + 1)):
+        raise DataError(f"class indices in {path} are not 1..N; the file looks damaged, "
+                        "restore it from the official UCF101 split archive")
+    return tuple(by_index[i] for i in range(1, len(by_index) + 1))
+
+
+class _Resolver:
+    """Maps a list entry ("Class/v_....avi") to an existing file under UCF-101/, if any."""
+
+    def __init__(self, video_dir: Path):
+        self.video_dir = video_dir
+        self._folded: dict[str, str] | None = None
+
+    def _index(self) -> dict[str, str]:
+        if self._folded is None:  # built only when some exact path is missing
+            folded: dict[str, str] = {}
+            for cls in sorted(os.scandir(self.video_dir), key=lambda e: e.name):
+                if cls.is_dir():
+                    for f in sorted(os.scandir(cls.path), key=lambda e: e.name):
+                        folded.setdefault(f"{cls.name}/{f.name}".lower(), f"{cls.name}/{f.name}")
+            self._folded = folded
+        return self._folded
+
+    def __call__(self, entry: str) -> str | None:
+        entry = entry.replace("\\", "/").lstrip("/")
+        if (self.video_dir / entry).is_file():
+            return entry
+        return self._index().get(entry.lower())
+
+
+def read_split(root: str | os.PathLike, split: str = "1") -> Split:
+    """Read split ``split`` ("1", "2" or "3") of the UCF101 layout under ``root``.
+
+    Raises :class:`DataError` when the root, the video folder or a list file is missing, or
+    when the split name is unknown. Entries whose video is missing are skipped and counted.
+    """
+    root = Path(root).expanduser()
+    split = str(split)
+    if split not in SPLITS:
+        raise DataError(f"unknown UCF101 split {split!r}; use one of {', '.join(SPLITS)}")
+    if not root.is_dir():
+        raise DataError(f"no UCF101 layout at {root}: the folder does not exist; {_HINT}")
+    list_dir, video_dir = root / LIST_DIR, root / VIDEO_DIR
+    class_file = list_dir / "classInd.txt"
+    train_file, test_file = list_dir / f"trainlist0{split}.txt", list_dir / f"testlist0{split}.txt"
+    for needed in (class_file, train_file, test_file):
+        if not needed.is_file():
+            raise DataError(f"no UCF101 layout at {root}: missing {needed}; {_HINT}")
+    if not video_dir.is_dir():
+        raise DataError(f"no UCF101 layout at {root}: missing {video_dir}/; {_HINT}")
+
+    classes = _read_classes(class_file)
+    label_of = {c.lower(): i for i, c in enumerate(classes)}
+    resolve = _Resolver(video_dir)
+    missing = 0
+
+    def items(path: Path, labelled: bool) -> tuple[VideoItem, ...]:
+        nonlocal missing
+        out = []
+        for n, line in _read_lines(path):
+            parts = line.split()
+            entry = parts[0]
+            if labelled and len(parts) >= 2:
+                if not parts[1].isdigit() or not 1 <= int(parts[1]) <= len(classes):
+                    raise DataError(f"bad label on line {n} of {path}: {line!r}; "
+                                    f"expected 1..{len(classes)} as in {class_file.name}")
+                label = int(parts[1]) - 1
+            else:
+                folder = entry.replace("\\", "/").split("/")[0].lower()
+                if folder not in label_of:
+                    raise DataError(f"line {n} of {path} names class folder {folder!r} that is "
+                                    f"not in {class_file}; the split files do not match")
+                label = label_of[folder]
+            found = resolve(entry)
+            if found is None:
+                missing += 1
+                continue
+            out.append(VideoItem(f"{VIDEO_DIR}/{found}", label))
+        return tuple(out)
+
+    train, test = items(train_file, True), items(test_file, False)
+    if not train and not test:
+        raise DataError(f"no videos of UCF101 split {split} found under {video_dir} "
+                        f"({missing} list entries, none on disk); {_HINT}")
+    return Split(name=split, classes=classes, train=train, test=test, missing=missing)
+
+
+def files_sha256(items: Iterable[VideoItem]) -> str:
+    """sha256 hex digest of the sorted "path label" lines: the identity of a file list."""
+    lines = sorted(f"{it.path} {it.label}" for it in items)
+    return hashlib.sha256("".join(line + "\n" for line in lines).encode()).hexdigest()
+
+
+# -------------------------------------------------------------------------------------- demo
+
+
+def is_demo(root: str | os.PathLike) -> bool:
+    """True when ``root`` holds a completed demo (the generator writes ``DEMO.txt`` last)."""
+    return (Path(root).expanduser() / DEMO_MARKER).is_file()
+
+
+def _video_seed(seed: int, name: str) -> int:
+    return int.from_bytes(hashlib.sha256(f"{seed}:{name}".encode()).digest()[:8], "little")
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8", newline="\n")
+    os.replace(tmp, path)
+
+
+def _test_groups(split: int, groups: int) -> set[int]:
+    """Split k tests groups {2k-1, 2k} (1-based), wrapping around when there are few groups."""
+    return {(2 * split - 2) % groups + 1, (2 * split - 1) % groups + 1}
+
+
+def generate_demo(root: str | os.PathLike, *, classes: Iterable[str] = CLASSES_DEMO,
+                  groups: int = 8, clips_per_group: int = 3, frames: int = 48, size: int = 80,
+                  seed: int = 0) -> Path:
+    """Write a small synthetic UCF101 in the official layout under ``root``; return the root.
+
+    Deterministic: the same arguments give byte-identical split files and identical videos.
+    Idempotent: returns at once when ``DEMO.txt`` records the same parameters. ``DEMO.txt`` is
+    written last, so an interrupted run is redone. Refuses to write into a folder that holds a
+    UCF101 layout the generator did not write.
+    """
+    from harness.data import synth  # cv2 is only needed when generating
+
+    root = Path(root).expanduser()
+    classes = tuple(classes)
+    unknown = [c for c in classes if c not in DEMO_SPECS]
+    if unknown or not classes or len(set(classes)) != len(classes):
+        raise DataError(f"demo classes must be distinct names from {', '.join(DEMO_SPECS)}; "
+                        f"got {', '.join(classes) or 'none'}")
+    if not 3 <= groups <= 99 or not 1 <= clips_per_group <= 99 or frames < 1 or size < 16:
+        raise DataError("demo needs 3 <= groups <= 99, 1 <= clips_per_group <= 99, frames >= 1 "
+                        f"and size >= 16; got groups={groups}, clips_per_group={clips_per_group}, "
+                        f"frames={frames}, size={size}")
+    params = (f"ssl-harness UCF101 demo generator v{GENERATOR_VERSION}: "
+              f"classes={','.join(classes)} groups={groups} clips_per_group={clips_per_group} "
+              f"frames={frames} size={size} seed={seed}\n")
+    marker, partial = root / DEMO_MARKER, root / _PARTIAL_MARKER
+    if marker.is_file() and marker.read_text(encoding="utf-8", errors="replace") == params:
+        return root
+    ours = marker.is_file() or partial.is_file()
+    if not ours and ((root / VIDEO_DIR).exists() or (root / LIST_DIR).exists()):
+        raise DataError(f"{root} already holds a UCF101 layout that the demo generator did not "
+                        "write; choose an empty folder for the demo")
+
+    root.mkdir(parents=True, exist_ok=True)
+    _write_text(partial, params)
+    marker.unlink(missing_ok=True)
+    for sub in (VIDEO_DIR, LIST_DIR):  # leftovers of an earlier demo or an interrupted run
+        shutil.rmtree(root / sub, ignore_errors=True)
+    (root / LIST_DIR).mkdir(parents=True)
+
+    entries: list[tuple[str, int, int]] = []  # ("Class/v_...avi", 0-based label, group)
+    for label, cls in enumerate(classes):
+        shape, motion = DEMO_SPECS[cls]
+        for g in range(1, groups + 1):
+            for c in range(1, clips_per_group + 1):
+                rel = f"{cls}/v_{cls}_g{g:02d}_c{c:02d}.avi"
+                rng = np.random.default_rng(_video_seed(seed, rel))
+                speed = float(rng.uniform(0.5, 2.0))
+                clip = synth.render_clip(shape, motion, frames=frames, size=size, speed=speed,
+                                         rng=rng)
+                synth.write_video(root / VIDEO_DIR / rel, clip)
+                entries.append((rel, label, g))
+
+    lists = root / LIST_DIR
+    _write_text(lists / "classInd.txt", "".join(f"{i} {c}\n" for i, c in enumerate(classes, 1)))
+    for k in (1, 2, 3):
+        test_groups = _test_groups(k, groups)
+        _write_text(lists / f"trainlist0{k}.txt", "".join(
+            f"{rel} {label + 1}\n" for rel, label, g in entries if g not in test_groups))
+        _write_text(lists / f"testlist0{k}.txt", "".join(
+            f"{rel}\n" for rel, _, g in entries if g in test_groups))
+    _write_text(marker, params)
+    partial.unlink()
+    return root

@@ -1,0 +1,55 @@
+"""mmengine hooks the harness adds to every run it starts."""
+from __future__ import annotations
+
+import sys
+
+from mmengine.dist import is_main_process
+from mmengine.hooks import Hook
+
+from harness.registry import HOOKS
+
+
+@HOOKS.register_module()
+class ProgressBarHook(Hook):
+    """A tqdm progress bar for training and testing on the terminal (the log file keeps the
+    detailed mmengine log)."""
+
+    priority = 'VERY_LOW'
+
+    def __init__(self, desc: str = 'train'):
+        self.desc = desc
+        self._bar = None
+
+    def _open(self, total: int, initial: int, desc: str) -> None:
+        if is_main_process():
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, initial=initial, desc=desc, file=sys.stderr,
+                             dynamic_ncols=True, leave=True)
+
+    def _close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    def before_train(self, runner) -> None:
+        self._open(runner.max_iters, runner.iter, self.desc)
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        if self._bar is not None:
+            self._bar.update(1)
+            if outputs and 'loss' in outputs:
+                self._bar.set_postfix(loss=f"{float(outputs['loss']):.4f}")
+
+    def after_train(self, runner) -> None:
+        self._close()
+
+    def before_test_epoch(self, runner) -> None:
+        self._open(len(runner.test_dataloader), 0, 'test')
+
+    def after_test_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        if self._bar is not None:
+            self._bar.update(1)
+
+    def after_test_epoch(self, runner, metrics=None) -> None:
+        self._close()

@@ -1,0 +1,20 @@
+"""Small network pieces shared by method plugins (projectors, predictors, pooling)."""
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+
+def global_pool(features: Tensor) -> Tensor:
+    """Average a feature map ``[N, D, ...]`` over everything after the channels: ``[N, D]``."""
+    return features.flatten(2).mean(-1) if features.dim() > 2 else features
+
+
+def mlp(in_dim: int, hidden_dim: int, out_dim: int, *, last_bn: bool) -> nn.Sequential:
+    """Linear -> BN -> ReLU -> Linear [-> BN]: the projector/predictor of BYOL-style methods."""
+    layers: list[nn.Module] = [
+        nn.Linear(in_dim, hidden_dim), nn.BatchNorm1d(hidden_dim), nn.ReLU(inplace=True),
+        nn.Linear(hidden_dim, out_dim),
+    ]
+    if last_bn:
+        layers.append(nn.BatchNorm1d(out_dim))
+    return nn.Sequential(*layers)

@@ -1,0 +1,206 @@
+"""The plugin manager: loads entry-point group ``harness`` and collects what plugins register.
+
+pluggy owns identity and hook calling; this module owns the rest: isolating plugins that fail to
+import, blocking (``-p no:NAME``), explicit loading (``-p module``), and duplicate detection.
+Set ``HARNESS_DISABLE_PLUGIN_AUTOLOAD=1`` to load no entry points (then ``-p module`` loads
+plugins one by one), as pytest does with ``PYTEST_DISABLE_PLUGIN_AUTOLOAD``.
+"""
+from __future__ import annotations
+
+import difflib
+import importlib
+import importlib.metadata as metadata
+import os
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+import pluggy
+
+from harness import hookspecs
+from harness.api import BackboneInfo, EvaluatorInfo, MethodInfo
+from harness.errors import PluginError
+
+GROUP = 'harness'
+AUTOLOAD_ENV = 'HARNESS_DISABLE_PLUGIN_AUTOLOAD'
+
+from harness import hookimpl  # noqa: E402,F401  (re-exported)
+
+KINDS = {
+    'method': ('harness_register_methods', MethodInfo),
+    'backbone': ('harness_register_backbones', BackboneInfo),
+    'evaluator': ('harness_register_evaluators', EvaluatorInfo),
+}
+
+
+@dataclass
+class PluginRecord:
+    """One plugin as the user sees it in ``harness plugins``."""
+
+    name: str
+    distribution: str | None
+    version: str | None
+    module: str
+    registers: dict[str, list[str]] = field(default_factory=dict)
+    error: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {'name': self.name, 'distribution': self.distribution, 'version': self.version,
+                'module': self.module, 'registers': self.registers, 'error': self.error}
+
+
+@dataclass(frozen=True)
+class Registered:
+    """A registered component with the plugin that registered it."""
+
+    info: Any
+    plugin: PluginRecord
+
+    @property
+    def label(self) -> str:
+        dist = self.plugin.distribution or self.plugin.module
+        return f'{dist} {self.plugin.version}' if self.plugin.version else dist
+
+
+def parse_plugin_options(options: Iterable[str]) -> tuple[set[str], list[str]]:
+    """Split ``-p`` values into blocked names (``no:NAME``) and modules to load."""
+    blocked, explicit = set(), []
+    for option in options:
+        if option.startswith('no:'):
+            blocked.add(option[3:])
+        else:
+            explicit.append(option)
+    return blocked, explicit
+
+
+class PluginManager:
+    """A typed facade over pluggy's manager; nothing else calls ``pm.hook`` untyped."""
+
+    def __init__(self, plugin_options: Sequence[str] = (), *, autoload: bool | None = None,
+                 entry_points: Iterable[metadata.EntryPoint] | None = None):
+        self._pm = pluggy.PluginManager(GROUP)
+        self._pm.add_hookspecs(hookspecs)
+        self.plugins: list[PluginRecord] = []
+        self.blocked, explicit = parse_plugin_options(plugin_options)
+        if autoload is None:
+            autoload = not os.environ.get(AUTOLOAD_ENV)
+        if autoload:
+            if entry_points is None:
+                entry_points = metadata.entry_points(group=GROUP)
+            for entry_point in sorted(entry_points, key=lambda ep: ep.name):
+                self._load_entry_point(entry_point)
+        for module in explicit:
+            self._load_module(module)
+        self._components: dict[str, dict[str, Registered]] | None = None
+
+    # -- loading ---------------------------------------------------------------------------
+    def _load_entry_point(self, entry_point: metadata.EntryPoint) -> None:
+        dist = getattr(entry_point, 'dist', None)
+        record = PluginRecord(entry_point.name, dist.name if dist else None,
+                              dist.version if dist else None, entry_point.value)
+        if entry_point.name in self.blocked:
+            return
+        self.plugins.append(record)
+        try:
+            module = entry_point.load()
+        except Exception as exc:  # a broken plugin must not take the others down
+            record.error = _describe(exc)
+            return
+        self._register(record, module)
+
+    def _load_module(self, module_name: str) -> None:
+        record = PluginRecord(module_name, None, None, module_name)
+        self.plugins.append(record)
+        try:
+            module = importlib.import_module(module_name)
+        except Exception as exc:
+            record.error = _describe(exc)
+            return
+        self._register(record, module)
+
+    def _register(self, record: PluginRecord, module: Any) -> None:
+        if self._pm.is_registered(module) or self._pm.has_plugin(record.name):
+            record.error = f'already loaded under another name ({module.__name__})'
+            return
+        try:
+            self._pm.register(module, name=record.name)
+        except Exception as exc:  # e.g. a hookimpl that does not match its spec
+            record.error = _describe(exc)
+
+    def add_plugin(self, module: Any, name: str, distribution: str | None = None,
+                   version: str | None = None) -> None:
+        """Register an already-imported plugin object (tests, embedding applications)."""
+        record = PluginRecord(name, distribution, version, getattr(module, '__name__', name))
+        self.plugins.append(record)
+        self._register(record, module)
+        self._components = None
+
+    # -- registration ----------------------------------------------------------------------
+    @property
+    def components(self) -> dict[str, dict[str, Registered]]:
+        if self._components is None:
+            self._components = self._collect()
+        return self._components
+
+    def _collect(self) -> dict[str, dict[str, Registered]]:
+        by_name = {p.name: p for p in self.plugins}
+        found: dict[str, dict[str, Registered]] = {kind: {} for kind in KINDS}
+        for kind, (hook_name, info_type) in KINDS.items():
+            hook = getattr(self._pm.hook, hook_name)
+            for impl in reversed(hook.get_hookimpls()):  # registration order
+                plugin = by_name[impl.plugin_name]
+                if plugin.error:
+                    continue
+                items: list[Any] = []
+                try:
+                    impl.function(register=items.append)
+                    for item in items:
+                        if not isinstance(item, info_type):
+                            raise TypeError(f'{hook_name} registered {item!r}, '
+                                            f'expected a {info_type.__name__}')
+                except Exception as exc:
+                    plugin.error = _describe(exc)
+                    continue
+                for item in items:
+                    previous = found[kind].get(item.name)
+                    entry = Registered(item, plugin)
+                    if previous is not None:
+                        raise PluginError(
+                            f"{kind} '{item.name}' is registered by two plugins: "
+                            f'{previous.label} and {entry.label}; uninstall one, or block one '
+                            f'with -p no:{plugin.name}')
+                    found[kind][item.name] = entry
+                    plugin.registers.setdefault(kind, []).append(item.name)
+        return found
+
+    def get(self, kind: str, name: str) -> Registered:
+        """The registered ``kind`` called ``name``; an unknown name raises a one-line
+        PluginError naming the closest registered names."""
+        table = self.components[kind]
+        if name in table:
+            return table[name]
+        close = difflib.get_close_matches(name, list(table), n=3, cutoff=0.4)
+        hint = f"did you mean {', '.join(repr(c) for c in close)}?" if close else \
+            f"known: {', '.join(sorted(table)) or 'none'}."
+        raise PluginError(f"unknown {kind} '{name}'; {hint} (see 'harness list')")
+
+    def load_errors(self) -> list[PluginRecord]:
+        self.components  # registration errors surface here too
+        return [p for p in self.plugins if p.error]
+
+    # -- lifecycle hooks (typed) -----------------------------------------------------------
+    def run_start(self, run: Any) -> None:
+        self._pm.hook.harness_run_start(run=run)
+
+    def pretrain_end(self, run: Any, checkpoint: Any, reused: bool) -> None:
+        self._pm.hook.harness_pretrain_end(run=run, checkpoint=checkpoint, reused=reused)
+
+    def record_written(self, run: Any, record: dict, path: Any) -> None:
+        self._pm.hook.harness_record_written(run=run, record=record, path=path)
+
+
+def _describe(exc: BaseException) -> str:
+    """One line for the listing; the last frame tells the plugin author where it broke."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f' ({frames[-1].filename}:{frames[-1].lineno})' if frames else ''
+    return f'{type(exc).__name__}: {exc}{where}'

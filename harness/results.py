@@ -1,0 +1,337 @@
+"""The result record: one JSON file per result (DESIGN.md §4).
+
+A record says what was measured (method, backbone, pretraining, evaluation protocol), the
+numbers (``metrics``), and where they come from: ``source`` is ``"reproduced"`` for a run of
+this harness (with full ``provenance``) or ``"reported"`` for a paper's number (with its
+``citation``). ``data`` is ``"demo"`` or ``"real"``; demo results are never mixed into real
+leaderboard tables.
+
+Records are validated against :data:`RECORD_SCHEMA` on write and on read; a malformed record
+raises :class:`~harness.errors.RecordError` with a one-line message naming the file and the
+field, e.g. ``leaderboards/records/x.json: field 'eval.protocol': 5 is not of type 'string'``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import best_match
+
+from harness.errors import RecordError
+
+SCHEMA_VERSION = 1
+
+_SHA256_PATTERN = '^[0-9a-f]{64}$'
+_SHA256 = {'type': 'string', 'pattern': _SHA256_PATTERN}
+_SHA256_OR_NULL = {'type': ['string', 'null'], 'pattern': _SHA256_PATTERN}
+_NAME = {'type': 'string', 'minLength': 1}
+_DATA = {'enum': ['demo', 'real']}
+
+_COMPONENT = {
+    'type': 'object',
+    'required': ['name', 'distribution', 'version'],
+    'properties': {'name': _NAME, 'distribution': {'type': 'string'},
+                   'version': {'type': 'string'}},
+}
+
+# Pretraining of a reproduced record: null (no pretraining) or the full identity of the run.
+_PRETRAIN_REPRODUCED = {
+    'type': ['object', 'null'],
+    'required': ['dataset', 'data', 'split', 'num_videos', 'files_sha256', 'epochs', 'iters',
+                 'config_sha256', 'checkpoint_sha256', 'reused'],
+    'properties': {
+        'dataset': _NAME,
+        'data': _DATA,
+        'split': {'type': 'string'},
+        'num_videos': {'type': 'integer', 'minimum': 0},
+        'files_sha256': _SHA256,
+        'epochs': {'type': ['number', 'null'], 'minimum': 0},
+        'iters': {'type': ['integer', 'null'], 'minimum': 0},
+        'config_sha256': _SHA256,
+        'checkpoint_sha256': _SHA256_OR_NULL,
+        'reused': {'type': 'boolean'},
+    },
+}
+
+# Pretraining of a reported record: a paper rarely gives more than the dataset (and a note).
+_PRETRAIN_REPORTED = {
+    'type': ['object', 'null'],
+    'required': ['dataset'],
+    'properties': {'dataset': _NAME, 'note': {'type': 'string'}},
+}
+
+_EVAL = {
+    'type': 'object',
+    'required': ['name', 'protocol', 'protocol_version', 'splits', 'clips', 'crops',
+                 'config_sha256'],
+    'properties': {
+        'name': _NAME,
+        'protocol': _NAME,
+        'protocol_version': {'type': 'string'},
+        'splits': {'type': 'array', 'minItems': 1, 'items': _NAME},
+        'clips': {'type': 'integer', 'minimum': 1},
+        'crops': {'type': 'integer', 'minimum': 1},
+        'config_sha256': _SHA256_OR_NULL,
+        'weights': {
+            'type': ['object', 'null'],
+            'required': ['loaded', 'total'],
+            'properties': {
+                'loaded': {'type': 'integer', 'minimum': 0},
+                'total': {'type': 'integer', 'minimum': 0},
+                'missing': {'type': 'array', 'items': {'type': 'string'}},
+                'unexpected': {'type': 'array', 'items': {'type': 'string'}},
+            },
+        },
+    },
+}
+
+_METRIC = {
+    'type': 'object',
+    'required': ['value', 'higher_is_better'],
+    'additionalProperties': False,
+    'properties': {
+        'value': {'type': 'number'},
+        'higher_is_better': {'type': 'boolean'},
+        'unit': {'type': 'string'},
+        'std': {'type': 'number', 'minimum': 0},
+        'per_split': {'type': 'object', 'additionalProperties': {'type': 'number'}},
+    },
+}
+
+_PROVENANCE = {
+    'type': 'object',
+    'required': ['harness_version', 'git_commit', 'git_dirty', 'packages', 'device', 'started_at',
+                 'duration_s', 'command'],
+    'properties': {
+        'harness_version': {'type': 'string'},
+        'git_commit': {'type': ['string', 'null']},
+        'git_dirty': {'type': ['boolean', 'null']},
+        'packages': {'type': 'object', 'additionalProperties': {'type': 'string'}},
+        'device': {'type': 'string'},
+        # ISO-8601 date and time; the ``format`` is an annotation, the ``pattern`` is checked.
+        'started_at': {'type': 'string', 'format': 'date-time',
+                       'pattern': r'^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}'},
+        'duration_s': {'type': 'number', 'minimum': 0},
+        'command': {'type': 'string'},
+    },
+}
+
+RECORD_SCHEMA: dict[str, Any] = {
+    '$schema': 'https://json-schema.org/draft/2020-12/schema',
+    '$id': 'https://ssl-harness/result-record.schema.json',
+    'title': 'ssl-harness result record',
+    'type': 'object',
+    'required': ['schema_version', 'method', 'backbone', 'pretrain', 'eval', 'metrics', 'seeds',
+                 'data', 'source'],
+    # Unknown top-level keys are allowed so that later versions can add fields.
+    'properties': {
+        'schema_version': {'const': SCHEMA_VERSION},
+        'method': _COMPONENT,
+        'backbone': _COMPONENT,
+        'eval': _EVAL,
+        'metrics': {'type': 'object', 'minProperties': 1, 'propertyNames': {'minLength': 1},
+                    'additionalProperties': _METRIC},
+        'seeds': {'type': 'array', 'items': {'type': 'integer'}},
+        'data': _DATA,
+        'source': {'enum': ['reproduced', 'reported']},
+    },
+    'if': {'required': ['source'], 'properties': {'source': {'const': 'reported'}}},
+    'then': {
+        'required': ['citation'],
+        'properties': {
+            'pretrain': _PRETRAIN_REPORTED,
+            'citation': {'type': 'string', 'minLength': 1},
+            'provenance': {'type': ['object', 'null']},
+        },
+    },
+    'else': {
+        'required': ['provenance'],
+        'properties': {
+            'pretrain': _PRETRAIN_REPRODUCED,
+            'seeds': {'minItems': 1},
+            'citation': {'type': 'null'},
+            'provenance': _PROVENANCE,
+        },
+    },
+}
+
+_VALIDATOR = jsonschema.Draft202012Validator(RECORD_SCHEMA)
+
+
+def _field_path(path) -> str:
+    """``['eval', 'splits', 0]`` -> ``eval.splits[0]``."""
+    text = ''
+    for part in path:
+        if isinstance(part, int):
+            text += f'[{part}]'
+        else:
+            part = part if str(part).isprintable() else repr(part)
+            text += f'.{part}' if text else str(part)
+    return text
+
+
+_MAX_MESSAGE = 200
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + '...'
+
+
+def _describe(error: jsonschema.ValidationError) -> tuple[str, str]:
+    """The field path and message of a schema error, naming the missing or extra key itself."""
+    path = list(error.absolute_path)
+    instance = error.instance
+    if error.validator == 'required' and isinstance(instance, dict):
+        missing = [key for key in error.validator_value if key not in instance]
+        if missing:
+            return _field_path(path + [missing[0]]), 'is required but missing'
+    if error.validator == 'additionalProperties' and isinstance(instance, dict):
+        known = error.schema.get('properties', {})
+        extra = sorted(key for key in instance if key not in known)
+        if extra:
+            return _field_path(path + [extra[0]]), 'is not an allowed key here'
+    message = error.message
+    if error.validator == 'type':
+        message = f'{_short(error.instance)} is not of type {error.validator_value!r}'
+    elif error.validator == 'pattern' and error.validator_value == _SHA256_PATTERN:
+        message = f'{error.instance!r} is not a sha256 (64 lowercase hex digits)'
+    if len(message) > _MAX_MESSAGE:
+        message = message[:_MAX_MESSAGE - 3] + '...'
+    return _field_path(path) or '<record>', message
+
+
+def _non_finite(value, path=()):
+    """The path of the first NaN or infinity in ``value`` (JSON cannot hold them), or None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return list(path)
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _non_finite(item, (*path, key))
+        if found is not None:
+            return found
+    return None
+
+
+def validate_record(record: dict, source=None) -> dict:
+    """Check ``record`` against :data:`RECORD_SCHEMA` and return it.
+
+    Raises :class:`RecordError` with a one-line message naming ``source`` (a file path, if
+    given) and the field of the most relevant error.
+    """
+    where = str(source) if source is not None else 'result record'
+    error = best_match(_VALIDATOR.iter_errors(record))
+    if error is not None:
+        field, message = _describe(error)
+        raise RecordError(f"{where}: field '{field}': {message}")
+    bad = _non_finite(record)
+    if bad is not None:
+        raise RecordError(f"{where}: field '{_field_path(bad)}': NaN and infinity are not allowed")
+    pretrain = record.get('pretrain')
+    if isinstance(pretrain, dict) and 'data' in pretrain and pretrain['data'] != record['data']:
+        raise RecordError(f"{where}: field 'pretrain.data': {pretrain['data']!r} does not match "
+                          f"the record's data {record['data']!r}")
+    return record
+
+
+_UNSAFE = re.compile(r'[^A-Za-z0-9._-]')
+
+
+def record_id(record: dict) -> str:
+    """The file stem of a record: ``method__backbone__eval-protocol__data__seedS[__reported]``."""
+    seeds = '-'.join(str(seed) for seed in record['seeds'])
+    text = (f"{record['method']['name']}__{record['backbone']['name']}__"
+            f"{record['eval']['name']}-{record['eval']['protocol']}__{record['data']}__seed{seeds}")
+    if record['source'] == 'reported':
+        text += '__reported'
+    return _UNSAFE.sub('-', text)
+
+
+def atomic_write_text(path, text: str) -> Path:
+    """Write ``text`` to ``path`` so that readers see the old or the new file, never a part.
+
+    The text goes to a temporary file in the same directory, is flushed to disk and then
+    renamed over ``path``; the temporary file is removed if anything fails.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    try:
+        with os.fdopen(fd, 'w', encoding='utf-8', newline='\n') as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    try:  # make the rename itself durable; not possible on every platform
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+    except OSError:
+        return path
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+    return path
+
+
+def dumps_record(record: dict) -> str:
+    """The canonical text of a record: sorted keys, indent 2, trailing newline."""
+    return json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + '\n'
+
+
+def write_record(record: dict, directory) -> Path:
+    """Validate ``record`` and write it atomically to ``directory/<record_id>.json``.
+
+    An existing file with the same id is replaced. Returns the path written.
+    """
+    directory = Path(directory)
+    validate_record(record, source=f'record for {directory}')
+    return atomic_write_text(directory / f'{record_id(record)}.json', dumps_record(record))
+
+
+def _reject_constant(name):
+    raise ValueError(f'{name} is not valid JSON')
+
+
+def read_record(path) -> dict:
+    """Read and validate one record; bad JSON or a schema failure raises :class:`RecordError`."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding='utf-8')
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RecordError(f'{path}: cannot read result record: {exc}') from exc
+    try:
+        record = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise RecordError(f'{path}: invalid JSON at line {exc.lineno} column {exc.colno}: '
+                          f'{exc.msg}') from exc
+    except ValueError as exc:
+        raise RecordError(f'{path}: invalid JSON: {exc}') from exc
+    return validate_record(record, source=path)
+
+
+def read_records(directory) -> list[dict]:
+    """All records ``directory/*.json``, sorted by file name; a missing directory gives ``[]``."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    return [read_record(path) for path in sorted(directory.glob('*.json'))]

@@ -1,0 +1,74 @@
+"""Transferring pretrained backbone weights into downstream models, with a load report.
+
+Evaluators load SSL weights through the mmengine weight initializer ``harness.SSLPretrained``
+(``backbone=dict(type=..., init_cfg=dict(type='harness.SSLPretrained', checkpoint=PATH))``), so
+the load happens where mmengine initializes weights, and is never silent: the report of
+loaded / missing / unexpected keys is logged and kept on the module as ``weight_load_report``.
+A load that leaves most backbone weights unloaded raises :class:`WeightTransferError`.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import torch
+from mmengine.logging import print_log
+from torch import nn
+
+from harness.errors import HarnessError
+from harness.registry import WEIGHT_INITIALIZERS
+
+
+class WeightTransferError(HarnessError):
+    """Most of a backbone's weights could not be loaded from a checkpoint."""
+
+
+def load_backbone_weights(module: nn.Module, state_dict: Mapping[str, torch.Tensor], *,
+                          min_loaded: float = 0.5, source: str = 'checkpoint') -> dict[str, Any]:
+    """Load ``state_dict`` into ``module`` (non-strict) and report what happened.
+
+    A key loads when it exists in the module with the same shape; shape mismatches count as
+    missing (and unexpected). Returns ``{loaded, total, missing, unexpected}`` where counts are
+    parameter/buffer tensors of the module. Raises WeightTransferError when fewer than
+    ``min_loaded`` of the module's tensors were loaded.
+    """
+    own = module.state_dict()
+    usable = {k: v for k, v in state_dict.items() if k in own and own[k].shape == v.shape}
+    module.load_state_dict(usable, strict=False)
+    missing = sorted(k for k in own if k not in usable)
+    unexpected = sorted(k for k in state_dict if k not in usable)
+    report = {'loaded': len(usable), 'total': len(own), 'missing': missing,
+              'unexpected': unexpected}
+    if not own or len(usable) < min_loaded * len(own):
+        example = ', '.join(missing[:3])
+        raise WeightTransferError(
+            f'only {len(usable)} of {len(own)} backbone tensors loaded from {source} '
+            f'(missing e.g. {example}); the checkpoint does not match this backbone: '
+            f'check --backbone against the pretraining')
+    return report
+
+
+def read_state_dict(path: str) -> dict[str, torch.Tensor]:
+    """A plain tensor state dict saved by the harness (weights only, safe to load)."""
+    state = torch.load(path, map_location='cpu', weights_only=True)
+    return state.get('state_dict', state)
+
+
+@WEIGHT_INITIALIZERS.register_module(name='SSLPretrained')
+class SSLPretrainedInit:
+    """mmengine weight initializer: load harness-exported backbone weights with a report."""
+
+    def __init__(self, checkpoint: str, min_loaded: float = 0.5, **_: Any):
+        self.checkpoint = checkpoint
+        self.min_loaded = min_loaded
+        self.wholemodule = False
+
+    def __call__(self, module: nn.Module) -> None:
+        report = load_backbone_weights(module, read_state_dict(self.checkpoint),
+                                       min_loaded=self.min_loaded, source=self.checkpoint)
+        module.weight_load_report = report
+        print_log(f"backbone weights: loaded {report['loaded']}/{report['total']} tensors from "
+                  f"{self.checkpoint}; missing {len(report['missing'])}, unexpected "
+                  f"{len(report['unexpected'])}", logger='current')
+
+    def _get_init_info(self) -> str:
+        return f'{type(self).__name__}: load harness backbone weights from {self.checkpoint}'

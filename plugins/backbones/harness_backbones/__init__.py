@@ -1,0 +1,1 @@
+"""Backbones for ssl-harness (see plugin.py for what is registered)."""

@@ -1,0 +1,37 @@
+"""Video backbones: torchvision's video ResNets without their pooling and classifier.
+
+Each maps clips ``[N, 3, T, H, W]`` to a feature map ``[N, D, T', H', W']`` so that the same
+module serves pretraining (methods pool it) and mmaction2's Recognizer3D (its head pools it).
+"""
+from mmengine.model import BaseModule
+from torchvision.models import video as tv_video
+
+from harness.registry import MODELS
+
+
+class _TorchvisionVideoResNet(BaseModule):
+    """The stem and four stages of a torchvision VideoResNet."""
+
+    builder = None
+    feat_dim = 512
+
+    def __init__(self, init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        net = type(self).builder(weights=None)
+        self.stem = net.stem
+        self.layer1, self.layer2 = net.layer1, net.layer2
+        self.layer3, self.layer4 = net.layer3, net.layer4
+
+    def forward(self, x):
+        x = self.stem(x)
+        for layer in (self.layer1, self.layer2, self.layer3, self.layer4):
+            x = layer(x)
+        return x
+
+
+@MODELS.register_module()
+class R3D18(_TorchvisionVideoResNet):
+    """3D ResNet-18 (torchvision ``r3d_18``), 512 output channels."""
+
+    builder = staticmethod(tv_video.r3d_18)
+

@@ -1,0 +1,1 @@
+"""BraVe: broaden your views for self-supervised video learning (Recasens et al., ICCV 2021)."""

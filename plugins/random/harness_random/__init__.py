@@ -1,0 +1,1 @@
+"""The random-initialisation baseline: the reference row of every leaderboard."""

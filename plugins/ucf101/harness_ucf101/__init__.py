@@ -1,0 +1,1 @@
+"""UCF101 action recognition evaluation (mmaction2)."""

@@ -1,0 +1,109 @@
+"""The command line as a user meets it: listings, JSON, and one-line errors with exit code 2."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from harness.cli import main
+
+
+def error_line(capsys) -> str:
+    err = capsys.readouterr().err
+    assert 'Traceback' not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def test_unknown_method_names_closest_matches(capsys):
+    assert main(['run', '--method', 'bravo', '--eval', 'ucf101']) == 2
+    line = error_line(capsys)
+    assert line.startswith('harness: error:') and "unknown method 'bravo'" in line
+    assert "'brave'" in line
+
+
+def test_unknown_backbone(capsys):
+    assert main(['run', '--method', 'brave', '--eval', 'ucf101', '--backbone', 'r3d19']) == 2
+    assert "unknown backbone 'r3d19'; did you mean 'r3d18'" in error_line(capsys)
+
+
+def test_unknown_evaluator_and_protocol(capsys):
+    assert main(['run', '--method', 'brave', '--eval', 'ucf110']) == 2
+    assert "did you mean 'ucf101'" in error_line(capsys)
+    assert main(['run', '--method', 'brave', '--eval', 'ucf101', '--protocol', 'linaer']) == 2
+    assert "no protocol 'linaer'" in error_line(capsys)
+
+
+def test_missing_data_root(capsys, tmp_path):
+    missing = tmp_path / 'nowhere'
+    assert main(['run', '--method', 'brave', '--eval', 'ucf101', '--data', str(missing)]) == 2
+    line = error_line(capsys)
+    assert str(missing) in line and '--data demo' in line
+
+
+def test_data_root_without_layout(capsys, tmp_path):
+    assert main(['run', '--method', 'random', '--eval', 'ucf101', '--data', str(tmp_path),
+                 '--work-dir', str(tmp_path / 'w')]) == 2
+    assert 'classInd.txt' in error_line(capsys)
+
+
+def test_bad_arguments_are_one_line_exit_2(capsys):
+    assert main(['run', '--eval', 'ucf101']) == 2
+    assert '--method' in error_line(capsys)
+    assert main(['run', '--method', 'brave', '--eval', 'ucf101', '--cfg-options', 'novalue']) == 2
+    assert 'key=value' in error_line(capsys)
+    assert main([]) == 2
+    assert 'harness list' in error_line(capsys)
+
+
+def test_debug_shows_the_traceback():
+    from harness.errors import PluginError
+
+    with pytest.raises(PluginError):
+        main(['--debug', 'run', '--method', 'nosuch', '--eval', 'ucf101'])
+
+
+def test_command_line_error_is_one_line_without_traceback(harness_cli):
+    result = harness_cli('run', '--method', 'nosuch', '--eval', 'ucf101')
+    assert result.returncode == 2
+    assert result.stderr.count('\n') == 1 and 'Traceback' not in result.stderr
+    assert "unknown method 'nosuch'" in result.stderr
+
+
+def test_list_shows_components_and_protocols(capsys):
+    assert main(['list']) == 0
+    out = capsys.readouterr().out
+    for expected in ('brave', 'random', 'r3d18', 'ucf101', 'finetune (v1)'):
+        assert expected in out
+
+
+def test_plugins_is_json_with_distributions(capsys):
+    assert main(['plugins']) == 0
+    plugins = {p['name']: p for p in json.loads(capsys.readouterr().out)}
+    assert plugins['brave']['distribution'] == 'harness-brave'
+    assert plugins['brave']['registers'] == {'method': ['brave']}
+    assert plugins['ucf101']['registers'] == {'evaluator': ['ucf101']}
+    assert all(p['error'] is None for p in plugins.values())
+
+
+def test_version_lists_plugins(capsys):
+    import harness
+
+    assert main(['--version']) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f'harness {harness.__version__}')
+    assert 'harness-brave 0.1.0' in out
+
+
+def test_blocking_a_plugin_removes_its_components(capsys):
+    assert main(['-p', 'no:brave', 'run', '--method', 'brave', '--eval', 'ucf101']) == 2
+    assert "unknown method 'brave'" in error_line(capsys)
+
+
+def test_example_third_party_plugin_is_listed(harness_cli):
+    listed = harness_cli('list', check=True).stdout
+    assert 'tiny3d' in listed
+    plugins = {p['name']: p for p in json.loads(harness_cli('plugins', check=True).stdout)}
+    assert plugins['example']['distribution'] == 'harness-example'
+    assert plugins['example']['registers'] == {'backbone': ['tiny3d']}

@@ -1,0 +1,98 @@
+"""`harness run` end to end on a small demo dataset, with the example plugin's tiny backbone:
+pretraining in mmengine's Runner, the cached rerun, resume after a kill, and the record."""
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from harness.results import read_record
+
+from tests.conftest import SMOKE_OPTIONS
+
+
+def run_args(demo: Path, work: Path, *extra: str) -> list[str]:
+    return ['run', '--method', 'brave', '--eval', 'ucf101', '--backbone', 'tiny3d',
+            '--data', str(demo), '--work-dir', str(work), '--records-dir',
+            str(work / 'leaderboards' / 'records'), '--seed', '3', *extra]
+
+
+def record_path(stdout: str) -> Path:
+    lines = [line for line in stdout.splitlines() if line.startswith('record: ')]
+    assert lines, stdout
+    return Path(lines[-1][len('record: '):])
+
+
+def test_brave_run_writes_a_valid_record_and_reuses_pretraining(harness_cli, small_demo,
+                                                                 tmp_path):
+    args = run_args(small_demo, tmp_path, '--cfg-options', *SMOKE_OPTIONS)
+    first = harness_cli(*args, check=True)
+    assert 'top1: ' in first.stdout and 'top5: ' in first.stdout
+    record = read_record(record_path(first.stdout))
+    assert record['method']['name'] == 'brave' and record['backbone']['name'] == 'tiny3d'
+    assert record['seeds'] == [3] and record['eval']['splits'] == ['1']
+    assert record['data'] == 'demo' and record['pretrain']['data'] == 'demo'
+    assert record['pretrain']['reused'] is False and record['pretrain']['iters'] == 2
+    assert len(record['pretrain']['config_sha256']) == 64
+    assert record['eval']['clips'] == 3 and record['eval']['crops'] == 1
+    assert record['eval']['weights']['loaded'] == record['eval']['weights']['total'] == 4
+    assert {'torch', 'mmengine', 'mmcv', 'mmaction2'} <= set(record['provenance']['packages'])
+    assert 'git_commit' in record['provenance']
+    assert (tmp_path / 'leaderboards' / 'README.md').read_text().count('brave') >= 1
+    # mmengine's environment dump is in the log file, not on the terminal
+    assert 'System environment' not in first.stdout + first.stderr
+    logs = list((tmp_path / 'pretrain').glob('*/pretrain.log'))
+    assert logs and 'System environment' in logs[0].read_text()
+
+    second = harness_cli(*args, check=True)
+    assert 'pretraining reused from cache' in second.stdout
+    again = read_record(record_path(second.stdout))
+    assert again['pretrain']['reused'] is True
+    assert again['pretrain']['config_sha256'] == record['pretrain']['config_sha256']
+    assert again['pretrain']['checkpoint_sha256'] == record['pretrain']['checkpoint_sha256']
+
+
+def test_random_reference_has_no_pretraining(harness_cli, small_demo, tmp_path):
+    result = harness_cli('run', '--method', 'random', '--eval', 'ucf101', '--backbone', 'tiny3d',
+                         '--data', str(small_demo), '--work-dir', str(tmp_path),
+                         '--records-dir', str(tmp_path / 'records'), '--cfg-options',
+                         *[o for o in SMOKE_OPTIONS if o.startswith('eval.')], check=True)
+    record = read_record(record_path(result.stdout))
+    assert record['pretrain'] is None and record['eval']['weights'] is None
+    assert not (tmp_path / 'pretrain').exists()
+
+
+def test_killed_pretraining_resumes_from_last_checkpoint(harness_cli, example_site, small_demo,
+                                                         tmp_path):
+    import os
+
+    options = ['--cfg-options', 'train_cfg.max_iters=60', 'default_hooks.checkpoint.interval=5',
+               *SMOKE_OPTIONS[1:]]
+    args = run_args(small_demo, tmp_path, *options)
+    env = dict(os.environ, PYTHONPATH=str(example_site))
+    process = subprocess.Popen([sys.executable, '-m', 'harness.cli', *args], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    marker = None
+    while time.monotonic() < deadline and process.poll() is None:
+        found = list((tmp_path / 'pretrain').glob('*/last_checkpoint'))
+        if found:
+            marker = found[0]
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert marker is not None, 'no checkpoint was written before the deadline'
+    directory = marker.parent
+    assert not (directory / 'backbone.pth').exists(), 'pretraining finished before the kill'
+    killed_at = Path(marker.read_text().strip()).name  # e.g. iter_5.pth
+
+    resumed = harness_cli(*args, '--resume', check=True)
+    assert 'pretraining done' in resumed.stdout
+    log = (directory / 'pretrain.log').read_text()
+    assert f'Auto resumed from the latest checkpoint' in log and killed_at in log
+    meta = json.loads((directory / 'pretrain.json').read_text())
+    assert meta['iters'] == 60

@@ -1,0 +1,108 @@
+"""Leaderboard markdown rendered from result records."""
+
+import random
+
+from harness.leaderboard import DEMO_TITLE, is_current, render, render_markdown
+from harness.results import write_record
+from tests._records import make_record, make_reported
+
+
+def _demo(**overrides):
+    return make_record(data='demo', pretrain__data='demo', pretrain__dataset='demo-videos',
+                       method__name='demo-method', **overrides)
+
+
+def _table_rows(text, heading):
+    """The body rows (cells) of the table under ``heading``."""
+    lines = text.splitlines()
+    start = lines.index(heading)
+    rows = []
+    for line in lines[start + 1:]:
+        if line.startswith('#'):
+            break
+        if line.startswith('| ') and not line.startswith('| Method'):
+            rows.append([cell.strip() for cell in line.strip('|').split(' | ')])
+    return rows
+
+
+def test_demo_records_only_in_demo_part():
+    records = [make_record(), make_record(method__name='mvd', eval__protocol='linear'), _demo()]
+    text = render_markdown(records)
+    real_part, demo_part = text.split(DEMO_TITLE)
+    assert 'demo-method' not in real_part
+    assert 'demo-method' in demo_part
+    assert 'videomae' not in demo_part and 'mvd' not in demo_part
+    assert '## ucf101 / finetune' in real_part and '## ucf101 / linear' in real_part
+    assert demo_part.count('## ucf101 / finetune') == 1
+
+
+def test_no_demo_part_without_demo_records_and_placeholder_without_records():
+    assert DEMO_TITLE not in render_markdown([make_record()])
+    assert 'No results yet.' in render_markdown([])
+    assert 'No results yet.' not in render_markdown([make_record()])
+
+
+def test_row_order_reported_first_then_best_metric_then_method():
+    records = [
+        make_record(method__name='b-low', metrics__top1__value=70.0),
+        make_record(method__name='z-high', metrics__top1__value=90.0),
+        make_record(method__name='a-tie', metrics__top1__value=70.0),
+        make_reported(method__name='paper', metrics__top1__value=50.0),
+    ]
+    rows = _table_rows(render_markdown(records), '## ucf101 / finetune')
+    assert [row[0] for row in rows] == ['paper', 'z-high', 'a-tie', 'b-low']
+    assert rows[0][-3] == 'reported: Tong et al., NeurIPS 2022'
+    assert rows[1][-3] == 'reproduced'
+
+
+def test_lower_is_better_metric_sorts_ascending():
+    loss = {'loss': {'value': 0.5, 'higher_is_better': False}}
+    records = [make_record(method__name='worse', metrics={'loss': {**loss['loss'], 'value': 0.9}}),
+               make_record(method__name='better', metrics=loss)]
+    rows = _table_rows(render_markdown(records), '## ucf101 / finetune')
+    assert [row[0] for row in rows] == ['better', 'worse']
+
+
+def test_cells_format_metrics_clips_seeds_and_config():
+    record = make_record(metrics={
+        'top1': {'value': 81.25, 'std': 0.44, 'higher_is_better': True, 'unit': '%'},
+        'auc': {'value': 0.912345, 'higher_is_better': True}}, seeds=[0, 1, 2])
+    text = render_markdown([record])
+    assert '| Method | Backbone | Pretrain data | Split(s) | Clips x crops | auc | top1 | ' \
+           'Source | Seed(s) | Config |' in text
+    row = _table_rows(text, '## ucf101 / finetune')[0]
+    assert row[4] == '5x3'
+    assert row[5] == '0.912'
+    assert row[6] == '81.2 ± 0.4%'
+    assert row[-2] == '0, 1, 2'
+    assert row[-1] == '0123abcd'
+    baseline = _table_rows(render_markdown([make_record(pretrain=None)]), '## ucf101 / finetune')
+    assert baseline[0][-1] == '-'
+
+
+def test_rendering_is_deterministic_and_order_independent():
+    records = [make_record(method__name=f'm{i}', metrics__top1__value=float(i % 3))
+               for i in range(8)] + [_demo(), make_reported()]
+    # Same method and score: only the other fields can order these.
+    records += [make_record(backbone__name=f'vit-{size}', seeds=[seed])
+                for size in ('s16', 'b16') for seed in (0, 1)]
+    expected = render_markdown(records)
+    for seed in range(5):
+        shuffled = list(records)
+        random.Random(seed).shuffle(shuffled)
+        assert render_markdown(shuffled) == expected
+    assert render_markdown(records) == expected
+
+
+def test_render_writes_only_when_changed_and_is_current_tracks_records(tmp_path):
+    records_dir, output = tmp_path / 'records', tmp_path / 'LEADERBOARD.md'
+    write_record(make_record(), records_dir)
+    assert not is_current(records_dir, output)  # not rendered yet
+    assert render(records_dir, output) is True
+    assert is_current(records_dir, output)
+    assert render(records_dir, output) is False
+    write_record(make_record(method__name='mvd'), records_dir)
+    assert not is_current(records_dir, output)
+    assert render(records_dir, output) is True
+    assert 'mvd' in output.read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['LEADERBOARD.md', 'records']

@@ -1,0 +1,140 @@
+"""The result record: schema validation, ids, atomic writing and reading (DESIGN.md §4)."""
+
+import json
+
+import pytest
+
+from harness.errors import RecordError
+from harness.results import (read_record, read_records, record_id, validate_record,
+                             write_record)
+from tests._records import make_record, make_reported
+
+
+def test_valid_reproduced_and_reported_records_pass():
+    reproduced = make_record()
+    assert validate_record(reproduced) is reproduced
+    validate_record(make_reported())
+    validate_record(make_record(pretrain=None))  # random-init baseline: no pretraining
+    validate_record(make_record(extra_top_level_field={'future': True}))
+
+
+def _without(record, *path):
+    target = record
+    for key in path[:-1]:
+        target = target[key]
+    del target[path[-1]]
+    return record
+
+
+@pytest.mark.parametrize('record, field', [
+    (_without(make_record(), 'metrics'), 'metrics'),
+    (make_record(metrics={}), 'metrics'),
+    (make_record(eval__protocol=5), 'eval.protocol'),
+    (make_record(data='mixed'), 'data'),
+    (_without(make_reported(), 'citation'), 'citation'),
+    (make_reported(citation=''), 'citation'),
+    (make_record(pretrain__files_sha256='abc123'), 'pretrain.files_sha256'),
+    (make_record(pretrain__config_sha256='A' * 64), 'pretrain.config_sha256'),
+    (make_record(metrics={'top1': {'value': 81.0, 'higher_is_better': True, 'colour': 'red'}}),
+     'metrics.top1.colour'),
+    (make_record(metrics__top1__value='81.0'), 'metrics.top1.value'),
+    (make_record(seeds=[]), 'seeds'),
+    (make_record(seeds=[0, 'one']), 'seeds[1]'),
+    (make_record(eval__splits=[]), 'eval.splits'),
+    (make_record(eval__clips=0), 'eval.clips'),
+    (_without(make_record(), 'provenance'), 'provenance'),
+    (make_record(pretrain={'dataset': 'kinetics400', 'note': 'loose form is for reported rows'}),
+     'pretrain.data'),
+    (make_record(citation='A paper'), 'citation'),
+    (make_record(schema_version=2), 'schema_version'),
+    (make_record(pretrain__data='demo'), 'pretrain.data'),
+    (make_record(metrics__top1__value=float('nan')), 'metrics.top1.value'),
+])
+def test_malformed_record_names_file_and_field(record, field):
+    with pytest.raises(RecordError) as info:
+        validate_record(record, source='leaderboards/records/x.json')
+    message = str(info.value)
+    assert message.startswith('leaderboards/records/x.json: ')
+    assert f"field '{field}'" in message
+    assert '\n' not in message
+
+
+def test_error_message_shows_the_offending_value():
+    with pytest.raises(RecordError, match=r"field 'eval\.protocol': 5 is not of type 'string'"):
+        validate_record(make_record(eval__protocol=5), source='x.json')
+
+
+def test_record_id_is_descriptive_and_filename_safe():
+    assert record_id(make_record(seeds=[0, 1, 2])) == \
+        'videomae__vit-s16__ucf101-finetune__real__seed0-1-2'
+    assert record_id(make_reported()).endswith('__reported')
+    odd = record_id(make_record(method__name='my method/v2', eval__protocol='linear:probe'))
+    assert odd == 'my-method-v2__vit-s16__ucf101-linear-probe__real__seed0'
+
+
+def test_write_record_round_trips_and_leaves_no_temp_files(tmp_path):
+    directory = tmp_path / 'records'  # created by write_record
+    record = make_record()
+    path = write_record(record, directory)
+    assert path == directory / f'{record_id(record)}.json'
+    assert read_record(path) == record
+    text = path.read_text()
+    assert text.endswith('}\n') and text == json.dumps(record, indent=2, sort_keys=True) + '\n'
+    assert [p.name for p in directory.iterdir()] == [path.name]
+
+
+def test_write_record_overwrites_the_same_id(tmp_path):
+    first = write_record(make_record(), tmp_path)
+    second = write_record(make_record(metrics__top1__value=90.0), tmp_path)
+    assert first == second
+    assert read_record(second)['metrics']['top1']['value'] == 90.0
+    assert list(tmp_path.iterdir()) == [second]
+
+
+def test_write_record_rejects_invalid_record_and_writes_nothing(tmp_path):
+    with pytest.raises(RecordError, match=r"field 'data'"):
+        write_record(make_record(data='mixed'), tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_write_keeps_old_file_and_removes_temp_file(tmp_path, monkeypatch):
+    path = write_record(make_record(), tmp_path)
+    before = path.read_text()
+
+    def broken_replace(src, dst):
+        raise OSError('disk full')
+
+    monkeypatch.setattr('harness.results.os.replace', broken_replace)
+    with pytest.raises(OSError):
+        write_record(make_record(metrics__top1__value=1.0), tmp_path)
+    assert path.read_text() == before
+    assert list(tmp_path.iterdir()) == [path]
+
+
+def test_read_record_names_the_file_on_bad_json(tmp_path):
+    path = tmp_path / 'broken.json'
+    path.write_text('{"schema_version": 1,')
+    with pytest.raises(RecordError, match=r'broken\.json: invalid JSON'):
+        read_record(path)
+
+
+def test_read_record_names_file_and_field_on_schema_failure(tmp_path):
+    path = tmp_path / 'bad.json'
+    path.write_text(json.dumps(make_record(eval__protocol=5)))
+    with pytest.raises(RecordError, match=r"bad\.json: field 'eval\.protocol'"):
+        read_record(path)
+
+
+def test_read_record_rejects_nan(tmp_path):
+    path = tmp_path / 'nan.json'
+    path.write_text(json.dumps(make_record()).replace('81.25', 'NaN'))
+    with pytest.raises(RecordError, match=r'nan\.json'):
+        read_record(path)
+
+
+def test_read_records_sorted_by_filename_and_missing_dir_is_empty(tmp_path):
+    assert read_records(tmp_path / 'nowhere') == []
+    write_record(make_record(method__name='zeta'), tmp_path)
+    write_record(make_record(method__name='alpha'), tmp_path)
+    (tmp_path / 'notes.txt').write_text('not a record')
+    assert [r['method']['name'] for r in read_records(tmp_path)] == ['alpha', 'zeta']

@@ -1,0 +1,86 @@
+"""The multi-view clip sampler: indices, looping padding, one decode per video."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from harness.data import views
+from harness.data.views import SampleViews, ViewSpec, sample_start, sample_view_indices, view_indices
+
+
+def test_view_indices_follow_stride():
+    spec = ViewSpec(frames=4, stride=3)
+    assert view_indices(100, spec, start=10).tolist() == [10, 13, 16, 19]
+    assert spec.span == 10
+
+
+def test_short_video_is_looped():
+    # 10 frames, 8 frames every 2: 0 2 4 6 8 then the sequence repeats
+    assert view_indices(10, ViewSpec(frames=8, stride=2), start=0).tolist() == \
+        [0, 2, 4, 6, 8, 0, 2, 4]
+    assert view_indices(3, ViewSpec(frames=5, stride=1), start=0).tolist() == [0, 1, 2, 0, 1]
+
+
+def test_start_keeps_window_inside_video():
+    rng = np.random.default_rng(0)
+    starts = {sample_start(20, 11, rng) for _ in range(500)}
+    assert starts == set(range(10))  # 0..9: a window of 11 frames fits exactly
+    assert sample_start(5, 11, rng) == 0
+
+
+def test_shared_start_places_narrow_at_broad_start():
+    rng = np.random.default_rng(1)
+    specs = {'narrow': [ViewSpec(frames=4, stride=2)], 'broad': [ViewSpec(frames=8, stride=4)]}
+    for _ in range(50):
+        idx = sample_view_indices(60, specs, rng)
+        assert idx['narrow'][0][0] == idx['broad'][0][0]
+        assert idx['broad'][0][-1] < 60 and np.all(np.diff(idx['broad'][0]) == 4)
+
+
+def test_placement_is_validated():
+    with pytest.raises(ValueError, match='placement'):
+        sample_view_indices(10, {'a': [ViewSpec(frames=2)]}, np.random.default_rng(0), 'x')
+
+
+class FakeReader:
+    def __init__(self, frames: int, size: int = 24):
+        self.video = np.random.default_rng(0).integers(0, 255, (frames, size, size, 3),
+                                                       dtype=np.uint8)
+
+    def __len__(self):
+        return len(self.video)
+
+
+def test_one_open_and_one_decode_per_sample(monkeypatch):
+    opened, decoded = [], []
+    reader = FakeReader(20)
+
+    def fake_open(path):
+        opened.append(path)
+        return reader
+
+    def fake_read(r, indices):
+        decoded.append(list(indices))
+        return r.video[list(indices)]
+
+    monkeypatch.setattr(views, 'open_video', fake_open)
+    monkeypatch.setattr(views, 'read_frames', fake_read)
+    transform = SampleViews(views=dict(
+        narrow=dict(frames=4, stride=2, size=16),
+        broad=[dict(frames=8, stride=4, size=12), dict(frames=8, stride=4, size=12)]))
+    out = transform({'filename': 'v.avi'})
+    assert opened == ['v.avi'] and len(decoded) == 1
+    assert len(decoded[0]) == len(set(decoded[0]))  # each frame decoded once
+    assert out['inputs']['narrow'].shape == (3, 4, 16, 16)
+    assert [v.shape for v in out['inputs']['broad']] == [(3, 8, 12, 12)] * 2
+    assert all(torch.isfinite(v).all() for v in out['inputs']['broad'])
+
+
+def test_random_conv_keeps_clip_statistics():
+    torch.manual_seed(0)
+    clip = torch.rand(4, 3, 16, 16)
+    out = views.random_conv(clip)
+    assert out.shape == clip.shape
+    assert out.mean().item() == pytest.approx(clip.mean().item(), abs=1e-4)
+    assert out.std().item() == pytest.approx(clip.std().item(), rel=1e-3)
