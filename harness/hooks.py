@@ -39,7 +39,7 @@ class ProgressBarHook(Hook):
         if self._bar is not None:
             self._bar.update(1)
             if outputs and 'loss' in outputs:
-                self._bar.set_postfix(loss=f"{float(outputs['loss']):.4f}")
+                self._bar.set_postfix(loss=f"{float(outputs['loss'].detach()):.4f}")
 
     def after_train(self, runner) -> None:
         self._close()

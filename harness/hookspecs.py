@@ -28,13 +28,22 @@ def harness_register_methods(register):
 
 @hookspec
 def harness_register_backbones(register):
-    """Register backbones with ``register(BackboneInfo(...))``. Names are global."""
+    """Register backbones.
+
+    Call ``register(BackboneInfo(...))`` once per backbone. The class its ``cfg`` builds must be
+    registered in :data:`harness.registry.MODELS` by one of its ``imports``, and map inputs to a
+    feature map with ``feat_dim`` channels. Names are global.
+    """
 
 
 @hookspec
 def harness_register_evaluators(register):
-    """Register downstream evaluators with ``register(EvaluatorInfo(...))``, each listing its
-    protocols. Names are global."""
+    """Register downstream evaluators.
+
+    Call ``register(EvaluatorInfo(...))`` once per evaluator, listing its protocols (each with a
+    version that changes whenever its numbers would). ``EvaluatorInfo.evaluator`` names the
+    class that runs them (imported only to run). Names are global.
+    """
 
 
 @hookspec

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -67,26 +66,22 @@ def cached(directory: Path) -> PretrainResult | None:
     return result
 
 
-def run_pretraining(cfg: Config, directory: Path, *, resume: bool, logger_name: str
-                    ) -> PretrainResult:
+def run_pretraining(cfg: Config, directory: Path, *, resume: bool) -> PretrainResult:
     """Train with mmengine's Runner in ``directory`` and export the backbone weights."""
     import torch
     from mmengine.dist import is_main_process
-    from mmengine.runner import Runner
 
-    from harness.compat import allow_mmengine_checkpoints
-    from harness.logs import file_only_mm_logger
+    from harness.engine import build_runner
 
     sha = config_sha256(cfg)
     if not resume and directory.exists():
         shutil.rmtree(directory)  # an interrupted pretraining without --resume starts over
     directory.mkdir(parents=True, exist_ok=True)
-    allow_mmengine_checkpoints()
     cfg.work_dir = str(directory)
     cfg.resume = resume
-    cfg.experiment_name = logger_name
-    file_only_mm_logger(logger_name, directory / 'pretrain.log')
-    runner = Runner.from_cfg(cfg)
+    cfg.experiment_name = 'pretrain'
+    runner = build_runner(cfg)
+    print(f'[harness] pretraining log: {runner.log_dir}', flush=True)
     runner.train()
     model = runner.model.module if hasattr(runner.model, 'module') else runner.model
     result = None
@@ -112,5 +107,4 @@ def pretrain(cfg: Config, work_root: Path, method: str, backbone: str, *, resume
     found = cached(directory)
     if found is not None:
         return found
-    stamp = time.strftime('%Y%m%d_%H%M%S')
-    return run_pretraining(cfg, directory, resume=resume, logger_name=f'pretrain-{sha[:8]}-{stamp}')
+    return run_pretraining(cfg, directory, resume=resume)

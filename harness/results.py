@@ -250,10 +250,15 @@ _UNSAFE = re.compile(r'[^A-Za-z0-9._-]')
 
 
 def record_id(record: dict) -> str:
-    """The file stem of a record: ``method__backbone__eval-protocol__data__seedS[__reported]``."""
+    """The file stem of a record, one per result:
+    ``method__backbone__pt-DATASET__eval-protocol-splitS__data__seedS[__reported]``
+    (``pt-none`` without pretraining; several splits joined by ``-``)."""
     seeds = '-'.join(str(seed) for seed in record['seeds'])
-    text = (f"{record['method']['name']}__{record['backbone']['name']}__"
-            f"{record['eval']['name']}-{record['eval']['protocol']}__{record['data']}__seed{seeds}")
+    splits = '-'.join(record['eval']['splits'])
+    pretrain = (record.get('pretrain') or {}).get('dataset', 'none')
+    text = (f"{record['method']['name']}__{record['backbone']['name']}__pt-{pretrain}__"
+            f"{record['eval']['name']}-{record['eval']['protocol']}-split{splits}__"
+            f"{record['data']}__seed{seeds}")
     if record['source'] == 'reported':
         text += '__reported'
     return _UNSAFE.sub('-', text)

@@ -21,7 +21,8 @@ def harness_plugins():
 
 def assert_trains(model, inputs, lr: float = 1e-2) -> float:
     """Forward in 'loss' mode, backward, one SGD step; the loss is finite and every parameter
-    that received a gradient changed. Returns the loss."""
+    that received a non-negligible gradient changed (a bias right before a BatchNorm gets only
+    rounding noise). Returns the loss."""
     import torch
 
     model.train()
@@ -32,9 +33,9 @@ def assert_trains(model, inputs, lr: float = 1e-2) -> float:
     loss.backward()
     torch.optim.SGD(model.parameters(), lr=lr).step()
     trained = [name for name, p in model.named_parameters()
-               if p.grad is not None and p.grad.abs().sum() > 0]
+               if p.grad is not None and p.grad.abs().max() > 1e-6]
     assert trained, 'no parameter received a gradient'
     unchanged = [name for name in trained
                  if torch.equal(before[name], dict(model.named_parameters())[name])]
     assert not unchanged, f'parameters with gradients did not change: {unchanged[:5]}'
-    return float(loss)
+    return float(loss.detach())

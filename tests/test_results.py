@@ -66,10 +66,12 @@ def test_error_message_shows_the_offending_value():
 
 def test_record_id_is_descriptive_and_filename_safe():
     assert record_id(make_record(seeds=[0, 1, 2])) == \
-        'videomae__vit-s16__ucf101-finetune__real__seed0-1-2'
+        'videomae__vit-s16__pt-ucf101__ucf101-finetune-splitsplit1__real__seed0-1-2'
     assert record_id(make_reported()).endswith('__reported')
     odd = record_id(make_record(method__name='my method/v2', eval__protocol='linear:probe'))
-    assert odd == 'my-method-v2__vit-s16__ucf101-linear-probe__real__seed0'
+    assert odd == 'my-method-v2__vit-s16__pt-ucf101__ucf101-linear-probe-splitsplit1__real__seed0'
+    assert '__pt-none__' in record_id(make_record(pretrain=None))
+    assert 'split1-2-3' in record_id(make_record(eval__splits=['1', '2', '3']))
 
 
 def test_write_record_round_trips_and_leaves_no_temp_files(tmp_path):

@@ -171,3 +171,26 @@ def write_video(path: str | os.PathLike, frames: np.ndarray, fps: int = 25) -> P
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def check_readable(path: str | os.PathLike, frames: int, size: int) -> str | None:
+    """Read a written clip back with decord; return a problem description, or None when fine.
+
+    decord mis-decodes some small or odd frame sizes (e.g. 48x48: a 4-channel frame or a size
+    mismatch), so generators check one clip before writing a whole dataset. Returns None when
+    decord is not installed (nothing to check against).
+    """
+    try:
+        import decord
+    except ImportError:
+        return None
+    try:
+        reader = decord.VideoReader(str(path))
+        count = len(reader)
+        shape = tuple(reader.get_batch([0, count - 1]).asnumpy().shape[1:])
+    except Exception as exc:  # decord raises its own DECORDError and others
+        return f"decord cannot decode {path}: {str(exc).strip().splitlines()[-1]}"
+    if count != frames or shape != (size, size, 3):
+        return (f"decord reads {path} as {count} frames of {shape}, "
+                f"expected {frames} frames of {(size, size, 3)}")
+    return None

@@ -214,10 +214,11 @@ def generate_demo(root: str | os.PathLike, *, classes: Iterable[str] = CLASSES_D
     if unknown or not classes or len(set(classes)) != len(classes):
         raise DataError(f"demo classes must be distinct names from {', '.join(DEMO_SPECS)}; "
                         f"got {', '.join(classes) or 'none'}")
-    if not 3 <= groups <= 99 or not 1 <= clips_per_group <= 99 or frames < 1 or size < 16:
+    if not 3 <= groups <= 99 or not 1 <= clips_per_group <= 99 or frames < 1 or size < 16 \
+            or size % 2:
         raise DataError("demo needs 3 <= groups <= 99, 1 <= clips_per_group <= 99, frames >= 1 "
-                        f"and size >= 16; got groups={groups}, clips_per_group={clips_per_group}, "
-                        f"frames={frames}, size={size}")
+                        f"and an even size >= 16; got groups={groups}, "
+                        f"clips_per_group={clips_per_group}, frames={frames}, size={size}")
     params = (f"ssl-harness UCF101 demo generator v{GENERATOR_VERSION}: "
               f"classes={','.join(classes)} groups={groups} clips_per_group={clips_per_group} "
               f"frames={frames} size={size} seed={seed}\n")
@@ -247,6 +248,10 @@ def generate_demo(root: str | os.PathLike, *, classes: Iterable[str] = CLASSES_D
                 clip = synth.render_clip(shape, motion, frames=frames, size=size, speed=speed,
                                          rng=rng)
                 synth.write_video(root / VIDEO_DIR / rel, clip)
+                if not entries:  # fail fast on a frame size the decoder cannot read back
+                    problem = synth.check_readable(root / VIDEO_DIR / rel, frames, size)
+                    if problem:
+                        raise DataError(f"{problem}; choose an even demo size >= 64 (e.g. 80)")
                 entries.append((rel, label, g))
 
     lists = root / LIST_DIR

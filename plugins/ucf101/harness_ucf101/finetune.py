@@ -3,7 +3,6 @@ split's train list and tested multi-clip on its test list with mmaction2's AccMe
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 
 from mmengine.config import Config
@@ -55,10 +54,7 @@ class FinetuneEvaluator:
     """Finetune all layers, then test the last model (no model selection on the test set)."""
 
     def evaluate(self, request: EvalRequest) -> EvalResult:
-        from mmengine.runner import Runner
-
-        from harness.compat import allow_mmengine_checkpoints
-        from harness.logs import file_only_mm_logger
+        from harness.engine import build_runner
 
         split = datasets.layout('ucf101').read_split(request.data_root, request.split)
         lists = request.work_dir.parent / 'lists'
@@ -69,12 +65,11 @@ class FinetuneEvaluator:
         if not request.resume and request.work_dir.exists():
             shutil.rmtree(request.work_dir)
         request.work_dir.mkdir(parents=True, exist_ok=True)
-        allow_mmengine_checkpoints()
         cfg.work_dir = str(request.work_dir)
         cfg.resume = request.resume
-        cfg.experiment_name = f'finetune-{sha[:8]}-{time.strftime("%Y%m%d_%H%M%S")}'
-        file_only_mm_logger(cfg.experiment_name, request.work_dir / 'finetune.log')
-        runner = Runner.from_cfg(cfg)
+        cfg.experiment_name = 'finetune'
+        runner = build_runner(cfg)
+        print(f'[harness] finetune log: {runner.log_dir}', flush=True)
         runner.train()
         metrics = runner.test()
         model = runner.model.module if hasattr(runner.model, 'module') else runner.model

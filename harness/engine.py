@@ -1,0 +1,43 @@
+"""Running mmengine: the Runner the harness uses for every training it starts.
+
+Training, checkpointing, resume, logging and distributed launch are mmengine's Runner; this
+module only sets up what the harness needs around it: the config's modules imported, resume
+checkpoints loadable under torch >= 2.6, and mmengine's log (environment dump included) in the
+log file while the terminal shows warnings and the progress bar.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+from harness.registry import RUNNERS
+
+
+@RUNNERS.register_module()
+class HarnessRunner(Runner):
+    """mmengine's Runner; INFO logging goes to the log file only."""
+
+    def build_logger(self, log_level='INFO', log_file=None, **kwargs):
+        logger = super().build_logger(log_level=log_level, log_file=log_file, **kwargs)
+        for handler in logger.handlers:
+            if type(handler) is logging.StreamHandler:
+                handler.setLevel(logging.WARNING)
+        return logger
+
+
+def import_config_modules(cfg: Config) -> None:
+    """Import ``cfg.custom_imports`` (``Config.fromfile`` does only for the file's own)."""
+    for module in cfg.get('custom_imports', {}).get('imports', []):
+        importlib.import_module(module)
+
+
+def build_runner(cfg: Config) -> HarnessRunner:
+    """A HarnessRunner for ``cfg``, with its modules imported and resume made loadable."""
+    from harness.compat import allow_mmengine_checkpoints
+
+    allow_mmengine_checkpoints()
+    import_config_modules(cfg)
+    return HarnessRunner.from_cfg(cfg)
