@@ -160,9 +160,8 @@ def cmd_data(args) -> int:
 
 def cmd_leaderboard(args) -> int:
     from harness import leaderboard
-    from harness.runner import DEFAULT_RECORDS
 
-    records = Path(args.records_dir) if args.records_dir else DEFAULT_RECORDS
+    records = Path(args.records_dir) if args.records_dir else leaderboard.DEFAULT_RECORDS
     output = Path(args.output) if args.output else records.parent / 'README.md'
     if args.check:
         if leaderboard.is_current(records, output):

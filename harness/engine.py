@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import importlib
 import logging
+import shutil
+from pathlib import Path
 
 from mmengine.config import Config
 from mmengine.runner import Runner
 
+from harness.errors import HarnessError
 from harness.registry import RUNNERS
 
 
@@ -41,3 +44,23 @@ def build_runner(cfg: Config) -> HarnessRunner:
     allow_mmengine_checkpoints()
     import_config_modules(cfg)
     return HarnessRunner.from_cfg(cfg)
+
+
+def has_checkpoint(work_dir: Path) -> bool:
+    """Whether mmengine left a checkpoint to resume from in ``work_dir``."""
+    return (work_dir / 'last_checkpoint').is_file()
+
+
+def prepare_work_dir(work_dir: Path, *, resume: bool, finished: bool, what: str) -> None:
+    """Make ``work_dir`` ready for a run without losing anything the user may want.
+
+    With ``resume`` the directory is kept (mmengine resumes from its last checkpoint). A
+    ``finished`` run's directory is cleared to run again. An unfinished run with a checkpoint is
+    never deleted silently: that is an error asking for ``--resume`` (or deleting it by hand).
+    """
+    if work_dir.exists() and not resume:
+        if not finished and has_checkpoint(work_dir):
+            raise HarnessError(f'an unfinished {what} with checkpoints is in {work_dir}: '
+                               f'add --resume to continue it, or delete that folder to start over')
+        shutil.rmtree(work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)

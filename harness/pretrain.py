@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -56,55 +55,57 @@ def pretrain_dir(work_root: Path, method: str, backbone: str, sha: str) -> Path:
     return work_root / 'pretrain' / f'{method}_{backbone}_{sha[:12]}'
 
 
-def cached(directory: Path) -> PretrainResult | None:
+def read_result(directory: Path) -> PretrainResult | None:
     """The finished pretraining in ``directory``, if there is one."""
     meta = directory / 'pretrain.json'
     if not (meta.is_file() and (directory / 'backbone.pth').is_file()):
         return None
-    result = PretrainResult(**json.loads(meta.read_text()))
-    result.reused = True
-    return result
+    return PretrainResult(**json.loads(meta.read_text()))
+
+
+def export_backbone(model, directory: Path, sha: str, iters: int, epochs) -> None:
+    """Write ``backbone.pth`` (the weights evaluators load) and ``pretrain.json``, atomically;
+    ``pretrain.json`` last, so its presence means the pretraining finished."""
+    import torch
+
+    target = directory / 'backbone.pth'
+    tmp = target.with_suffix('.tmp')
+    torch.save({k: v.detach().cpu() for k, v in model.backbone_state_dict().items()}, tmp)
+    os.replace(tmp, target)
+    result = PretrainResult(str(target), sha, file_sha256(target), iters, epochs, False,
+                            str(directory))
+    meta = directory / 'pretrain.json'
+    meta.with_suffix('.tmp').write_text(json.dumps(asdict(result), indent=2))
+    os.replace(meta.with_suffix('.tmp'), meta)
 
 
 def run_pretraining(cfg: Config, directory: Path, *, resume: bool) -> PretrainResult:
     """Train with mmengine's Runner in ``directory`` and export the backbone weights."""
-    import torch
-    from mmengine.dist import is_main_process
+    from mmengine.dist import barrier, is_main_process
 
-    from harness.engine import build_runner
+    from harness.engine import build_runner, prepare_work_dir
 
     sha = config_sha256(cfg)
-    if not resume and directory.exists():
-        shutil.rmtree(directory)  # an interrupted pretraining without --resume starts over
-    directory.mkdir(parents=True, exist_ok=True)
+    prepare_work_dir(directory, resume=resume, finished=False, what='pretraining')
     cfg.work_dir = str(directory)
     cfg.resume = resume
     cfg.experiment_name = 'pretrain'
     runner = build_runner(cfg)
     print(f'[harness] pretraining log: {runner.log_dir}', flush=True)
     runner.train()
-    model = runner.model.module if hasattr(runner.model, 'module') else runner.model
-    result = None
     if is_main_process():
-        target = directory / 'backbone.pth'
-        tmp = target.with_suffix('.tmp')
-        torch.save({k: v.detach().cpu() for k, v in model.backbone_state_dict().items()}, tmp)
-        os.replace(tmp, target)
-        epochs = cfg.train_cfg.get('max_epochs')
-        result = PretrainResult(str(target), sha, file_sha256(target), runner.iter, epochs,
-                                False, str(directory))
-        meta = directory / 'pretrain.json'
-        meta.with_suffix('.tmp').write_text(json.dumps(asdict(result), indent=2))
-        os.replace(meta.with_suffix('.tmp'), meta)
-    return result
+        model = runner.model.module if hasattr(runner.model, 'module') else runner.model
+        export_backbone(model, directory, sha, runner.iter, cfg.train_cfg.get('max_epochs'))
+    barrier()
+    return read_result(directory)
 
 
 def pretrain(cfg: Config, work_root: Path, method: str, backbone: str, *, resume: bool
              ) -> PretrainResult:
-    """Reuse the cached pretraining for this config, or run it."""
-    sha = config_sha256(cfg)
-    directory = pretrain_dir(work_root, method, backbone, sha)
-    found = cached(directory)
+    """Reuse the finished pretraining for this config, or run (or resume) it."""
+    directory = pretrain_dir(work_root, method, backbone, config_sha256(cfg))
+    found = read_result(directory)
     if found is not None:
+        found.reused = True
         return found
     return run_pretraining(cfg, directory, resume=resume)

@@ -1,9 +1,10 @@
 """One run: resolve names -> merge configs -> pretrain (cached) -> evaluate -> record."""
 from __future__ import annotations
 
+import json
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -12,12 +13,16 @@ import harness
 from harness import data as datasets
 from harness.api import EvalRequest, EvalResult, ProtocolInfo, import_object
 from harness.config import split_cfg_options
+from mmengine.dist import is_main_process
+
+from harness.engine import prepare_work_dir
 from harness.errors import HarnessError, PluginError
 from harness.plugins import PluginManager, Registered
 from harness.pretrain import PretrainResult
-from harness.provenance import REPO, device_name, git_commit, package_versions
+from harness.leaderboard import DEFAULT_RECORDS
+from harness.provenance import device_name, git_commit, package_versions
+from harness.results import atomic_write_text
 
-DEFAULT_RECORDS = REPO / 'leaderboards' / 'records'
 #: Core modules that register what pretraining configs build (datasets, views, hooks).
 PRETRAIN_IMPORTS = ('harness.datasets', 'harness.data.views', 'harness.hooks')
 
@@ -146,7 +151,12 @@ def run_evaluation(plan: RunPlan, pretrained: PretrainResult | None) -> EvalResu
         data_root=plan.data_root, is_demo=plan.is_demo, work_dir=work_dir, split=plan.split,
         seed=plan.seed, resume=plan.resume, launcher=plan.launcher, cfg_options=eval_options,
         imports=tuple(plan.backbone.info.imports))
-    return evaluator.evaluate(request)
+    done = work_dir / 'result.json'
+    prepare_work_dir(work_dir, resume=plan.resume, finished=done.is_file(), what='evaluation')
+    result = evaluator.evaluate(request)
+    if is_main_process():
+        atomic_write_text(done, json.dumps(asdict(result), indent=2, default=str))
+    return result
 
 
 def build_record(plan: RunPlan, pretrained: PretrainResult | None,
@@ -205,9 +215,11 @@ def execute(pm: PluginManager, plan: RunPlan, log: Callable[[str], None] = print
     result = run_evaluation(plan, pretrained)
     record = build_record(plan, pretrained, identity, result, started_at=started_at,
                           duration_s=time.monotonic() - started)
-    path = results.write_record(record, plan.records_dir)
-    pm.record_written(plan, record, path)
-    board = plan.records_dir.parent / 'README.md'
-    if leaderboard.render(plan.records_dir, board):
-        log(f'leaderboard regenerated: {board}')
+    path = plan.records_dir / f'{results.record_id(record)}.json'
+    if is_main_process():
+        results.write_record(record, plan.records_dir)
+        pm.record_written(plan, record, path)
+        board = plan.records_dir.parent / 'README.md'
+        if leaderboard.render(plan.records_dir, board):
+            log(f'leaderboard regenerated: {board}')
     return record, path

@@ -44,7 +44,7 @@ def test_brave_run_writes_a_valid_record_and_reuses_pretraining(harness_cli, sma
     assert (tmp_path / 'leaderboards' / 'README.md').read_text().count('brave') >= 1
     # mmengine's environment dump is in the log file, not on the terminal
     assert 'System environment' not in first.stdout + first.stderr
-    logs = list((tmp_path / 'pretrain').glob('*/pretrain.log'))
+    logs = list((tmp_path / 'pretrain').glob('*/*/*.log'))
     assert logs and 'System environment' in logs[0].read_text()
 
     second = harness_cli(*args, check=True)
@@ -92,7 +92,7 @@ def test_killed_pretraining_resumes_from_last_checkpoint(harness_cli, example_si
 
     resumed = harness_cli(*args, '--resume', check=True)
     assert 'pretraining done' in resumed.stdout
-    log = (directory / 'pretrain.log').read_text()
-    assert f'Auto resumed from the latest checkpoint' in log and killed_at in log
+    log = ''.join(path.read_text() for path in directory.glob('*/*.log'))
+    assert 'Auto resumed from the latest checkpoint' in log and killed_at in log
     meta = json.loads((directory / 'pretrain.json').read_text())
     assert meta['iters'] == 60

@@ -1,13 +1,13 @@
 # BraVe pretraining, demo schedule: small views so a CPU run takes a few minutes.
 # Paper views (specs/methods.md §2): narrow 16 frames stride 2 at 224 px, broad 64 frames
-# stride 4 at 112 px. Here: narrow 8 x stride 2 at 64 px, broad 16 x stride 4 at 48 px
+# stride 4 at 112 px. Here: narrow 8 x stride 2 at 32 px, broad 16 x stride 4 at 24 px
 # (demo videos have 48 frames, so broad views exercise looping padding).
 # The harness sets model.backbone, model.feat_dim, the dataset's data_root and ann_file, and
 # the seed.
 _base_ = ['../_base_/pretrain_runtime.py']
 
-narrow_view = dict(frames=8, stride=2, size=64, augment=dict(blur=0.5))
-broad_view = dict(frames=16, stride=4, size=48, augment=dict(blur=0.5, random_conv=0.5))
+narrow_view = dict(frames=8, stride=2, size=32, augment=dict(blur=0.5))
+broad_view = dict(frames=16, stride=4, size=24, augment=dict(blur=0.5, random_conv=0.5))
 
 model = dict(
     type='BraVe',
@@ -37,7 +37,7 @@ train_dataloader = dict(
     ),
 )
 
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=40)
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=60)
 # Paper: LARS, batch 512, 300k steps. Demo: AdamW; predictor lr x10 as in the paper.
 optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=1e-3, weight_decay=1e-2),
@@ -45,5 +45,5 @@ optim_wrapper = dict(
 )
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=5),
-    dict(type='CosineAnnealingLR', by_epoch=False, begin=5, T_max=35),
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=5, T_max=55),
 ]

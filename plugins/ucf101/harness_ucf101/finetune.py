@@ -2,7 +2,6 @@
 split's train list and tested multi-clip on its test list with mmaction2's AccMetric."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from mmengine.config import Config
@@ -62,9 +61,6 @@ class FinetuneEvaluator:
         test_list = write_list(lists / f'ucf101_test{request.split}_labelled.txt', split.test)
         cfg = build_config(request, len(split.classes), train_list, test_list)
         sha = config_sha256(cfg)
-        if not request.resume and request.work_dir.exists():
-            shutil.rmtree(request.work_dir)
-        request.work_dir.mkdir(parents=True, exist_ok=True)
         cfg.work_dir = str(request.work_dir)
         cfg.resume = request.resume
         cfg.experiment_name = 'finetune'

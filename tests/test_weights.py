@@ -1,0 +1,54 @@
+"""Transferring backbone weights: key matching, the load report, and refusing a bad load."""
+from __future__ import annotations
+
+import pytest
+import torch
+from mmengine.model import BaseModule
+from torch import nn
+
+from harness.weights import WeightTransferError, load_backbone_weights
+
+
+class Net(BaseModule):
+    def __init__(self, init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.bn = nn.BatchNorm2d(4)
+        self.fc = nn.Linear(4, 2)
+
+
+def test_matching_weights_load_completely():
+    source, target = Net(), Net()
+    report = load_backbone_weights(target, source.state_dict())
+    total = len(target.state_dict())  # conv 2, bn 5 (incl. num_batches_tracked), fc 2
+    assert report == {'loaded': total, 'total': total, 'missing': [], 'unexpected': []}
+    assert torch.equal(target.conv.weight, source.conv.weight)
+
+
+def test_partial_load_reports_missing_and_unexpected_keys():
+    state = Net().state_dict()
+    del state['fc.weight'], state['fc.bias']
+    state['head.weight'] = torch.zeros(1)
+    state['bn.weight'] = torch.zeros(7)  # wrong shape: not loaded
+    report = load_backbone_weights(Net(), state)
+    assert report['missing'] == ['bn.weight', 'fc.bias', 'fc.weight']
+    assert report['unexpected'] == ['bn.weight', 'head.weight']
+    assert report['loaded'] == report['total'] - 3
+
+
+def test_a_load_that_drops_most_weights_is_an_error():
+    prefixed = {f'backbone.{k}': v for k, v in Net().state_dict().items()}
+    with pytest.raises(WeightTransferError, match=r'only 0 of 9 backbone tensors loaded'):
+        load_backbone_weights(Net(), prefixed, source='ckpt.pth')
+
+
+def test_mmengine_initializer_loads_and_keeps_the_report(tmp_path):
+    import harness.weights  # noqa: F401  (registers harness.SSLPretrained)
+
+    source = Net()
+    path = tmp_path / 'backbone.pth'
+    torch.save(source.state_dict(), path)
+    target = Net(init_cfg=dict(type='harness.SSLPretrained', checkpoint=str(path)))
+    target.init_weights()
+    assert torch.equal(target.fc.weight, source.fc.weight)
+    assert target.weight_load_report['loaded'] == 9
