@@ -23,7 +23,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Protocol, Sequence, runtime_checkable
+from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
 
 #: Root of the configs shipped with this repository (``configs/``).
 CONFIGS_ROOT = Path(__file__).resolve().parent.parent / 'configs'
@@ -177,5 +177,3 @@ class Evaluator(Protocol):
     def evaluate(self, request: EvalRequest) -> EvalResult:
         """Train/test as the protocol says and return its metrics."""
 
-
-Register = Callable[[Any], None]

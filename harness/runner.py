@@ -95,16 +95,6 @@ def plan_run(pm: PluginManager, options: RunOptions) -> RunPlan:
                    options.launcher, options.cfg_options, records.resolve())
 
 
-def write_list(path: Path, items) -> Path:
-    """An annotation list ``path label`` per line (written once; content-addressed name)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        tmp = path.with_suffix('.tmp')
-        tmp.write_text(''.join(f'{item.path} {item.label}\n' for item in items))
-        tmp.replace(path)
-    return path
-
-
 def run_pretrain(pm: PluginManager, plan: RunPlan, log: Callable[[str], None]
                  ) -> tuple[PretrainResult | None, dict[str, Any] | None]:
     """Pretrain the method (or reuse the cached pretraining); None for methods that do not."""
@@ -116,10 +106,10 @@ def run_pretrain(pm: PluginManager, plan: RunPlan, log: Callable[[str], None]
         return None, None
     layout = datasets.layout(plan.evaluator.info.dataset)
     split = layout.read_split(plan.data_root, plan.split)
-    files_sha = layout.files_sha256(split.train)
-    ann_file = write_list(plan.work_dir / 'lists' /
-                          f'{plan.evaluator.info.dataset}_train{plan.split}_{files_sha[:12]}.txt',
-                          split.train)
+    files_sha = datasets.list_sha256(split.train)
+    ann_file = datasets.annotation_list(plan.work_dir / 'lists',
+                                        f'{plan.evaluator.info.dataset}_train{plan.split}',
+                                        split.train)
     identity = {'dataset': plan.evaluator.info.dataset, 'data': plan.data_label,
                 'split': plan.split, 'num_videos': len(split.train), 'files_sha256': files_sha}
     pretrain_options, _ = split_cfg_options(plan.cfg_options)

@@ -107,3 +107,43 @@ def test_example_third_party_plugin_is_listed(harness_cli):
     plugins = {p['name']: p for p in json.loads(harness_cli('plugins', check=True).stdout)}
     assert plugins['example']['distribution'] == 'harness-example'
     assert plugins['example']['registers'] == {'backbone': ['tiny3d']}
+
+
+def test_data_demo_writes_the_official_layout(capsys, tmp_path):
+    assert main(['data', 'demo', '--root', str(tmp_path / 'ucf')]) == 0
+    assert str(tmp_path / 'ucf') in capsys.readouterr().out
+    lists = tmp_path / 'ucf' / 'ucfTrainTestlist'
+    assert sorted(p.name for p in lists.iterdir()) == [
+        'classInd.txt', 'testlist01.txt', 'testlist02.txt', 'testlist03.txt',
+        'trainlist01.txt', 'trainlist02.txt', 'trainlist03.txt']
+    assert len(list((tmp_path / 'ucf' / 'UCF-101').glob('*/v_*_g*_c*.avi'))) == 120
+
+
+def test_leaderboard_render_and_check(capsys, tmp_path):
+    from harness.results import write_record
+    from tests._records import make_record
+
+    records = tmp_path / 'records'
+    write_record(make_record(), records)
+    board = tmp_path / 'README.md'
+    assert main(['leaderboard', 'render', '--records-dir', str(records)]) == 0
+    assert board.is_file() and 'videomae' in board.read_text()
+    assert main(['leaderboard', 'render', '--check', '--records-dir', str(records)]) == 0
+    write_record(make_record(seeds=[1]), records)
+    capsys.readouterr()
+    assert main(['leaderboard', 'render', '--check', '--records-dir', str(records)]) == 1
+    assert 'stale' in capsys.readouterr().err
+
+
+def test_malformed_record_is_one_line_naming_file_and_field(capsys, tmp_path):
+    records = tmp_path / 'records'
+    records.mkdir()
+    (records / 'bad.json').write_text('{"schema_version": 1}')
+    assert main(['leaderboard', 'render', '--records-dir', str(records)]) == 2
+    line = error_line(capsys)
+    assert 'bad.json' in line and 'field' in line
+
+
+def test_committed_leaderboard_is_current(capsys):
+    """leaderboards/README.md must be regenerated whenever leaderboards/records/ changes."""
+    assert main(['leaderboard', 'render', '--check']) == 0, capsys.readouterr().err

@@ -69,7 +69,7 @@ def test_killed_pretraining_resumes_from_last_checkpoint(harness_cli, example_si
                                                          tmp_path):
     import os
 
-    options = ['--cfg-options', 'train_cfg.max_iters=60', 'default_hooks.checkpoint.interval=5',
+    options = ['--cfg-options', 'train_cfg.max_iters=200', 'default_hooks.checkpoint.interval=5',
                *SMOKE_OPTIONS[1:]]
     args = run_args(small_demo, tmp_path, *options)
     env = dict(os.environ, PYTHONPATH=str(example_site))
@@ -95,4 +95,4 @@ def test_killed_pretraining_resumes_from_last_checkpoint(harness_cli, example_si
     log = ''.join(path.read_text() for path in directory.glob('*/*.log'))
     assert 'Auto resumed from the latest checkpoint' in log and killed_at in log
     meta = json.loads((directory / 'pretrain.json').read_text())
-    assert meta['iters'] == 60
+    assert meta['iters'] == 200

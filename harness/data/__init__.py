@@ -1,10 +1,12 @@
 """On-disk dataset formats, demo-data generators and multi-view clip samplers.
 
-Each dataset layout is a module with ``read_split(root, split)``, ``generate_demo(root)``,
-``is_demo(root)`` and ``files_sha256(items)``; :func:`layout` finds it by name.
+Each dataset layout is a module with ``read_split(root, split)``, ``generate_demo(root)`` and
+``is_demo(root)``; :func:`layout` finds it by name. A split's file lists are identified by
+:func:`list_sha256`.
 """
 from __future__ import annotations
 
+import hashlib
 import importlib
 from pathlib import Path
 from types import ModuleType
@@ -39,3 +41,21 @@ def resolve_data_root(data: str, dataset: str, work_dir: str | Path) -> tuple[Pa
         raise DataError(f'data root {root} does not exist; point --data at a {dataset} root '
                         f'in its official layout, or use --data demo')
     return root, module.is_demo(root)
+
+
+def list_sha256(items) -> str:
+    """sha256 of the sorted ``path label`` lines of ``items``: the identity of a file list."""
+    lines = sorted(f'{item.path} {item.label}\n' for item in items)
+    return hashlib.sha256(''.join(lines).encode()).hexdigest()
+
+
+def annotation_list(directory: Path, stem: str, items) -> Path:
+    """Write ``items`` as mmaction2's VideoDataset reads them (``path label`` per line) to
+    ``directory/<stem>_<list sha256[:12]>.txt``: content-addressed, so written once, atomically."""
+    path = Path(directory) / f'{stem}_{list_sha256(items)[:12]}.txt'
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix('.tmp')
+        tmp.write_text(''.join(f'{item.path} {item.label}\n' for item in items))
+        tmp.replace(path)
+    return path

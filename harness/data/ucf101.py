@@ -169,8 +169,9 @@ def read_split(root: str | os.PathLike, split: str = "1") -> Split:
 
 def files_sha256(items: Iterable[VideoItem]) -> str:
     """sha256 hex digest of the sorted "path label" lines: the identity of a file list."""
-    lines = sorted(f"{it.path} {it.label}" for it in items)
-    return hashlib.sha256("".join(line + "\n" for line in lines).encode()).hexdigest()
+    from harness.data import list_sha256
+
+    return list_sha256(items)
 
 
 # -------------------------------------------------------------------------------------- demo

@@ -9,7 +9,6 @@ from mmengine.config import Config
 from harness import data as datasets
 from harness.api import EvalRequest, EvalResult, resolve_config
 from harness.config import config_sha256
-from harness.runner import write_list
 
 CROPS = {'ThreeCrop': 3, 'TenCrop': 10}
 
@@ -57,8 +56,8 @@ class FinetuneEvaluator:
 
         split = datasets.layout('ucf101').read_split(request.data_root, request.split)
         lists = request.work_dir.parent / 'lists'
-        train_list = write_list(lists / f'ucf101_train{request.split}_labelled.txt', split.train)
-        test_list = write_list(lists / f'ucf101_test{request.split}_labelled.txt', split.test)
+        train_list = datasets.annotation_list(lists, f'ucf101_train{request.split}', split.train)
+        test_list = datasets.annotation_list(lists, f'ucf101_test{request.split}', split.test)
         cfg = build_config(request, len(split.classes), train_list, test_list)
         sha = config_sha256(cfg)
         cfg.work_dir = str(request.work_dir)
