@@ -12,7 +12,8 @@ Contracts the runner relies on:
   data_samples, mode='loss')`` returns a dict of losses, and it implements
   :class:`BackboneExporter` (``backbone_state_dict()``), which returns the weights of the
   representation to transfer, with keys relative to the backbone module.
-* A **backbone** is an ``nn.Module`` registered in :data:`harness.registry.MODELS` whose
+* A **backbone** is an ``mmengine.model.BaseModule`` (it takes ``init_cfg``: evaluators load
+  the pretrained weights through it) registered in :data:`harness.registry.MODELS` whose
   ``forward`` maps a clip batch ``[N, C, T, H, W]`` (or images ``[N, C, H, W]``) to a feature map
   ``[N, D, ...]``; ``feat_dim`` is ``D``. The same class is used in pretraining and inside the
   downstream models (mmaction2's Recognizer3D, mmdet's detectors), so weights transfer 1:1.

@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 #: A schedule small enough for tests (the defaults are the demo schedule of the configs).
 SMOKE_OPTIONS = [
-    'train_cfg.max_iters=2', 'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
+    'train_cfg.max_iters=6', 'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
     'train_dataloader.persistent_workers=False', 'model.hidden_dim=16',
     'eval.train_cfg.max_epochs=1', 'eval.param_scheduler.0.T_max=1',
     'eval.train_dataloader.batch_size=4', 'eval.train_dataloader.num_workers=0',

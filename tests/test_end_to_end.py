@@ -35,7 +35,7 @@ def test_brave_run_writes_a_valid_record_and_reuses_pretraining(harness_cli, sma
     assert record['method']['name'] == 'brave' and record['backbone']['name'] == 'tiny3d'
     assert record['seeds'] == [3] and record['eval']['splits'] == ['1']
     assert record['data'] == 'demo' and record['pretrain']['data'] == 'demo'
-    assert record['pretrain']['reused'] is False and record['pretrain']['iters'] == 2
+    assert record['pretrain']['reused'] is False and record['pretrain']['iters'] == 6
     assert len(record['pretrain']['config_sha256']) == 64
     assert record['eval']['clips'] == 3 and record['eval']['crops'] == 1
     assert record['eval']['weights']['loaded'] == record['eval']['weights']['total'] == 4
