@@ -62,6 +62,7 @@ class RunPlan:
     launcher: str
     cfg_options: Mapping[str, Any]
     records_dir: Path
+    data_split: Any = None  # the dataset layout's split, read once while planning
 
     @property
     def data_label(self) -> str:
@@ -88,11 +89,11 @@ def plan_run(pm: PluginManager, options: RunOptions) -> RunPlan:
     work_dir = Path(options.work_dir).expanduser().resolve()
     data_root, is_demo = datasets.resolve_data_root(options.data, evaluator.info.dataset,
                                                    work_dir)
-    datasets.layout(evaluator.info.dataset).read_split(data_root, options.split)  # fail early
+    split = datasets.layout(evaluator.info.dataset).read_split(data_root, options.split)
     records = Path(options.records_dir) if options.records_dir else DEFAULT_RECORDS
     return RunPlan(method, backbone, evaluator, evaluator.info.protocol(protocol_name),
                    data_root, is_demo, options.split, work_dir, options.seed, options.resume,
-                   options.launcher, options.cfg_options, records.resolve())
+                   options.launcher, options.cfg_options, records.resolve(), split)
 
 
 def run_pretrain(pm: PluginManager, plan: RunPlan, log: Callable[[str], None]
@@ -104,8 +105,7 @@ def run_pretrain(pm: PluginManager, plan: RunPlan, log: Callable[[str], None]
     if not method.pretrains:
         log(f'{method.name}: no pretraining (random initialisation)')
         return None, None
-    layout = datasets.layout(plan.evaluator.info.dataset)
-    split = layout.read_split(plan.data_root, plan.split)
+    split = plan.data_split
     files_sha = datasets.list_sha256(split.train)
     ann_file = datasets.annotation_list(plan.work_dir / 'lists',
                                         f'{plan.evaluator.info.dataset}_train{plan.split}',
@@ -201,6 +201,9 @@ def execute(pm: PluginManager, plan: RunPlan, log: Callable[[str], None] = print
     log(f"run: method {plan.method.info.name}, backbone {plan.backbone.info.name}, eval "
         f"{plan.evaluator.info.name}/{plan.protocol.name}, split {plan.split}, data "
         f"{plan.data_label} ({plan.data_root}), seed {plan.seed}")
+    if plan.data_split.missing:
+        log(f'warning: {plan.data_split.missing} videos listed in split {plan.split} are not on '
+            f'disk and were skipped')
     pretrained, identity = run_pretrain(pm, plan, log)
     result = run_evaluation(plan, pretrained)
     record = build_record(plan, pretrained, identity, result, started_at=started_at,
