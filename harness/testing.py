@@ -39,3 +39,37 @@ def assert_trains(model, inputs, lr: float = 1e-2) -> float:
                  if torch.equal(before[name], dict(model.named_parameters())[name])]
     assert not unchanged, f'parameters with gradients did not change: {unchanged[:5]}'
     return float(loss.detach())
+
+
+def build_method_model(method, backbone, **model_overrides):
+    """Build a method's pretraining model from its config with ``backbone`` plugged in, as
+    the runner does (``method``/``backbone`` are MethodInfo/BackboneInfo)."""
+    import importlib
+
+    from mmengine.config import Config
+
+    from harness.api import resolve_config
+    from harness.registry import MODELS
+
+    for module in (*method.imports, *backbone.imports):
+        importlib.import_module(module)
+    cfg = Config.fromfile(str(resolve_config(method.config)))
+    cfg.model.backbone = dict(backbone.cfg)
+    cfg.model.feat_dim = backbone.feat_dim
+    cfg.model.update(model_overrides)
+    return MODELS.build(cfg.model), cfg
+
+
+def random_view_inputs(cfg, batch_size: int = 2) -> dict:
+    """Random model inputs shaped like the views of the config's ``SampleViews`` step:
+    ``{name: [N, 3, T, S, S]}`` (a list of those where the config lists several views)."""
+    import torch
+
+    pipeline = cfg.train_dataloader.dataset.pipeline
+    step = next(s for s in pipeline if s['type'].split('.')[-1] == 'SampleViews')
+    inputs = {}
+    for name, spec in step['views'].items():
+        specs = spec if isinstance(spec, (list, tuple)) else [spec]
+        views = [torch.randn(batch_size, 3, s['frames'], s['size'], s['size']) for s in specs]
+        inputs[name] = views if isinstance(spec, (list, tuple)) else views[0]
+    return inputs

@@ -1,7 +1,8 @@
-"""Video backbones: torchvision's video ResNets without their pooling and classifier.
+"""Video backbones: torchvision's video networks without their pooling and classifier.
 
 Each maps clips ``[N, 3, T, H, W]`` to a feature map ``[N, D, T', H', W']`` so that the same
-module serves pretraining (methods pool it) and mmaction2's Recognizer3D (its head pools it).
+module serves pretraining (methods pool it) and mmaction2's Recognizer3D (its head pools it,
+adaptively). Leaving torchvision's fixed pooling out is also what lets S3D run below 224 px.
 """
 from mmengine.model import BaseModule
 from torchvision.models import video as tv_video
@@ -35,3 +36,24 @@ class R3D18(_TorchvisionVideoResNet):
 
     builder = staticmethod(tv_video.r3d_18)
 
+
+
+@MODELS.register_module()
+class R2Plus1D18(_TorchvisionVideoResNet):
+    """R(2+1)D-18 (torchvision ``r2plus1d_18``), 512 output channels."""
+
+    builder = staticmethod(tv_video.r2plus1d_18)
+
+
+@MODELS.register_module()
+class S3D(BaseModule):
+    """S3D (torchvision ``s3d``, Xie et al. 2018): its ``features``, 1024 output channels."""
+
+    feat_dim = 1024
+
+    def __init__(self, init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        self.features = tv_video.s3d(weights=None).features
+
+    def forward(self, x):
+        return self.features(x)

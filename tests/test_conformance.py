@@ -1,0 +1,54 @@
+"""Checks every registered method and backbone gets for free (timm's tests/test_models.py):
+one training step of each pretraining method on each backbone of its kind, and each video
+backbone inside mmaction2's Recognizer3D."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from harness.plugins import PluginManager
+from harness.testing import assert_trains, build_method_model, random_view_inputs
+
+PM = PluginManager()
+METHODS = [e.info for e in PM.components['method'].values() if e.info.pretrains]
+BACKBONES = [e.info for e in PM.components['backbone'].values()]
+PAIRS = [(m, b) for m in METHODS for b in BACKBONES if b.data == m.data]
+
+
+@pytest.mark.parametrize('method,backbone', PAIRS,
+                         ids=[f'{m.name}-{b.name}' for m, b in PAIRS])
+def test_method_trains_one_step_on_backbone(method, backbone):
+    torch.manual_seed(0)
+    model, cfg = build_method_model(method, backbone, hidden_dim=32)
+    loss = assert_trains(model, random_view_inputs(cfg))
+    assert loss > 0
+    exported = model.backbone_state_dict()
+    assert exported and all(torch.is_tensor(v) for v in exported.values())
+
+
+VIDEO_BACKBONES = [b for b in BACKBONES if b.data == 'video']
+
+
+@pytest.mark.parametrize('backbone', VIDEO_BACKBONES, ids=[b.name for b in VIDEO_BACKBONES])
+def test_video_backbone_in_mmaction_recognizer(backbone):
+    import importlib
+
+    from mmengine.registry import init_default_scope
+    from mmaction.registry import MODELS as MMACTION_MODELS
+    from mmaction.structures import ActionDataSample
+
+    for module in backbone.imports:
+        importlib.import_module(module)
+    init_default_scope('mmaction')
+    model = MMACTION_MODELS.build(dict(
+        type='Recognizer3D', backbone=dict(backbone.cfg),
+        cls_head=dict(type='I3DHead', num_classes=3, in_channels=backbone.feat_dim),
+        data_preprocessor=dict(type='ActionDataPreprocessor', format_shape='NCTHW')))
+    clips = torch.randn(2, 1, 3, 8, 32, 32)
+    samples = [ActionDataSample().set_gt_label(i) for i in (0, 2)]
+    feats = model.backbone(clips[:, 0])
+    assert feats.shape[:2] == (2, backbone.feat_dim)
+    losses = model(clips, samples, mode='loss')
+    assert torch.isfinite(losses['loss_cls'])
+    losses['loss_cls'].backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.backbone.parameters())
