@@ -24,7 +24,8 @@ from harness.provenance import device_name, git_commit, package_versions
 from harness.results import atomic_write_text
 
 #: Core modules that register what pretraining configs build (datasets, views, hooks).
-PRETRAIN_IMPORTS = ('harness.datasets', 'harness.data.views', 'harness.hooks')
+PRETRAIN_IMPORTS = ('harness.datasets', 'harness.data.views', 'harness.data.transformed',
+                    'harness.hooks')
 
 
 @dataclass

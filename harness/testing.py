@@ -61,15 +61,15 @@ def build_method_model(method, backbone, **model_overrides):
 
 
 def random_view_inputs(cfg, batch_size: int = 2) -> dict:
-    """Random model inputs shaped like the views of the config's ``SampleViews`` step:
-    ``{name: [N, 3, T, S, S]}`` (a list of those where the config lists several views)."""
-    import torch
+    """Random model inputs shaped like what the config's sampling transform produces (the
+    first pipeline step with a ``random_inputs`` method, e.g. SampleViews)."""
+    from harness.registry import TRANSFORMS
 
-    pipeline = cfg.train_dataloader.dataset.pipeline
-    step = next(s for s in pipeline if s['type'].split('.')[-1] == 'SampleViews')
-    inputs = {}
-    for name, spec in step['views'].items():
-        specs = spec if isinstance(spec, (list, tuple)) else [spec]
-        views = [torch.randn(batch_size, 3, s['frames'], s['size'], s['size']) for s in specs]
-        inputs[name] = views if isinstance(spec, (list, tuple)) else views[0]
-    return inputs
+    import harness.data.transformed  # noqa: F401  (registers the samplers)
+    import harness.data.views  # noqa: F401
+
+    for step in cfg.train_dataloader.dataset.pipeline:
+        transform = TRANSFORMS.build(step)
+        if hasattr(transform, 'random_inputs'):
+            return transform.random_inputs(batch_size)
+    raise ValueError('the config has no sampling transform with random_inputs()')

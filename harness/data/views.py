@@ -128,6 +128,15 @@ def augment_view(frames: torch.Tensor, size: int, options: Mapping[str, Any]) ->
     return ((frames - mean) / std).permute(1, 0, 2, 3).contiguous()
 
 
+def decode_clips(reader, index_lists: Sequence[np.ndarray]) -> list[torch.Tensor]:
+    """Decode the union of all clips' frames once and return each clip as
+    ``float [T, 3, H, W]`` in [0, 1], in the order of ``index_lists``."""
+    wanted = np.unique(np.concatenate([np.asarray(i) for i in index_lists]))
+    position = {int(frame): row for row, frame in enumerate(wanted)}
+    video = torch.from_numpy(read_frames(reader, wanted)).permute(0, 3, 1, 2).float().div_(255)
+    return [video[[position[int(i)] for i in indices]] for indices in index_lists]
+
+
 def _as_specs(value: Any) -> list[ViewSpec]:
     items = value if isinstance(value, (list, tuple)) else [value]
     return [item if isinstance(item, ViewSpec) else ViewSpec(**item) for item in items]
@@ -152,18 +161,23 @@ class SampleViews:
         # seeded from torch's RNG, which mmengine seeds per worker
         rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, (1,))))
         indices = sample_view_indices(len(reader), self.views, rng, self.placement)
-        wanted = np.unique(np.concatenate([i for group in indices.values() for i in group]))
-        decoded = read_frames(reader, wanted)
-        position = {int(frame): row for row, frame in enumerate(wanted)}
-        video = torch.from_numpy(decoded).permute(0, 3, 1, 2).float().div_(255)
+        names = list(self.views)
+        clips = iter(decode_clips(reader, [i for name in names for i in indices[name]]))
         inputs: dict[str, Any] = {}
-        for name, specs in self.views.items():
-            views = [augment_view(video[[position[int(i)] for i in idx]], spec.size,
-                                  spec.augment)
-                     for spec, idx in zip(specs, indices[name])]
+        for name in names:
+            views = [augment_view(next(clips), spec.size, spec.augment)
+                     for spec in self.views[name]]
             inputs[name] = views[0] if self.single[name] else views
         results['inputs'] = inputs
         return results
+
+    def random_inputs(self, batch_size: int) -> dict[str, Any]:
+        """Random batched inputs shaped like this transform's output (for model tests)."""
+        inputs: dict[str, Any] = {}
+        for name, specs in self.views.items():
+            views = [torch.randn(batch_size, 3, s.frames, s.size, s.size) for s in specs]
+            inputs[name] = views[0] if self.single[name] else views
+        return inputs
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(views={self.views}, placement={self.placement!r})'

@@ -1,0 +1,74 @@
+"""The shared transformation sampler: K clips of one video, clip k under transformation k.
+
+Used by every transformation-recognition method (TransRank and the RecogTrans baselines). The
+video is opened once and the union of the clips' frames decoded once; each clip is then
+augmented independently (clip-wise augmentation, so clips cannot be matched by low-level
+appearance) and, with ``rotation``, rotated by its own multiple of 90 degrees.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import torch
+
+from harness.data.temporal import TEMPORAL, transform_indices
+from harness.data.video import open_video
+from harness.data.views import augment_view, decode_clips
+from harness.registry import TRANSFORMS
+
+
+@TRANSFORMS.register_module()
+class SampleTransformedClips:
+    """mmengine transform: ``results['filename']`` -> ``results['inputs']`` with
+
+    - ``clips``: ``float [K, 3, frames, size, size]``, clip k under ``temporal[k]``;
+    - ``temporal``: ``long [K]``, the transformation index of each clip (``arange(K)``);
+    - ``rotation`` (with ``rotation=True``): ``long [K]``, distinct quarter turns (K <= 4).
+
+    temporal: names from :data:`harness.data.temporal.TEMPORAL` (e.g. ['1x', '2x', '4x']).
+    jitter: speed jitter range, u ~ U(jitter) multiplies every speed (TransRank: 0.8-1.2).
+    augment: options of :func:`harness.data.views.augment_view`, drawn per clip.
+    """
+
+    def __init__(self, temporal: Sequence[str], frames: int = 8, size: int = 32,
+                 augment: Mapping[str, Any] | None = None, jitter: Sequence[float] = (0.8, 1.2),
+                 rotation: bool = False, max_skip: int = 4):
+        unknown = [name for name in temporal if name not in TEMPORAL]
+        if unknown or len(set(temporal)) != len(temporal):
+            raise ValueError(f'temporal transformations must be distinct names from '
+                             f"{', '.join(TEMPORAL)}; got {list(temporal)}")
+        if rotation and len(temporal) > 4:
+            raise ValueError('distinct rotations need K <= 4 clips')
+        self.temporal = list(temporal)
+        self.frames, self.size = frames, size
+        self.augment = dict(augment or {})
+        self.jitter = (float(jitter[0]), float(jitter[1]))
+        self.rotation = rotation
+        self.max_skip = max_skip
+
+    def __call__(self, results: dict) -> dict:
+        reader = open_video(results['filename'])
+        rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, (1,))))
+        indices = [transform_indices(name, len(reader), self.frames, rng, jitter=self.jitter,
+                                     max_skip=self.max_skip) for name in self.temporal]
+        clips = [augment_view(clip, self.size, self.augment)
+                 for clip in decode_clips(reader, indices)]
+        k = len(clips)
+        inputs = {'temporal': torch.arange(k)}
+        if self.rotation:
+            turns = rng.permutation(4)[:k]
+            clips = [torch.rot90(clip, int(t), dims=(2, 3)) for clip, t in zip(clips, turns)]
+            inputs['rotation'] = torch.as_tensor(turns, dtype=torch.long)
+        inputs['clips'] = torch.stack(clips)
+        results['inputs'] = inputs
+        return results
+
+    def random_inputs(self, batch_size: int) -> dict[str, torch.Tensor]:
+        """Random batched inputs shaped like this transform's output (for model tests)."""
+        k = len(self.temporal)
+        inputs = {'clips': torch.randn(batch_size, k, 3, self.frames, self.size, self.size),
+                  'temporal': torch.arange(k).repeat(batch_size, 1)}
+        if self.rotation:
+            inputs['rotation'] = torch.stack([torch.randperm(4)[:k] for _ in range(batch_size)])
+        return inputs

@@ -1,0 +1,1 @@
+"""TransRank: self-supervised video representation learning via ranking-based transformation recognition."""

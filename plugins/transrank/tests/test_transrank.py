@@ -1,0 +1,80 @@
+"""TransRank: the ranking loss and its CE control against hand values, and learning."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from harness.registry import MODELS
+from harness_transrank.losses import classification_loss, ranking_loss
+from harness_transrank.model import TransRank
+
+
+def test_ranking_loss_is_zero_when_every_margin_is_met():
+    scores = torch.tensor([[[3.0, 0.0], [0.0, 3.0]]])
+    assert ranking_loss(scores, torch.tensor([[0, 1]])).item() == 0.0
+
+
+def test_ranking_loss_hand_values():
+    # K = 2: clip 0 (t0) scores 0 on t0 but clip 1 scores 1 there: 1 - 0 + 1 = 2; clip 1 fine
+    scores = torch.tensor([[[0.0, 0.0], [1.0, 1.0]]])
+    assert ranking_loss(scores, torch.tensor([[0, 1]])).item() == pytest.approx(1.0)
+    # K = 3 with permuted labels (hinges 4, 7, 0, 4, 0, 0 over 6 pairs)
+    scores = torch.arange(1.0, 10.0).view(1, 3, 3)
+    assert ranking_loss(scores, torch.tensor([[2, 0, 1]])).item() == pytest.approx(15 / 6)
+    # the margin is a parameter
+    assert ranking_loss(scores, torch.tensor([[2, 0, 1]]), margin=0.0).item() == \
+        pytest.approx((3 + 6 + 0 + 3 + 0 + 0) / 6)
+
+
+def test_ranking_compares_clips_not_transformations():
+    """A clip that scores high on every column does not satisfy the others' columns."""
+    scores = torch.tensor([[[5.0, 5.0], [0.0, 0.0]]])
+    # column 1: clip 1 (received t1) scores 0 < clip 0's 5 -> hinge 1 - 0 + 5 = 6; column 0 met
+    assert ranking_loss(scores, torch.tensor([[0, 1]])).item() == pytest.approx(3.0)
+    # CE on rows is indifferent to the other clip's scores
+    assert classification_loss(scores, torch.tensor([[0, 1]])).item() == pytest.approx(math.log(2))
+
+
+def test_classification_loss_hand_values():
+    scores = torch.tensor([[[0.0, 0.0], [0.0, math.log(3.0)]]])
+    expected = (math.log(2) + math.log(4 / 3)) / 2
+    assert classification_loss(scores, torch.tensor([[0, 1]])).item() == pytest.approx(expected)
+
+
+@MODELS.register_module(force=True)
+class TinyClipNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv3d(3, 8, 3, padding=1), nn.ReLU(),
+                                  nn.Conv3d(8, 16, 3, stride=2, padding=1))
+
+    def forward(self, x):
+        return self.body(x)
+
+
+@pytest.mark.parametrize('loss', ['rank', 'ce'])
+def test_loss_falls_over_a_few_steps(loss):
+    torch.manual_seed(0)
+    model = TransRank(backbone=dict(type='harness.TinyClipNet'), feat_dim=16, num_temporal=3,
+                      rotation=True, loss=loss, hidden_dim=32)
+    inputs = {'clips': torch.randn(4, 3, 3, 4, 12, 12),
+              'temporal': torch.arange(3).repeat(4, 1),
+              'rotation': torch.stack([torch.randperm(4)[:3] for _ in range(4)])}
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(30):
+        total = sum(model(inputs).values())
+        optimizer.zero_grad()
+        total.backward()
+        optimizer.step()
+        losses.append(total.item())
+    assert losses[-1] < 0.5 * losses[0], losses
+
+
+def test_unknown_loss_is_rejected():
+    with pytest.raises(ValueError, match="'rank' or 'ce'"):
+        TransRank(backbone=dict(type='harness.TinyClipNet'), feat_dim=16, num_temporal=3,
+                  loss='hinge')
