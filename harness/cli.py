@@ -193,6 +193,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f'harness: error: {exc}', file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # e.g. 'harness list | head'
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print('harness: interrupted; rerun with --resume to continue', file=sys.stderr)
         return 130

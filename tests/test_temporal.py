@@ -51,7 +51,7 @@ def test_jittered_speeds_stay_within_bounds():
 
 def test_unknown_transformation_is_rejected():
     with pytest.raises(ValueError, match='unknown temporal transformation'):
-        transform_indices('3x', 10, 4, np.random.default_rng(0))
+        transform_indices('6x', 10, 4, np.random.default_rng(0))
     with pytest.raises(ValueError, match='distinct'):
         SampleTransformedClips(temporal=['1x', '1x'])
 
@@ -101,3 +101,20 @@ def test_rotation_turns_each_clip_by_its_label(monkeypatch):
 def test_temporal_table_covers_the_issue_set():
     assert {'1x', '2x', '4x', 'reverse', 'periodic', 'random', 'warp'} <= set(temporal.TEMPORAL)
     assert torch.is_tensor(SampleTransformedClips(['1x', '2x']).random_inputs(2)['clips'])
+
+
+def test_classification_baselines_sample_a_subset_of_transformations(monkeypatch):
+    reader = FakeReader(60)
+    monkeypatch.setattr(transformed, 'open_video', lambda path: reader)
+    monkeypatch.setattr('harness.data.views.read_frames', lambda r, idx: r.video[list(idx)])
+    sampler = SampleTransformedClips(temporal=['1x', '2x', '4x', 'periodic', 'warp'], frames=4,
+                                     size=8, clips_per_video=2)
+    seen = set()
+    for _ in range(30):
+        out = sampler({'filename': 'v.avi'})['inputs']
+        labels = out['temporal'].tolist()
+        assert out['clips'].shape[0] == 2 and len(set(labels)) == 2
+        seen.update(labels)
+    assert seen == {0, 1, 2, 3, 4}
+    with pytest.raises(ValueError, match='clips_per_video'):
+        SampleTransformedClips(temporal=['1x', '2x'], clips_per_video=3)

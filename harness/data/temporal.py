@@ -17,8 +17,8 @@ import numpy as np
 
 #: name -> (kind, speed): the transformations a config can list by name.
 TEMPORAL = {
-    '0.5x': ('speed', 0.5), '1x': ('speed', 1.0), '2x': ('speed', 2.0), '4x': ('speed', 4.0),
-    '8x': ('speed', 8.0), 'reverse': ('reverse', 1.0), 'periodic': ('periodic', 1.0),
+    '0.5x': ('speed', 0.5), '1x': ('speed', 1.0), '2x': ('speed', 2.0), '3x': ('speed', 3.0),
+    '4x': ('speed', 4.0), '5x': ('speed', 5.0), '8x': ('speed', 8.0), 'reverse': ('reverse', 1.0), 'periodic': ('periodic', 1.0),
     'random': ('random', 1.0), 'warp': ('warp', 1.0),
 }
 

@@ -22,8 +22,10 @@ from harness.registry import TRANSFORMS
 class SampleTransformedClips:
     """mmengine transform: ``results['filename']`` -> ``results['inputs']`` with
 
-    - ``clips``: ``float [K, 3, frames, size, size]``, clip k under ``temporal[k]``;
-    - ``temporal``: ``long [K]``, the transformation index of each clip (``arange(K)``);
+    - ``clips``: ``float [K, 3, frames, size, size]``;
+    - ``temporal``: ``long [K]``, the index in ``temporal`` of each clip's transformation:
+      ``arange(K)`` with every transformation once (K = len(temporal), for ranking), or
+      ``clips_per_video`` distinct ones drawn at random (for classification baselines);
     - ``rotation`` (with ``rotation=True``): ``long [K]``, distinct quarter turns (K <= 4).
 
     temporal: names from :data:`harness.data.temporal.TEMPORAL` (e.g. ['1x', '2x', '4x']).
@@ -33,12 +35,15 @@ class SampleTransformedClips:
 
     def __init__(self, temporal: Sequence[str], frames: int = 8, size: int = 32,
                  augment: Mapping[str, Any] | None = None, jitter: Sequence[float] = (0.8, 1.2),
-                 rotation: bool = False, max_skip: int = 4):
+                 rotation: bool = False, max_skip: int = 4, clips_per_video: int | None = None):
         unknown = [name for name in temporal if name not in TEMPORAL]
         if unknown or len(set(temporal)) != len(temporal):
             raise ValueError(f'temporal transformations must be distinct names from '
                              f"{', '.join(TEMPORAL)}; got {list(temporal)}")
-        if rotation and len(temporal) > 4:
+        self.clips_per_video = clips_per_video or len(temporal)
+        if not 1 <= self.clips_per_video <= len(temporal):
+            raise ValueError(f'clips_per_video must be in 1..{len(temporal)}')
+        if rotation and self.clips_per_video > 4:
             raise ValueError('distinct rotations need K <= 4 clips')
         self.temporal = list(temporal)
         self.frames, self.size = frames, size
@@ -50,12 +55,16 @@ class SampleTransformedClips:
     def __call__(self, results: dict) -> dict:
         reader = open_video(results['filename'])
         rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, (1,))))
-        indices = [transform_indices(name, len(reader), self.frames, rng, jitter=self.jitter,
-                                     max_skip=self.max_skip) for name in self.temporal]
+        if self.clips_per_video == len(self.temporal):
+            labels = np.arange(len(self.temporal))
+        else:
+            labels = np.sort(rng.choice(len(self.temporal), self.clips_per_video, replace=False))
+        indices = [transform_indices(self.temporal[j], len(reader), self.frames, rng,
+                                     jitter=self.jitter, max_skip=self.max_skip) for j in labels]
         clips = [augment_view(clip, self.size, self.augment)
                  for clip in decode_clips(reader, indices)]
         k = len(clips)
-        inputs = {'temporal': torch.arange(k)}
+        inputs = {'temporal': torch.as_tensor(labels, dtype=torch.long)}
         if self.rotation:
             turns = rng.permutation(4)[:k]
             clips = [torch.rot90(clip, int(t), dims=(2, 3)) for clip, t in zip(clips, turns)]
@@ -66,9 +75,10 @@ class SampleTransformedClips:
 
     def random_inputs(self, batch_size: int) -> dict[str, torch.Tensor]:
         """Random batched inputs shaped like this transform's output (for model tests)."""
-        k = len(self.temporal)
+        k = self.clips_per_video
         inputs = {'clips': torch.randn(batch_size, k, 3, self.frames, self.size, self.size),
-                  'temporal': torch.arange(k).repeat(batch_size, 1)}
+                  'temporal': torch.stack([torch.randperm(len(self.temporal))[:k]
+                                           for _ in range(batch_size)])}
         if self.rotation:
             inputs['rotation'] = torch.stack([torch.randperm(4)[:k] for _ in range(batch_size)])
         return inputs

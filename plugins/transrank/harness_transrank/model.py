@@ -1,5 +1,6 @@
-"""TransRank / TransCls: one backbone, an MLP head per transformation family (temporal, and
-optionally rotation), a ranking or a classification loss per family, summed."""
+"""Transformation recognition: one backbone, an MLP head per transformation family (temporal
+and/or rotation), a ranking (TransRank) or classification (TransCls and the RecogTrans
+baselines) loss per family, summed."""
 from __future__ import annotations
 
 from mmengine.model import BaseModel
@@ -17,12 +18,13 @@ def mlp_head(in_dim: int, hidden_dim: int, out_dim: int) -> nn.Sequential:
 
 
 @MODELS.register_module()
-class TransRank(BaseModel):
+class TransformationRecognizer(BaseModel):
     """Transformation recognition by ranking (``loss='rank'``) or classification (``'ce'``).
 
     Inputs (from ``SampleTransformedClips``): ``clips [B, K, 3, T, H, W]``, ``temporal [B, K]``
     and, when ``rotation=True``, ``rotation [B, K]``. num_temporal: the number of temporal
-    transformations (score columns); rotation scores have 4 columns.
+    transformations (score columns; 0: no temporal head, e.g. 3D-RotNet); rotation scores have
+    4 columns.
     """
 
     def __init__(self, backbone: dict, feat_dim: int, num_temporal: int, rotation: bool = False,
@@ -32,7 +34,9 @@ class TransRank(BaseModel):
         if loss not in ('rank', 'ce'):
             raise ValueError(f"loss must be 'rank' or 'ce', got {loss!r}")
         self.backbone = MODELS.build(backbone)
-        self.temporal_head = mlp_head(feat_dim, hidden_dim, num_temporal)
+        if not num_temporal and not rotation:
+            raise ValueError('nothing to recognise: set num_temporal > 0 or rotation=True')
+        self.temporal_head = mlp_head(feat_dim, hidden_dim, num_temporal) if num_temporal else None
         self.rotation_head = mlp_head(feat_dim, hidden_dim, 4) if rotation else None
         self.loss_type, self.margin = loss, margin
 
@@ -48,9 +52,12 @@ class TransRank(BaseModel):
         if mode == 'tensor':
             return features.view(batch, k, -1)
         if mode != 'loss':
-            raise ValueError(f"TransRank supports mode 'loss' and 'tensor', not {mode!r}")
-        losses = {'loss_temporal': self._loss(self.temporal_head(features).view(batch, k, -1),
-                                              inputs['temporal'])}
+            raise ValueError(f"{type(self).__name__} supports mode 'loss' and 'tensor', "
+                             f'not {mode!r}')
+        losses = {}
+        if self.temporal_head is not None:
+            losses['loss_temporal'] = self._loss(
+                self.temporal_head(features).view(batch, k, -1), inputs['temporal'])
         if self.rotation_head is not None:
             losses['loss_rotation'] = self._loss(
                 self.rotation_head(features).view(batch, k, -1), inputs['rotation'])

@@ -1,22 +1,48 @@
-"""Registers transrank and transrank-cls (the same sampler and head, CE instead of ranking).
+"""Registers TransRank, its TransCls control, and the RecogTrans baselines it is compared with
+(all on the same transformation sampler and head; specs/methods.md §1, §7).
 Cheap to import: no torch here."""
 from harness import hookimpl
 from harness.api import MethodInfo
 
-CITATION = ('Duan, Zhao, Chen, Lin, "TransRank: Self-supervised Video Representation Learning '
-            'via Ranking-based Transformation Recognition", CVPR 2022, arXiv:2205.02028')
+MODEL = ('harness_transrank.model',)
+TRANSRANK = ('Duan, Zhao, Chen, Lin, "TransRank: Self-supervised Video Representation Learning '
+             'via Ranking-based Transformation Recognition", CVPR 2022, arXiv:2205.02028')
+
+#: name -> (summary, config, citation)
+METHODS = {
+    'transrank': (
+        "rank each transformation's score of the clip that received it above the other clips "
+        'of the same video (margin ranking over the K x K score matrix), temporal + rotation',
+        'transrank/transrank_demo.py', TRANSRANK),
+    'transrank-cls': (
+        "TransRank's control (TransCls): same sampler and head, cross-entropy on each clip's row",
+        'transrank/transrank_cls_demo.py', TRANSRANK),
+    'speednet': (
+        'RecogTrans baseline: normal speed vs sped up (binary CE)', 'recogtrans/speednet_demo.py',
+        'Benaim et al., "SpeedNet: Learning the Speediness in Videos", CVPR 2020'),
+    'aot': (
+        'RecogTrans baseline: arrow of time, forward vs reversed (binary CE)',
+        'recogtrans/aot_demo.py',
+        'Wei et al., "Learning and Using the Arrow of Time", CVPR 2018'),
+    'rotnet3d': (
+        'RecogTrans baseline: 4-way rotation of the clip (CE)', 'recogtrans/rotnet3d_demo.py',
+        'Jing & Tian, "Self-supervised Spatiotemporal Feature Learning via Video Rotation '
+        'Prediction", arXiv:1811.11387, 2018'),
+    'pace': (
+        'RecogTrans baseline: pace class 1x-5x (CE; the optional contrastive term is not '
+        'included)', 'recogtrans/pace_demo.py',
+        'Wang, Jiao, Liu, "Self-supervised Video Representation Learning by Pace Prediction", '
+        'ECCV 2020'),
+    'rtt': (
+        'RecogTrans baseline: speed 1x-8x, periodic, random order, warp (one CE over the union '
+        'of these labels)', 'recogtrans/rtt_demo.py',
+        'Jenni, Meishvili, Favaro, "Video Representation Learning by Recognizing Temporal '
+        'Transformations", ECCV 2020'),
+}
 
 
 @hookimpl
 def harness_register_methods(register):
-    register(MethodInfo(
-        name='transrank',
-        summary='rank each transformation\'s score of the clip that received it above the other '
-                'clips of the same video (margin ranking over the K x K score matrix)',
-        data='video', config='transrank/transrank_demo.py', default_backbone='r3d18',
-        imports=('harness_transrank.model',), citation=CITATION))
-    register(MethodInfo(
-        name='transrank-cls',
-        summary='TransRank\'s control: same sampler and head, cross-entropy on each clip\'s row',
-        data='video', config='transrank/transrank_cls_demo.py', default_backbone='r3d18',
-        imports=('harness_transrank.model',), citation=CITATION))
+    for name, (summary, config, citation) in METHODS.items():
+        register(MethodInfo(name=name, summary=summary, data='video', config=config,
+                            default_backbone='r3d18', imports=MODEL, citation=citation))

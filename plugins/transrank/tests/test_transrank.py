@@ -9,7 +9,7 @@ from torch import nn
 
 from harness.registry import MODELS
 from harness_transrank.losses import classification_loss, ranking_loss
-from harness_transrank.model import TransRank
+from harness_transrank.model import TransformationRecognizer
 
 
 def test_ranking_loss_is_zero_when_every_margin_is_met():
@@ -58,7 +58,7 @@ class TinyClipNet(nn.Module):
 @pytest.mark.parametrize('loss', ['rank', 'ce'])
 def test_loss_falls_over_a_few_steps(loss):
     torch.manual_seed(0)
-    model = TransRank(backbone=dict(type='harness.TinyClipNet'), feat_dim=16, num_temporal=3,
+    model = TransformationRecognizer(backbone=dict(type='harness.TinyClipNet'), feat_dim=16, num_temporal=3,
                       rotation=True, loss=loss, hidden_dim=32)
     inputs = {'clips': torch.randn(4, 3, 3, 4, 12, 12),
               'temporal': torch.arange(3).repeat(4, 1),
@@ -76,5 +76,5 @@ def test_loss_falls_over_a_few_steps(loss):
 
 def test_unknown_loss_is_rejected():
     with pytest.raises(ValueError, match="'rank' or 'ce'"):
-        TransRank(backbone=dict(type='harness.TinyClipNet'), feat_dim=16, num_temporal=3,
+        TransformationRecognizer(backbone=dict(type='harness.TinyClipNet'), feat_dim=16, num_temporal=3,
                   loss='hinge')
