@@ -23,31 +23,35 @@ from harness.data.views import augment_view, decode_clips
 TEMPORAL = ['1x', '2x', '4x', 'reverse']
 
 
-def shared(path: str, rng, frames: int, size: int) -> torch.Tensor:
+def finish(clip: torch.Tensor, size: int, augment: bool) -> torch.Tensor:
+    return augment_view(clip, size, {}) if augment else clip
+
+
+def shared(path: str, rng, frames: int, size: int, augment: bool) -> list:
     reader = open_video(path)
     indices = [transform_indices(t, len(reader), frames, rng, jitter=(0.8, 1.2)) for t in TEMPORAL]
-    return torch.stack([augment_view(c, size, {}) for c in decode_clips(reader, indices)])
+    return [finish(c, size, augment) for c in decode_clips(reader, indices)]
 
 
-def separate(path: str, rng, frames: int, size: int) -> torch.Tensor:
+def separate(path: str, rng, frames: int, size: int, augment: bool) -> list:
     clips = []
     num_frames = len(open_video(path))
     for t in TEMPORAL:
         idx = transform_indices(t, num_frames, frames, rng, jitter=(0.8, 1.2))
         reader = open_video(path)  # each clip opens and decodes on its own
         video = torch.from_numpy(read_frames(reader, idx)).permute(0, 3, 1, 2).float().div_(255)
-        clips.append(augment_view(video, size, {}))
-    return torch.stack(clips)
+        clips.append(finish(video, size, augment))
+    return clips
 
 
-def clips_per_second(fn, paths, frames, size, repeats) -> float:
+def clips_per_second(fn, paths, frames, size, repeats, augment) -> float:
     best = 0.0
     for _ in range(repeats):
         rng = np.random.default_rng(0)
         torch.manual_seed(0)
         start = time.perf_counter()
         for path in paths:
-            fn(path, rng, frames, size)
+            fn(path, rng, frames, size, augment)
         best = max(best, len(paths) * len(TEMPORAL) / (time.perf_counter() - start))
     return best
 
@@ -65,13 +69,15 @@ def main() -> None:
         Path(args.data)
     split = ucf101.read_split(root, '1')
     paths = [str(root / item.path) for item in split.train[:args.videos]]
-    one = clips_per_second(shared, paths, args.frames, args.size, args.repeats)
-    per_clip = clips_per_second(separate, paths, args.frames, args.size, args.repeats)
     print(f'{len(paths)} videos x {len(TEMPORAL)} clips of {args.frames} frames, best of '
           f'{args.repeats}')
-    print(f'shared decode (one per video): {one:8.1f} clips/s')
-    print(f'decode per clip:               {per_clip:8.1f} clips/s')
-    print(f'ratio shared / per clip:       {one / per_clip:8.2f}x')
+    for augment in (False, True):
+        one = clips_per_second(shared, paths, args.frames, args.size, args.repeats, augment)
+        per_clip = clips_per_second(separate, paths, args.frames, args.size, args.repeats,
+                                    augment)
+        label = 'decode + augment' if augment else 'decode only'
+        print(f'{label:<17} shared (one decode per video) {one:8.1f} clips/s, per clip '
+              f'{per_clip:8.1f} clips/s, ratio {one / per_clip:5.2f}x')
 
 
 if __name__ == '__main__':
