@@ -20,8 +20,7 @@ PAIRS = [(m, b) for m in METHODS for b in BACKBONES if b.data == m.data]
 def test_method_trains_one_step_on_backbone(method, backbone):
     torch.manual_seed(0)
     model, cfg = build_method_model(method, backbone, hidden_dim=32)
-    loss = assert_trains(model, random_view_inputs(cfg))
-    assert loss > 0
+    assert_trains(model, random_view_inputs(cfg))
     exported = model.backbone_state_dict()
     assert exported and all(torch.is_tensor(v) for v in exported.values())
 

@@ -1,0 +1,27 @@
+# Two clips of one video at independent random times, each augmented on its own (MoCo v2 /
+# BYOL / SimSiam style, with blur), demo size 8 x 32 px. Method configs set `model`.
+_base_ = ['./pretrain_runtime.py']
+
+view = dict(frames=8, stride=2, size=32, augment=dict(blur=0.5))
+
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(
+        type='VideoListDataset', data_root=None, ann_file=None,
+        pipeline=[
+            dict(type='SampleViews', views=dict(view1=view, view2=view), placement='independent'),
+            dict(type='PackInputs'),
+        ],
+    ),
+)
+
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=40)
+optim_wrapper = dict(optimizer=dict(type='AdamW', lr=1e-4, weight_decay=1e-2))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=5),
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=5, T_max=35),
+]

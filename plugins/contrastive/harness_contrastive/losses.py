@@ -1,0 +1,37 @@
+"""The baselines' objectives as pure functions (specs/methods.md §7)."""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+from torch.nn import functional as F
+
+
+def info_nce(query: Tensor, key: Tensor, queue: Tensor, temperature: float) -> Tensor:
+    """MoCo's InfoNCE: each query's positive is its key, the negatives are the queue.
+
+    query, key: ``[N, D]`` L2-normalised; queue: ``[K, D]`` L2-normalised negatives.
+    ``-log exp(q.k/t) / (exp(q.k/t) + sum_j exp(q.n_j/t))``, averaged over the batch.
+    """
+    positive = (query * key).sum(-1, keepdim=True)
+    negatives = query @ queue.t()
+    logits = torch.cat([positive, negatives], dim=1) / temperature
+    return F.cross_entropy(logits, torch.zeros(len(query), dtype=torch.long, device=query.device))
+
+
+def negative_cosine(prediction: Tensor, target: Tensor) -> Tensor:
+    """SimSiam's D(p, z) = -cos(p, sg(z)), averaged over the batch (stop-gradient applied)."""
+    return -F.cosine_similarity(prediction, target.detach(), dim=-1).mean()
+
+
+def byol_regression(prediction: Tensor, target: Tensor) -> Tensor:
+    """BYOL's 2 - 2 cos(q(z_online), sg(z_target)), averaged over the batch."""
+    return 2 + 2 * negative_cosine(prediction, target)
+
+
+@torch.no_grad()
+def momentum_update(online: torch.nn.Module, target: torch.nn.Module, momentum: float) -> None:
+    """target <- momentum * target + (1 - momentum) * online (parameters; buffers copied)."""
+    for p_online, p_target in zip(online.parameters(), target.parameters()):
+        p_target.mul_(momentum).add_(p_online.detach(), alpha=1 - momentum)
+    for b_online, b_target in zip(online.buffers(), target.buffers()):
+        b_target.copy_(b_online)

@@ -1,0 +1,26 @@
+"""Registers moco, byol and simsiam (video, two clips per video). Cheap to import."""
+from harness import hookimpl
+from harness.api import MethodInfo
+
+MODELS = ('harness_contrastive.models',)
+
+#: name -> (summary, config, citation)
+METHODS = {
+    'moco': ('MoCo v2: InfoNCE against a queue of momentum-encoder keys, MLP head',
+             'contrastive/moco_demo.py',
+             'Chen, Fan, Girshick, He, "Improved Baselines with Momentum Contrastive Learning", '
+             'arXiv:2003.04297, 2020'),
+    'byol': ('BYOL: online predictor regresses an EMA target projection (2 - 2 cos), symmetric',
+             'contrastive/byol_demo.py',
+             'Grill et al., "Bootstrap Your Own Latent", NeurIPS 2020'),
+    'simsiam': ('SimSiam: predictor vs stop-gradient projection of the other view, no EMA',
+                'contrastive/simsiam_demo.py',
+                'Chen & He, "Exploring Simple Siamese Representation Learning", CVPR 2021'),
+}
+
+
+@hookimpl
+def harness_register_methods(register):
+    for name, (summary, config, citation) in METHODS.items():
+        register(MethodInfo(name=name, summary=summary, data='video', config=config,
+                            default_backbone='r3d18', imports=MODELS, citation=citation))
