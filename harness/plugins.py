@@ -127,14 +127,6 @@ class PluginManager:
         except Exception as exc:  # e.g. a hookimpl that does not match its spec
             record.error = _describe(exc)
 
-    def add_plugin(self, module: Any, name: str, distribution: str | None = None,
-                   version: str | None = None) -> None:
-        """Register an already-imported plugin object (tests, embedding applications)."""
-        record = PluginRecord(name, distribution, version, getattr(module, '__name__', name))
-        self.plugins.append(record)
-        self._register(record, module)
-        self._components = None
-
     # -- registration ----------------------------------------------------------------------
     @property
     def components(self) -> dict[str, dict[str, Registered]]:

@@ -15,8 +15,9 @@ from typing import Any, Mapping
 
 from mmengine.config import Config
 
-from harness.api import BackboneInfo, MethodInfo, resolve_config
+from harness.api import BackboneExporter, BackboneInfo, MethodInfo, resolve_config
 from harness.config import config_sha256, file_sha256
+from harness.errors import HarnessError
 
 
 @dataclass
@@ -91,10 +92,13 @@ def run_pretraining(cfg: Config, directory: Path, *, resume: bool) -> PretrainRe
     cfg.resume = resume
     cfg.experiment_name = 'pretrain'
     runner = build_runner(cfg)
+    model = runner.model.module if hasattr(runner.model, 'module') else runner.model
+    if not isinstance(model, BackboneExporter):
+        raise HarnessError(f'{type(model).__name__} has no backbone_state_dict(): a method model '
+                           f'must say which weights to transfer (harness.api.BackboneExporter)')
     print(f'[harness] pretraining log: {runner.log_dir}', flush=True)
     runner.train()
     if is_main_process():
-        model = runner.model.module if hasattr(runner.model, 'module') else runner.model
         export_backbone(model, directory, sha, runner.iter, cfg.train_cfg.get('max_epochs'))
     barrier()
     return read_result(directory)

@@ -52,11 +52,6 @@ def view_indices(num_frames: int, spec: ViewSpec, start: int) -> np.ndarray:
     return (start + np.arange(spec.frames) * spec.stride) % num_frames
 
 
-def looped_length(num_frames: int, span: int) -> int:
-    """How long the looped sequence is: the video repeated ceil(span / len) times."""
-    return num_frames * max(1, math.ceil(span / num_frames))
-
-
 def sample_start(num_frames: int, span: int, rng: np.random.Generator) -> int:
     """A random start such that a window of ``span`` frames fits, or 0 if the video is
     shorter than ``span`` (the window then loops)."""
