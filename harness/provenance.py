@@ -32,11 +32,13 @@ def _git(*args: str) -> str | None:
 
 
 def git_commit() -> tuple[str | None, bool | None]:
-    """(commit, dirty) of the harness checkout, or (None, None) outside a git checkout."""
+    """(commit, dirty) of the harness checkout, or (None, None) outside a git checkout; dirty
+    means tracked code or configs differ from the commit (leaderboards/ is not counted)."""
     commit = _git('rev-parse', 'HEAD')
     if not commit:
         return None, None
-    status = _git('status', '--porcelain', '--untracked-files=no')
+    # the leaderboard a run regenerates is output, not code: it does not make the tree dirty
+    status = _git('status', '--porcelain', '--untracked-files=no', '--', '.', ':!leaderboards')
     return commit, bool(status) if status is not None else None
 
 
