@@ -91,6 +91,8 @@ class ProtocolInfo:
     version: bumped whenever the protocol changes in a way that changes its numbers.
     config: the mmengine config of the protocol (absolute, or relative to ``configs/``).
     metrics: the names of the metrics it reports, first is the headline.
+    splits: the splits it is defined on (None: every split of its evaluator), e.g. retrieval
+    is reported on split 1 only.
     """
 
     name: str
@@ -98,6 +100,7 @@ class ProtocolInfo:
     summary: str
     config: str | None = None
     metrics: Sequence[str] = ()
+    splits: Sequence[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -135,14 +138,18 @@ class BackboneExporter(Protocol):
 class EvalRequest:
     """Everything an evaluator needs for one evaluation.
 
-    backbone_cfg: the backbone's model config; backbone_weights: path of the pretrained
-    backbone state dict, or None (random init). data_root: the dataset root (demo or real).
+    dataset: the dataset layout name (:func:`harness.data.layout`); backbone_weights: path of
+    the pretrained backbone state dict, or None (random init). data_root: the dataset root
+    (demo or real). split: one split name; data_split: that split's videos as the runner
+    read them (:meth:`read_split`). backbone_sha256: identity of the weights ('random' init has
+    none). cache_dir: where evaluators may keep what is worth reusing across runs (features).
     cfg_options: ``--cfg-options`` meant for the evaluation config.
     """
 
     protocol: ProtocolInfo
     backbone: BackboneInfo
     backbone_weights: Path | None
+    dataset: str
     data_root: Path
     is_demo: bool
     work_dir: Path
@@ -152,6 +159,19 @@ class EvalRequest:
     launcher: str = 'none'
     cfg_options: Mapping[str, Any] = field(default_factory=dict)
     imports: Sequence[str] = ()
+    data_split: Any = None
+    backbone_sha256: str | None = None
+    cache_dir: Path | None = None
+
+    def read_split(self) -> Any:
+        """The split to evaluate: the runner's (unreadable videos already removed), or the
+        dataset layout's own reading of ``split`` when the request was made by hand."""
+        if self.data_split is None:
+            from harness import data as datasets
+
+            self.data_split = datasets.layout(self.dataset).read_split(self.data_root,
+                                                                      self.split)
+        return self.data_split
 
 
 @dataclass
@@ -159,7 +179,8 @@ class EvalResult:
     """metrics: name -> value (percent for accuracies); higher_is_better: name -> bool.
 
     splits, clips, crops: what was evaluated; weights: the backbone load report;
-    config_sha256: hash of the merged evaluation config.
+    config_sha256: hash of the merged evaluation config. For several splits, ``metrics`` holds
+    the means, ``std`` the standard deviations and ``per_split`` name -> split -> value.
     """
 
     metrics: dict[str, float]
@@ -170,6 +191,8 @@ class EvalResult:
     config_sha256: str
     units: dict[str, str] = field(default_factory=dict)
     weights: dict[str, Any] | None = None
+    std: dict[str, float] = field(default_factory=dict)
+    per_split: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 class Evaluator(Protocol):

@@ -55,7 +55,9 @@ def build_parser() -> ArgumentParser:
     run.add_argument('--protocol', help="default: the evaluator's first protocol")
     run.add_argument('--data', default='demo',
                      help="dataset root in its official layout, or 'demo' (default)")
-    run.add_argument('--split', default='1')
+    run.add_argument('--split', default='1',
+                     help="an official split (default 1), or 'all': every split, recorded with "
+                          'each value, the mean and the std')
     run.add_argument('--work-dir', default='work_dirs')
     run.add_argument('--seed', type=int, default=0)
     run.add_argument('--resume', action='store_true',
@@ -64,6 +66,9 @@ def build_parser() -> ArgumentParser:
                      help="override config keys; 'eval.KEY=V' targets the evaluation config")
     run.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     run.add_argument('--records-dir', help='default: leaderboards/records of this checkout')
+    run.add_argument('--max-unreadable', type=float, default=0.05, metavar='FRACTION',
+                     help='unreadable videos are skipped and counted; above this fraction of a '
+                          'split the run stops (default 0.05)')
 
     sub.add_parser('list', help='methods, backbones and evaluators with their protocols')
     sub.add_parser('plugins', help='installed plugins as JSON')
@@ -137,13 +142,18 @@ def cmd_run(args) -> int:
                          protocol=args.protocol, data=args.data, split=args.split,
                          work_dir=args.work_dir, seed=args.seed, resume=args.resume,
                          launcher=args.launcher, cfg_options=parse_cfg_options(args.cfg_options),
-                         records_dir=args.records_dir)
+                         records_dir=args.records_dir, max_unreadable=args.max_unreadable)
     plan = plan_run(pm, options)
     record, path = execute(pm, plan, log=lambda message: print(f'[harness] {message}',
                                                               flush=True))
     label = ' (DEMO data: not comparable to papers)' if record['data'] == 'demo' else ''
     for name, metric in record['metrics'].items():
-        print(f"{name}: {metric['value']}{metric.get('unit', '')}{label}")
+        unit = metric.get('unit', '')
+        spread = ''
+        if 'std' in metric:
+            values = ', '.join(f'{s}: {v}' for s, v in metric['per_split'].items())
+            spread = f" ± {metric['std']}{unit} (mean of splits {values})"
+        print(f"{name}: {metric['value']}{unit}{spread}{label}")
     print(f'record: {path}')
     return 0
 

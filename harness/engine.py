@@ -19,16 +19,30 @@ from harness.errors import HarnessError
 from harness.registry import RUNNERS
 
 
+def quiet_terminal(logger: logging.Logger) -> logging.Logger:
+    """Let only warnings and errors of ``logger`` reach the terminal (files keep INFO)."""
+    for handler in logger.handlers:
+        if type(handler) is logging.StreamHandler:
+            handler.setLevel(logging.WARNING)
+    return logger
+
+
+def file_logger(name: str, log_file: Path):
+    """An mmengine logger, made the current one, writing INFO to ``log_file`` and only
+    warnings to the terminal (for work the harness runs outside a Runner)."""
+    from mmengine.logging import MMLogger
+
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    return quiet_terminal(MMLogger.get_instance(name, log_file=str(log_file), log_level='INFO'))
+
+
 @RUNNERS.register_module()
 class HarnessRunner(Runner):
     """mmengine's Runner; INFO logging goes to the log file only."""
 
     def build_logger(self, log_level='INFO', log_file=None, **kwargs):
-        logger = super().build_logger(log_level=log_level, log_file=log_file, **kwargs)
-        for handler in logger.handlers:
-            if type(handler) is logging.StreamHandler:
-                handler.setLevel(logging.WARNING)
-        return logger
+        return quiet_terminal(super().build_logger(log_level=log_level, log_file=log_file,
+                                                   **kwargs))
 
 
 def import_config_modules(cfg: Config) -> None:

@@ -80,8 +80,13 @@ def _table(records: list[dict]) -> list[str]:
         source = ('reproduced' if record['source'] == 'reproduced'
                   else f"reported: {record.get('citation') or '?'}")
         config = (pretrain or {}).get('config_sha256') or '-'
-        cells = ([record['method']['name'], record['backbone']['name'], _pretrain_cell(pretrain),
-                  ', '.join(evaluation['splits']), f"{evaluation['clips']}x{evaluation['crops']}"]
+        method = record['method']['name']
+        if record.get('variant'):
+            method += f" ({record['variant']})"
+        views = '?' if evaluation['clips'] is None or evaluation['crops'] is None else \
+            f"{evaluation['clips']}x{evaluation['crops']}"
+        cells = ([method, record['backbone']['name'], _pretrain_cell(pretrain),
+                  ', '.join(evaluation['splits']), views]
                  + [_metric_cell(record['metrics'].get(name)) for name in metric_names]
                  + [source, ', '.join(str(seed) for seed in record['seeds']) or '-', config[:8]])
         lines.append('| ' + ' | '.join(_cell(cell) for cell in cells) + ' |')

@@ -76,8 +76,9 @@ _EVAL = {
         'protocol': _NAME,
         'protocol_version': {'type': 'string'},
         'splits': {'type': 'array', 'minItems': 1, 'items': _NAME},
-        'clips': {'type': 'integer', 'minimum': 1},
-        'crops': {'type': 'integer', 'minimum': 1},
+        # null only where a paper does not say (reported records)
+        'clips': {'type': ['integer', 'null'], 'minimum': 1},
+        'crops': {'type': ['integer', 'null'], 'minimum': 1},
         'config_sha256': _SHA256_OR_NULL,
         'weights': {
             'type': ['object', 'null'],
@@ -87,6 +88,15 @@ _EVAL = {
                 'total': {'type': 'integer', 'minimum': 0},
                 'missing': {'type': 'array', 'items': {'type': 'string'}},
                 'unexpected': {'type': 'array', 'items': {'type': 'string'}},
+            },
+        },
+        # split -> videos left out of it: listed but not on disk, or on disk but unreadable
+        'skipped_videos': {
+            'type': 'object',
+            'additionalProperties': {
+                'type': 'object', 'required': ['missing', 'unreadable'],
+                'properties': {'missing': {'type': 'integer', 'minimum': 0},
+                               'unreadable': {'type': 'integer', 'minimum': 0}},
             },
         },
     },
@@ -141,6 +151,8 @@ RECORD_SCHEMA: dict[str, Any] = {
         'seeds': {'type': 'array', 'items': {'type': 'integer'}},
         'data': _DATA,
         'source': {'enum': ['reproduced', 'reported']},
+        # a paper's named variant of a method (e.g. BraVe's modalities 'V/AF'), if any
+        'variant': {'type': 'string', 'minLength': 1},
     },
     'if': {'required': ['source'], 'properties': {'source': {'const': 'reported'}}},
     'then': {
@@ -251,12 +263,15 @@ _UNSAFE = re.compile(r'[^A-Za-z0-9._-]')
 
 def record_id(record: dict) -> str:
     """The file stem of a record, one per result:
-    ``method__backbone__pt-DATASET__eval-protocol-splitS__data__seedS[__reported]``
+    ``method[-variant]__backbone__pt-DATASET__eval-protocol-splitS__data__seedS[__reported]``
     (``pt-none`` without pretraining; several splits joined by ``-``)."""
     seeds = '-'.join(str(seed) for seed in record['seeds'])
     splits = '-'.join(record['eval']['splits'])
     pretrain = (record.get('pretrain') or {}).get('dataset', 'none')
-    text = (f"{record['method']['name']}__{record['backbone']['name']}__pt-{pretrain}__"
+    method = record['method']['name']
+    if record.get('variant'):
+        method += f"-{record['variant']}"
+    text = (f"{method}__{record['backbone']['name']}__pt-{pretrain}__"
             f"{record['eval']['name']}-{record['eval']['protocol']}-split{splits}__"
             f"{record['data']}__seed{seeds}")
     if record['source'] == 'reported':

@@ -49,6 +49,14 @@ fi
 "${PIP[@]}" install "${PIN[@]}" -r requirements.txt
 "$PY" scripts/patch_mmaction.py
 
+# plugins renamed or removed since an earlier setup: drop their stale installs
+for dist in $("$PY" -m pip list --format=freeze 2>/dev/null | sed -n 's/^\(harness-[A-Za-z0-9_-]*\)==.*/\1/p'); do
+  if [ ! -d "plugins/${dist#harness-}" ]; then
+    say "uninstalling $dist (no longer under plugins/)"
+    "${PIP[@]}" uninstall -y "$dist"
+  fi
+done
+
 say "installing the harness and its plugins (editable)"
 editable=(-e .)
 for plugin in plugins/*/; do

@@ -1,1 +1,0 @@
-"""UCF101 action recognition evaluation (mmaction2)."""

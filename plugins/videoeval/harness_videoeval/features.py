@@ -1,0 +1,140 @@
+"""Frozen-backbone features of every video of a split, for the linear, svm and retrieval
+protocols, extracted once and cached.
+
+Each video is sampled by the protocol's mmaction2 test pipeline (``feature_pipeline``: e.g. 10
+uniformly spaced clips, centre crop) through mmaction2's ``VideoDataset``; every clip goes
+through the backbone inside mmaction2's ``Recognizer3D`` (``extract_feat(stage='backbone')``)
+and is globally average-pooled: features ``[videos, clips x crops, D]``.
+
+The cache key is the sha256 of what determines the numbers: the backbone (its config and the
+sha256 of its weights, or 'random' and the seed), the videos (paths and labels) and the
+sampling (pipeline, preprocessing). The protocols use the same sampling, so ``linear`` then
+``retrieval`` on the same checkpoint and data extract once.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+from mmengine.config import Config
+
+from harness import data as datasets
+from harness.api import EvalRequest
+from harness_videoeval.finetune import backbone_cfg
+
+FORMAT_VERSION = 1
+
+
+def cache_key(request: EvalRequest, items: Sequence[Any], cfg: Config) -> str:
+    """sha256 of the backbone identity, the videos and the sampling (see the module doc)."""
+    weights = request.backbone_sha256 or f'random-seed{request.seed}'
+    identity = {
+        'format': FORMAT_VERSION,
+        'backbone': dict(request.backbone.cfg), 'weights': weights,
+        'videos': datasets.list_sha256(items), 'data_root': str(request.data_root),
+        'pipeline': cfg.feature_pipeline, 'preprocessor': cfg.data_preprocessor,
+    }
+    text = json.dumps(identity, sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def build_extractor(request: EvalRequest, cfg: Config):
+    """mmaction2's Recognizer3D around the backbone (no head), weights loaded, in eval mode."""
+    import importlib
+
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import set_random_seed
+
+    from mmaction.registry import MODELS
+
+    for module in ('harness.weights', *request.imports):
+        importlib.import_module(module)
+    init_default_scope('mmaction')
+    set_random_seed(request.seed)
+    model = MODELS.build(dict(type='Recognizer3D', backbone=backbone_cfg(request),
+                              data_preprocessor=dict(cfg.data_preprocessor)))
+    model.init_weights()
+    return model.eval()
+
+
+@torch.no_grad()
+def extract(request: EvalRequest, items: Sequence[Any], cfg: Config, list_file: Path
+            ) -> tuple[torch.Tensor, dict | None]:
+    """Features ``[len(items), views, D]`` (float32) in the order of ``list_file`` (= items),
+    and the backbone's weight-load report."""
+    from mmengine.runner import Runner
+    from tqdm import tqdm
+
+    from harness.engine import file_logger
+    from harness.modules import global_pool
+
+    log = file_logger(f'features-{request.work_dir.name}', request.work_dir / 'features.log')
+    print(f'[harness] feature extraction log: {log.handlers[-1].baseFilename}', flush=True)
+    model = build_extractor(request, cfg)
+    loader = Runner.build_dataloader(dict(
+        batch_size=cfg.feature_loader.batch_size, num_workers=cfg.feature_loader.num_workers,
+        sampler=dict(type='DefaultSampler', shuffle=False),
+        collate_fn=dict(type='pseudo_collate'),
+        dataset=dict(type='VideoDataset', ann_file=str(list_file), test_mode=True,
+                     data_prefix=dict(video=str(request.data_root)),
+                     pipeline=list(cfg.feature_pipeline))), seed=request.seed)
+    chunks = []
+    for batch in tqdm(loader, desc='features', leave=False):
+        data = model.data_preprocessor(batch, False)
+        inputs = data['inputs']  # [B, views, C, T, H, W]
+        feats, _ = model.extract_feat(inputs, stage='backbone', test_mode=True)
+        chunks.append(global_pool(feats).view(inputs.shape[0], inputs.shape[1], -1).float())
+    features = torch.cat(chunks)
+    if len(features) != len(items):
+        raise RuntimeError(f'extracted {len(features)} feature rows for {len(items)} videos')
+    return features, getattr(model.backbone, 'weight_load_report', None)
+
+
+def video_features(request: EvalRequest, items: Sequence[Any], cfg: Config
+                   ) -> tuple[torch.Tensor, dict | None]:
+    """The features of ``items`` (see :func:`extract`), in their order, from the cache when it
+    holds them. The cache stores the videos sorted by path, so the splits of a dataset, which
+    partition the same videos differently, share one extraction."""
+    ordered = sorted(items, key=lambda item: item.path)
+    key = cache_key(request, ordered, cfg)
+    cache_dir = request.cache_dir or request.work_dir / 'features'
+    path = cache_dir / f'{request.dataset}_{key[:16]}.pt'
+    cached = torch.load(path, map_location='cpu', weights_only=True) if path.is_file() else {}
+    if cached.get('key') == key:
+        print(f'[harness] features reused from cache: {path}', flush=True)
+    else:
+        list_file = datasets.annotation_list(cache_dir / 'lists', request.dataset, ordered)
+        features, report = extract(request, ordered, cfg, list_file)
+        cached = {'key': key, 'paths': [item.path for item in ordered], 'features': features,
+                  'weights': report}
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
+        torch.save(cached, tmp)
+        os.replace(tmp, path)
+        print(f'[harness] features of {len(items)} videos cached: {path}', flush=True)
+    row = {video: i for i, video in enumerate(cached['paths'])}
+    return cached['features'][[row[item.path] for item in items]], cached['weights']
+
+
+def split_features(request: EvalRequest, cfg: Config):
+    """(train features, train labels, test features, test labels, weight report) of the
+    request's split; the train and test videos are extracted (and cached) together."""
+    split = request.read_split()
+    items = list(split.train) + list(split.test)
+    features, report = video_features(request, items, cfg)
+    labels = torch.tensor([item.label for item in items])
+    n = len(split.train)
+    return features[:n], labels[:n], features[n:], labels[n:], report
+
+
+def load_config(request: EvalRequest) -> Config:
+    from harness.api import resolve_config
+
+    cfg = Config.fromfile(str(resolve_config(request.protocol.config)))
+    if request.cfg_options:
+        cfg.merge_from_dict(dict(request.cfg_options))
+    return cfg

@@ -1,0 +1,64 @@
+"""Registers the video evaluators ucf101, hmdb51 and temporal. Cheap to import: no torch or
+mmaction2 here. Protocols are defined in specs/methods.md §0; a protocol's version changes
+whenever its numbers would."""
+from harness import hookimpl
+from harness.api import EvaluatorInfo, ProtocolInfo
+
+ACTION_EVALUATOR = 'harness_videoeval.action:ActionEvaluator'
+
+
+def action_protocols() -> tuple[ProtocolInfo, ...]:
+    return (
+        ProtocolInfo(
+            name='finetune', version='1',
+            summary='mmaction2 Recognizer3D, all layers trained from the SSL backbone, '
+                    'multi-clip x multi-crop test (softmax averaged), top-1/top-5',
+            config='videoeval/finetune_demo.py', metrics=('top1', 'top5')),
+        ProtocolInfo(
+            name='linear', version='1',
+            summary='frozen backbone, standardized pooled features of uniformly spaced clips, '
+                    'logistic regression, clip probabilities averaged, top-1',
+            config='videoeval/linear_demo.py', metrics=('top1',)),
+        ProtocolInfo(
+            name='svm', version='1',
+            summary="BraVe's linear protocol: frozen backbone, standardized features of "
+                    'uniformly spaced clips, LinearSVC(C), clip decision values averaged, top-1',
+            config='videoeval/svm_demo.py', metrics=('top1',)),
+        ProtocolInfo(
+            name='retrieval', version='1',
+            summary='split 1: mean feature of 10 uniformly spaced clips per video, cosine '
+                    'from test to train videos, R@1/5/10/20/50',
+            config='videoeval/retrieval_demo.py',
+            metrics=('R@1', 'R@5', 'R@10', 'R@20', 'R@50'), splits=('1',)),
+    )
+
+
+@hookimpl
+def harness_register_evaluators(register):
+    register(EvaluatorInfo(
+        name='ucf101', summary='UCF101 action recognition (101 classes, official splits)',
+        data='video', dataset='ucf101', splits=('1', '2', '3'),
+        protocols=action_protocols(), evaluator=ACTION_EVALUATOR))
+    register(EvaluatorInfo(
+        name='hmdb51', summary='HMDB51 action recognition (51 classes, official 70/30 splits)',
+        data='video', dataset='hmdb51', splits=('1', '2', '3'),
+        protocols=action_protocols(), evaluator=ACTION_EVALUATOR))
+    register(EvaluatorInfo(
+        name='temporal',
+        summary='temporal probes on frozen features: clip order, clip overlap (sync), motion',
+        data='video', dataset='ucf101', splits=('1', '2', '3'),
+        protocols=(
+            ProtocolInfo(name='order', version='1',
+                         summary='which of two non-overlapping clips of a video comes first '
+                                 '(binary, linear probe on the pair of features)',
+                         config='videoeval/temporal_demo.py', metrics=('accuracy',)),
+            ProtocolInfo(name='sync', version='1',
+                         summary='the overlap pattern of two overlapping clips of a video '
+                                 '(linear probe on the pair of features)',
+                         config='videoeval/temporal_demo.py', metrics=('accuracy',)),
+            ProtocolInfo(name='motion', version='1',
+                         summary="the video's labelled motion type (linear probe), where the "
+                                 'dataset labels one (motionLabels.txt; the demo data does)',
+                         config='videoeval/temporal_demo.py', metrics=('accuracy',)),
+        ),
+        evaluator='harness_videoeval.temporal:TemporalEvaluator'))
