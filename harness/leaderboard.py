@@ -75,10 +75,15 @@ def _table(records: list[dict]) -> list[str]:
     lines = ['| ' + ' | '.join(_cell(name) for name in header) + ' |',
              '|' + '---|' * len(header)]
     first = metric_names[0] if metric_names else None
+    citations: list[str] = []  # numbered under the table, so rows stay one line
     for record in sorted(records, key=lambda r: _row_key(r, first)):
         evaluation, pretrain = record['eval'], record.get('pretrain')
-        source = ('reproduced' if record['source'] == 'reproduced'
-                  else f"reported: {record.get('citation') or '?'}")
+        source = 'reproduced'
+        if record['source'] == 'reported':
+            citation = record.get('citation') or '?'
+            if citation not in citations:
+                citations.append(citation)
+            source = f'reported [{citations.index(citation) + 1}]'
         config = (pretrain or {}).get('config_sha256') or '-'
         method = record['method']['name']
         if record.get('variant'):
@@ -90,6 +95,11 @@ def _table(records: list[dict]) -> list[str]:
                  + [_metric_cell(record['metrics'].get(name)) for name in metric_names]
                  + [source, ', '.join(str(seed) for seed in record['seeds']) or '-', config[:8]])
         lines.append('| ' + ' | '.join(_cell(cell) for cell in cells) + ' |')
+    if citations:
+        lines.append('')
+        lines += [f'[{n}] {" ".join(citation.split())}  ' for n, citation in
+                  enumerate(citations, 1)]
+        lines[-1] = lines[-1].rstrip()
     return lines
 
 

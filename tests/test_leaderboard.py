@@ -51,7 +51,8 @@ def test_row_order_reported_first_then_best_metric_then_method():
     ]
     rows = _table_rows(render_markdown(records), '## ucf101 / finetune')
     assert [row[0] for row in rows] == ['paper', 'z-high', 'a-tie', 'b-low']
-    assert rows[0][-3] == 'reported: Tong et al., NeurIPS 2022'
+    assert rows[0][-3] == 'reported [1]'
+    assert '\n[1] Tong et al., NeurIPS 2022\n' in render_markdown(records)
     assert rows[1][-3] == 'reproduced'
 
 
@@ -106,3 +107,18 @@ def test_render_writes_only_when_changed_and_is_current_tracks_records(tmp_path)
     assert render(records_dir, output) is True
     assert 'mvd' in output.read_text()
     assert sorted(p.name for p in tmp_path.iterdir()) == ['LEADERBOARD.md', 'records']
+
+
+def test_reported_rows_sit_beside_reproduced_ones_with_numbered_citations():
+    records = [make_record(), make_reported(metrics__top1__value=90.0),
+               make_reported(variant='V/AF', citation='Recasens et al., ICCV 2021',
+                             eval__clips=None, eval__crops=None),
+               make_reported(method__name='other', citation='Tong et al., NeurIPS 2022'), _demo()]
+    text = render_markdown(records)
+    rows = _table_rows(text, '## ucf101 / finetune')
+    assert [(row[0], row[-3]) for row in rows] == [
+        ('videomae', 'reported [1]'), ('other', 'reported [1]'),
+        ('videomae (V/AF)', 'reported [2]'), ('videomae', 'reproduced')]
+    assert rows[2][4] == '?'  # clips x crops a paper does not state
+    assert '[1] Tong et al., NeurIPS 2022  \n[2] Recasens et al., ICCV 2021\n' in text
+    assert text.index('## ucf101 / finetune') < text.index(DEMO_TITLE)

@@ -72,6 +72,7 @@ def test_record_id_is_descriptive_and_filename_safe():
     assert odd == 'my-method-v2__vit-s16__pt-ucf101__ucf101-linear-probe-splitsplit1__real__seed0'
     assert '__pt-none__' in record_id(make_record(pretrain=None))
     assert 'split1-2-3' in record_id(make_record(eval__splits=['1', '2', '3']))
+    assert record_id(make_reported(variant='V/AF')).startswith('videomae-V-AF__vit-s16__')
 
 
 def test_write_record_round_trips_and_leaves_no_temp_files(tmp_path):

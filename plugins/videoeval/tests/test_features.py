@@ -1,0 +1,80 @@
+"""The feature cache: keyed by weights, videos and sampling; rows follow the caller's order."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from harness.api import BackboneInfo, EvalRequest, ProtocolInfo, resolve_config
+from harness.data.ucf101 import VideoItem
+from harness_videoeval import features
+
+ITEMS = [VideoItem(f'UCF-101/C{i % 2}/v_{i}.avi', i % 2) for i in range(6)]
+
+
+def request(tmp_path: Path, weights_sha: str | None = 'f' * 64) -> EvalRequest:
+    return EvalRequest(
+        protocol=ProtocolInfo('linear', '1', '', config='videoeval/linear_demo.py'),
+        backbone=BackboneInfo('tiny', '', 'video', {'type': 'harness.Tiny3D'}, 32),
+        backbone_weights=None, dataset='ucf101', data_root=tmp_path, is_demo=True,
+        work_dir=tmp_path / 'eval' / 'x', split='1', seed=0, backbone_sha256=weights_sha,
+        cache_dir=tmp_path / 'features')
+
+
+@pytest.fixture
+def fake_extract(monkeypatch):
+    """extract() that returns a video's index in the file list it was given, and counts calls."""
+    calls = []
+
+    def extract(req, items, cfg, list_file):
+        calls.append([item.path for item in items])
+        listed = [line.split()[0] for line in Path(list_file).read_text().splitlines()]
+        assert listed == [item.path for item in items]
+        rows = torch.tensor([[[float(item.path.split('_')[-1][:-4])]] for item in items])
+        return rows.expand(-1, 2, 3).clone(), {'loaded': 1, 'total': 1}
+
+    monkeypatch.setattr(features, 'extract', extract)
+    return calls
+
+
+CFG = Config.fromfile(str(resolve_config('videoeval/linear_demo.py')))
+
+
+def test_second_call_reuses_the_cache_and_rows_follow_the_callers_order(tmp_path, fake_extract,
+                                                                          capsys):
+    first, report = features.video_features(request(tmp_path), ITEMS, CFG)
+    assert first[:, 0, 0].tolist() == [0, 1, 2, 3, 4, 5] and report == {'loaded': 1, 'total': 1}
+    shuffled = [ITEMS[i] for i in (4, 0, 5, 1, 3, 2)]
+    again, _ = features.video_features(request(tmp_path), shuffled, CFG)
+    assert again[:, 0, 0].tolist() == [4, 0, 5, 1, 3, 2]
+    assert len(fake_extract) == 1
+    assert 'features reused from cache' in capsys.readouterr().out
+
+
+def test_other_weights_or_sampling_extract_again(tmp_path, fake_extract):
+    features.video_features(request(tmp_path), ITEMS, CFG)
+    features.video_features(request(tmp_path, weights_sha='e' * 64), ITEMS, CFG)
+    features.video_features(request(tmp_path, weights_sha=None), ITEMS, CFG)
+    other = CFG.copy()
+    other.merge_from_dict({'feature_pipeline.1.num_clips': 5})
+    features.video_features(request(tmp_path), ITEMS, other)
+    assert len(fake_extract) == 4
+
+
+def test_the_splits_of_a_dataset_share_one_extraction(tmp_path, fake_extract):
+    """Split 2 partitions the same videos differently: train/test rows come from the cache."""
+    def split(train_ids):
+        train = tuple(ITEMS[i] for i in train_ids)
+        test = tuple(item for item in ITEMS if item not in train)
+        return type('Split', (), {'train': train, 'test': test, 'classes': ('a', 'b')})()
+
+    req = request(tmp_path)
+    req.data_split = split([0, 1, 2])
+    train_x, _, test_x, _, _ = features.split_features(req, CFG)
+    req.data_split = split([5, 3])
+    train_x, train_y, test_x, test_y, _ = features.split_features(req, CFG)
+    assert len(fake_extract) == 1
+    assert train_x[:, 0, 0].tolist() == [5, 3] and train_y.tolist() == [1, 1]
+    assert test_x[:, 0, 0].tolist() == [0, 1, 2, 4]

@@ -1,0 +1,87 @@
+"""`harness run` with the frozen-feature protocols end to end (tiny backbone, small demo data):
+every split of HMDB51 in one record, features shared by linear and retrieval, and unreadable
+videos skipped and counted."""
+from __future__ import annotations
+
+import shutil
+import statistics
+
+import pytest
+
+from harness.results import read_record
+
+from tests.conftest import SMOKE_OPTIONS
+from tests.test_end_to_end import record_path
+
+PRETRAIN_SMOKE = [o for o in SMOKE_OPTIONS if not o.startswith('eval.')]
+FEATURE_SMOKE = ['eval.feature_loader.num_workers=0']
+
+
+def run(harness_cli, data, work, *args, check=True):
+    return harness_cli('run', '--backbone', 'tiny3d', '--data', str(data), '--work-dir',
+                       str(work), '--records-dir', str(work / 'records'), *args, check=check)
+
+
+@pytest.fixture(scope='session')
+def small_hmdb(tmp_path_factory):
+    from harness.data.hmdb51 import generate_demo
+
+    return generate_demo(tmp_path_factory.mktemp('hmdb51-demo'))
+
+
+def test_hmdb51_linear_on_all_splits_is_one_record_with_mean_and_std(harness_cli, small_hmdb,
+                                                                     tmp_path):
+    result = run(harness_cli, small_hmdb, tmp_path, '--method', 'brave', '--eval', 'hmdb51',
+                 '--protocol', 'linear', '--split', 'all', '--cfg-options', *PRETRAIN_SMOKE,
+                 *FEATURE_SMOKE)
+    record = read_record(record_path(result.stdout))
+    assert record['eval']['splits'] == ['1', '2', '3'] and record['pretrain']['split'] == '1'
+    top1 = record['metrics']['top1']
+    values = list(top1['per_split'].values())
+    assert list(top1['per_split']) == ['1', '2', '3']
+    assert top1['value'] == round(statistics.fmean(values), 2)
+    assert top1['std'] == round(statistics.stdev(values), 2)
+    assert record['eval']['skipped_videos'] == {s: {'missing': 0, 'unreadable': 0}
+                                                for s in ('1', '2', '3')}
+    # the three splits hold the same videos: splits 2 and 3 reuse split 1's features
+    assert result.stdout.count('features reused from cache') == 2
+    assert 'top1: ' in result.stdout and '(mean of splits 1: ' in result.stdout
+
+
+def test_retrieval_after_linear_reuses_the_features(harness_cli, small_demo, tmp_path):
+    common = ['--method', 'brave', '--eval', 'ucf101', '--cfg-options', *PRETRAIN_SMOKE,
+              *FEATURE_SMOKE]
+    linear = run(harness_cli, small_demo, tmp_path, '--protocol', 'linear', *common)
+    assert 'features of 40 videos cached' in linear.stdout
+    retrieval = run(harness_cli, small_demo, tmp_path, '--protocol', 'retrieval', *common)
+    assert 'pretraining reused' in retrieval.stdout
+    assert 'features reused from cache' in retrieval.stdout
+    record = read_record(record_path(retrieval.stdout))
+    assert list(record['metrics']) == ['R@1', 'R@5', 'R@10', 'R@20', 'R@50']
+    assert record['eval']['clips'] == 10 and record['eval']['crops'] == 1
+    recalls = [record['metrics'][k]['value'] for k in record['metrics']]
+    assert recalls == sorted(recalls) and recalls[-1] == 100.0  # 20 train videos per class
+
+
+def test_retrieval_is_split_1_only(harness_cli, small_demo, tmp_path):
+    result = run(harness_cli, small_demo, tmp_path, '--method', 'random', '--eval', 'ucf101',
+                 '--protocol', 'retrieval', '--split', '2')
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("harness: error: protocol 'retrieval' of 'ucf101' is "
+                                     'defined on split 1 only; drop --split or use --split 1')
+
+
+def test_a_truncated_video_is_skipped_and_counted(harness_cli, small_demo, tmp_path):
+    data = tmp_path / 'data'
+    shutil.copytree(small_demo, data)
+    victim = sorted((data / 'UCF-101').rglob('*.avi'))[0]
+    victim.write_bytes(victim.read_bytes()[:victim.stat().st_size // 2])
+    result = run(harness_cli, data, tmp_path, '--method', 'random', '--eval', 'ucf101',
+                 '--protocol', 'linear', '--cfg-options', *FEATURE_SMOKE)
+    assert '1 unreadable videos in split 1 skipped' in result.stdout
+    record = read_record(record_path(result.stdout))
+    assert record['eval']['skipped_videos'] == {'1': {'missing': 0, 'unreadable': 1}}
+    strict = run(harness_cli, data, tmp_path / 'strict', '--method', 'random', '--eval',
+                 'ucf101', '--protocol', 'linear', '--max-unreadable', '0', check=False)
+    assert strict.returncode == 2 and len(strict.stderr.strip().splitlines()) == 1
+    assert '1 of 40 videos are unreadable' in strict.stderr
