@@ -41,6 +41,8 @@ def parse_cfg_options(items: Sequence[str]) -> dict[str, Any]:
 
 
 def build_parser() -> ArgumentParser:
+    from harness.data import LAYOUTS  # names only: the layout modules are imported on use
+
     parser = ArgumentParser(prog='harness', description=__doc__.splitlines()[0])
     parser.add_argument('--version', action='store_true', help='print versions and plugins')
     parser.add_argument('-p', dest='plugins', action='append', default=[], metavar='NAME',
@@ -77,9 +79,15 @@ def build_parser() -> ArgumentParser:
     data_sub = data.add_subparsers(dest='data_command', required=True,
                                    parser_class=ArgumentParser)
     demo = data_sub.add_parser('demo', help='write a demo dataset in the official layout')
-    demo.add_argument('--dataset', default='ucf101')
+    demo.add_argument('--dataset', default='ucf101',
+                      help=f"a dataset layout: {', '.join(sorted(LAYOUTS))} (default ucf101)")
     demo.add_argument('--root', help='default: WORK_DIR/demo/DATASET')
     demo.add_argument('--work-dir', default='work_dirs')
+    prepare = data_sub.add_parser(
+        'prepare', help="write the annotation lists mmaction2 reads (every official split)")
+    prepare.add_argument('dataset', metavar='DATASET', help=' or '.join(sorted(LAYOUTS)))
+    prepare.add_argument('--root', required=True, help='the dataset in its official layout')
+    prepare.add_argument('--out', help='default: ROOT/annotations')
 
     board = sub.add_parser('leaderboard', help='leaderboards')
     board_sub = board.add_subparsers(dest='board_command', required=True,
@@ -158,9 +166,35 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_data_prepare(args) -> int:
+    """``DATASET_{train,val}_split<k>_videos.txt`` for every split: ``path label`` lines,
+    paths relative to the root (mmaction2 VideoDataset with ``data_prefix`` = the root)."""
+    from harness import data as datasets
+    from harness.results import atomic_write_text
+
+    module = datasets.layout(args.dataset)
+    if not hasattr(module, 'SPLITS'):
+        raise HarnessError(f"'harness data prepare' writes video lists; {args.dataset} has none")
+    root = Path(args.root).expanduser()
+    if not root.is_dir():
+        raise HarnessError(f'{root} does not exist; point --root at a {args.dataset} '
+                           'dataset in its official layout')
+    out = Path(args.out).expanduser() if args.out else root / 'annotations'
+    splits = [module.read_split(root, k) for k in module.SPLITS]  # all read before any write
+    for split in splits:
+        for side, items in (('train', split.train), ('val', split.test)):
+            path = out / f'{args.dataset}_{side}_split{split.name}_videos.txt'
+            atomic_write_text(path, ''.join(f'{i.path} {i.label}\n' for i in items))
+            print(f'{path}: {len(items)} videos, {len(split.classes)} classes '
+                  f'({split.missing} listed videos of split {split.name} missing on disk)')
+    return 0
+
+
 def cmd_data(args) -> int:
     from harness import data as datasets
 
+    if args.data_command == 'prepare':
+        return cmd_data_prepare(args)
     module = datasets.layout(args.dataset)
     root = Path(args.root) if args.root else datasets.demo_root(args.work_dir, args.dataset)
     module.generate_demo(root)

@@ -142,7 +142,7 @@ def remove_unreadable(plan: RunPlan, split: Any, log: Callable[[str], None]) -> 
     if split.missing:
         log(f'warning: {split.missing} videos listed in split {split.name} are not on disk and '
             f'were skipped')
-    check_unreadable(len(bad), len(items), plan.max_unreadable)
+    check_unreadable(len(bad), len(items), plan.max_unreadable, examples=sorted(bad))
     if not bad:
         return split
     log(f"warning: {len(bad)} unreadable videos in split {split.name} skipped (e.g. "
@@ -296,14 +296,15 @@ def execute(pm: PluginManager, plan: RunPlan, log: Callable[[str], None] = print
     plan.data_split = remove_unreadable(plan, plan.data_split, log)
     pretrained, identity = run_pretrain(pm, plan, log)
     layout = datasets.layout(plan.evaluator.info.dataset)
-    results = []
+    per_split = []
     for name in plan.splits:
         split = plan.data_split if name == plan.data_split.name else \
             remove_unreadable(plan, layout.read_split(plan.data_root, name), log)
-        results.append(run_evaluation(plan, pretrained, split, log))
+        per_split.append(run_evaluation(plan, pretrained, split, log))
         if len(plan.splits) > 1:
-            log(f'split {name}: ' + ', '.join(f'{k} {v}' for k, v in results[-1].metrics.items()))
-    result = combine_splits(results)
+            log(f'split {name}: ' +
+                ', '.join(f'{k} {v}' for k, v in per_split[-1].metrics.items()))
+    result = combine_splits(per_split)
     record = build_record(plan, pretrained, identity, result, started_at=started_at,
                           duration_s=time.monotonic() - started)
     path = plan.records_dir / f'{results.record_id(record)}.json'

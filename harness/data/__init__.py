@@ -13,7 +13,7 @@ from types import ModuleType
 
 from harness.errors import DataError
 
-LAYOUTS = {'ucf101': 'harness.data.ucf101'}
+LAYOUTS = {'ucf101': 'harness.data.ucf101', 'hmdb51': 'harness.data.hmdb51'}
 
 
 def layout(name: str) -> ModuleType:

@@ -30,7 +30,7 @@ LIST_DIR = "ucfTrainTestlist"
 SPLITS = ("1", "2", "3")
 DEMO_MARKER = "DEMO.txt"
 _PARTIAL_MARKER = "DEMO.partial"
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # v2: also writes motionLabels.txt; videos as in v1
 
 # demo class -> (shape, motion) for harness.data.synth; every class has its own shape and motion
 DEMO_SPECS: dict[str, tuple[str, str]] = {
@@ -203,11 +203,13 @@ def generate_demo(root: str | os.PathLike, *, classes: Iterable[str] = CLASSES_D
     """Write a small synthetic UCF101 in the official layout under ``root``; return the root.
 
     Deterministic: the same arguments give byte-identical split files and identical videos.
+    Also writes ``motionLabels.txt`` (:mod:`harness.data.motion`): each video's speed band.
     Idempotent: returns at once when ``DEMO.txt`` records the same parameters. ``DEMO.txt`` is
     written last, so an interrupted run is redone. Refuses to write into a folder that holds a
     UCF101 layout the generator did not write.
     """
     from harness.data import synth  # cv2 is only needed when generating
+    from harness.data.motion import speed_band, write_motion_labels
 
     root = Path(root).expanduser()
     classes = tuple(classes)
@@ -239,6 +241,7 @@ def generate_demo(root: str | os.PathLike, *, classes: Iterable[str] = CLASSES_D
     (root / LIST_DIR).mkdir(parents=True)
 
     entries: list[tuple[str, int, int]] = []  # ("Class/v_...avi", 0-based label, group)
+    bands: list[tuple[str, str]] = []  # (VideoItem.path, speed band)
     for label, cls in enumerate(classes):
         shape, motion = DEMO_SPECS[cls]
         for g in range(1, groups + 1):
@@ -254,6 +257,7 @@ def generate_demo(root: str | os.PathLike, *, classes: Iterable[str] = CLASSES_D
                     if problem:
                         raise DataError(f"{problem}; choose an even demo size >= 64 (e.g. 80)")
                 entries.append((rel, label, g))
+                bands.append((f"{VIDEO_DIR}/{rel}", speed_band(speed)))
 
     lists = root / LIST_DIR
     _write_text(lists / "classInd.txt", "".join(f"{i} {c}\n" for i, c in enumerate(classes, 1)))
@@ -263,6 +267,7 @@ def generate_demo(root: str | os.PathLike, *, classes: Iterable[str] = CLASSES_D
             f"{rel} {label + 1}\n" for rel, label, g in entries if g not in test_groups))
         _write_text(lists / f"testlist0{k}.txt", "".join(
             f"{rel}\n" for rel, _, g in entries if g in test_groups))
+    write_motion_labels(root, bands)
     _write_text(marker, params)
     partial.unlink()
     return root

@@ -12,8 +12,28 @@ def info_nce(query: Tensor, key: Tensor, queue: Tensor, temperature: float) -> T
     query, key: ``[N, D]`` L2-normalised; queue: ``[K, D]`` L2-normalised negatives.
     ``-log exp(q.k/t) / (exp(q.k/t) + sum_j exp(q.n_j/t))``, averaged over the batch.
     """
+    return _nce(query, key, query @ queue.t(), temperature)
+
+
+def decayed_info_nce(query: Tensor, key: Tensor, queue: Tensor, queue_age: Tensor,
+                     temperature: float, decay: float) -> Tensor:
+    """VideoMoCo's InfoNCE with a temporally decayed queue: a negative that entered the queue
+    ``age`` enqueue steps ago has its similarity scaled by ``decay ** age``.
+
+    query, key: ``[N, D]``; queue: ``[K, D]``; queue_age: ``[K]`` (integers).
+    ``-log exp(q.k/t) / (exp(q.k/t) + sum_j exp(decay^age_j q.n_j/t))``, averaged over the
+    batch. As in tinapan-pt/VideoMoCo ``moco/builder.py`` (``MoCo.forward``): the queued keys
+    are multiplied by ``0.99999 ** count`` before the dot product, so the weight scales the
+    similarity inside the exponential, and the logits are divided by the temperature after
+    (the order does not matter, both are products). ``decay = 1`` is :func:`info_nce`.
+    """
+    weight = decay ** queue_age.to(query.dtype)
+    return _nce(query, key, (query @ queue.t()) * weight, temperature)
+
+
+def _nce(query: Tensor, key: Tensor, negatives: Tensor, temperature: float) -> Tensor:
+    """Cross-entropy with the positive logit ``q.k`` first and ``negatives`` ``[N, K]`` after."""
     positive = (query * key).sum(-1, keepdim=True)
-    negatives = query @ queue.t()
     logits = torch.cat([positive, negatives], dim=1) / temperature
     return F.cross_entropy(logits, torch.zeros(len(query), dtype=torch.long, device=query.device))
 

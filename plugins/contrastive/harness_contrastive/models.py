@@ -1,17 +1,20 @@
-"""MoCo v2, BYOL and SimSiam on two clips of one video (views ``view1``, ``view2``)."""
+"""MoCo v2, VideoMoCo, BYOL and SimSiam on two clips of one video (views ``view1``, ``view2``)."""
 from __future__ import annotations
 
 import copy
+from contextlib import contextmanager
 
 import torch
 from mmengine.model import BaseModel
-from torch import nn
+from mmengine.optim import OptimWrapperDict
+from torch import Tensor, nn
 from torch.nn import functional as F
 
 from harness.modules import global_pool, mlp
 from harness.registry import MODELS
-from harness_contrastive.losses import (byol_regression, info_nce, momentum_update,
-                                        negative_cosine)
+from harness_contrastive import optim  # noqa: F401  (registers MultiOptimWrapperConstructor)
+from harness_contrastive.losses import (byol_regression, decayed_info_nce, info_nce,
+                                        momentum_update, negative_cosine)
 
 
 class _TwoViewModel(BaseModel):
@@ -55,19 +58,30 @@ class MoCo(_TwoViewModel):
 
     @torch.no_grad()
     def enqueue(self, keys):
-        """Replace the oldest keys (a ring buffer)."""
+        """Replace the oldest keys (a ring buffer); returns the positions written."""
         size = len(self.queue)
         positions = (self.queue_ptr + torch.arange(len(keys), device=keys.device)) % size
         self.queue[positions] = keys
         self.queue_ptr.copy_((self.queue_ptr + len(keys)) % size)
+        return positions
+
+    def query(self, clips):
+        return F.normalize(self.head(self.embed(clips)), dim=1)
+
+    @torch.no_grad()
+    def momentum_key(self, clips):
+        """Move the key encoder towards the query encoder, then encode ``clips`` with it."""
+        momentum_update(self.backbone, self.key_backbone, self.momentum)
+        momentum_update(self.head, self.key_head, self.momentum)
+        return F.normalize(self.key_head(global_pool(self.key_backbone(clips))), dim=1)
+
+    def contrastive_loss(self, query, key):
+        return info_nce(query, key, self.queue.clone(), self.temperature)
 
     def two_view_loss(self, view1, view2):
-        query = F.normalize(self.head(self.embed(view1)), dim=1)
-        with torch.no_grad():
-            momentum_update(self.backbone, self.key_backbone, self.momentum)
-            momentum_update(self.head, self.key_head, self.momentum)
-            key = F.normalize(self.key_head(global_pool(self.key_backbone(view2))), dim=1)
-        loss = info_nce(query, key, self.queue.clone(), self.temperature)
+        query = self.query(view1)
+        key = self.momentum_key(view2)
+        loss = self.contrastive_loss(query, key)
         self.enqueue(key)
         return loss
 
@@ -114,3 +128,164 @@ class SimSiam(_TwoViewModel):
         z1, z2 = self.projector(self.embed(view1)), self.projector(self.embed(view2))
         p1, p2 = self.predictor(z1), self.predictor(z2)
         return (negative_cosine(p1, z2) + negative_cosine(p2, z1)) / 2
+
+
+def flip_gradient(x: Tensor) -> Tensor:
+    """``x`` in the forward pass; the gradient passes back negated (a gradient reversal)."""
+    return x.detach() - (x - x.detach())
+
+
+def drop_lowest_frames(clips: Tensor, scores: Tensor, drop: int, fill: str = 'clip_mean'
+                       ) -> Tensor:
+    """VideoMoCo's temporally adversarial clip: the ``drop`` lowest-scored frames of each clip
+    replaced by a mean.
+
+    clips: ``[N, C, T, H, W]``; scores: ``[N, T]``. ``fill='clip_mean'``: the clip's mean frame
+    (the average over time); ``'frame_mean'``: the frame's own mean over channels and pixels (a
+    flat frame), which is what tinapan-pt/VideoMoCo ``moco/builder.py`` (``MaskGenerator``)
+    does. The value uses the hard choice of frames; the gradient reaches ``scores`` through a
+    straight-through estimator: soft drop weights ``w = drop * softmax(-scores)`` over time, as
+    if frame ``t`` were blended towards the fill by ``w_t`` (``d out_t / d w_t = fill - x_t``).
+    """
+    n, _, frames = clips.shape[:3]
+    if fill == 'clip_mean':
+        filler = clips.mean(dim=2, keepdim=True)
+    elif fill == 'frame_mean':
+        filler = clips.mean(dim=(1, 3, 4), keepdim=True)
+    else:
+        raise ValueError(f"fill must be 'clip_mean' or 'frame_mean', not {fill!r}")
+    lowest = scores.topk(drop, dim=1, largest=False).indices
+    hard = torch.zeros_like(scores, dtype=torch.bool).scatter_(1, lowest, True)
+    soft = drop * torch.softmax(-scores, dim=1)
+    straight_through = (soft - soft.detach()).view(n, 1, frames, 1, 1)
+    return (torch.where(hard.view(n, 1, frames, 1, 1), filler, clips)
+            + straight_through * (filler - clips))
+
+
+@contextmanager
+def frozen(*modules: nn.Module):
+    """Switch off ``requires_grad`` of the modules' trainable parameters for the block."""
+    params = [p for module in modules for p in module.parameters() if p.requires_grad]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)
+
+
+class FrameScorer(nn.Module):
+    """VideoMoCo's generator, small: one score per frame of a clip, ``[N, C, T, H, W] -> [N, T]``.
+
+    The paper's generator is convolutions + ASPP + a bidirectional LSTM over the frames. Here
+    two strided convolutions and global average pooling give each frame a ``width``-d feature,
+    and a bidirectional LSTM (``hidden`` units each way) over time scores it, so a frame's score
+    depends on the frames around it.
+    """
+
+    def __init__(self, in_channels: int = 3, width: int = 16, hidden: int = 32):
+        super().__init__()
+        self.frame_features = nn.Sequential(
+            nn.Conv2d(in_channels, width, 3, stride=2, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(width, width, 3, stride=2, padding=1), nn.ReLU(inplace=True),
+            nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.temporal = nn.LSTM(width, hidden, batch_first=True, bidirectional=True)
+        self.score = nn.Linear(2 * hidden, 1)
+
+    def forward(self, clips: Tensor) -> Tensor:
+        n, _, frames = clips.shape[:3]
+        features = self.frame_features(clips.transpose(1, 2).flatten(0, 1)).view(n, frames, -1)
+        return self.score(self.temporal(features)[0]).squeeze(-1)
+
+
+@MODELS.register_module()
+class VideoMoCo(MoCo):
+    """VideoMoCo (Pan et al., CVPR 2021): MoCo on adversarially degraded query clips, against a
+    queue whose negatives fade with age.
+
+    - A generator (:class:`FrameScorer`, sizes in ``generator``) scores the frames of the query
+      clip; the ``drop`` lowest-scored ones (a count, or a fraction of the frames; paper: 8 of
+      32) are replaced by the clip's mean frame (``fill``, see :func:`drop_lowest_frames`). The
+      generator is trained to maximise the contrastive loss, the encoder to minimise it.
+    - ``queue_age`` counts the enqueue steps since each queued key entered (a new key has age 1
+      at its first use); its logit is scaled by ``decay ** age`` (:func:`decayed_info_nce`).
+
+    The Runner trains through :meth:`train_step`: an OptimWrapperDict with the wrappers
+    ``generator`` and ``encoder`` (``backbone`` + ``head``; ``MultiOptimWrapperConstructor``),
+    updated in turn each iteration. ``forward(mode='loss')`` returns the same loss for a single
+    optimizer: a gradient reversal on the frame scores makes minimising it train the generator
+    to maximise it (simultaneous rather than alternating updates).
+
+    Frame choice is not differentiable: the generator learns through a straight-through
+    estimator (hard choice in the value, soft weights in the gradient). The official code
+    (tinapan-pt/VideoMoCo ``train.py``) differs: its generator minimises
+    ``-100 * L1(q_fake, q_real)`` (pushes the degraded clip's query away from the intact
+    clip's) and, with a hard top-k and in-place fill, no gradient appears to reach it.
+    """
+
+    def __init__(self, backbone: dict, feat_dim: int, hidden_dim: int = 2048, dim: int = 128,
+                 queue_size: int = 65536, momentum: float = 0.999, temperature: float = 0.07,
+                 decay: float = 0.99999, drop: int | float = 0.25, fill: str = 'clip_mean',
+                 generator: dict | None = None, data_preprocessor=None, init_cfg=None):
+        super().__init__(backbone, feat_dim, hidden_dim, dim, queue_size, momentum, temperature,
+                         data_preprocessor, init_cfg)
+        if fill not in ('clip_mean', 'frame_mean'):
+            raise ValueError(f"fill must be 'clip_mean' or 'frame_mean', not {fill!r}")
+        self.generator = FrameScorer(**(generator or {}))
+        self.decay, self.drop, self.fill = decay, drop, fill
+        self.register_buffer('queue_age', torch.zeros(queue_size, dtype=torch.long))
+
+    @torch.no_grad()
+    def enqueue(self, keys):
+        """Replace the oldest keys; every queued key ages one step, the new ones start at 1."""
+        positions = super().enqueue(keys)
+        self.queue_age += 1
+        self.queue_age[positions] = 1
+        return positions
+
+    def contrastive_loss(self, query, key):
+        return decayed_info_nce(query, key, self.queue.clone(), self.queue_age.clone(),
+                                self.temperature, self.decay)
+
+    def dropped_frames(self, frames: int) -> int:
+        count = round(self.drop * frames) if isinstance(self.drop, float) else int(self.drop)
+        if not 0 < count < frames:
+            raise ValueError(f'VideoMoCo: drop={self.drop} drops {count} of {frames} frames; '
+                             f'it must drop at least one and keep at least one')
+        return count
+
+    def degrade(self, clips, reverse_gradient: bool = False):
+        """The generator's clip: its lowest-scored frames replaced (:func:`drop_lowest_frames`)."""
+        scores = self.generator(clips)
+        if reverse_gradient:
+            scores = flip_gradient(scores)
+        return drop_lowest_frames(clips, scores, self.dropped_frames(clips.shape[2]), self.fill)
+
+    def two_view_loss(self, view1, view2):
+        query = self.query(self.degrade(view1, reverse_gradient=True))
+        key = self.momentum_key(view2)
+        loss = self.contrastive_loss(query, key)
+        self.enqueue(key)
+        return loss
+
+    def train_step(self, data, optim_wrapper: OptimWrapperDict) -> dict:
+        """One iteration, the players in turn (as mmagic's GANs do): the key encoder's momentum
+        update and the keys; the generator's step on the negated loss, through the frozen query
+        encoder; the encoder's step on the clips of the updated generator; then the enqueue.
+        Logs ``loss`` (the encoder's) and ``adversarial_loss`` (before the generator's step)."""
+        encoder_wrapper, generator_wrapper = optim_wrapper['encoder'], optim_wrapper['generator']
+        data = self.data_preprocessor(data, True)
+        view1, view2 = data['inputs']['view1'], data['inputs']['view2']
+        key = self.momentum_key(view2)
+        with frozen(self.backbone, self.head):
+            with generator_wrapper.optim_context(self.generator):
+                adversarial = self.contrastive_loss(self.query(self.degrade(view1)), key)
+            generator_wrapper.update_params(-adversarial)
+        with encoder_wrapper.optim_context(self):
+            with torch.no_grad():
+                clips = self.degrade(view1)
+            loss = self.contrastive_loss(self.query(clips), key)
+        encoder_wrapper.update_params(loss)
+        self.enqueue(key)
+        return {'loss': loss.detach(), 'adversarial_loss': adversarial.detach()}

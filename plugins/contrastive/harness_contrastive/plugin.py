@@ -1,4 +1,4 @@
-"""Registers moco, byol and simsiam (video, two clips per video). Cheap to import."""
+"""Registers moco, videomoco, byol and simsiam (video, two clips per video). Cheap to import."""
 from harness import hookimpl
 from harness.api import MethodInfo
 
@@ -10,6 +10,11 @@ METHODS = {
              'contrastive/moco_demo.py',
              'Chen, Fan, Girshick, He, "Improved Baselines with Momentum Contrastive Learning", '
              'arXiv:2003.04297, 2020'),
+    'videomoco': ('VideoMoCo: MoCo on clips whose lowest-scored frames an adversarial generator '
+                  'replaces by the mean frame, negatives decayed with their age in the queue',
+                  'contrastive/videomoco_demo.py',
+                  'Pan, Song, Yang, Jiang, Liu, "VideoMoCo: Contrastive Video '
+                  'Representation Learning with Temporally Adversarial Examples", CVPR 2021'),
     'byol': ('BYOL: online predictor regresses an EMA target projection (2 - 2 cos), symmetric',
              'contrastive/byol_demo.py',
              'Grill et al., "Bootstrap Your Own Latent", NeurIPS 2020'),

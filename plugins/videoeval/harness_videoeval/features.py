@@ -6,10 +6,13 @@ uniformly spaced clips, centre crop) through mmaction2's ``VideoDataset``; every
 through the backbone inside mmaction2's ``Recognizer3D`` (``extract_feat(stage='backbone')``)
 and is globally average-pooled: features ``[videos, clips x crops, D]``.
 
-The cache key is the sha256 of what determines the numbers: the backbone (its config and the
-sha256 of its weights, or 'random' and the seed), the videos (paths and labels) and the
-sampling (pipeline, preprocessing). The protocols use the same sampling, so ``linear`` then
-``retrieval`` on the same checkpoint and data extract once.
+The cache is a store per backbone and sampling: its key is the sha256 of what determines a
+video's features, the backbone (its config and the sha256 of its weights, or 'random' and the
+seed), the data root and the sampling (pipeline, preprocessing). It holds one row per video,
+stamped with the file's size and modification time; a request extracts only the videos the
+store lacks (or whose file changed). The protocols use the same sampling, so ``linear`` then
+``retrieval`` on the same checkpoint extract once, and the splits of a dataset, which partition
+(mostly) the same videos, share their extractions.
 """
 from __future__ import annotations
 
@@ -29,17 +32,23 @@ from harness_videoeval.finetune import backbone_cfg
 FORMAT_VERSION = 1
 
 
-def cache_key(request: EvalRequest, items: Sequence[Any], cfg: Config) -> str:
-    """sha256 of the backbone identity, the videos and the sampling (see the module doc)."""
+def cache_key(request: EvalRequest, cfg: Config) -> str:
+    """sha256 of the backbone identity, the data root and the sampling (see the module doc)."""
     weights = request.backbone_sha256 or f'random-seed{request.seed}'
     identity = {
         'format': FORMAT_VERSION,
         'backbone': dict(request.backbone.cfg), 'weights': weights,
-        'videos': datasets.list_sha256(items), 'data_root': str(request.data_root),
+        'data_root': str(request.data_root),
         'pipeline': cfg.feature_pipeline, 'preprocessor': cfg.data_preprocessor,
     }
     text = json.dumps(identity, sort_keys=True, default=repr)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def file_stamp(root: Path, item: Any) -> str:
+    """``size:mtime_ns`` of a video file: a changed file is extracted again."""
+    stat = (Path(root) / item.path).stat()
+    return f'{stat.st_size}:{stat.st_mtime_ns}'
 
 
 def build_extractor(request: EvalRequest, cfg: Config):
@@ -96,28 +105,38 @@ def extract(request: EvalRequest, items: Sequence[Any], cfg: Config, list_file: 
 
 def video_features(request: EvalRequest, items: Sequence[Any], cfg: Config
                    ) -> tuple[torch.Tensor, dict | None]:
-    """The features of ``items`` (see :func:`extract`), in their order, from the cache when it
-    holds them. The cache stores the videos sorted by path, so the splits of a dataset, which
-    partition the same videos differently, share one extraction."""
-    ordered = sorted(items, key=lambda item: item.path)
-    key = cache_key(request, ordered, cfg)
+    """The features of ``items`` (see :func:`extract`), in their order; videos already in the
+    cache store (same file stamp) are not extracted again."""
+    key = cache_key(request, cfg)
     cache_dir = request.cache_dir or request.work_dir / 'features'
     path = cache_dir / f'{request.dataset}_{key[:16]}.pt'
-    cached = torch.load(path, map_location='cpu', weights_only=True) if path.is_file() else {}
-    if cached.get('key') == key:
+    store = torch.load(path, map_location='cpu', weights_only=True) if path.is_file() else {}
+    if store.get('key') != key:
+        store = {'key': key, 'rows': {}, 'features': None, 'weights': None}
+    stamps = {item.path: file_stamp(request.data_root, item) for item in items}
+    todo = sorted({item.path: item for item in items
+                   if store['rows'].get(item.path, (None, None))[1] != stamps[item.path]
+                   }.values(), key=lambda item: item.path)
+    if not todo:
         print(f'[harness] features reused from cache: {path}', flush=True)
     else:
-        list_file = datasets.annotation_list(cache_dir / 'lists', request.dataset, ordered)
-        features, report = extract(request, ordered, cfg, list_file)
-        cached = {'key': key, 'paths': [item.path for item in ordered], 'features': features,
-                  'weights': report}
+        list_file = datasets.annotation_list(cache_dir / 'lists', request.dataset, todo)
+        new, report = extract(request, todo, cfg, list_file)
+        start = 0 if store['features'] is None else len(store['features'])
+        store['features'] = new if store['features'] is None else \
+            torch.cat([store['features'], new])
+        store['rows'].update({item.path: (start + i, stamps[item.path])
+                              for i, item in enumerate(todo)})
+        store['weights'] = report
         cache_dir.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-        torch.save(cached, tmp)
+        torch.save(store, tmp)
         os.replace(tmp, path)
-        print(f'[harness] features of {len(items)} videos cached: {path}', flush=True)
-    row = {video: i for i, video in enumerate(cached['paths'])}
-    return cached['features'][[row[item.path] for item in items]], cached['weights']
+        reused = len(stamps) - len(todo)
+        print(f'[harness] features of {len(todo)} videos extracted ({reused} reused from '
+              f'cache): {path}', flush=True)
+    rows = [store['rows'][item.path][0] for item in items]
+    return store['features'][rows], store['weights']
 
 
 def split_features(request: EvalRequest, cfg: Config):

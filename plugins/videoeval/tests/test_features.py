@@ -15,6 +15,11 @@ ITEMS = [VideoItem(f'UCF-101/C{i % 2}/v_{i}.avi', i % 2) for i in range(6)]
 
 
 def request(tmp_path: Path, weights_sha: str | None = 'f' * 64) -> EvalRequest:
+    for item in ITEMS:  # the cache stamps each video file with its size and mtime
+        video = tmp_path / item.path
+        if not video.exists():
+            video.parent.mkdir(parents=True, exist_ok=True)
+            video.write_bytes(b'video')
     return EvalRequest(
         protocol=ProtocolInfo('linear', '1', '', config='videoeval/linear_demo.py'),
         backbone=BackboneInfo('tiny', '', 'video', {'type': 'harness.Tiny3D'}, 32),
@@ -78,3 +83,16 @@ def test_the_splits_of_a_dataset_share_one_extraction(tmp_path, fake_extract):
     assert len(fake_extract) == 1
     assert train_x[:, 0, 0].tolist() == [5, 3] and train_y.tolist() == [1, 1]
     assert test_x[:, 0, 0].tolist() == [0, 1, 2, 4]
+
+
+def test_only_videos_missing_from_the_cache_or_changed_on_disk_are_extracted(tmp_path,
+                                                                           fake_extract):
+    req = request(tmp_path)
+    features.video_features(req, ITEMS[:4], CFG)
+    both, _ = features.video_features(req, ITEMS[2:], CFG)
+    assert fake_extract == [sorted(item.path for item in ITEMS[:4]),
+                            sorted(item.path for item in ITEMS[4:])]
+    assert both[:, 0, 0].tolist() == [2, 3, 4, 5]
+    (tmp_path / ITEMS[3].path).write_bytes(b'a re-encoded video')
+    features.video_features(req, ITEMS, CFG)
+    assert fake_extract[-1] == [ITEMS[3].path]

@@ -1,0 +1,156 @@
+"""Unreadable-video detection (harness.data.probe)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from harness.data import hmdb51, probe
+from harness.data.probe import ProbeResult, check_unreadable, check_video, probe_videos
+from harness.data.ucf101 import VideoItem
+from harness.errors import DataError
+
+FRAMES = 16
+
+
+@pytest.fixture(scope='module')
+def demo(tmp_path_factory) -> Path:
+    """A small HMDB51-layout demo; tests copy videos out of it before damaging them."""
+    return hmdb51.generate_demo(tmp_path_factory.mktemp('probe-demo'), groups=4,
+                                clips_per_group=2, frames=FRAMES, size=64)
+
+
+def _frame_ends(data: bytes) -> list[int]:
+    """Byte offsets where each frame chunk of the AVI's 'movi' list ends."""
+    offset, ends = data.index(b'movi') + 4, []
+    while data[offset:offset + 2] == b'00':  # '00dc': stream 0, compressed video
+        offset += 8 + int.from_bytes(data[offset + 4:offset + 8], 'little')
+        offset += offset & 1
+        ends.append(offset)
+    return ends
+
+
+@pytest.fixture
+def decord():
+    return pytest.importorskip('decord')
+
+
+@pytest.fixture
+def videos(demo, tmp_path, decord) -> dict[str, Path]:
+    """Under tmp_path/v/: good.avi, empty.avi, half.avi (cut to half its bytes), frames.avi
+    (cut after half its frames), last.avi (cut inside its last frame), index.avi (only its
+    trailing index cut), garbage.avi."""
+    source = sorted(demo.rglob('*.avi'))[0]
+    data = source.read_bytes()
+    folder = tmp_path / 'v'
+    folder.mkdir()
+    ends = _frame_ends(data)
+    assert len(ends) == FRAMES and data[ends[-1]:ends[-1] + 4] == b'idx1'
+    contents = {'good.avi': data, 'empty.avi': b'', 'half.avi': data[:len(data) // 2],
+                'frames.avi': data[:ends[FRAMES // 2 - 1]], 'last.avi': data[:ends[-1] - 40],
+                'index.avi': data[:ends[-1] + 8 + 20],
+                'garbage.avi': b'not a video at all\n' * 64}
+    for name, content in contents.items():
+        (folder / name).write_bytes(content)
+    return {Path(name).stem: folder / name for name in contents}
+
+
+def test_decord_alone_misses_a_truncated_avi(videos, decord):
+    """Why the probe walks the RIFF chunks: decord rebuilds the index of an AVI cut between
+    two frames and decodes what is left without complaint."""
+    reader = decord.VideoReader(str(videos['frames']), num_threads=1)
+    assert len(reader) == FRAMES // 2
+    assert reader.get_batch([0, len(reader) - 1]).asnumpy().shape == (2, 64, 64, 3)
+    with pytest.raises(Exception):
+        decord.VideoReader(str(videos['empty']), num_threads=1)
+
+
+def test_check_video(videos, tmp_path):
+    assert check_video(videos['good']) is None
+    assert check_video(videos['index']) is None  # every frame is there; FFmpeg rebuilds the index
+    assert check_video(videos['empty']) == 'empty file'
+    for name in ('half', 'frames', 'last'):  # decord may or may not fail on the cut frame
+        reason = check_video(videos[name])
+        assert reason and '\n' not in reason, (name, reason)
+        cut = probe._avi_cut(videos[name], videos[name].stat().st_size)
+        assert cut.startswith('truncated:') and "'movi'" in cut, (name, cut)
+    assert check_video(videos['frames']).startswith('truncated:')
+    assert probe._avi_cut(videos['index'], videos['index'].stat().st_size) is None
+    assert check_video(videos['garbage']).startswith('decord cannot decode it: ')
+    assert check_video(tmp_path / 'nope.avi') == 'not on disk'
+
+
+def test_probe_videos_splits_and_keeps_order(videos, tmp_path):
+    items = [VideoItem(f'v/{name}.avi', i) for i, name in enumerate(
+        ['good', 'half', 'index', 'empty', 'frames', 'last', 'garbage', 'nope'])]
+    result = probe_videos(tmp_path, items)
+    assert isinstance(result, ProbeResult)
+    assert result.readable == (items[0], items[2])
+    assert result.unreadable == ('v/half.avi', 'v/empty.avi', 'v/frames.avi', 'v/last.avi',
+                                 'v/garbage.avi', 'v/nope.avi')
+    assert result.reasons['v/empty.avi'] == 'empty file'
+    assert result.reasons['v/nope.avi'] == 'not on disk'
+
+
+def test_probe_demo_dataset_all_readable(demo, decord):
+    split = hmdb51.read_split(demo, '1')
+    items = split.train + split.test
+    result = probe_videos(demo, items)
+    assert result.readable == items and result.unreadable == ()
+
+
+@pytest.fixture
+def count_opens(monkeypatch) -> list[str]:
+    opened: list[str] = []
+    real = probe.open_video
+
+    def counting(path):
+        opened.append(Path(path).name)
+        return real(path)
+
+    monkeypatch.setattr(probe, 'open_video', counting)
+    return opened
+
+
+def test_cache_avoids_reopening(videos, tmp_path, count_opens):
+    items = [VideoItem(f'v/{name}.avi', 0) for name in ('good', 'half', 'garbage', 'index')]
+    cache = tmp_path / 'cache' / 'probe.json'
+    first = probe_videos(tmp_path, items, cache_file=cache)
+    # half.avi is found truncated from its AVI chunks, before decord would open it
+    assert sorted(count_opens) == ['garbage.avi', 'good.avi', 'index.avi']
+    assert cache.is_file() and [p.name for p in cache.parent.iterdir()] == ['probe.json']
+    stored = json.loads(cache.read_text())['videos']
+    assert set(stored) == {str((tmp_path / i.path).resolve()) for i in items}
+    count_opens.clear()
+    assert probe_videos(tmp_path, items, cache_file=cache) == first
+    assert count_opens == []
+    # a changed file (new size and mtime) is probed again; the others come from the cache
+    shutil.copyfile(videos['garbage'], videos['good'])
+    os.utime(videos['good'], ns=(1_000_000_000, 1_000_000_000))
+    third = probe_videos(tmp_path, items, cache_file=cache)
+    assert count_opens == ['good.avi']
+    assert third.unreadable == ('v/good.avi', 'v/half.avi', 'v/garbage.avi')
+    # a damaged cache only costs a slower probe
+    cache.write_text('{not json')
+    count_opens.clear()
+    assert probe_videos(tmp_path, items, cache_file=cache) == third
+    assert len(count_opens) == 3 and json.loads(cache.read_text())['version'] == 1
+
+
+def test_check_unreadable_threshold():
+    check_unreadable(5, 100, 0.05)
+    check_unreadable(0, 0, 0.0)
+    check_unreadable(0, 10, 0.0)
+    with pytest.raises(DataError) as err:
+        check_unreadable(6, 100, 0.05)
+    message = str(err.value)
+    assert message.startswith('6 of 100 videos are unreadable (6.0%), above the limit of 5.0%')
+    assert message.endswith('raise --max-unreadable or repair the files')
+    assert '\n' not in message
+    with pytest.raises(DataError, match=r'e\.g\. a\.avi, b\.avi, c\.avi\)'):
+        check_unreadable(4, 4, 0.5, examples=['a.avi', 'b.avi', 'c.avi', 'd.avi'])
+    with pytest.raises(DataError, match='1 of 10'):
+        check_unreadable(1, 10, 0.0)
