@@ -74,7 +74,9 @@ def test_command_line_error_is_one_line_without_traceback(harness_cli):
 def test_list_shows_components_and_protocols(capsys):
     assert main(['list']) == 0
     out = capsys.readouterr().out
-    for expected in ('brave', 'random', 'r3d18', 'ucf101', 'finetune (v1)'):
+    for expected in ('brave', 'random', 'videomoco', 'r3d18', 'ucf101', 'hmdb51', 'temporal',
+                     'finetune (v1)', 'linear (v1)', 'retrieval (v1)', 'order (v1)',
+                     'sync (v1)', 'motion (v1)'):
         assert expected in out
 
 
@@ -83,7 +85,7 @@ def test_plugins_is_json_with_distributions(capsys):
     plugins = {p['name']: p for p in json.loads(capsys.readouterr().out)}
     assert plugins['brave']['distribution'] == 'harness-brave'
     assert plugins['brave']['registers'] == {'method': ['brave']}
-    assert plugins['ucf101']['registers'] == {'evaluator': ['ucf101']}
+    assert plugins['videoeval']['registers'] == {'evaluator': ['ucf101', 'hmdb51', 'temporal']}
     assert all(p['error'] is None for p in plugins.values())
 
 

@@ -39,7 +39,7 @@ def test_decayed_info_nce_without_decay_is_info_nce():
 
 
 @MODELS.register_module(force=True)
-class TinyClipNet(nn.Module):
+class TinyMoCoClipNet(nn.Module):
     def __init__(self):
         super().__init__()
         self.body = nn.Conv3d(3, 8, 3, stride=2, padding=1)
@@ -49,7 +49,7 @@ class TinyClipNet(nn.Module):
 
 
 def tiny_videomoco(**overrides):
-    cfg = dict(backbone=dict(type='harness.TinyClipNet'), feat_dim=8, hidden_dim=16, dim=4,
+    cfg = dict(backbone=dict(type='harness.TinyMoCoClipNet'), feat_dim=8, hidden_dim=16, dim=4,
                queue_size=6, momentum=0.9, temperature=0.2, decay=0.9, drop=2,
                generator=dict(width=4, hidden=4))
     return VideoMoCo(**{**cfg, **overrides})
