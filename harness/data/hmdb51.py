@@ -18,12 +18,11 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shutil
 from pathlib import Path
 from typing import Iterable
 
-import numpy as np
-
+from harness.data import demo
+from harness.data.demo import is_demo  # noqa: F401  (part of the layout API)
 from harness.data.ucf101 import Split, VideoItem
 from harness.errors import DataError
 
@@ -32,8 +31,6 @@ SPLIT_DIR = 'testTrainMulti_7030_splits'
 VIDEO_DIRS = ('', 'videos', 'hmdb51_org')
 SPLITS = ('1', '2', '3')
 FLAGS = {'0': None, '1': 'train', '2': 'test'}
-DEMO_MARKER = 'DEMO.txt'
-_PARTIAL_MARKER = 'DEMO.partial'
 GENERATOR_VERSION = 1
 
 _SPLIT_FILE = re.compile(r'^(.+)_test_split([0-9]+)\.txt$')
@@ -152,21 +149,6 @@ def read_split(root: str | os.PathLike, split: str = '1') -> Split:
 # -------------------------------------------------------------------------------------- demo
 
 
-def is_demo(root: str | os.PathLike) -> bool:
-    """True when ``root`` holds a completed demo (the generator writes ``DEMO.txt`` last)."""
-    return (Path(root).expanduser() / DEMO_MARKER).is_file()
-
-
-def _video_seed(seed: int, name: str) -> int:
-    return int.from_bytes(hashlib.sha256(f'{seed}:{name}'.encode()).digest()[:8], 'little')
-
-
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f'.{path.name}.tmp{os.getpid()}')
-    tmp.write_text(text, encoding='utf-8', newline='\n')
-    os.replace(tmp, path)
-
-
 def _demo_name(cls: str, group: int, clip: int) -> str:
     """An HMDB51-style file name: ``<source>_<class>_<body>_<camera>_<people>_<view>_<quality>
     _<clip>.avi``; the tags are a fixed function of (class, group, clip), not of the seed."""
@@ -202,64 +184,39 @@ def generate_demo(root: str | os.PathLike, *, classes: Iterable[str] = CLASSES_D
     written last, so an interrupted run is redone. Refuses to write into a folder that holds an
     HMDB51 layout the generator did not write.
     """
-    from harness.data import synth  # cv2 is only needed when generating
     from harness.data.motion import speed_band, write_motion_labels
 
     root = Path(root).expanduser()
     classes = tuple(classes)
-    unknown = [c for c in classes if c not in DEMO_SPECS]
-    if unknown or not classes or len(set(classes)) != len(classes):
-        raise DataError(f'demo classes must be distinct names from {", ".join(DEMO_SPECS)}; '
-                        f'got {", ".join(classes) or "none"}')
+    demo.check_classes(classes, DEMO_SPECS)
     if not 4 <= groups <= 99 or not 2 <= clips_per_group <= 99 or frames < 1 or size < 16 \
             or size % 2:
         raise DataError('demo needs 4 <= groups <= 99, 2 <= clips_per_group <= 99, frames >= 1 '
                         f'and an even size >= 16; got groups={groups}, '
                         f'clips_per_group={clips_per_group}, frames={frames}, size={size}')
-    params = (f'ssl-harness HMDB51 demo generator v{GENERATOR_VERSION}: '
-              f'classes={",".join(classes)} groups={groups} clips_per_group={clips_per_group} '
-              f'frames={frames} size={size} seed={seed}\n')
-    marker, partial = root / DEMO_MARKER, root / _PARTIAL_MARKER
-    if marker.is_file() and marker.read_text(encoding='utf-8', errors='replace') == params:
+    params = demo.params_line('HMDB51', GENERATOR_VERSION, classes, dict(
+        groups=groups, clips_per_group=clips_per_group, frames=frames, size=size, seed=seed))
+    if not demo.begin(root, params, dataset='HMDB51', layout=(SPLIT_DIR, *DEMO_SPECS)):
         return root
-    ours = marker.is_file() or partial.is_file()
-    if not ours and (root / SPLIT_DIR).exists():
-        raise DataError(f'{root} already holds an HMDB51 layout that the demo generator did not '
-                        'write; choose an empty folder for the demo')
-
-    root.mkdir(parents=True, exist_ok=True)
-    _write_text(partial, params)
-    marker.unlink(missing_ok=True)
-    for sub in (SPLIT_DIR, *DEMO_SPECS):  # leftovers of an earlier demo or an interrupted run
-        shutil.rmtree(root / sub, ignore_errors=True)
     (root / SPLIT_DIR).mkdir(parents=True)
 
     entries: list[tuple[str, str, int, int]] = []  # (class, file name, group, clip)
     bands: list[tuple[str, str]] = []  # (VideoItem.path, speed band)
     for cls in classes:
-        shape, motion = DEMO_SPECS[cls]
         for g in range(1, groups + 1):
             for c in range(1, clips_per_group + 1):
                 name = _demo_name(cls, g, c)
                 rel = f'{cls}/{name}'
-                rng = np.random.default_rng(_video_seed(seed, rel))
-                speed = float(rng.uniform(0.5, 2.0))
-                clip = synth.render_clip(shape, motion, frames=frames, size=size, speed=speed,
-                                         rng=rng)
-                synth.write_video(root / rel, clip)
-                if not entries:  # fail fast on a frame size the decoder cannot read back
-                    problem = synth.check_readable(root / rel, frames, size)
-                    if problem:
-                        raise DataError(f'{problem}; choose an even demo size >= 64 (e.g. 80)')
+                speed = demo.render_video(root / rel, DEMO_SPECS[cls], name=rel, seed=seed,
+                                          frames=frames, size=size, check=not entries)
                 entries.append((cls, name, g, c))
                 bands.append((rel, speed_band(speed)))
 
     for cls in classes:
         for k in (1, 2, 3):  # the real files end every line with a space
-            _write_text(root / SPLIT_DIR / f'{cls}_test_split{k}.txt', ''.join(
+            demo.write_text(root / SPLIT_DIR / f'{cls}_test_split{k}.txt', ''.join(
                 f'{name} {_demo_flag(k, groups, g, c, clips_per_group)} \n'
                 for owner, name, g, c in entries if owner == cls))
     write_motion_labels(root, bands)
-    _write_text(marker, params)
-    partial.unlink()
+    demo.finish(root, params)
     return root

@@ -14,22 +14,18 @@ List entries whose video is missing are skipped and counted in :attr:`Split.miss
 
 from __future__ import annotations
 
-import hashlib
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-import numpy as np
-
+from harness.data import demo
+from harness.data.demo import is_demo  # noqa: F401  (part of the layout API)
 from harness.errors import DataError
 
 VIDEO_DIR = "UCF-101"
 LIST_DIR = "ucfTrainTestlist"
 SPLITS = ("1", "2", "3")
-DEMO_MARKER = "DEMO.txt"
-_PARTIAL_MARKER = "DEMO.partial"
 GENERATOR_VERSION = 2  # v2: also writes motionLabels.txt; videos as in v1
 
 # demo class -> (shape, motion) for harness.data.synth; every class has its own shape and motion
@@ -177,21 +173,6 @@ def files_sha256(items: Iterable[VideoItem]) -> str:
 # -------------------------------------------------------------------------------------- demo
 
 
-def is_demo(root: str | os.PathLike) -> bool:
-    """True when ``root`` holds a completed demo (the generator writes ``DEMO.txt`` last)."""
-    return (Path(root).expanduser() / DEMO_MARKER).is_file()
-
-
-def _video_seed(seed: int, name: str) -> int:
-    return int.from_bytes(hashlib.sha256(f"{seed}:{name}".encode()).digest()[:8], "little")
-
-
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8", newline="\n")
-    os.replace(tmp, path)
-
-
 def _test_groups(split: int, groups: int) -> set[int]:
     """Split k tests groups {2k-1, 2k} (1-based), wrapping around when there are few groups."""
     return {(2 * split - 2) % groups + 1, (2 * split - 1) % groups + 1}
@@ -208,66 +189,42 @@ def generate_demo(root: str | os.PathLike, *, classes: Iterable[str] = CLASSES_D
     written last, so an interrupted run is redone. Refuses to write into a folder that holds a
     UCF101 layout the generator did not write.
     """
-    from harness.data import synth  # cv2 is only needed when generating
     from harness.data.motion import speed_band, write_motion_labels
 
     root = Path(root).expanduser()
     classes = tuple(classes)
-    unknown = [c for c in classes if c not in DEMO_SPECS]
-    if unknown or not classes or len(set(classes)) != len(classes):
-        raise DataError(f"demo classes must be distinct names from {', '.join(DEMO_SPECS)}; "
-                        f"got {', '.join(classes) or 'none'}")
+    demo.check_classes(classes, DEMO_SPECS)
     if not 3 <= groups <= 99 or not 1 <= clips_per_group <= 99 or frames < 1 or size < 16 \
             or size % 2:
         raise DataError("demo needs 3 <= groups <= 99, 1 <= clips_per_group <= 99, frames >= 1 "
                         f"and an even size >= 16; got groups={groups}, "
                         f"clips_per_group={clips_per_group}, frames={frames}, size={size}")
-    params = (f"ssl-harness UCF101 demo generator v{GENERATOR_VERSION}: "
-              f"classes={','.join(classes)} groups={groups} clips_per_group={clips_per_group} "
-              f"frames={frames} size={size} seed={seed}\n")
-    marker, partial = root / DEMO_MARKER, root / _PARTIAL_MARKER
-    if marker.is_file() and marker.read_text(encoding="utf-8", errors="replace") == params:
+    params = demo.params_line("UCF101", GENERATOR_VERSION, classes, dict(
+        groups=groups, clips_per_group=clips_per_group, frames=frames, size=size, seed=seed))
+    if not demo.begin(root, params, dataset="UCF101", layout=(VIDEO_DIR, LIST_DIR)):
         return root
-    ours = marker.is_file() or partial.is_file()
-    if not ours and ((root / VIDEO_DIR).exists() or (root / LIST_DIR).exists()):
-        raise DataError(f"{root} already holds a UCF101 layout that the demo generator did not "
-                        "write; choose an empty folder for the demo")
-
-    root.mkdir(parents=True, exist_ok=True)
-    _write_text(partial, params)
-    marker.unlink(missing_ok=True)
-    for sub in (VIDEO_DIR, LIST_DIR):  # leftovers of an earlier demo or an interrupted run
-        shutil.rmtree(root / sub, ignore_errors=True)
     (root / LIST_DIR).mkdir(parents=True)
 
     entries: list[tuple[str, int, int]] = []  # ("Class/v_...avi", 0-based label, group)
     bands: list[tuple[str, str]] = []  # (VideoItem.path, speed band)
     for label, cls in enumerate(classes):
-        shape, motion = DEMO_SPECS[cls]
         for g in range(1, groups + 1):
             for c in range(1, clips_per_group + 1):
                 rel = f"{cls}/v_{cls}_g{g:02d}_c{c:02d}.avi"
-                rng = np.random.default_rng(_video_seed(seed, rel))
-                speed = float(rng.uniform(0.5, 2.0))
-                clip = synth.render_clip(shape, motion, frames=frames, size=size, speed=speed,
-                                         rng=rng)
-                synth.write_video(root / VIDEO_DIR / rel, clip)
-                if not entries:  # fail fast on a frame size the decoder cannot read back
-                    problem = synth.check_readable(root / VIDEO_DIR / rel, frames, size)
-                    if problem:
-                        raise DataError(f"{problem}; choose an even demo size >= 64 (e.g. 80)")
+                speed = demo.render_video(root / VIDEO_DIR / rel, DEMO_SPECS[cls], name=rel,
+                                          seed=seed, frames=frames, size=size,
+                                          check=not entries)
                 entries.append((rel, label, g))
                 bands.append((f"{VIDEO_DIR}/{rel}", speed_band(speed)))
 
     lists = root / LIST_DIR
-    _write_text(lists / "classInd.txt", "".join(f"{i} {c}\n" for i, c in enumerate(classes, 1)))
+    demo.write_text(lists / "classInd.txt", "".join(f"{i} {c}\n" for i, c in enumerate(classes, 1)))
     for k in (1, 2, 3):
         test_groups = _test_groups(k, groups)
-        _write_text(lists / f"trainlist0{k}.txt", "".join(
+        demo.write_text(lists / f"trainlist0{k}.txt", "".join(
             f"{rel} {label + 1}\n" for rel, label, g in entries if g not in test_groups))
-        _write_text(lists / f"testlist0{k}.txt", "".join(
+        demo.write_text(lists / f"testlist0{k}.txt", "".join(
             f"{rel}\n" for rel, _, g in entries if g in test_groups))
     write_motion_labels(root, bands)
-    _write_text(marker, params)
-    partial.unlink()
+    demo.finish(root, params)
     return root
