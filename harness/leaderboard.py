@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 from harness.results import atomic_write_text, read_records
@@ -68,8 +69,15 @@ def _row_key(record: dict, first_metric: str | None):
             json.dumps(record, sort_keys=True))
 
 
+def _natural(name: str) -> list:
+    """Sort key ordering numbers inside names by value: R@5 before R@10."""
+    return [(0, int(part), '') if part.isdigit() else (1, 0, part)
+            for part in re.split(r'(\d+)', name)]
+
+
 def _table(records: list[dict]) -> list[str]:
-    metric_names = sorted({name for record in records for name in record['metrics']})
+    metric_names = sorted({name for record in records for name in record['metrics']},
+                          key=_natural)
     header = (['Method', 'Backbone', 'Pretrain data', 'Split(s)', 'Clips x crops'] + metric_names
               + ['Source', 'Seed(s)', 'Config'])
     lines = ['| ' + ' | '.join(_cell(name) for name in header) + ' |',

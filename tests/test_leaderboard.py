@@ -122,3 +122,9 @@ def test_reported_rows_sit_beside_reproduced_ones_with_numbered_citations():
     assert rows[2][4] == '?'  # clips x crops a paper does not state
     assert '[1] Tong et al., NeurIPS 2022  \n[2] Recasens et al., ICCV 2021\n' in text
     assert text.index('## ucf101 / finetune') < text.index(DEMO_TITLE)
+
+
+def test_metric_columns_order_numbers_by_value():
+    recalls = {f'R@{k}': {'value': float(k), 'higher_is_better': True} for k in (50, 5, 1, 20, 10)}
+    text = render_markdown([make_record(metrics=recalls)])
+    assert '| R@1 | R@5 | R@10 | R@20 | R@50 |' in text
