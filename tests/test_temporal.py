@@ -118,3 +118,28 @@ def test_classification_baselines_sample_a_subset_of_transformations(monkeypatch
     assert seen == {0, 1, 2, 3, 4}
     with pytest.raises(ValueError, match='clips_per_video'):
         SampleTransformedClips(temporal=['1x', '2x'], clips_per_video=3)
+
+
+def test_stretch_changes_the_aspect_ratio_at_the_same_size():
+    clip = torch.zeros(1, 1, 8, 8)
+    clip[..., :, 3:5] = 1.0  # a vertical bar 2 px wide
+    wide = transformed.stretch(clip, 2.0)
+    assert wide.shape == clip.shape
+    assert int((wide[0, 0, 0] > 0.5).sum()) == 4  # the bar is twice as wide
+    tall = transformed.stretch(clip.transpose(-1, -2), 0.5)
+    assert int((tall[0, 0, :, 0] > 0.5).sum()) == 4  # a horizontal bar twice as tall
+    assert torch.equal(transformed.stretch(clip, 1.0), clip)
+
+
+def test_sampler_gives_each_clip_a_distinct_aspect_ratio(monkeypatch):
+    reader = FakeReader(40)
+    monkeypatch.setattr(transformed, 'open_video', lambda path: reader)
+    monkeypatch.setattr('harness.data.views.read_frames', lambda r, idx: r.video[list(idx)])
+    sampler = SampleTransformedClips(temporal=['1x', '2x', '4x'], frames=4, size=16,
+                                     aspect=(0.5, 1.0, 2.0))
+    out = sampler({'filename': 'v.avi'})['inputs']
+    assert sorted(out['aspect'].tolist()) == [0, 1, 2]
+    assert out['clips'].shape == (3, 3, 4, 16, 16)
+    assert sampler.random_inputs(2)['aspect'].shape == (2, 3)
+    with pytest.raises(ValueError, match='aspect ratios'):
+        SampleTransformedClips(temporal=['1x', '2x', '4x'], aspect=(0.5, 2.0))

@@ -18,6 +18,22 @@ from harness.data.views import augment_view, decode_clips
 from harness.registry import TRANSFORMS
 
 
+def stretch(clip: torch.Tensor, ratio: float) -> torch.Tensor:
+    """Change a clip's aspect ratio by ``ratio`` (width over height) at the same size: the
+    content is stretched horizontally by ``ratio`` (> 1) or vertically by ``1 / ratio`` (< 1),
+    by resizing the central part of the frame that fills the frame once stretched.
+    ``clip``: ``[C, T, S, S]``."""
+    from torch.nn import functional as F
+
+    if ratio == 1:
+        return clip
+    size = clip.shape[-1]
+    keep = max(1, round(size / ratio if ratio > 1 else size * ratio))
+    start = (size - keep) // 2
+    part = clip[..., :, start:start + keep] if ratio > 1 else clip[..., start:start + keep, :]
+    return F.interpolate(part, size=(size, size), mode='bilinear', align_corners=False)
+
+
 @TRANSFORMS.register_module()
 class SampleTransformedClips:
     """mmengine transform: ``results['filename']`` -> ``results['inputs']`` with
@@ -26,16 +42,21 @@ class SampleTransformedClips:
     - ``temporal``: ``long [K]``, the index in ``temporal`` of each clip's transformation:
       ``arange(K)`` with every transformation once (K = len(temporal), for ranking), or
       ``clips_per_video`` distinct ones drawn at random (for classification baselines);
-    - ``rotation`` (with ``rotation=True``): ``long [K]``, distinct quarter turns (K <= 4).
+    - ``rotation`` (with ``rotation=True``): ``long [K]``, distinct quarter turns (K <= 4);
+    - ``aspect`` (with ``aspect`` ratios given): ``long [K]``, the index in ``aspect`` of each
+      clip's distinct aspect-ratio change (:func:`stretch`; K <= len(aspect)).
 
     temporal: names from :data:`harness.data.temporal.TEMPORAL` (e.g. ['1x', '2x', '4x']).
     jitter: speed jitter range, u ~ U(jitter) multiplies every speed (TransRank: 0.8-1.2).
     augment: options of :func:`harness.data.views.augment_view`, drawn per clip.
+    aspect: width/height stretch factors, e.g. (0.5, 1.0, 2.0) (the aspect-ratio family of
+    spatial transformations the TransRank notes mention, specs/methods.md §1a).
     """
 
     def __init__(self, temporal: Sequence[str], frames: int = 8, size: int = 32,
                  augment: Mapping[str, Any] | None = None, jitter: Sequence[float] = (0.8, 1.2),
-                 rotation: bool = False, max_skip: int = 4, clips_per_video: int | None = None):
+                 rotation: bool = False, max_skip: int = 4, clips_per_video: int | None = None,
+                 aspect: Sequence[float] = ()):
         unknown = [name for name in temporal if name not in TEMPORAL]
         if unknown or len(set(temporal)) != len(temporal):
             raise ValueError(f'temporal transformations must be distinct names from '
@@ -45,6 +66,11 @@ class SampleTransformedClips:
             raise ValueError(f'clips_per_video must be in 1..{len(temporal)}')
         if rotation and self.clips_per_video > 4:
             raise ValueError('distinct rotations need K <= 4 clips')
+        self.aspect = tuple(float(r) for r in aspect)
+        if self.aspect and (len(set(self.aspect)) != len(self.aspect)
+                            or min(self.aspect) <= 0 or self.clips_per_video > len(self.aspect)):
+            raise ValueError(f'aspect ratios must be distinct, positive and at least as many as '
+                             f'the {self.clips_per_video} clips; got {list(aspect)}')
         self.temporal = list(temporal)
         self.frames, self.size = frames, size
         self.augment = dict(augment or {})
@@ -69,6 +95,10 @@ class SampleTransformedClips:
             turns = rng.permutation(4)[:k]
             clips = [torch.rot90(clip, int(t), dims=(2, 3)) for clip, t in zip(clips, turns)]
             inputs['rotation'] = torch.as_tensor(turns, dtype=torch.long)
+        if self.aspect:
+            ratios = rng.permutation(len(self.aspect))[:k]
+            clips = [stretch(clip, self.aspect[int(r)]) for clip, r in zip(clips, ratios)]
+            inputs['aspect'] = torch.as_tensor(ratios, dtype=torch.long)
         inputs['clips'] = torch.stack(clips)
         results['inputs'] = inputs
         return results
@@ -81,4 +111,7 @@ class SampleTransformedClips:
                                            for _ in range(batch_size)])}
         if self.rotation:
             inputs['rotation'] = torch.stack([torch.randperm(4)[:k] for _ in range(batch_size)])
+        if self.aspect:
+            inputs['aspect'] = torch.stack([torch.randperm(len(self.aspect))[:k]
+                                            for _ in range(batch_size)])
         return inputs

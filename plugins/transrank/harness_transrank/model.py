@@ -22,22 +22,25 @@ class TransformationRecognizer(BaseModel):
     """Transformation recognition by ranking (``loss='rank'``) or classification (``'ce'``).
 
     Inputs (from ``SampleTransformedClips``): ``clips [B, K, 3, T, H, W]``, ``temporal [B, K]``
-    and, when ``rotation=True``, ``rotation [B, K]``. num_temporal: the number of temporal
+    and, when ``rotation=True``, ``rotation [B, K]`` (4 columns); with ``num_aspect``
+    aspect-ratio changes, ``aspect [B, K]``. num_temporal: the number of temporal
     transformations (score columns; 0: no temporal head, e.g. 3D-RotNet); rotation scores have
     4 columns.
     """
 
     def __init__(self, backbone: dict, feat_dim: int, num_temporal: int, rotation: bool = False,
                  loss: str = 'rank', margin: float = 1.0, hidden_dim: int = 512,
-                 data_preprocessor=None, init_cfg=None):
+                 num_aspect: int = 0, data_preprocessor=None, init_cfg=None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if loss not in ('rank', 'ce'):
             raise ValueError(f"loss must be 'rank' or 'ce', got {loss!r}")
         self.backbone = MODELS.build(backbone)
-        if not num_temporal and not rotation:
-            raise ValueError('nothing to recognise: set num_temporal > 0 or rotation=True')
+        if not num_temporal and not rotation and not num_aspect:
+            raise ValueError('nothing to recognise: set num_temporal > 0, rotation=True or '
+                             'num_aspect > 0')
         self.temporal_head = mlp_head(feat_dim, hidden_dim, num_temporal) if num_temporal else None
         self.rotation_head = mlp_head(feat_dim, hidden_dim, 4) if rotation else None
+        self.aspect_head = mlp_head(feat_dim, hidden_dim, num_aspect) if num_aspect else None
         self.loss_type, self.margin = loss, margin
 
     def _loss(self, scores, labels):
@@ -61,6 +64,9 @@ class TransformationRecognizer(BaseModel):
         if self.rotation_head is not None:
             losses['loss_rotation'] = self._loss(
                 self.rotation_head(features).view(batch, k, -1), inputs['rotation'])
+        if self.aspect_head is not None:
+            losses['loss_aspect'] = self._loss(
+                self.aspect_head(features).view(batch, k, -1), inputs['aspect'])
         return losses
 
     def backbone_state_dict(self) -> dict:

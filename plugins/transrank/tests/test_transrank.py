@@ -78,3 +78,15 @@ def test_unknown_loss_is_rejected():
     with pytest.raises(ValueError, match="'rank' or 'ce'"):
         TransformationRecognizer(backbone=dict(type='harness.TinyClipNet'), feat_dim=16, num_temporal=3,
                   loss='hinge')
+
+
+def test_aspect_family_adds_its_own_score_matrix_and_loss():
+    torch.manual_seed(0)
+    model = TransformationRecognizer(backbone=dict(type='harness.TinyClipNet'), feat_dim=16,
+                                     num_temporal=0, num_aspect=3, hidden_dim=32)
+    inputs = {'clips': torch.randn(2, 3, 3, 4, 12, 12),
+              'aspect': torch.stack([torch.randperm(3) for _ in range(2)])}
+    losses = model(inputs)
+    assert set(losses) == {'loss_aspect'} and model.aspect_head[-1].out_features == 3
+    losses['loss_aspect'].backward()
+    assert model.aspect_head[0].weight.grad.abs().sum() > 0
