@@ -15,6 +15,7 @@ from typing import Iterable, Mapping
 import numpy as np
 
 from harness.errors import DataError
+from harness.results import atomic_write_text
 
 DEMO_MARKER = 'DEMO.txt'
 PARTIAL_MARKER = 'DEMO.partial'
@@ -28,13 +29,6 @@ def is_demo(root: str | os.PathLike) -> bool:
 def video_seed(seed: int, name: str) -> int:
     """The seed of one demo video: a function of the demo's seed and the video's name."""
     return int.from_bytes(hashlib.sha256(f'{seed}:{name}'.encode()).digest()[:8], 'little')
-
-
-def write_text(path: Path, text: str) -> None:
-    """Write ``text`` (UTF-8, LF) to ``path`` through a temporary file and a rename."""
-    tmp = path.with_name(f'.{path.name}.tmp{os.getpid()}')
-    tmp.write_text(text, encoding='utf-8', newline='\n')
-    os.replace(tmp, path)
 
 
 def check_classes(classes: tuple[str, ...], known: Iterable[str]) -> None:
@@ -59,7 +53,7 @@ def begin(root: Path, params: str, *, dataset: str, layout: Iterable[str]) -> bo
         raise DataError(f'{root} already holds a {dataset} layout that the demo generator did '
                         'not write; choose an empty folder for the demo')
     root.mkdir(parents=True, exist_ok=True)
-    write_text(partial, params)
+    atomic_write_text(partial, params)
     marker.unlink(missing_ok=True)
     for entry in layout:
         shutil.rmtree(root / entry, ignore_errors=True)
@@ -68,7 +62,7 @@ def begin(root: Path, params: str, *, dataset: str, layout: Iterable[str]) -> bo
 
 def finish(root: Path, params: str) -> None:
     """Mark the demo in ``root`` complete."""
-    write_text(root / DEMO_MARKER, params)
+    atomic_write_text(root / DEMO_MARKER, params)
     (root / PARTIAL_MARKER).unlink()
 
 

@@ -25,6 +25,7 @@ from harness.data import demo
 from harness.data.demo import is_demo  # noqa: F401  (part of the layout API)
 from harness.data.ucf101 import Split, VideoItem
 from harness.errors import DataError
+from harness.results import atomic_write_text
 
 SPLIT_DIR = 'testTrainMulti_7030_splits'
 #: where the class folders may be, relative to the root, in the order they are looked for
@@ -214,7 +215,7 @@ def generate_demo(root: str | os.PathLike, *, classes: Iterable[str] = CLASSES_D
 
     for cls in classes:
         for k in (1, 2, 3):  # the real files end every line with a space
-            demo.write_text(root / SPLIT_DIR / f'{cls}_test_split{k}.txt', ''.join(
+            atomic_write_text(root / SPLIT_DIR / f'{cls}_test_split{k}.txt', ''.join(
                 f'{name} {_demo_flag(k, groups, g, c, clips_per_group)} \n'
                 for owner, name, g, c in entries if owner == cls))
     write_motion_labels(root, bands)

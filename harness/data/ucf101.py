@@ -22,6 +22,7 @@ from typing import Iterable
 from harness.data import demo
 from harness.data.demo import is_demo  # noqa: F401  (part of the layout API)
 from harness.errors import DataError
+from harness.results import atomic_write_text
 
 VIDEO_DIR = "UCF-101"
 LIST_DIR = "ucfTrainTestlist"
@@ -218,12 +219,13 @@ def generate_demo(root: str | os.PathLike, *, classes: Iterable[str] = CLASSES_D
                 bands.append((f"{VIDEO_DIR}/{rel}", speed_band(speed)))
 
     lists = root / LIST_DIR
-    demo.write_text(lists / "classInd.txt", "".join(f"{i} {c}\n" for i, c in enumerate(classes, 1)))
+    atomic_write_text(lists / "classInd.txt",
+                      "".join(f"{i} {c}\n" for i, c in enumerate(classes, 1)))
     for k in (1, 2, 3):
         test_groups = _test_groups(k, groups)
-        demo.write_text(lists / f"trainlist0{k}.txt", "".join(
+        atomic_write_text(lists / f"trainlist0{k}.txt", "".join(
             f"{rel} {label + 1}\n" for rel, label, g in entries if g not in test_groups))
-        demo.write_text(lists / f"testlist0{k}.txt", "".join(
+        atomic_write_text(lists / f"testlist0{k}.txt", "".join(
             f"{rel}\n" for rel, _, g in entries if g in test_groups))
     write_motion_labels(root, bands)
     demo.finish(root, params)
