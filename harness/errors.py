@@ -21,3 +21,8 @@ class RecordError(HarnessError):
 
 class DataError(HarnessError):
     """A dataset root that does not have the expected layout."""
+
+
+class ConfigError(HarnessError):
+    """A config that cannot be used as given: an unknown config name or key, a value that
+    mmengine would reject; the message names the config and the key."""

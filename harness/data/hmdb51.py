@@ -23,7 +23,7 @@ from typing import Iterable
 
 from harness.data import demo
 from harness.data.demo import is_demo  # noqa: F401  (part of the layout API)
-from harness.data.ucf101 import Split, VideoItem
+from harness.data.splits import Split, VideoItem
 from harness.errors import DataError
 from harness.results import atomic_write_text
 

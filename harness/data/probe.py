@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-from harness.data.ucf101 import VideoItem
+from harness.data.splits import VideoItem
 from harness.data.video import open_video
 from harness.errors import DataError
 

@@ -15,12 +15,12 @@ List entries whose video is missing are skipped and counted in :attr:`Split.miss
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
 from harness.data import demo
 from harness.data.demo import is_demo  # noqa: F401  (part of the layout API)
+from harness.data.splits import Split, VideoItem
 from harness.errors import DataError
 from harness.results import atomic_write_text
 
@@ -40,25 +40,6 @@ DEMO_SPECS: dict[str, tuple[str, str]] = {
 CLASSES_DEMO: tuple[str, ...] = tuple(DEMO_SPECS)
 
 _HINT = "point --data at the folder holding UCF-101/ and ucfTrainTestlist/, or use --data demo"
-
-
-@dataclass(frozen=True)
-class VideoItem:
-    """One video: ``path`` relative to the dataset root (posix), ``label`` 0-based."""
-
-    path: str
-    label: int
-
-
-@dataclass(frozen=True)
-class Split:
-    """One official train/test split; ``missing`` counts list entries without a video file."""
-
-    name: str
-    classes: tuple[str, ...]
-    train: tuple[VideoItem, ...]
-    test: tuple[VideoItem, ...]
-    missing: int = 0
 
 
 # ----------------------------------------------------------------------------------- reading

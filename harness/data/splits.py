@@ -1,0 +1,24 @@
+"""The types every dataset layout returns: a split of a dataset into train and test items."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class VideoItem:
+    """One video: ``path`` relative to the dataset root (posix), ``label`` 0-based (-1 when the
+    layout has no labels, e.g. a plain folder of videos)."""
+
+    path: str
+    label: int
+
+
+@dataclass(frozen=True)
+class Split:
+    """One official train/test split; ``missing`` counts list entries without a video file."""
+
+    name: str
+    classes: tuple[str, ...]
+    train: tuple[VideoItem, ...]
+    test: tuple[VideoItem, ...]
+    missing: int = 0
