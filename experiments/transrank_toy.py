@@ -1,4 +1,4 @@
-"""TransRank's toy experiment (specs/methods.md §9, claim 1), on demo data by default.
+"""TransRank's toy experiment (docs/methods.md §9, claim 1), on demo data by default.
 
 Train the ranking model and its cross-entropy control on {1x, 2x} only (same sampler, head and
 schedule; mmengine Runner through the harness), then score unseen 0.5x and 4x clips of the test

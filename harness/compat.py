@@ -1,4 +1,4 @@
-"""Compatibility shims, each with the fact that needs it (DESIGN.md §6)."""
+"""Compatibility shims, each with the fact that needs it (docs/design.md §6)."""
 from __future__ import annotations
 
 import copyreg

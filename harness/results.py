@@ -1,4 +1,4 @@
-"""The result record: one JSON file per result (DESIGN.md §4).
+"""The result record: one JSON file per result (docs/design.md §4).
 
 A record says what was measured (method, backbone, pretraining, evaluation protocol), the
 numbers (``metrics``), and where they come from: ``source`` is ``"reproduced"`` for a run of

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One-command setup: creates .venv/ in the repo root with the stack of DESIGN.md §6 and installs
+# One-command setup: creates .venv/ in the repo root with the stack of docs/design.md §6 and installs
 # the harness and every plugin under plugins/ in editable mode. Idempotent: a second run on the
 # same machine reuses the venv and the cached mmcv wheel.
 set -euo pipefail

@@ -1,4 +1,4 @@
-"""The result record: schema validation, ids, atomic writing and reading (DESIGN.md §4)."""
+"""The result record: schema validation, ids, atomic writing and reading (docs/design.md §4)."""
 
 import json
 

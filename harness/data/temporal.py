@@ -1,7 +1,7 @@
 """Temporal transformations of a clip, as frame indices (pure functions of their arguments).
 
 Used by the transformation-recognition methods (TransRank, SpeedNet, AoT, RTT, Pace; see
-specs/methods.md §1). Every function returns ``frames`` indices into a video of ``num_frames``
+docs/methods.md §1). Every function returns ``frames`` indices into a video of ``num_frames``
 frames; indices past the end loop (looping padding), so short videos still give full clips.
 
 - ``speed``: every ``speed * u``-th frame (u: speed jitter, e.g. U(0.8, 1.2)), rounded.

@@ -50,7 +50,7 @@ class SampleTransformedClips:
     jitter: speed jitter range, u ~ U(jitter) multiplies every speed (TransRank: 0.8-1.2).
     augment: options of :func:`harness.data.views.augment_view`, drawn per clip.
     aspect: width/height stretch factors, e.g. (0.5, 1.0, 2.0) (the aspect-ratio family of
-    spatial transformations the TransRank notes mention, specs/methods.md §1a).
+    spatial transformations the TransRank notes mention, docs/methods.md §1a).
     """
 
     def __init__(self, temporal: Sequence[str], frames: int = 8, size: int = 32,

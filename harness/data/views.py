@@ -3,7 +3,7 @@
 A view is ``frames`` frames taken every ``stride`` frames, cropped and resized to ``size``.
 Views of one sample share a start frame by default (BraVe's code places the narrow window at the
 start of the broad window); a video shorter than a view's span is looped (looping padding:
-the sequence repeated as often as needed, specs/methods.md §2).
+the sequence repeated as often as needed, docs/methods.md §2).
 
 The indices are pure functions (tested on their own); :class:`SampleViews` is the mmengine
 transform that opens the video once, decodes the union of all views' frames once, and

@@ -1,4 +1,4 @@
-"""BraVe's objective as pure functions (specs/methods.md §2a)."""
+"""BraVe's objective as pure functions (docs/methods.md §2a)."""
 from __future__ import annotations
 
 from typing import Sequence

@@ -1,4 +1,4 @@
-"""The baselines' objectives as pure functions (specs/methods.md §7)."""
+"""The baselines' objectives as pure functions (docs/methods.md §7)."""
 from __future__ import annotations
 
 import torch

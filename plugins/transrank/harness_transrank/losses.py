@@ -1,5 +1,5 @@
 """TransRank's objective and its classification control, as pure functions
-(specs/methods.md §1a).
+(docs/methods.md §1a).
 
 ``scores[b, k, j]``: the score clip k of video b gets for transformation j;
 ``labels[b, k]``: the transformation clip k received (distinct within a video).

@@ -6,7 +6,7 @@ predictions) and the top-1 accuracy is mmaction2's ``top_k_accuracy``.
 
 - ``linear``: standardized features, scikit-learn's multinomial ``LogisticRegression``
   (``classifier.C``, ``classifier.max_iter``); clip probabilities averaged.
-- ``svm``: BraVe's protocol (specs/methods.md §0): standardized features, ``LinearSVC`` with
+- ``svm``: BraVe's protocol (docs/methods.md §0): standardized features, ``LinearSVC`` with
   ``classifier.C`` (BraVe's README: 1e-4); clip decision values averaged.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Recall at k for video retrieval (specs/methods.md §0, "Video retrieval (R@k)").
+"""Recall at k for video retrieval (docs/methods.md §0, "Video retrieval (R@k)").
 
 Every query ranks the gallery by cosine similarity and is a hit at k when one of its k nearest
 gallery items has its label; R@k is the fraction of queries that hit. :func:`recall_at_k` never

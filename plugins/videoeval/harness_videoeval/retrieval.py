@@ -1,4 +1,4 @@
-"""The ``retrieval`` protocol (specs/methods.md §0): split 1; a video's feature is the mean of
+"""The ``retrieval`` protocol (docs/methods.md §0): split 1; a video's feature is the mean of
 its clips' pooled features (10 uniformly spaced clips); test videos query the train videos by
 cosine similarity; R@k is the percentage of test videos with a same-class train video among
 their k nearest (:func:`harness_videoeval.recall.recall_at_k`)."""

@@ -1,5 +1,5 @@
 """The ``temporal`` evaluator: linear probes on frozen backbone features that need temporal
-understanding (the temporal-related tasks TransRank evaluates, specs/methods.md §1: order,
+understanding (the temporal-related tasks TransRank evaluates, docs/methods.md §1: order,
 sync, motion). Their exact definitions in the paper could not be read here; these are ours.
 
 A *clip* is ``clip_len`` frames every ``frame_interval`` frames (config); its *span* is
