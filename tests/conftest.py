@@ -35,7 +35,7 @@ def example_site(tmp_path_factory) -> Path:
 @pytest.fixture(scope='session')
 def small_demo(tmp_path_factory) -> Path:
     """A small UCF101-layout demo dataset (5 classes, 4 groups of 2 clips, 24 frames)."""
-    from harness.data.ucf101 import generate_demo
+    from harness_videodata.ucf101 import generate_demo
 
     root = tmp_path_factory.mktemp('ucf101-demo')
     return generate_demo(root, groups=4, clips_per_group=2, frames=24, size=64)

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.data import hmdb51, probe
+from harness.data import probe
 from harness.data.probe import ProbeResult, check_unreadable, check_video, probe_videos
-from harness.data.ucf101 import VideoItem
+from harness.data.splits import VideoItem
 from harness.errors import DataError
+from harness_videodata import hmdb51
 
 FRAMES = 16
 

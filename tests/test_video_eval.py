@@ -25,7 +25,7 @@ def run(harness_cli, data, work, *args, check=True):
 
 @pytest.fixture(scope='session')
 def small_hmdb(tmp_path_factory):
-    from harness.data.hmdb51 import generate_demo
+    from harness_videodata.hmdb51 import generate_demo
 
     return generate_demo(tmp_path_factory.mktemp('hmdb51-demo'))
 

@@ -18,7 +18,7 @@ A *clip* is ``clip_len`` frames every ``frame_interval`` frames (config); its *s
   (label 1: B is A). A's start is drawn from the same range for every label, so where the
   pair lies in the video says nothing about its label.
 - ``motion`` (one class per labelled motion type): the video's motion label
-  (:func:`harness.data.motion.read_motion_labels`); the feature is the mean feature of
+  (:func:`harness_videodata.motion.read_motion_labels`); the feature is the mean feature of
   ``motion_clips`` uniformly spaced clips. Videos without a motion label are left out.
 
 Train samples come from the split's train videos, test samples from its test videos. The
@@ -295,7 +295,7 @@ def make_probe(request: EvalRequest, cfg: Any) -> tuple[Probe, list, list]:
     name = request.protocol.name
     spec = clip_spec(cfg.clip_len, cfg.frame_interval)
     if name == 'motion':
-        from harness.data.motion import read_motion_labels
+        from harness_videodata.motion import read_motion_labels
 
         names, motion = read_motion_labels(request.data_root)
         split = request.read_split()

@@ -8,7 +8,7 @@ import torch
 from mmengine.config import Config
 
 from harness.api import BackboneInfo, EvalRequest, ProtocolInfo, resolve_config
-from harness.data.ucf101 import VideoItem
+from harness.data.splits import VideoItem
 from harness_videoeval import features
 
 ITEMS = [VideoItem(f'UCF-101/C{i % 2}/v_{i}.avi', i % 2) for i in range(6)]

@@ -170,7 +170,7 @@ def make_request(name: str, root: Path, work_dir: Path, backbone: str = 'Tempora
 
 @pytest.fixture(scope='module')
 def demo(tmp_path_factory) -> Path:
-    from harness.data.ucf101 import generate_demo
+    from harness_videodata.ucf101 import generate_demo
 
     return generate_demo(tmp_path_factory.mktemp('ucf101-demo'), groups=4, clips_per_group=2,
                          frames=24, size=64)
@@ -277,7 +277,7 @@ def test_motion_features_that_encode_speed_are_probed_perfectly(clock, tmp_path)
     spaced clips is ``offset + rate * 15.5`` (46-77 slow, 93-123 fast), linearly separable."""
     import shutil
 
-    from harness.data.motion import write_motion_labels
+    from harness_videodata.motion import write_motion_labels
 
     root = Path(shutil.copytree(clock, tmp_path / 'clock'))
     write_motion_labels(root, [(f'UCF-101/{clock_video(v)}', 'slow' if clock_rate(v) == 3
@@ -299,7 +299,7 @@ def test_motion_without_motion_labels_is_a_one_line_data_error(clock, tmp_path):
 
 
 def test_motion_end_to_end(demo, tmp_path):
-    motion = pytest.importorskip('harness.data.motion')
+    motion = pytest.importorskip('harness_videodata.motion')
     try:
         names, labels = motion.read_motion_labels(demo)
     except DataError:

@@ -178,14 +178,14 @@ def generate_demo(root: str | os.PathLike, *, classes: Iterable[str] = CLASSES_D
 
     ``groups`` source movies of ``clips_per_group`` clips per class (24 videos per class by
     default); every split file lists all of a class's videos with flag 1, 2 or 0. Also writes
-    ``motionLabels.txt`` (:mod:`harness.data.motion`): each video's speed band.
+    ``motionLabels.txt`` (:mod:`harness_videodata.motion`): each video's speed band.
 
     Deterministic: the same arguments give byte-identical split files and identical videos.
     Idempotent: returns at once when ``DEMO.txt`` records the same parameters. ``DEMO.txt`` is
     written last, so an interrupted run is redone. Refuses to write into a folder that holds an
     HMDB51 layout the generator did not write.
     """
-    from harness.data.motion import speed_band, write_motion_labels
+    from harness_videodata.motion import speed_band, write_motion_labels
 
     root = Path(root).expanduser()
     classes = tuple(classes)

@@ -1,5 +1,5 @@
-"""HMDB51 layout reader and demo generator (harness.data.hmdb51), motion labels
-(harness.data.motion) and ``harness data prepare``."""
+"""HMDB51 layout reader and demo generator (harness_videodata.hmdb51) and motion labels
+(harness_videodata.motion)."""
 from __future__ import annotations
 
 import re
@@ -9,11 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness import data as datasets
-from harness.cli import main
-from harness.data import demo, hmdb51, motion, synth, ucf101
-from harness.data.hmdb51 import CLASSES_DEMO, SPLIT_DIR, generate_demo, read_split
-from harness.data.ucf101 import VideoItem
+from harness.data import demo, synth
+from harness.data.splits import VideoItem
+from harness_videodata import hmdb51, motion, ucf101
+from harness_videodata.hmdb51 import CLASSES_DEMO, SPLIT_DIR, generate_demo, read_split
 from harness.errors import DataError
 
 SMALL = dict(groups=4, clips_per_group=2, frames=16, size=64)
@@ -108,7 +107,6 @@ def test_read_real_layout_with_quirks(fake_hmdb):
             assert (fake_hmdb / item.path).is_file()
             assert 'Extra_' not in item.path and 'Unused_One' not in item.path
     assert not hmdb51.is_demo(fake_hmdb)
-    assert datasets.layout('hmdb51') is hmdb51
 
 
 @pytest.mark.parametrize('sub', ['videos', 'hmdb51_org'])
@@ -341,64 +339,3 @@ def test_ucf101_demo_v2_keeps_the_v1_videos(tmp_path):
     assert 'generator v2' in marker.read_text() and (root / 'motionLabels.txt').is_file()
     assert {p.name: p.read_bytes() for p in (root / 'ucfTrainTestlist').iterdir()} == lists
     assert old.read_bytes() == (root / 'UCF-101' / rel).read_bytes()
-
-
-# ------------------------------------------------------------------------- harness data ...
-
-
-def _lines(path: Path) -> list[tuple[str, int]]:
-    out = []
-    for line in path.read_text().splitlines():
-        video, label = line.split(' ')
-        out.append((video, int(label)))
-    return out
-
-
-def test_data_prepare_hmdb51(fake_hmdb, tmp_path, capsys):
-    out = tmp_path / 'lists'
-    assert main(['data', 'prepare', 'hmdb51', '--root', str(fake_hmdb), '--out', str(out)]) == 0
-    printed = capsys.readouterr().out.splitlines()
-    assert len(printed) == 6
-    assert sorted(p.name for p in out.iterdir()) == sorted(
-        f'hmdb51_{side}_split{k}_videos.txt' for side in ('train', 'val') for k in (1, 2, 3))
-    for k in (1, 2, 3):
-        train, test, missing = _expected(k)
-        for side, items in (('train', train), ('val', test)):
-            path = out / f'hmdb51_{side}_split{k}_videos.txt'
-            assert _lines(path) == [(i.path, i.label) for i in items]
-            line = next(p for p in printed if p.startswith(str(path)))
-            assert f'{len(items)} videos' in line and f'{missing} listed videos' in line
-    assert main(['data', 'prepare', 'hmdb51', '--root', str(fake_hmdb)]) == 0
-    assert len(list((fake_hmdb / 'annotations').glob('hmdb51_*_videos.txt'))) == 6
-
-
-def test_data_prepare_ucf101(small_demo, tmp_path):
-    out = tmp_path / 'lists'
-    assert main(['data', 'prepare', 'ucf101', '--root', str(small_demo), '--out', str(out)]) == 0
-    for k in '123':
-        split = ucf101.read_split(small_demo, k)
-        train = _lines(out / f'ucf101_train_split{k}_videos.txt')
-        assert train == [(i.path, i.label) for i in split.train] and len(train) == 20
-        assert len(_lines(out / f'ucf101_val_split{k}_videos.txt')) == len(split.test) == 20
-        for video, _ in train:
-            assert (small_demo / video).is_file()
-
-
-def test_data_prepare_bad_root_is_one_line(tmp_path, capsys, fake_hmdb):
-    for argv in (['data', 'prepare', 'hmdb51', '--root', str(tmp_path / 'nope')],
-                 ['data', 'prepare', 'hmdb51', '--root', str(tmp_path)],
-                 ['data', 'prepare', 'ucf101', '--root', str(fake_hmdb)],
-                 ['data', 'prepare', 'kinetics', '--root', str(fake_hmdb)],
-                 ['data', 'prepare', 'hmdb51']):
-        assert main(argv) == 2, argv
-        err = capsys.readouterr().err
-        assert err.startswith('harness: error: ') and err.count('\n') == 1, err
-    assert not (fake_hmdb / 'annotations').exists()
-
-
-def test_data_demo_hmdb51(tmp_path, capsys, monkeypatch):
-    calls = []
-    monkeypatch.setattr(hmdb51, 'generate_demo', lambda root, **kw: calls.append(root) or root)
-    assert main(['data', 'demo', '--dataset', 'hmdb51', '--work-dir', str(tmp_path)]) == 0
-    assert calls == [tmp_path / 'demo' / 'hmdb51']
-    assert 'demo hmdb51 dataset' in capsys.readouterr().out

@@ -1,4 +1,4 @@
-"""UCF101 layout reader and the demo generator (harness.data.ucf101, harness.data.synth)."""
+"""UCF101 layout reader and the demo generator (harness_videodata.ucf101)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.data import synth, ucf101
-from harness.data.ucf101 import CLASSES_DEMO, VideoItem, files_sha256, generate_demo, read_split
+from harness.data import synth
+from harness.data.splits import VideoItem
+from harness_videodata import ucf101
+from harness_videodata.ucf101 import CLASSES_DEMO, files_sha256, generate_demo, read_split
 from harness.errors import DataError
 
 NAME_RE = re.compile(r"^v_([A-Za-z]+)_g(\d{2})_c(\d{2})\.avi$")
@@ -202,22 +204,7 @@ def test_files_sha256_identity():
     assert files_sha256([a]) != files_sha256([a, b])
 
 
-# ---------------------------------------------------------------------------------- the clips
-
-
-def test_render_clip_shape_and_speed():
-    def clip(motion: str, speed: float) -> np.ndarray:
-        return synth.render_clip("square", motion, frames=12, size=64, speed=speed,
-                                 rng=np.random.default_rng(3))
-
-    slow, fast = clip("horizontal", 0.5), clip("horizontal", 2.0)
-    assert slow.shape == (12, 64, 64, 3) and slow.dtype == np.uint8
-    motion = lambda c: np.abs(np.diff(c.astype(np.int16), axis=0)).mean()  # noqa: E731
-    assert motion(fast) > 1.5 * motion(slow)
-    # horizontal motion moves the column profile; the row profile only sees pixel noise
-    rows = fast.astype(np.float32).mean(axis=(2, 3))
-    cols = fast.astype(np.float32).mean(axis=(1, 3))
-    assert np.abs(np.diff(cols, axis=0)).max() > 4 * np.abs(np.diff(rows, axis=0)).max()
+# ------------------------------------------------------------------------------ demo classes
 
 
 def test_demo_classes_pair_distinct_shapes_and_motions():
@@ -225,10 +212,3 @@ def test_demo_classes_pair_distinct_shapes_and_motions():
     motions = [ucf101.DEMO_SPECS[c][1] for c in CLASSES_DEMO]
     assert len(CLASSES_DEMO) == 5 and len(set(shapes)) == 5 and len(set(motions)) == 5
     assert set(shapes) <= set(synth.SHAPES) and set(motions) <= set(synth.MOTIONS)
-
-
-def test_write_video_atomic(tmp_path):
-    frames = np.zeros((4, 32, 32, 3), np.uint8)
-    out = synth.write_video(tmp_path / "sub" / "x.avi", frames)
-    assert out.is_file() and out.stat().st_size > 0
-    assert [p.name for p in out.parent.iterdir()] == ["x.avi"]  # no temp file left behind

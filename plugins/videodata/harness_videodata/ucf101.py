@@ -166,12 +166,12 @@ def generate_demo(root: str | os.PathLike, *, classes: Iterable[str] = CLASSES_D
     """Write a small synthetic UCF101 in the official layout under ``root``; return the root.
 
     Deterministic: the same arguments give byte-identical split files and identical videos.
-    Also writes ``motionLabels.txt`` (:mod:`harness.data.motion`): each video's speed band.
+    Also writes ``motionLabels.txt`` (:mod:`harness_videodata.motion`): each video's speed band.
     Idempotent: returns at once when ``DEMO.txt`` records the same parameters. ``DEMO.txt`` is
     written last, so an interrupted run is redone. Refuses to write into a folder that holds a
     UCF101 layout the generator did not write.
     """
-    from harness.data.motion import speed_band, write_motion_labels
+    from harness_videodata.motion import speed_band, write_motion_labels
 
     root = Path(root).expanduser()
     classes = tuple(classes)
