@@ -1,0 +1,775 @@
+"""Checks of a merged mmengine config before a Runner is built from it.
+
+mmengine and the mm libraries reject a bad value only when they build the part that uses it:
+``batch_size=0`` in torch's sampler, an unknown ``type`` as a KeyError deep in
+``build_from_cfg``, ``--launcher pytorch`` outside torchrun as a KeyError on ``RANK``. The
+functions here find those values first and raise one :class:`~harness.errors.ConfigError`: one
+line naming the config, the full dotted key (list items by index, as ``--cfg-options`` writes
+them), the bad value and what is allowed::
+
+    pretraining config: train_dataloader.batch_size=0: must be a positive integer
+
+Types are resolved the way mmengine resolves them, with its own registries: the config's
+``custom_imports`` are imported, its ``default_scope`` is made the current scope
+(``DefaultScope``), and each ``type`` is looked up with ``Registry.get`` in the registry that
+``Registry.switch_scope_and_registry`` picks (which also imports the lazily registered modules
+of mmaction2, mmdet and the harness). A ``type`` given as a class or a function is taken as is.
+
+What :func:`check_config` checks (what is there; absent keys are mmengine's defaults):
+
+- ``custom_imports`` import, ``default_scope`` is a registry scope, ``launcher`` and
+  ``log_level`` are names mmengine knows;
+- every ``*_dataloader``: ``batch_size`` a positive integer, ``num_workers`` an integer >= 0,
+  ``persistent_workers`` only with workers; ``sampler``/``batch_sampler`` (DATA_SAMPLERS),
+  ``collate_fn``/``worker_init_fn`` (FUNCTIONS), ``dataset`` with its nested ``dataset`` /
+  ``datasets`` (DATASETS); every list under a key ``pipeline`` (TRANSFORMS, with the
+  ``transforms`` of wrappers such as RandomChoice);
+- ``model`` (MODELS) and its registry-built parts: ``backbone``, ``neck``, ``*head``,
+  ``data_preprocessor``, losses, RoI extractors, ``norm_cfg``/``act_cfg``/``conv_cfg``
+  (MODELS), mmdet's assigners, samplers and coders (TASK_UTILS), ``init_cfg`` (WEIGHT_
+  INITIALIZERS); mmaction2's ``torchvision.X`` / ``timm.X`` backbones against those libraries;
+  an enclosing ``_scope_`` applies to what a part holds, as it does when mmengine builds it;
+- ``train_cfg``/``val_cfg``/``test_cfg``: type (LOOPS), ``max_iters``/``max_epochs``/
+  ``val_interval`` positive integers, every key an argument of the loop and every required
+  argument given; ``*_dataloader``, ``*_cfg`` and ``optim_wrapper``/``*_evaluator`` of a phase
+  set together (the Runner's rule);
+- ``optim_wrapper``: its type (OPTIM_WRAPPERS), ``constructor`` (OPTIM_WRAPPER_CONSTRUCTORS),
+  the optimizer's type (OPTIMIZERS), its keys arguments of that optimizer, ``lr``,
+  ``weight_decay`` and ``momentum`` numbers >= 0;
+- ``param_scheduler`` types (PARAM_SCHEDULERS), ``begin`` >= 0 < ``end``, ``T_max`` > 0;
+- ``default_hooks``/``custom_hooks`` (HOOKS), ``val_evaluator``/``test_evaluator`` (METRICS,
+  EVALUATOR), ``log_processor``, ``visualizer`` and its ``vis_backends``, ``model_wrapper_cfg``.
+
+An unknown type's message names the closest registered names (``difflib``).
+"""
+from __future__ import annotations
+
+import difflib
+import importlib
+import inspect
+import logging
+import math
+import os
+import re
+import shutil
+from contextlib import contextmanager
+from numbers import Real
+from typing import Any, Iterator, Sequence
+
+from mmengine.config import Config, ConfigDict
+
+from harness.errors import ConfigError
+
+#: The launchers mmengine's ``init_dist`` knows, and ``none`` (one process).
+LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
+
+#: What each launcher reads from the environment (``mmengine.dist.utils._init_dist_*``), and
+#: how to start a command so that it is set.
+LAUNCHER_ENV = {
+    'pytorch': (('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT'),
+                'start the command under torchrun (torchrun --nproc_per_node N harness run ...)'),
+    'slurm': (('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST'),
+              'start the command under srun (srun -n N harness run ...)'),
+    'mpi': (('OMPI_COMM_WORLD_LOCAL_RANK', 'OMPI_COMM_WORLD_RANK', 'OMPI_COMM_WORLD_SIZE',
+             'MASTER_ADDR'),
+            'start the command under Open MPI with MASTER_ADDR set '
+            '(mpirun -np N -x MASTER_ADDR=HOST harness run ...)'),
+}
+
+#: Problems named in one message; the rest are counted.
+MAX_PROBLEMS = 3
+
+#: Keys under ``model`` whose dicts mmdet builds from TASK_UTILS rather than MODELS.
+TASK_UTIL_KEYS = frozenset({'assigner', 'sampler', 'bbox_coder', 'prior_generator',
+                            'anchor_generator', 'point_generator', 'match_cost',
+                            'iou_calculator', 'coder'})
+
+#: Keys under ``model`` whose dicts the mm libraries build from a registry; other nested dicts
+#: with a ``type`` may be read by the model itself (mmaction2's ``consensus``, SlowFast's
+#: ``slow_pathway``) and are not checked.
+COMPONENT_KEY = re.compile(r'(backbone|neck|necks|\w*head|heads|data_preprocessor|blending|'
+                           r'loss|loss_\w+|\w+_loss|\w*roi_extractor|norm_cfg|act_cfg|conv_cfg)')
+
+#: ``model.backbone`` types that mmaction2's recognizers take from these libraries themselves.
+FOREIGN_BACKBONES = ('torchvision.', 'timm.')
+
+#: The registries the parts nested in ``model`` are built from (a part's key does not say
+#: which one: ``norm_cfg`` is a MODELS name, ``assigner`` a TASK_UTILS one).
+MODEL_PART_KINDS = ('model', 'task util', 'weight initializer')
+
+LOG_LEVELS = ('DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL')
+
+
+def check_launcher(launcher: str) -> None:
+    """Raise a one-line ConfigError unless ``launcher`` can start here: a launcher mmengine knows,
+    run with the environment it reads (``none`` always can)."""
+    problem = launcher_problem(launcher)
+    if problem:
+        raise ConfigError(problem)
+
+
+def launcher_problem(launcher: Any, *, environ=None) -> str | None:
+    """Why mmengine's ``init_dist(launcher)`` would fail in this environment, or None."""
+    environ = os.environ if environ is None else environ
+    if launcher not in LAUNCHERS:
+        return (f"launcher {launcher!r} is not one of {', '.join(LAUNCHERS)} "
+                f"('none' runs one process)")
+    if launcher == 'none':
+        return None
+    names, how = LAUNCHER_ENV[launcher]
+    missing = [name for name in names if name not in environ]
+    if launcher == 'slurm' and 'MASTER_ADDR' not in environ and not shutil.which('scontrol'):
+        missing.append('MASTER_ADDR (or scontrol on PATH to find it)')
+    if missing:
+        return (f"launcher {launcher!r} needs the environment variables "
+                f"{', '.join(missing)}, which are not set: {how}, or use --launcher none")
+    if not _has_accelerator():
+        return (f"launcher {launcher!r} needs a GPU per process (mmengine's init_dist binds "
+                f"each process to one), and torch sees none here: use --launcher none")
+    if launcher == 'pytorch':
+        import torch
+
+        local_rank, count = environ['LOCAL_RANK'], torch.cuda.device_count()
+        if torch.cuda.is_available() and not (local_rank.isdigit() and int(local_rank) < count):
+            return (f"launcher 'pytorch': LOCAL_RANK={local_rank} but this machine has {count} "
+                    f"GPU(s): start at most {count} processes per node (torchrun "
+                    f"--nproc_per_node {count} ...)")
+    return None
+
+
+def _has_accelerator() -> bool:
+    import torch
+    from mmengine.device import is_mlu_available, is_musa_available, is_npu_available
+
+    return (torch.cuda.is_available() or is_npu_available() or is_mlu_available()
+            or is_musa_available())
+
+
+def check_config(cfg: Config, label: str) -> None:
+    """Raise a one-line ConfigError, starting with ``label`` (e.g. 'pretraining config'), if a
+    Runner built from ``cfg`` would reject one of its values; return None when none is found.
+
+    Imports ``cfg.custom_imports`` (the modules that register the config's types). The message
+    shows the first :data:`MAX_PROBLEMS` problems; the error's ``problems`` lists them all.
+    ``cfg.launcher`` is checked as a name only: :func:`check_launcher` checks the environment."""
+    problems = config_problems(cfg)
+    if problems:
+        shown = '; '.join(problems[:MAX_PROBLEMS])
+        more = len(problems) - MAX_PROBLEMS
+        error = ConfigError(f'{label}: {shown}' + (f'; and {more} more' if more > 0 else ''))
+        error.problems = problems
+        raise error
+
+
+def config_problems(cfg: Config) -> list[str]:
+    """Every problem :func:`check_config` reports, each as ``key=value: what is allowed``."""
+    return _Checker(cfg).run()
+
+
+# --- formatting -----------------------------------------------------------------------------
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, ConfigDict):
+        return value.to_dict()
+    if isinstance(value, Config):
+        return value.to_dict()
+    return value
+
+
+def _show(value: Any, limit: int = 80) -> str:
+    """``value`` as one short line."""
+    text = ' '.join(repr(_plain(value)).split())
+    return text if len(text) <= limit else text[:limit - 3] + '...'
+
+
+def _join(path: str, key: Any) -> str:
+    return f'{path}.{key}' if path else str(key)
+
+
+def _is_int(value: Any, *, integral_float: bool = False) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    return integral_float and isinstance(value, float) and value.is_integer()
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
+@contextmanager
+def _quiet_mmengine() -> Iterator[None]:
+    """Registry lookups log warnings (unknown scopes, fallbacks) that the check reports itself."""
+    from mmengine.logging import MMLogger
+
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+# --- the checker ----------------------------------------------------------------------------
+
+class _Registries:
+    """mmengine's root registries under the names the messages use."""
+
+    def __init__(self):
+        from mmengine import registry as mm
+
+        self.roots = {
+            'model': mm.MODELS, 'dataset': mm.DATASETS, 'transform': mm.TRANSFORMS,
+            'data sampler': mm.DATA_SAMPLERS, 'function': mm.FUNCTIONS, 'loop': mm.LOOPS,
+            'hook': mm.HOOKS, 'optimizer': mm.OPTIMIZERS,
+            'optimizer wrapper': mm.OPTIM_WRAPPERS,
+            'optimizer wrapper constructor': mm.OPTIM_WRAPPER_CONSTRUCTORS,
+            'parameter scheduler': mm.PARAM_SCHEDULERS, 'metric': mm.METRICS,
+            'evaluator': mm.EVALUATOR, 'log processor': mm.LOG_PROCESSORS,
+            'visualizer': mm.VISUALIZERS, 'visualization backend': mm.VISBACKENDS,
+            'model wrapper': mm.MODEL_WRAPPERS, 'weight initializer': mm.WEIGHT_INITIALIZERS,
+            'task util': mm.TASK_UTILS,
+        }
+
+    def __getitem__(self, kind: str):
+        return self.roots[kind]
+
+
+class _Checker:
+    def __init__(self, cfg: Config):
+        self.cfg = cfg
+        self.problems: list[str] = []
+        self.registries = _Registries()
+        self.scope = cfg.get('default_scope')
+
+    def problem(self, key: str, value: Any, allowed: str) -> None:
+        self.problems.append(f'{key}={_show(value)}: {allowed}')
+
+    def missing(self, key: str, allowed: str) -> None:
+        self.problems.append(f'{key}: missing; {allowed}')
+
+    # -- entry --
+
+    def run(self) -> list[str]:
+        self.check_imports()
+        if self.problems:
+            return self.problems  # unimported modules would make every type look unknown
+        from mmengine.registry import DefaultScope
+
+        with _quiet_mmengine():
+            self.check_scope()
+            if self.problems:
+                return self.problems
+            with DefaultScope.overwrite_default_scope(self.scope):
+                self.check_runtime()
+                self.check_model()
+                self.check_dataloaders()
+                self.check_pipelines(dict(self.cfg.items()), '')
+                self.check_loops()
+                self.check_optim_wrapper()
+                self.check_param_schedulers()
+                self.check_hooks()
+                self.check_evaluators()
+                self.check_others()
+        return self.problems
+
+    # -- modules and scope --
+
+    def check_imports(self) -> None:
+        custom = self.cfg.get('custom_imports') or {}
+        modules = custom.get('imports', [])
+        if isinstance(modules, str):
+            modules = [modules]
+        for index, module in enumerate(modules):
+            key = f'custom_imports.imports.{index}'
+            if not isinstance(module, str):
+                self.problem(key, module, 'must be a module name (a string)')
+                continue
+            try:
+                importlib.import_module(module)
+            except ModuleNotFoundError as error:
+                if custom.get('allow_failed_imports', False):
+                    continue
+                if error.name and module.split('.')[:len(error.name.split('.'))] == \
+                        error.name.split('.'):
+                    self.problem(key, module, f'no module {error.name!r} is installed; it must '
+                                              f'name an importable module (the one that '
+                                              f'registers the config\'s types)')
+                else:
+                    raise
+
+    def check_scope(self) -> None:
+        if self.scope is None:
+            return
+        from mmengine.registry import MODELS
+
+        if not isinstance(self.scope, str):
+            self.problem('default_scope', self.scope, 'must be a registry scope name (a string)')
+            return
+        try:
+            importlib.import_module(f'{self.scope}.registry')
+        except ImportError:
+            pass
+        if MODELS._search_child(self.scope) is None:
+            from mmengine.config.utils import MODULE2PACKAGE
+
+            scopes = sorted(_scopes(MODELS))
+            close = difflib.get_close_matches(self.scope, scopes, n=3)
+            hint = f" (closest: {', '.join(map(repr, close))})" if close else ''
+            if self.scope in MODULE2PACKAGE:
+                hint = f' (pip install {MODULE2PACKAGE[self.scope]} provides it)'
+            self.problem('default_scope', self.scope,
+                         f"must be a registry scope: {', '.join(scopes)}{hint}")
+
+    # -- types --
+
+    def resolve(self, kind: str, value: dict, scope: str | None = None, *,
+                switch: bool = True):
+        """(the object the config's ``type`` names or None, the registry it was looked up in).
+
+        scope: the ``_scope_`` of an enclosing config (mmengine builds what a part builds in
+        the part's scope); the value's own ``_scope_`` comes first."""
+        from mmengine.registry import Registry
+
+        root: Registry = self.registries[kind]
+        name = value['type']
+        if not switch:  # looked up as the Runner does for functions: no scope switch
+            return _get(root, name), root
+        with root.switch_scope_and_registry(value.get('_scope_', scope)) as registry:
+            return _get(registry, name), registry
+
+    def resolves_as(self, kind: str, value: dict, scope: str | None) -> bool:
+        try:  # some registries mmengine never builds from fail to import their modules
+            return self.resolve(kind, value, scope)[0] is not None
+        except Exception:
+            return False
+
+    def check_type(self, kind: str, value: Any, path: str, *, scope: str | None = None,
+                   required: bool = True, switch: bool = True, lenient: bool = False,
+                   key: str | None = None):
+        """Check ``value['type']`` names a registered ``kind``; returns what it names (or None).
+
+        lenient: a type another registry knows is accepted (nested parts whose registry the
+        config does not say, e.g. under ``model``)."""
+        if not isinstance(value, dict):
+            return None
+        key = key or _join(path, 'type')
+        if 'type' not in value:
+            if required:
+                self.missing(key, f'a {kind} config needs a type (a registered {kind} name)')
+            return None
+        name = value['type']
+        if callable(name):
+            return name
+        if not isinstance(name, str):
+            self.problem(key, name, f'must be a registered {kind} name (a string) or a class')
+            return None
+        found, registry = self.resolve(kind, value, scope, switch=switch)
+        if found is not None:
+            return found
+        if lenient and any(self.resolves_as(other, value, scope) for other in MODEL_PART_KINDS
+                           if other != kind):
+            return None
+        self.problem(key, name, _unknown_type(kind, name, registry))
+        return None
+
+    # -- sections --
+
+    def check_runtime(self) -> None:
+        cfg = self.cfg
+        launcher = cfg.get('launcher')
+        if launcher is not None and launcher not in LAUNCHERS:
+            self.problem('launcher', launcher, f"must be one of {', '.join(LAUNCHERS)}")
+        level = cfg.get('log_level')
+        if level is not None and not (_is_int(level) or
+                                      (isinstance(level, str) and level.upper() in LOG_LEVELS)):
+            self.problem('log_level', level, f"must be one of {', '.join(LOG_LEVELS)}")
+        method = (cfg.get('env_cfg') or {}).get('mp_cfg', {}).get('mp_start_method')
+        if method is not None:
+            import multiprocessing
+
+            methods = multiprocessing.get_all_start_methods()
+            if method not in methods:
+                self.problem('env_cfg.mp_cfg.mp_start_method', method,
+                             f"must be one of {', '.join(methods)}")
+        for parts in (('train_dataloader', 'train_cfg', 'optim_wrapper'),
+                      ('val_dataloader', 'val_cfg', 'val_evaluator'),
+                      ('test_dataloader', 'test_cfg', 'test_evaluator')):
+            given = [part for part in parts if cfg.get(part) is not None]
+            if given and len(given) < len(parts):
+                absent = [part for part in parts if part not in given]
+                self.missing(absent[0], f"{', '.join(parts)} go together: {', '.join(given)} "
+                                        f"{'is' if len(given) == 1 else 'are'} set, so "
+                                        f"{' and '.join(absent)} must be too (or set "
+                                        f"{' and '.join(given)} to None)")
+        if cfg.get('param_scheduler') is not None and cfg.get('optim_wrapper') is None:
+            self.missing('optim_wrapper', 'param_scheduler is set, so an optim_wrapper must be '
+                                          'too (or set param_scheduler to None)')
+        base = (cfg.get('auto_scale_lr') or {}).get('base_batch_size')
+        if base is not None and not (_is_int(base) and base > 0):
+            self.problem('auto_scale_lr.base_batch_size', base, 'must be a positive integer')
+
+    def check_model(self) -> None:
+        model = self.cfg.get('model')
+        if isinstance(model, dict):
+            self.check_type('model', model, 'model')
+            self.check_model_parts(model, 'model', model.get('_scope_'), None)
+
+    def check_model_parts(self, value: Any, path: str, scope: str | None, owner: Any) -> None:
+        """The parts nested in a model config. ``owner``: the dict key a list belongs to
+        (``bbox_head=[...]``: every item is a head)."""
+        items = value.items() if isinstance(value, dict) else \
+            ((index, item) for index, item in enumerate(value))
+        for key, item in items:
+            if key in ('type', '_scope_'):
+                continue
+            here = _join(path, key)
+            name = key if isinstance(value, dict) else owner
+            if name == 'init_cfg':  # without a type: read by the model's own init_weights
+                self.check_initializers(item, here, scope)
+            elif isinstance(item, dict):
+                inner = item.get('_scope_', scope)
+                if 'type' in item and _is_component(name):
+                    self.check_model_part(name, item, here, scope)
+                self.check_model_parts(item, here, inner, None)
+            elif isinstance(item, (list, tuple)):
+                self.check_model_parts(item, here, scope, name)
+
+    def check_model_part(self, key: str, item: dict, path: str, scope: str | None) -> None:
+        name = item['type']
+        if key == 'backbone' and isinstance(name, str) and name.startswith(FOREIGN_BACKBONES):
+            self.check_foreign_backbone(name, _join(path, 'type'))
+            return
+        kind = 'task util' if key in TASK_UTIL_KEYS else 'model'
+        self.check_type(kind, item, path, scope=scope, lenient=True)
+
+    def check_foreign_backbone(self, name: str, key: str) -> None:
+        """mmaction2's recognizers build ``torchvision.X`` / ``timm.X`` backbones themselves."""
+        library, _, model = name.partition('.')
+        if library == 'torchvision':
+            import torchvision.models
+
+            names = sorted(n for n, v in vars(torchvision.models).items()
+                           if callable(v) and n[:1].islower())
+            known = model in names
+        else:
+            try:
+                import timm
+            except ImportError:
+                self.problem(key, name, 'timm is not installed; pip install timm, or name '
+                                        'a registered backbone')
+                return
+            names = timm.list_models()
+            known = timm.is_model(model)
+        if not known:
+            close = difflib.get_close_matches(model, names, n=3)
+            hint = (f"; closest: {', '.join(repr(f'{library}.{c}') for c in close)}"
+                    if close else '')
+            self.problem(key, name, f'must name a {library} model ({library}.NAME){hint}')
+
+    def check_initializers(self, value: Any, path: str, scope: str | None) -> None:
+        if isinstance(value, (list, tuple)):
+            for index, item in enumerate(value):
+                self.check_initializers(item, _join(path, index), scope)
+        elif isinstance(value, dict):
+            self.check_type('weight initializer', value, path, scope=scope, required=False)
+            override = value.get('override')
+            overrides = [override] if isinstance(override, dict) else \
+                override if isinstance(override, (list, tuple)) else []
+            for index, item in enumerate(overrides):
+                here = _join(path, 'override')
+                self.check_type('weight initializer', item,
+                                here if isinstance(override, dict) else _join(here, index),
+                                scope=scope, required=False)
+
+    def check_dataloaders(self) -> None:
+        for name, loader in self.cfg.items():
+            if not name.endswith('_dataloader') or not isinstance(loader, dict):
+                continue
+            batch = loader.get('batch_size')
+            if 'batch_size' in loader and not (_is_int(batch) and batch > 0):
+                self.problem(f'{name}.batch_size', batch, 'must be a positive integer')
+            workers = loader.get('num_workers', 0)
+            if not (_is_int(workers) and workers >= 0):
+                self.problem(f'{name}.num_workers', workers,
+                             'must be an integer >= 0 (0: load in the main process)')
+            elif workers == 0 and loader.get('persistent_workers'):
+                self.problem(f'{name}.persistent_workers', loader['persistent_workers'],
+                             f'needs worker processes: set {name}.persistent_workers=False '
+                             f'with num_workers=0, or num_workers > 0')
+            for part in ('sampler', 'batch_sampler'):
+                if isinstance(loader.get(part), dict):
+                    self.check_type('data sampler', loader[part], f'{name}.{part}')
+            for part in ('collate_fn', 'worker_init_fn'):
+                if isinstance(loader.get(part), dict):
+                    self.check_type('function', loader[part], f'{name}.{part}', switch=False)
+            if 'dataset' not in loader:
+                self.missing(f'{name}.dataset', 'a dataloader needs a dataset (a dict with a '
+                                                'registered type)')
+            elif isinstance(loader['dataset'], dict):
+                self.check_dataset(loader['dataset'], f'{name}.dataset', None)
+
+    def check_dataset(self, dataset: dict, path: str, scope: str | None) -> None:
+        self.check_type('dataset', dataset, path, scope=scope)
+        inner = dataset.get('_scope_', scope)
+        if isinstance(dataset.get('dataset'), dict):  # RepeatDataset, ClassBalancedDataset
+            self.check_dataset(dataset['dataset'], f'{path}.dataset', inner)
+        if isinstance(dataset.get('datasets'), (list, tuple)):  # ConcatDataset
+            for index, child in enumerate(dataset['datasets']):
+                if isinstance(child, dict):
+                    self.check_dataset(child, f'{path}.datasets.{index}', inner)
+
+    def check_pipelines(self, value: Any, path: str, scope: str | None = None) -> None:
+        """Every list under a key named ``pipeline``, anywhere in the config."""
+        if isinstance(value, dict):
+            scope = value.get('_scope_', scope)
+            for key, item in value.items():
+                here = _join(path, key)
+                if key == 'pipeline' and isinstance(item, (list, tuple)):
+                    self.check_transforms(item, here, scope)
+                self.check_pipelines(item, here, scope)
+        elif isinstance(value, (list, tuple)):
+            for index, item in enumerate(value):
+                self.check_pipelines(item, _join(path, index), scope)
+
+    def check_transforms(self, steps: Sequence, path: str, scope: str | None) -> None:
+        for index, step in enumerate(steps):
+            here = _join(path, index)
+            if isinstance(step, dict):
+                self.check_type('transform', step, here, scope=scope)
+                inner = step.get('transforms')  # RandomChoice, RandomApply, KeyMapper, ...
+                if isinstance(inner, dict):
+                    self.check_type('transform', inner, f'{here}.transforms',
+                                    scope=step.get('_scope_', scope))
+                elif isinstance(inner, (list, tuple)):
+                    self.check_transforms(inner, f'{here}.transforms',
+                                          step.get('_scope_', scope))
+            elif isinstance(step, (list, tuple)):  # RandomChoice's list of pipelines
+                self.check_transforms(step, here, scope)
+            elif not callable(step):
+                self.problem(here, step, 'must be a transform config (a dict with a type) or '
+                                         'a callable')
+
+    def check_loops(self) -> None:
+        from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop, TestLoop, ValLoop
+
+        for name in ('train_cfg', 'val_cfg', 'test_cfg'):
+            loop = self.cfg.get(name)
+            if not isinstance(loop, dict):
+                continue
+            if 'type' in loop and 'by_epoch' in loop:
+                self.problem(f'{name}.by_epoch', loop['by_epoch'],
+                             f'set either {name}.type or {name}.by_epoch, not both')
+            for count in ('max_iters', 'max_epochs', 'val_interval'):
+                if count in loop and not (_is_int(loop[count], integral_float=True)
+                                          and loop[count] > 0):
+                    self.problem(f'{name}.{count}', loop[count], 'must be a positive integer')
+            if 'type' in loop:
+                found = self.check_type('loop', loop, name)
+            elif name == 'train_cfg':
+                found = EpochBasedTrainLoop if loop.get('by_epoch', True) else IterBasedTrainLoop
+            else:  # what the Runner builds for a val_cfg / test_cfg without a type
+                found = ValLoop if name == 'val_cfg' else TestLoop
+            if inspect.isclass(found):
+                self.check_arguments(found, loop, {'runner', 'dataloader', 'evaluator'}, name)
+
+    def check_arguments(self, target: Any, value: dict, supplied: set, path: str) -> None:
+        """The keys of ``value`` are arguments ``target`` takes, and with ``supplied`` (what
+        mmengine passes itself) it gets every argument it needs."""
+        given = {k for k in value if k not in ('type', '_scope_', 'by_epoch')}
+        try:
+            signature = inspect.signature(target)
+        except (TypeError, ValueError):
+            return
+        params = signature.parameters
+        accepts_any = any(p.kind is p.VAR_KEYWORD for p in params.values())
+        named = [n for n, p in params.items()
+                 if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and n not in supplied]
+        title = getattr(target, '__name__', str(target))
+        if not accepts_any:
+            for key in sorted(given - set(named)):
+                self.problem(_join(path, key), value[key],
+                             f"is not an argument of {title} (its arguments: "
+                             f"{', '.join(named) or 'none'})")
+        for key in named:
+            param = params[key]
+            if param.default is param.empty and key not in given:
+                self.missing(_join(path, key), f'{title} needs it')
+
+    def check_optim_wrapper(self) -> None:
+        wrapper = self.cfg.get('optim_wrapper')
+        if not isinstance(wrapper, dict):
+            return
+        if isinstance(wrapper.get('constructor'), str):
+            self.check_type('optimizer wrapper constructor', {'type': wrapper['constructor']},
+                            'optim_wrapper', key='optim_wrapper.constructor')
+        if 'optimizer' in wrapper:
+            self.check_single_wrapper(wrapper, 'optim_wrapper')
+        elif 'constructor' in wrapper:  # several optimizers, one wrapper each
+            for name, item in wrapper.items():
+                if isinstance(item, dict) and 'optimizer' in item:
+                    self.check_single_wrapper(item, f'optim_wrapper.{name}')
+        else:
+            self.missing('optim_wrapper.optimizer', 'an optim_wrapper needs an optimizer (a '
+                                                    'dict with a registered type and its lr)')
+
+    def check_single_wrapper(self, wrapper: dict, path: str) -> None:
+        if 'type' in wrapper:
+            self.check_type('optimizer wrapper', wrapper, path)
+        optimizer = wrapper.get('optimizer')
+        if not isinstance(optimizer, dict):
+            return
+        here = f'{path}.optimizer'
+        found = self.check_type('optimizer', optimizer, here)
+        for name in ('lr', 'weight_decay', 'momentum'):
+            if name in optimizer and not (_is_number(optimizer[name]) and optimizer[name] >= 0):
+                self.problem(f'{here}.{name}', optimizer[name], 'must be a number >= 0')
+        if inspect.isclass(found):
+            self.check_arguments(found, optimizer, {'params'}, here)
+
+    def check_param_schedulers(self) -> None:
+        schedulers = self.cfg.get('param_scheduler')
+        if schedulers is None:
+            return
+        if isinstance(schedulers, dict) and 'type' not in schedulers:
+            # several optimizers: {optimizer name: scheduler(s)}
+            for name, item in schedulers.items():
+                self.check_scheduler_list(item, f'param_scheduler.{name}')
+        else:
+            self.check_scheduler_list(schedulers, 'param_scheduler')
+
+    def check_scheduler_list(self, value: Any, path: str) -> None:
+        if isinstance(value, dict):
+            self.check_scheduler(value, path)
+        elif isinstance(value, (list, tuple)):
+            for index, item in enumerate(value):
+                if isinstance(item, dict):
+                    self.check_scheduler(item, _join(path, index))
+
+    def check_scheduler(self, scheduler: dict, path: str) -> None:
+        self.check_type('parameter scheduler', scheduler, path)
+        begin, end = scheduler.get('begin', 0), scheduler.get('end')
+        if not (_is_number(begin) and begin >= 0):
+            self.problem(f'{path}.begin', begin, 'must be a number >= 0')
+        elif end is not None and _is_number(end) and end <= begin:
+            self.problem(f'{path}.end', end, f'must be larger than begin ({begin})')
+        if 'T_max' in scheduler and not (_is_number(scheduler['T_max'])
+                                         and scheduler['T_max'] > 0):
+            self.problem(f'{path}.T_max', scheduler['T_max'], 'must be a positive number')
+
+    def check_hooks(self) -> None:
+        hooks = self.cfg.get('default_hooks')
+        if isinstance(hooks, dict):
+            for name, hook in hooks.items():
+                if isinstance(hook, dict):
+                    self.check_type('hook', hook, f'default_hooks.{name}')
+        custom = self.cfg.get('custom_hooks')
+        if isinstance(custom, (list, tuple)):
+            for index, hook in enumerate(custom):
+                if isinstance(hook, dict):
+                    self.check_type('hook', hook, f'custom_hooks.{index}')
+
+    def check_evaluators(self) -> None:
+        for name in ('val_evaluator', 'test_evaluator'):
+            evaluator = self.cfg.get(name)
+            if isinstance(evaluator, dict) and 'metrics' in evaluator:
+                if 'type' in evaluator:
+                    self.check_type('evaluator', evaluator, name)
+                self.check_metrics(evaluator['metrics'], f'{name}.metrics')
+            else:
+                self.check_metrics(evaluator, name)
+
+    def check_metrics(self, value: Any, path: str) -> None:
+        if isinstance(value, dict):
+            self.check_type('metric', value, path)
+        elif isinstance(value, (list, tuple)):
+            for index, item in enumerate(value):
+                if isinstance(item, dict):
+                    self.check_type('metric', item, _join(path, index))
+
+    def check_others(self) -> None:
+        processor = self.cfg.get('log_processor')
+        if isinstance(processor, dict):
+            self.check_type('log processor', processor, 'log_processor', required=False)
+        visualizer = self.cfg.get('visualizer')
+        if isinstance(visualizer, dict):
+            self.check_type('visualizer', visualizer, 'visualizer')
+            backends = visualizer.get('vis_backends')
+            if isinstance(backends, dict):
+                backends = [backends]
+            for index, backend in enumerate(backends or []):
+                self.check_type('visualization backend', backend,
+                                f'visualizer.vis_backends.{index}')
+        wrapper = self.cfg.get('model_wrapper_cfg')
+        if isinstance(wrapper, dict):
+            self.check_type('model wrapper', wrapper, 'model_wrapper_cfg', required=False)
+
+
+def _is_component(key: Any) -> bool:
+    return isinstance(key, str) and (key in TASK_UTIL_KEYS or bool(COMPONENT_KEY.fullmatch(key)))
+
+
+def _get(registry, name: str):
+    """``registry.get(name)``, None where mmengine would not find it."""
+    try:
+        return registry.get(name)
+    except RuntimeError:  # raised by get when the name looks like a path that does not import
+        return None
+
+
+def _scopes(root) -> set[str]:
+    scopes = {root.scope}
+    for child in root.children.values():
+        scopes |= _scopes(child)
+    return scopes
+
+
+def _names(registry) -> set[str]:
+    """Names ``registry`` resolves without a scope: its own and its ancestors'."""
+    names: set[str] = set()
+    while registry is not None:
+        names |= set(registry.module_dict)
+        registry = registry.parent
+    return names
+
+
+def _scoped_names(root) -> set[str]:
+    """``scope.Name`` for every registry of the tree under ``root``."""
+    names = {f'{root.scope}.{name}' for name in root.module_dict}
+    for child in root.children.values():
+        names |= _scoped_names(child)
+    return names
+
+
+def _unknown_type(kind: str, name: str, registry) -> str:
+    """What is allowed instead of the unknown ``name``: the closest registered names."""
+    root = registry.root
+    scope, _ = registry.split_scope_key(name)
+    if scope is not None and scope not in _scopes(root):
+        try:  # 'torch.optim.AdamW'-style paths resolve as Python objects
+            importlib.import_module(scope)
+            known_package = True
+        except ImportError:
+            known_package = False
+        if not known_package:
+            from mmengine.config.utils import MODULE2PACKAGE
+
+            install = (f' (pip install {MODULE2PACKAGE[scope]} provides it)'
+                       if scope in MODULE2PACKAGE else '')
+            return (f"must name a registered {kind}; there is no registry scope "
+                    f"{scope!r}{install}; scopes here: {', '.join(sorted(_scopes(root)))}")
+    candidates = _names(registry) | _scoped_names(root)
+    if scope is not None and scope not in _scopes(root):  # a Python path: 'torch.optim.AdamW'
+        from mmengine.utils import get_object_from_string
+
+        parent = get_object_from_string(name.rpartition('.')[0])
+        candidates = {f"{name.rpartition('.')[0]}.{attr}" for attr in dir(parent)
+                      if not attr.startswith('_')} if parent is not None else set()
+    close = difflib.get_close_matches(name, sorted(candidates), n=3, cutoff=0.6)
+    where = f"in scope {registry.scope!r}" if scope is None else ''
+    hint = (f"closest: {', '.join(map(repr, close))}" if close else
+            "none is close; if it is yours, add the module that registers it to "
+            "custom_imports")
+    return f"must name a registered {kind}{' ' + where if where else ''} ({hint})"

@@ -1,0 +1,456 @@
+"""harness.checks: config values and launchers mmengine would reject become one line."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mmengine.config import Config
+
+from harness import checks
+from harness.checks import check_config, check_launcher, config_problems
+from harness.errors import ConfigError, HarnessError
+
+REPO = Path(__file__).resolve().parent.parent
+PRETRAIN = 'pretraining config'
+EVAL = 'evaluation config'
+
+#: What the harness adds to a method's pretraining config (harness/runner.py, the backbones).
+PRETRAIN_IMPORTS = ['harness.datasets', 'harness.data.views', 'harness.hooks',
+                    'harness_brave.model', 'harness_backbones.video']
+EVAL_IMPORTS = ['harness.weights', 'harness.hooks', 'harness_backbones.video']
+
+
+def shipped_config(package: str, name: str, old_path: str) -> Path:
+    """A config shipped inside ``package`` (``configs/NAME``), or where older checkouts kept it."""
+    from importlib import resources
+
+    try:
+        path = Path(str(resources.files(package).joinpath('configs', name)))
+    except ModuleNotFoundError:
+        path = None
+    if path is None or not path.is_file():
+        path = REPO / old_path
+    assert path.is_file(), f'{name} not found in {package} nor at {old_path}'
+    return path
+
+
+def with_imports(cfg: Config, imports: list[str]) -> None:
+    own = list((cfg.get('custom_imports') or {}).get('imports', []))
+    cfg.custom_imports = dict(imports=own + [m for m in imports if m not in own],
+                              allow_failed_imports=False)
+
+
+def brave_config() -> Config:
+    """The BraVe demo config as the harness merges it: runtime base, R3D-18, data, imports."""
+    path = shipped_config('harness_brave', 'brave_demo.py', 'configs/brave/brave_demo.py')
+    try:
+        from harness.config import load_pretrain_config  # the runtime base merged under it
+    except ImportError:
+        load_pretrain_config = None
+    cfg = load_pretrain_config(path) if load_pretrain_config else Config.fromfile(str(path))
+    cfg.model.backbone = dict(type='harness.R3D18')
+    cfg.model.feat_dim = 512
+    cfg.train_dataloader.dataset.data_root = '/data/ucf101'
+    cfg.train_dataloader.dataset.ann_file = '/data/ucf101/train1.txt'
+    cfg.randomness = dict(seed=0, deterministic=False)
+    cfg.launcher = 'none'
+    with_imports(cfg, PRETRAIN_IMPORTS)
+    return cfg
+
+
+def finetune_config() -> Config:
+    """The UCF101 finetune demo config (mmaction2 scope) as the finetune protocol fills it in."""
+    path = shipped_config('harness_videoeval', 'finetune_demo.py',
+                          'configs/videoeval/finetune_demo.py')
+    cfg = Config.fromfile(str(path))
+    cfg.model.backbone = dict(type='harness.R3D18', init_cfg=dict(
+        type='harness.SSLPretrained', checkpoint='/work/pretrain/backbone.pth'))
+    cfg.model.cls_head.num_classes = 5
+    cfg.model.cls_head.in_channels = 512
+    for loader in (cfg.train_dataloader, cfg.test_dataloader):
+        loader.dataset.ann_file = '/data/lists/train1.txt'
+        loader.dataset.data_prefix = dict(video='/data/ucf101')
+    cfg.randomness = dict(seed=0, deterministic=False)
+    cfg.launcher = 'none'
+    cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
+        dict(type='harness.ProgressBarHook', desc='finetune')]
+    with_imports(cfg, EVAL_IMPORTS)
+    return cfg
+
+
+def error_of(cfg: Config, label: str, options: dict | None = None) -> str:
+    if options:
+        cfg.merge_from_dict(options)
+    with pytest.raises(ConfigError) as caught:
+        check_config(cfg, label)
+    message = str(caught.value)
+    assert '\n' not in message
+    assert message.startswith(f'{label}: ')
+    return message
+
+
+# --- valid configs ------------------------------------------------------------------------
+
+def test_valid_pretraining_config_passes():
+    assert config_problems(brave_config()) == []
+    check_config(brave_config(), PRETRAIN)
+
+
+def test_valid_evaluation_config_passes():
+    assert config_problems(finetune_config()) == []
+    check_config(finetune_config(), EVAL)
+
+
+def test_types_given_as_classes_are_accepted():
+    import torch
+    from harness_backbones.video import R3D18
+
+    cfg = brave_config()
+    cfg.model.backbone = dict(type=R3D18)
+    cfg.optim_wrapper.optimizer.type = torch.optim.SGD
+    cfg.optim_wrapper.optimizer.momentum = 0.9
+    assert config_problems(cfg) == []
+
+
+def test_types_of_another_scope_and_python_paths_resolve():
+    cfg = brave_config()
+    cfg.model.backbone.type = 'R3D18'  # unscoped: found in the default scope 'harness'
+    cfg.optim_wrapper.optimizer.type = 'torch.optim.AdamW'  # a Python path
+    cfg.train_dataloader.sampler.type = 'mmengine.DefaultSampler'
+    assert config_problems(cfg) == []
+    ft = finetune_config()
+    ft.model.type = 'mmaction.Recognizer3D'
+    ft.test_evaluator.type = 'mmaction.AccMetric'
+    assert config_problems(ft) == []
+
+
+def test_lazily_registered_mmaction_types_resolve_in_a_fresh_process():
+    """mmaction2 registers its modules only when its registries are first searched."""
+    code = ('import sys; sys.path.insert(0, sys.argv[1]); '
+            'from tests.test_checks import finetune_config, EVAL; '
+            'from harness.checks import check_config; '
+            'assert "mmaction.models" not in sys.modules; '
+            'check_config(finetune_config(), EVAL); print("ok")')
+    result = subprocess.run([sys.executable, '-c', code, str(REPO)], capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().endswith('ok')
+
+
+# --- bad values: pretraining config (default scope 'harness') ------------------------------
+
+PRETRAIN_CASES = [
+    ({'train_dataloader.batch_size': 0},
+     'train_dataloader.batch_size=0: must be a positive integer'),
+    ({'train_dataloader.batch_size': 2.5},
+     'train_dataloader.batch_size=2.5: must be a positive integer'),
+    ({'train_dataloader.num_workers': -1},
+     'train_dataloader.num_workers=-1: must be an integer >= 0'),
+    ({'train_dataloader.num_workers': 0, 'train_dataloader.persistent_workers': True},
+     'train_dataloader.persistent_workers=True: needs worker processes: set '
+     'train_dataloader.persistent_workers=False'),
+    ({'train_cfg.max_iters': -5}, 'train_cfg.max_iters=-5: must be a positive integer'),
+    ({'train_cfg.max_iters': 'many'}, "train_cfg.max_iters='many': must be a positive integer"),
+    ({'train_cfg.max_epochs': 3},
+     'train_cfg.max_epochs=3: is not an argument of IterBasedTrainLoop (its arguments: '
+     'max_iters, val_begin, val_interval, dynamic_intervals)'),
+    ({'train_cfg.type': 'IterBasedTrainLop'},
+     "train_cfg.type='IterBasedTrainLop': must name a registered loop in scope 'harness' "
+     "(closest: 'IterBasedTrainLoop'"),
+    ({'optim_wrapper.optimizer.type': 'Adamm'},
+     "optim_wrapper.optimizer.type='Adamm': must name a registered optimizer in scope "
+     "'harness' (closest: 'Adam'"),
+    ({'optim_wrapper.optimizer.lr': 'fast'},
+     "optim_wrapper.optimizer.lr='fast': must be a number >= 0"),
+    ({'optim_wrapper.optimizer.lr': -0.1},
+     'optim_wrapper.optimizer.lr=-0.1: must be a number >= 0'),
+    ({'optim_wrapper.optimizer.weight_decay': -1},
+     'optim_wrapper.optimizer.weight_decay=-1: must be a number >= 0'),
+    ({'optim_wrapper.optimizer.type': 'SGD', 'optim_wrapper.optimizer.momentum': -0.9},
+     'optim_wrapper.optimizer.momentum=-0.9: must be a number >= 0'),
+    ({'optim_wrapper.optimizer.lrr': 0.1},
+     'optim_wrapper.optimizer.lrr=0.1: is not an argument of AdamW (its arguments: lr, betas'),
+    ({'optim_wrapper.type': 'OptimWraper'},
+     "optim_wrapper.type='OptimWraper': must name a registered optimizer wrapper in scope "
+     "'harness' (closest: 'OptimWrapper'"),
+    ({'model.type': 'Brave'},
+     "model.type='Brave': must name a registered model in scope 'harness' (closest: 'BraVe'"),
+    ({'model.backbone.type': 'harness.R3D19'},
+     "model.backbone.type='harness.R3D19': must name a registered model (closest: "
+     "'harness.R3D18'"),
+    ({'train_dataloader.dataset.type': 'VideoListDatset'},
+     "train_dataloader.dataset.type='VideoListDatset': must name a registered dataset in "
+     "scope 'harness' (closest: 'VideoListDataset'"),
+    ({'train_dataloader.dataset.pipeline.0.type': 'SampleView'},
+     "train_dataloader.dataset.pipeline.0.type='SampleView': must name a registered "
+     "transform in scope 'harness' (closest: 'SampleViews'"),
+    ({'train_dataloader.sampler.type': 'DefaultSamplr'},
+     "train_dataloader.sampler.type='DefaultSamplr': must name a registered data sampler in "
+     "scope 'harness' (closest: 'DefaultSampler'"),
+    ({'train_dataloader.collate_fn': dict(type='default_colate')},
+     "train_dataloader.collate_fn.type='default_colate': must name a registered function "
+     "in scope 'mmengine' (closest: 'default_collate'"),
+    ({'param_scheduler.0.type': 'LinerLR'},
+     "param_scheduler.0.type='LinerLR': must name a registered parameter scheduler in scope "
+     "'harness' (closest: 'LinearLR'"),
+    ({'param_scheduler.1.T_max': 0}, 'param_scheduler.1.T_max=0: must be a positive number'),
+    ({'param_scheduler.0.begin': 5, 'param_scheduler.0.end': 5},
+     'param_scheduler.0.end=5: must be larger than begin (5)'),
+    ({'default_hooks.logger.type': 'LogerHook'},
+     "default_hooks.logger.type='LogerHook': must name a registered hook in scope 'harness' "
+     "(closest: 'LoggerHook'"),
+    ({'custom_hooks.0.type': 'ProgresBarHook'},
+     "custom_hooks.0.type='ProgresBarHook': must name a registered hook in scope 'harness' "
+     "(closest: 'ProgressBarHook'"),
+    ({'default_scope': 'harnes'},
+     "default_scope='harnes': must be a registry scope: "),
+    ({'launcher': 'torchrun'}, "launcher='torchrun': must be one of none, pytorch, slurm, mpi"),
+    ({'log_level': 'LOUD'}, "log_level='LOUD': must be one of DEBUG, INFO, WARNING, ERROR"),
+]
+
+
+@pytest.mark.parametrize('options, expected', PRETRAIN_CASES,
+                         ids=[next(iter(o)) for o, _ in PRETRAIN_CASES])
+def test_bad_pretraining_values_are_one_line(options, expected):
+    message = error_of(brave_config(), PRETRAIN, options)
+    assert f'{PRETRAIN}: {expected}' in message
+
+
+def test_unknown_module_in_custom_imports():
+    cfg = brave_config()
+    cfg.custom_imports.imports.append('harness_bravee.model')
+    index = len(cfg.custom_imports.imports) - 1
+    message = error_of(cfg, PRETRAIN)
+    assert (f"custom_imports.imports.{index}='harness_bravee.model': no module "
+            f"'harness_bravee' is installed") in message
+
+
+def test_unknown_scope_prefix_names_the_installed_scopes():
+    message = error_of(brave_config(), PRETRAIN, {'model.backbone.type': 'mmcls.ResNet'})
+    assert ("model.backbone.type='mmcls.ResNet': must name a registered model; there is no "
+            "registry scope 'mmcls' (pip install mmcls provides it); scopes here: ") in message
+    assert 'harness' in message.rsplit('scopes here: ', 1)[1]
+
+
+def test_missing_type_is_named():
+    cfg = brave_config()
+    del cfg.default_hooks.logger['type']
+    message = error_of(cfg, PRETRAIN)
+    assert 'default_hooks.logger.type: missing; a hook config needs a type' in message
+
+
+def test_parts_that_go_together():
+    message = error_of(brave_config(), PRETRAIN, {'optim_wrapper': None})
+    assert ('optim_wrapper: missing; train_dataloader, train_cfg, optim_wrapper go together: '
+            'train_dataloader, train_cfg are set') in message
+
+
+def test_several_problems_in_one_line():
+    cfg = brave_config()
+    cfg.merge_from_dict({'train_dataloader.batch_size': 0, 'train_cfg.max_iters': 0,
+                         'optim_wrapper.optimizer.lr': -1, 'model.type': 'Brave'})
+    with pytest.raises(ConfigError) as caught:
+        check_config(cfg, PRETRAIN)
+    message = str(caught.value)
+    assert '\n' not in message
+    assert message.count('; ') >= 3 and message.endswith('; and 1 more')
+    assert len(caught.value.problems) == 4
+
+
+# --- bad values: evaluation config (default scope 'mmaction') -------------------------------
+
+EVAL_CASES = [
+    ({'test_dataloader.batch_size': 0}, 'test_dataloader.batch_size=0: must be a positive integer'),
+    ({'test_dataloader.num_workers': -2},
+     'test_dataloader.num_workers=-2: must be an integer >= 0'),
+    ({'train_cfg.max_epochs': 0}, 'train_cfg.max_epochs=0: must be a positive integer'),
+    ({'train_cfg.val_interval': -1}, 'train_cfg.val_interval=-1: must be a positive integer'),
+    ({'model.type': 'Recognizer3d'},
+     "model.type='Recognizer3d': must name a registered model in scope 'mmaction' (closest: "
+     "'Recognizer3D'"),
+    ({'model.cls_head.type': 'I3DHed'},
+     "model.cls_head.type='I3DHed': must name a registered model in scope 'mmaction' "
+     "(closest: 'I3DHead'"),
+    ({'model.data_preprocessor.type': 'ActionDataPreprocesor'},
+     "model.data_preprocessor.type='ActionDataPreprocesor': must name a registered model in "
+     "scope 'mmaction' (closest: 'ActionDataPreprocessor'"),
+    ({'model.backbone.init_cfg.type': 'harness.SSLPretraind'},
+     "model.backbone.init_cfg.type='harness.SSLPretraind': must name a registered weight "
+     "initializer (closest: 'harness.SSLPretrained'"),
+    ({'train_dataloader.dataset.pipeline.1.type': 'SampleFrame'},
+     "train_dataloader.dataset.pipeline.1.type='SampleFrame': must name a registered "
+     "transform in scope 'mmaction' (closest: 'SampleFrames'"),
+    ({'test_evaluator.type': 'AccMetrc'},
+     "test_evaluator.type='AccMetrc': must name a registered metric in scope 'mmaction' "
+     "(closest: 'AccMetric'"),
+    ({'test_cfg.type': 'TestLop'},
+     "test_cfg.type='TestLop': must name a registered loop in scope 'mmaction' (closest: "
+     "'TestLoop'"),
+    ({'param_scheduler.0.type': 'CosineAnealingLR'},
+     "param_scheduler.0.type='CosineAnealingLR': must name a registered parameter scheduler "
+     "in scope 'mmaction' (closest: 'CosineAnnealingLR'"),
+    ({'default_hooks.checkpoint.type': 'CheckpointHok'},
+     "default_hooks.checkpoint.type='CheckpointHok': must name a registered hook in scope "
+     "'mmaction' (closest: 'CheckpointHook'"),
+    ({'optim_wrapper.optimizer.type': 'torch.optim.AdamWW'},
+     "optim_wrapper.optimizer.type='torch.optim.AdamWW': must name a registered optimizer "
+     "(closest: 'torch.optim.AdamW'"),
+    ({'model.backbone': dict(type='timm.resnet5')},
+     "model.backbone.type='timm.resnet5': must name a timm model (timm.NAME); closest: "
+     "'timm.resnet50'"),
+]
+
+
+@pytest.mark.parametrize('options, expected', EVAL_CASES,
+                         ids=[next(iter(o)) for o, _ in EVAL_CASES])
+def test_bad_evaluation_values_are_one_line(options, expected):
+    message = error_of(finetune_config(), EVAL, options)
+    assert f'{EVAL}: {expected}' in message
+
+
+def test_nested_datasets_are_checked():
+    cfg = finetune_config()
+    child = cfg.train_dataloader.dataset.to_dict()
+    child['type'] = 'VideoDatast'
+    cfg.train_dataloader.dataset = dict(type='RepeatDataset', times=2, dataset=dict(
+        type='ConcatDataset', datasets=[cfg.test_dataloader.dataset.to_dict(), child]))
+    message = error_of(cfg, EVAL)
+    assert ("train_dataloader.dataset.dataset.datasets.1.type='VideoDatast': must name a "
+            "registered dataset in scope 'mmaction' (closest: 'VideoDataset'") in message
+
+
+def test_nested_transforms_are_checked():
+    cfg = finetune_config()
+    cfg.train_dataloader.dataset.pipeline.insert(4, dict(type='RandomChoice', transforms=[
+        [dict(type='Flip', flip_ratio=0.5)], [dict(type='Flipp')]]))
+    message = error_of(cfg, EVAL)
+    assert ("train_dataloader.dataset.pipeline.4.transforms.1.0.type='Flipp': must name a "
+            "registered transform in scope 'mmaction' (closest: 'Flip'") in message
+
+
+def test_enclosing_scope_applies_to_nested_parts():
+    """A part built with ``_scope_='harness'`` builds what it holds in scope harness."""
+    cfg = finetune_config()
+    cfg.model.backbone = dict(type='R3D18', init_cfg=dict(type='SSLPretrained', checkpoint='x'))
+    assert [p.split(':')[0] for p in config_problems(cfg)] == [
+        "model.backbone.type='R3D18'", "model.backbone.init_cfg.type='SSLPretrained'"]
+    cfg.model.backbone._scope_ = 'harness'
+    assert config_problems(cfg) == []
+
+
+def test_private_nested_types_are_left_to_the_model():
+    """Dicts the model reads itself (mmaction2's TSN consensus) are not registry names."""
+    cfg = finetune_config()
+    cfg.model.cls_head.consensus = dict(type='AvgConsensus', dim=1)
+    assert config_problems(cfg) == []
+
+
+def test_errors_are_harness_errors():
+    assert issubclass(ConfigError, HarnessError) and ConfigError.exit_code == 2
+
+
+# --- launchers ------------------------------------------------------------------------------
+
+TORCHRUN_ENV = {'RANK': '0', 'WORLD_SIZE': '2', 'LOCAL_RANK': '0', 'MASTER_ADDR': '127.0.0.1',
+                'MASTER_PORT': '29500'}
+SLURM_ENV = {'SLURM_PROCID': '0', 'SLURM_NTASKS': '2', 'SLURM_NODELIST': 'node1',
+             'MASTER_ADDR': 'node1'}
+MPI_ENV = {'OMPI_COMM_WORLD_LOCAL_RANK': '0', 'OMPI_COMM_WORLD_RANK': '0',
+           'OMPI_COMM_WORLD_SIZE': '2', 'MASTER_ADDR': 'node1'}
+ALL_ENV = {**TORCHRUN_ENV, **SLURM_ENV, **MPI_ENV}
+
+
+@pytest.fixture
+def bare_env(monkeypatch):
+    for name in ALL_ENV:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def launcher_error(launcher: str) -> str:
+    with pytest.raises(ConfigError) as caught:
+        check_launcher(launcher)
+    message = str(caught.value)
+    assert '\n' not in message
+    return message
+
+
+def test_launcher_none_always_passes(bare_env):
+    check_launcher('none')
+
+
+def test_unknown_launcher_lists_the_allowed_ones():
+    assert launcher_error('torchrun') == ("launcher 'torchrun' is not one of none, pytorch, "
+                                          "slurm, mpi ('none' runs one process)")
+
+
+def test_pytorch_launcher_outside_torchrun(bare_env):
+    message = launcher_error('pytorch')
+    assert message == ("launcher 'pytorch' needs the environment variables RANK, WORLD_SIZE, "
+                       "LOCAL_RANK, MASTER_ADDR, MASTER_PORT, which are not set: start the "
+                       "command under torchrun (torchrun --nproc_per_node N harness run ...), "
+                       "or use --launcher none")
+
+
+def test_pytorch_launcher_names_only_the_missing_variables(bare_env):
+    for name, value in TORCHRUN_ENV.items():
+        if name != 'MASTER_PORT':
+            bare_env.setenv(name, value)
+    assert 'variables MASTER_PORT, which are not set' in launcher_error('pytorch')
+
+
+@pytest.mark.parametrize('launcher, env', [('pytorch', TORCHRUN_ENV), ('slurm', SLURM_ENV),
+                                           ('mpi', MPI_ENV)])
+def test_launchers_with_their_environment(bare_env, launcher, env):
+    for name, value in env.items():
+        bare_env.setenv(name, value)
+    bare_env.setattr(checks, '_has_accelerator', lambda: True)
+    import torch
+
+    bare_env.setattr(torch.cuda, 'is_available', lambda: False)  # no LOCAL_RANK check
+    check_launcher(launcher)
+
+
+@pytest.mark.parametrize('launcher, env, hint', [
+    ('slurm', SLURM_ENV, 'start the command under srun (srun -n N harness run ...)'),
+    ('mpi', MPI_ENV, 'start the command under Open MPI with MASTER_ADDR set'),
+])
+def test_slurm_and_mpi_without_their_environment(bare_env, launcher, env, hint):
+    message = launcher_error(launcher)
+    assert message.startswith(f"launcher '{launcher}' needs the environment variables ")
+    for name in env:
+        if not (launcher == 'slurm' and name == 'MASTER_ADDR'):  # scontrol can find it
+            assert name in message
+    assert hint in message and message.endswith('or use --launcher none')
+
+
+def test_distributed_launch_needs_a_gpu(bare_env):
+    for name, value in TORCHRUN_ENV.items():
+        bare_env.setenv(name, value)
+    bare_env.setattr(checks, '_has_accelerator', lambda: False)
+    assert launcher_error('pytorch') == (
+        "launcher 'pytorch' needs a GPU per process (mmengine's init_dist binds each process "
+        "to one), and torch sees none here: use --launcher none")
+
+
+def test_local_rank_beyond_the_gpus(bare_env):
+    import torch
+
+    env = dict(TORCHRUN_ENV, LOCAL_RANK='3')
+    for name, value in env.items():
+        bare_env.setenv(name, value)
+    bare_env.setattr(checks, '_has_accelerator', lambda: True)
+    bare_env.setattr(torch.cuda, 'is_available', lambda: True)
+    bare_env.setattr(torch.cuda, 'device_count', lambda: 2)
+    assert launcher_error('pytorch') == (
+        "launcher 'pytorch': LOCAL_RANK=3 but this machine has 2 GPU(s): start at most 2 "
+        "processes per node (torchrun --nproc_per_node 2 ...)")
+
+
+def test_check_launcher_reads_the_process_environment(bare_env):
+    assert checks.launcher_problem('pytorch', environ=TORCHRUN_ENV) != \
+        checks.launcher_problem('pytorch')
+    assert os.environ.get('RANK') is None
