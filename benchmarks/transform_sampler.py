@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from harness.data.temporal import transform_indices
+from harness_transrank.temporal import transform_indices
 from harness.data.video import open_video, read_frames
 from harness.data.views import augment_view, decode_clips
 from harness_videodata import ucf101

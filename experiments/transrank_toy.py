@@ -38,7 +38,7 @@ def toy_config(loss: str, root: Path, ann_file: Path, iters: int, seed: int) -> 
     cfg.train_cfg.max_iters = iters
     cfg.param_scheduler[1].T_max = max(1, iters - 5)
     cfg.randomness = dict(seed=seed, deterministic=False)
-    cfg.custom_imports = dict(imports=['harness.datasets', 'harness.data.transformed',
+    cfg.custom_imports = dict(imports=['harness.datasets', 'harness_transrank.sampler',
                                        'harness.hooks', 'harness_transrank.model',
                                        'harness_backbones.video'])
     return cfg
@@ -56,7 +56,7 @@ def load_model(cfg: Config, directory: Path):
 @torch.no_grad()
 def speediness(model, paths: list[str]) -> torch.Tensor:
     """Mean score[2x] - score[1x] per scored speed, over the videos."""
-    from harness.data.transformed import SampleTransformedClips
+    from harness_transrank.sampler import SampleTransformedClips
 
     sampler = SampleTransformedClips(SCORE, frames=8, size=32, jitter=(1.0, 1.0),
                                      augment=STEADY)

@@ -22,18 +22,59 @@ Contracts the runner relies on:
 from __future__ import annotations
 
 import importlib
+from importlib import resources
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
 
-#: Root of the configs shipped with this repository (``configs/``).
-CONFIGS_ROOT = Path(__file__).resolve().parent.parent / 'configs'
+#: The name of the config a run uses when ``--config`` / ``--eval-config`` is not given.
+DEFAULT_CONFIG = 'demo'
 
 
-def resolve_config(path: str | Path) -> Path:
-    """An absolute config path as is; a relative one under :data:`CONFIGS_ROOT`."""
-    path = Path(path)
-    return path if path.is_absolute() else CONFIGS_ROOT / path
+def resolve_config(ref: str | Path) -> Path:
+    """The file a config reference names.
+
+    ``'package:path/in/package.py'`` is a file shipped inside an installed Python package (found
+    through :mod:`importlib.resources`, so it works the same for editable and wheel installs);
+    anything else is a filesystem path. A missing file is a one-line :class:`ConfigError`.
+    """
+    from harness.errors import ConfigError
+
+    text = str(ref)
+    package, sep, inner = text.partition(':')
+    if sep and all(part.isidentifier() for part in package.split('.')):
+        try:
+            path = Path(str(resources.files(package).joinpath(inner)))
+        except ModuleNotFoundError:
+            raise ConfigError(f"config '{text}': package '{package}' is not installed") from None
+    else:
+        path = Path(text).expanduser()
+    if not path.is_file():
+        raise ConfigError(f"config '{text}' does not exist ({path})")
+    return path
+
+
+def packaged_configs(package: str, stem: str, names: Sequence[str] = ('demo', 'paper')
+                     ) -> dict[str, str]:
+    """Named config references ``{name: 'package:configs/<stem>_<name>.py'}``: the convention
+    every built-in plugin follows for the configs it ships inside its package."""
+    return {name: f'{package}:configs/{stem}_{name}.py' for name in names}
+
+
+def pick_config(configs: Mapping[str, str], choice: str | None, owner: str) -> tuple[str, Path]:
+    """``(name, file)`` of the config ``choice`` (a name of ``configs`` or a path to a config
+    file; None: :data:`DEFAULT_CONFIG`) of ``owner`` (e.g. "method 'brave'")."""
+    from harness.errors import ConfigError
+
+    choice = choice or DEFAULT_CONFIG
+    if choice in configs:
+        return choice, resolve_config(configs[choice])
+    path = Path(choice).expanduser()
+    if path.suffix == '.py' and path.is_file():
+        return str(path.resolve()), path.resolve()
+    raise ConfigError(f"{owner} has no config '{choice}'; its configs: "
+                      f"{', '.join(configs) or 'none'}, or give the path of an mmengine config "
+                      'file')
 
 
 def import_object(target: str) -> Any:
@@ -47,25 +88,26 @@ def import_object(target: str) -> Any:
 class MethodInfo:
     """A pretraining method.
 
-    name: the ``--method`` name. config: the mmengine config of its pretraining (absolute, or
-    relative to ``configs/``), or None for a method that does not pretrain (random init).
+    name: the ``--method`` name. configs: its named pretraining configs, name -> config
+    reference (``'harness_mymethod:configs/demo.py'``, see :func:`resolve_config`); every
+    pretraining method ships ``demo`` (minutes on a CPU) and ``paper`` (the paper's sizes and
+    schedule). Empty for a method that does not pretrain (random init).
     data: 'video', 'image' or 'any' (what its backbone takes). imports: modules that register
-    its models/transforms.
-    citation: the paper, as in specs/methods.md. default_backbone: used when ``--backbone`` is
+    its models/transforms. citation: the paper. default_backbone: used when ``--backbone`` is
     not given.
     """
 
     name: str
     summary: str
     data: str
-    config: str | None
+    configs: Mapping[str, str]
     default_backbone: str
     imports: Sequence[str] = ()
     citation: str = ''
 
     @property
     def pretrains(self) -> bool:
-        return self.config is not None
+        return bool(self.configs)
 
 
 @dataclass(frozen=True)
@@ -89,7 +131,8 @@ class ProtocolInfo:
     """One evaluation protocol of an evaluator (finetune, linear, retrieval, ...).
 
     version: bumped whenever the protocol changes in a way that changes its numbers.
-    config: the mmengine config of the protocol (absolute, or relative to ``configs/``).
+    configs: its named configs, name -> config reference (:func:`resolve_config`): ``demo`` and
+    ``paper`` at least.
     metrics: the names of the metrics it reports, first is the headline.
     splits: the splits it is defined on (None: every split of its evaluator), e.g. retrieval
     is reported on split 1 only.
@@ -98,7 +141,7 @@ class ProtocolInfo:
     name: str
     version: str
     summary: str
-    config: str | None = None
+    configs: Mapping[str, str] = field(default_factory=dict)
     metrics: Sequence[str] = ()
     splits: Sequence[str] | None = None
 
@@ -107,7 +150,7 @@ class ProtocolInfo:
 class EvaluatorInfo:
     """A downstream evaluation.
 
-    dataset: the name of the dataset layout it reads (see :mod:`harness.data`).
+    dataset: the name of the dataset layout it reads (a registered :class:`DatasetInfo`).
     evaluator: ``'module:attr'`` of an :class:`Evaluator` (imported only to run).
     """
 
@@ -126,6 +169,34 @@ class EvaluatorInfo:
         raise KeyError(name)
 
 
+@dataclass(frozen=True)
+class DatasetInfo:
+    """A dataset as it lies on disk, and the generator of its demo version.
+
+    name: used by ``--pretrain-data NAME`` and ``EvaluatorInfo.dataset``. layout: the module
+    that reads it (imported only when used), providing
+
+    - ``SPLITS``: the names of its official splits;
+    - ``read_split(root, split) -> harness.data.splits.Split``: the split's train and test
+      items (train lists are what pretraining reads); one-line ``DataError`` when the root does
+      not hold the layout;
+    - ``generate_demo(root)``: write a small deterministic demo in the same layout (idempotent);
+    - ``is_demo(root)``: whether ``root`` holds such a demo.
+
+    data: 'video' or 'image'. layout_help: what a root must hold, for error messages and
+    ``harness list``.
+    """
+
+    name: str
+    summary: str
+    data: str
+    layout: str
+    layout_help: str = ''
+
+    def module(self) -> Any:
+        return import_object(self.layout)
+
+
 @runtime_checkable
 class BackboneExporter(Protocol):
     """What a method model offers the evaluators: its transferable backbone weights."""
@@ -138,18 +209,19 @@ class BackboneExporter(Protocol):
 class EvalRequest:
     """Everything an evaluator needs for one evaluation.
 
-    dataset: the dataset layout name (:func:`harness.data.layout`); backbone_weights: path of
+    dataset: the registered dataset (:class:`DatasetInfo`); backbone_weights: path of
     the pretrained backbone state dict, or None (random init). data_root: the dataset root
     (demo or real). split: one split name; data_split: that split's videos as the runner
     read them (:meth:`read_split`). backbone_sha256: identity of the weights ('random' init has
     none). cache_dir: where evaluators may keep what is worth reusing across runs (features).
+    config: the protocol's config file (``--eval-config``; default: its ``demo`` config);
     cfg_options: ``--cfg-options`` meant for the evaluation config.
     """
 
     protocol: ProtocolInfo
     backbone: BackboneInfo
     backbone_weights: Path | None
-    dataset: str
+    dataset: DatasetInfo
     data_root: Path
     is_demo: bool
     work_dir: Path
@@ -162,15 +234,17 @@ class EvalRequest:
     data_split: Any = None
     backbone_sha256: str | None = None
     cache_dir: Path | None = None
+    config: Path | None = None
+
+    def __post_init__(self):
+        if self.config is None and DEFAULT_CONFIG in self.protocol.configs:
+            self.config = resolve_config(self.protocol.configs[DEFAULT_CONFIG])
 
     def read_split(self) -> Any:
         """The split to evaluate: the runner's (unreadable videos already removed), or the
         dataset layout's own reading of ``split`` when the request was made by hand."""
         if self.data_split is None:
-            from harness import data as datasets
-
-            self.data_split = datasets.layout(self.dataset).read_split(self.data_root,
-                                                                      self.split)
+            self.data_split = self.dataset.module().read_split(self.data_root, self.split)
         return self.data_split
 
 
@@ -179,7 +253,8 @@ class EvalResult:
     """metrics: name -> value (percent for accuracies); higher_is_better: name -> bool.
 
     splits, clips, crops: what was evaluated; weights: the backbone load report;
-    config_sha256: hash of the merged evaluation config. For several splits, ``metrics`` holds
+    config_sha256: hash of the merged evaluation config; settings: what the record states about
+    that config (:func:`harness.config.summarize`: input sampling, batch size, schedule). For several splits, ``metrics`` holds
     the means, ``std`` the standard deviations and ``per_split`` name -> split -> value.
     """
 
@@ -193,10 +268,15 @@ class EvalResult:
     weights: dict[str, Any] | None = None
     std: dict[str, float] = field(default_factory=dict)
     per_split: dict[str, dict[str, float]] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
 
 
 class Evaluator(Protocol):
     """Runs one protocol of one downstream task (the class an EvaluatorInfo points at)."""
+
+    def config(self, request: EvalRequest) -> Any:
+        """The merged mmengine config the protocol would run for ``request`` (its config file,
+        the harness's fields, ``request.cfg_options``), without running it (``--dry-run``)."""
 
     def evaluate(self, request: EvalRequest) -> EvalResult:
         """Train/test as the protocol says and return its metrics."""

@@ -15,6 +15,8 @@ import harness
 from harness.errors import HarnessError
 
 EXIT_USAGE = 2
+#: The leaderboard's records, relative to the directory the command runs in (the checkout).
+DEFAULT_RECORDS = 'leaderboards/records'
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -41,8 +43,6 @@ def parse_cfg_options(items: Sequence[str]) -> dict[str, Any]:
 
 
 def build_parser() -> ArgumentParser:
-    from harness.data import LAYOUTS  # names only: the layout modules are imported on use
-
     parser = ArgumentParser(prog='harness', description=__doc__.splitlines()[0])
     parser.add_argument('--version', action='store_true', help='print versions and plugins')
     parser.add_argument('-p', dest='plugins', action='append', default=[], metavar='NAME',
@@ -55,8 +55,22 @@ def build_parser() -> ArgumentParser:
     run.add_argument('--eval', required=True, dest='eval')
     run.add_argument('--backbone', help="default: the method's default backbone")
     run.add_argument('--protocol', help="default: the evaluator's first protocol")
+    run.add_argument('--config', metavar='NAME|PATH',
+                     help="the method's pretraining config: a name 'harness list' shows "
+                          "(default 'demo'; 'paper': the paper's sizes and schedule) or a file")
+    run.add_argument('--eval-config', metavar='NAME|PATH',
+                     help="the protocol's config: a name 'harness list' shows (default "
+                          "'demo') or a file")
     run.add_argument('--data', default='demo',
-                     help="dataset root in its official layout, or 'demo' (default)")
+                     help="evaluation dataset root in its official layout, or 'demo' (default)")
+    run.add_argument('--pretrain-data', metavar='NAME[=ROOT]',
+                     help='the pretraining set: a dataset name (kinetics400, ucf101, hmdb51, '
+                          'videofolder, ...) and its root, or =demo; default with demo '
+                          'evaluation data: the demo kinetics400. The evaluation dataset itself '
+                          'pretrains each split on its own train list')
+    run.add_argument('--dry-run', action='store_true',
+                     help='resolve everything, print the merged configs and the planned work, '
+                          'train nothing')
     run.add_argument('--split', default='1',
                      help="an official split (default 1), or 'all': every split, recorded with "
                           'each value, the mean and the std')
@@ -65,9 +79,11 @@ def build_parser() -> ArgumentParser:
     run.add_argument('--resume', action='store_true',
                      help='continue an interrupted run from its last checkpoint')
     run.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
-                     help="override config keys; 'eval.KEY=V' targets the evaluation config")
+                     help="override config keys; 'eval.KEY=V' targets the evaluation config; "
+                          'a key the config lacks is an error unless written +KEY=V')
     run.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
-    run.add_argument('--records-dir', help='default: leaderboards/records of this checkout')
+    run.add_argument('--records-dir', help='where the result record goes (default: '
+                                           'WORK_DIR/records)')
     run.add_argument('--max-unreadable', type=float, default=0.05, metavar='FRACTION',
                      help='unreadable videos are skipped and counted; above this fraction of a '
                           'split the run stops (default 0.05)')
@@ -80,12 +96,12 @@ def build_parser() -> ArgumentParser:
                                    parser_class=ArgumentParser)
     demo = data_sub.add_parser('demo', help='write a demo dataset in the official layout')
     demo.add_argument('--dataset', default='ucf101',
-                      help=f"a dataset layout: {', '.join(sorted(LAYOUTS))} (default ucf101)")
+                      help="a dataset name 'harness list' shows (default ucf101)")
     demo.add_argument('--root', help='default: WORK_DIR/demo/DATASET')
     demo.add_argument('--work-dir', default='work_dirs')
     prepare = data_sub.add_parser(
         'prepare', help="write the annotation lists mmaction2 reads (every official split)")
-    prepare.add_argument('dataset', metavar='DATASET', help=' or '.join(sorted(LAYOUTS)))
+    prepare.add_argument('dataset', metavar='DATASET', help="a dataset name 'harness list' shows")
     prepare.add_argument('--root', required=True, help='the dataset in its official layout')
     prepare.add_argument('--out', help='default: ROOT/annotations')
 
@@ -93,10 +109,18 @@ def build_parser() -> ArgumentParser:
     board_sub = board.add_subparsers(dest='board_command', required=True,
                                      parser_class=ArgumentParser)
     render = board_sub.add_parser('render', help='regenerate leaderboards/README.md')
-    render.add_argument('--records-dir', help='default: leaderboards/records of this checkout')
+    render.add_argument('--records-dir', default=DEFAULT_RECORDS,
+                        help=f'default: {DEFAULT_RECORDS} (run from the checkout root)')
     render.add_argument('--output', help='default: README.md beside the records directory')
     render.add_argument('--check', action='store_true',
                         help='exit 1 if the markdown is stale, write nothing')
+    add = board_sub.add_parser('add', help='validate records and copy them into the '
+                                           'leaderboard records')
+    add.add_argument('records', nargs='+', metavar='RECORD', help='record JSON files')
+    add.add_argument('--records-dir', default=DEFAULT_RECORDS,
+                     help=f'default: {DEFAULT_RECORDS} (run from the checkout root)')
+    add.add_argument('--replace', action='store_true',
+                     help='replace a different record with the same id')
     return parser
 
 
@@ -116,19 +140,29 @@ def cmd_version(args) -> int:
     return 0
 
 
+def _configs(configs) -> str:
+    return f" (configs: {', '.join(configs)})" if configs else ''
+
+
 def cmd_list(args) -> int:
     pm = _plugin_manager(args)
     components = pm.components
     print('methods:')
     for name, entry in sorted(components['method'].items()):
-        print(f'  {name:<14} [{entry.info.data}] {entry.info.summary}')
+        info = entry.info
+        print(f'  {name:<14} [{info.data}] {info.summary}{_configs(info.configs)}')
     print('backbones:')
     for name, entry in sorted(components['backbone'].items()):
         print(f'  {name:<14} [{entry.info.data}] {entry.info.summary}')
     print('evaluators:')
     for name, entry in sorted(components['evaluator'].items()):
-        protocols = ', '.join(f'{p.name} (v{p.version})' for p in entry.info.protocols)
-        print(f'  {name:<14} [{entry.info.data}] {entry.info.summary}; protocols: {protocols}')
+        print(f'  {name:<14} [{entry.info.data}] {entry.info.summary}; data: '
+              f'{entry.info.dataset}; protocols:')
+        for p in entry.info.protocols:
+            print(f'    {p.name} (v{p.version}){_configs(p.configs)}')
+    print('datasets:')
+    for name, entry in sorted(components['dataset'].items()):
+        print(f'  {name:<14} [{entry.info.data}] {entry.info.summary}')
     errors = pm.load_errors()
     for plugin in errors:
         print(f'plugin {plugin.name} failed to load: {plugin.error}', file=sys.stderr)
@@ -150,10 +184,14 @@ def cmd_run(args) -> int:
                          protocol=args.protocol, data=args.data, split=args.split,
                          work_dir=args.work_dir, seed=args.seed, resume=args.resume,
                          launcher=args.launcher, cfg_options=parse_cfg_options(args.cfg_options),
-                         records_dir=args.records_dir, max_unreadable=args.max_unreadable)
+                         records_dir=args.records_dir, max_unreadable=args.max_unreadable,
+                         config=args.config, eval_config=args.eval_config,
+                         pretrain_data=args.pretrain_data, dry_run=args.dry_run)
     plan = plan_run(pm, options)
     record, path = execute(pm, plan, log=lambda message: print(f'[harness] {message}',
                                                               flush=True))
+    if record is None:
+        return 0
     label = ' (DEMO data: not comparable to papers)' if record['data'] == 'demo' else ''
     for name, metric in record['metrics'].items():
         unit = metric.get('unit', '')
@@ -169,12 +207,9 @@ def cmd_run(args) -> int:
 def cmd_data_prepare(args) -> int:
     """``DATASET_{train,val}_split<k>_videos.txt`` for every split: ``path label`` lines,
     paths relative to the root (mmaction2 VideoDataset with ``data_prefix`` = the root)."""
-    from harness import data as datasets
     from harness.results import atomic_write_text
 
-    module = datasets.layout(args.dataset)
-    if not hasattr(module, 'SPLITS'):
-        raise HarnessError(f"'harness data prepare' writes video lists; {args.dataset} has none")
+    module = _plugin_manager(args).get('dataset', args.dataset).info.module()
     root = Path(args.root).expanduser()
     if not root.is_dir():
         raise HarnessError(f'{root} does not exist; point --root at a {args.dataset} '
@@ -195,17 +230,32 @@ def cmd_data(args) -> int:
 
     if args.data_command == 'prepare':
         return cmd_data_prepare(args)
-    module = datasets.layout(args.dataset)
+    module = _plugin_manager(args).get('dataset', args.dataset).info.module()
     root = Path(args.root) if args.root else datasets.demo_root(args.work_dir, args.dataset)
     module.generate_demo(root)
     print(f'demo {args.dataset} dataset at {root}')
     return 0
 
 
+def records_dir(option: str) -> Path:
+    """``--records-dir`` of the leaderboard commands; it must exist."""
+    records = Path(option).expanduser()
+    if not records.is_dir():
+        raise HarnessError(f'--records-dir {records} is not a folder; run from the checkout '
+                           'root or point --records-dir at the leaderboard records')
+    return records
+
+
 def cmd_leaderboard(args) -> int:
     from harness import leaderboard
 
-    records = Path(args.records_dir) if args.records_dir else leaderboard.DEFAULT_RECORDS
+    records = records_dir(args.records_dir)
+    if args.board_command == 'add':
+        for source in args.records:
+            target, state = leaderboard.add_record(Path(source), records, replace=args.replace)
+            print(f'{source} -> {target} ({state})')
+        print("regenerate the markdown with 'harness leaderboard render'")
+        return 0
     output = Path(args.output) if args.output else records.parent / 'README.md'
     if args.check:
         if leaderboard.is_current(records, output):

@@ -1,21 +1,50 @@
-"""Config helpers: loading, ``--cfg-options`` routing and the config hash."""
+"""Config helpers, the one place configs are loaded: reading a config file, applying
+``--cfg-options`` strictly, and the config's identity (hash).
+
+``--cfg-options`` may only change keys the merged config has; a key absent from it is a
+one-line :class:`~harness.errors.ConfigError` (with the closest existing keys) unless it is
+marked as new with a leading ``+`` (``+model.extra=1``). This catches misspelt keys, which
+mmengine would otherwise add silently, and options aimed at something that no longer exists.
+"""
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
-from typing import Any, Mapping
+import os
+from pathlib import Path
+from typing import Any, Iterator, Mapping
 
-from mmengine.config import Config
+from mmengine.config import Config, ConfigDict
+
+from harness.errors import ConfigError
 
 #: Keys that say where or how a run happens, not what it computes: left out of the hash.
 UNHASHED_KEYS = ('work_dir', 'launcher', 'resume', 'load_from', 'experiment_name')
+#: The prefix that marks a ``--cfg-options`` key as new (absent from the config on purpose).
+NEW_KEY = '+'
+#: The prefix that routes a ``--cfg-options`` key to the evaluation config.
+EVAL_PREFIX = 'eval.'
+#: The runtime every pretraining config runs with (logging, checkpoints, progress bar); the
+#: method's own config is merged over it.
+PRETRAIN_RUNTIME = Path(__file__).resolve().parent / 'configs' / '_base_' / 'pretrain_runtime.py'
 
 
-def config_sha256(cfg: Config) -> str:
-    """sha256 of the merged config's content (sorted JSON), without :data:`UNHASHED_KEYS`."""
-    data = {k: v for k, v in cfg.to_dict().items() if k not in UNHASHED_KEYS}
-    text = json.dumps(data, sort_keys=True, default=repr)
-    return hashlib.sha256(text.encode()).hexdigest()
+def load_config(path: str | os.PathLike, *, label: str) -> Config:
+    """The mmengine config in ``path``; a file mmengine cannot parse is a one-line error."""
+    try:
+        return Config.fromfile(str(path))
+    except (SyntaxError, KeyError, ValueError, TypeError, OSError, ImportError) as exc:
+        raise ConfigError(f'{label} {path} cannot be read: {type(exc).__name__}: '
+                          f"{' '.join(str(exc).split())}") from exc
+
+
+def load_pretrain_config(path: str | os.PathLike) -> Config:
+    """A method's pretraining config merged over :data:`PRETRAIN_RUNTIME`."""
+    cfg = load_config(PRETRAIN_RUNTIME, label='pretraining runtime')
+    method = load_config(path, label='pretraining config')
+    cfg.merge_from_dict(method.to_dict())
+    return Config(cfg.to_dict(), filename=method.filename)
 
 
 def split_cfg_options(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -23,11 +52,79 @@ def split_cfg_options(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[
     evaluation config (prefix removed), the rest to the pretraining config."""
     pretrain, evaluation = {}, {}
     for key, value in options.items():
-        if key.startswith('eval.'):
-            evaluation[key[len('eval.'):]] = value
+        new = key.startswith(NEW_KEY)
+        bare = key[len(NEW_KEY):] if new else key
+        if bare.startswith(EVAL_PREFIX):
+            evaluation[NEW_KEY * new + bare[len(EVAL_PREFIX):]] = value
         else:
             pretrain[key] = value
     return pretrain, evaluation
+
+
+def dotted_keys(node: Any, prefix: str = '') -> Iterator[str]:
+    """Every key path of a config (``a.b.0.c``), dicts and lists alike."""
+    items = node.items() if isinstance(node, Mapping) else \
+        enumerate(node) if isinstance(node, (list, tuple)) else ()
+    for key, value in items:
+        path = f'{prefix}{key}'
+        yield path
+        yield from dotted_keys(value, path + '.')
+
+
+def has_key(cfg: Mapping, key: str) -> bool:
+    node: Any = cfg
+    for part in key.split('.'):
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+        elif isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return False
+    return True
+
+
+def apply_cfg_options(cfg: Config, options: Mapping[str, Any], *, label: str,
+                      prefix: str = '') -> Config:
+    """Merge ``options`` into ``cfg``; every key must exist in ``cfg`` unless marked new
+    (``+key``). ``prefix`` is how the user spelt the keys' routing (``eval.``), for messages."""
+    plain: dict[str, Any] = {}
+    current = cfg.to_dict()
+    for key, value in options.items():
+        new = key.startswith(NEW_KEY)
+        bare = key[len(NEW_KEY):] if new else key
+        if not new and not has_key(current, bare):
+            close = difflib.get_close_matches(bare, list(dotted_keys(current)), n=3,
+                                              cutoff=0.6)
+            hint = f"did you mean {', '.join(prefix + c for c in close)}? " if close else ''
+            raise ConfigError(f"--cfg-options {prefix}{bare}: the {label} has no such key; "
+                              f'{hint}(to add a new key on purpose, write '
+                              f'{NEW_KEY}{prefix}{bare}=...)')
+        plain[bare] = value
+    if plain:
+        cfg.merge_from_dict(plain, allow_list_keys=True)
+    return cfg
+
+
+def _without_paths(value: Any) -> Any:
+    """``value`` with every absolute filesystem path replaced by its last component, so the
+    same content hashes the same on every machine and under every work dir (data is identified
+    by its file-list hash, which the configs carry, not by where it lies)."""
+    if isinstance(value, Mapping):
+        return {k: _without_paths(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_without_paths(v) for v in value]
+    if isinstance(value, str) and os.path.isabs(value):
+        return f'<path>/{os.path.basename(value.rstrip(os.sep))}'
+    return value
+
+
+def config_sha256(cfg: Config | Mapping) -> str:
+    """sha256 of the merged config's content (sorted JSON) without :data:`UNHASHED_KEYS`,
+    absolute paths reduced to their last component."""
+    data = cfg.to_dict() if isinstance(cfg, Config) else dict(cfg)
+    data = {k: v for k, v in data.items() if k not in UNHASHED_KEYS}
+    text = json.dumps(_without_paths(data), sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def file_sha256(path) -> str:
@@ -36,3 +133,60 @@ def file_sha256(path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b''):
             digest.update(block)
     return digest.hexdigest()
+
+
+def as_plain(cfg: Config | ConfigDict | Mapping) -> dict:
+    """A config as plain JSON-ready data (for records and dry runs)."""
+    return json.loads(json.dumps(cfg.to_dict() if isinstance(cfg, Config) else dict(cfg),
+                                 default=repr))
+
+
+#: Pipeline steps that only open, decode or pack data: left out of :func:`summarize`.
+PLUMBING_STEPS = ('DecordInit', 'DecordDecode', 'FormatShape', 'PackActionInputs', 'PackInputs')
+#: Top-level keys of the runtime, not of the protocol: left out of :func:`summarize`.
+RUNTIME_KEYS = ('default_scope', 'log_level', 'launcher', 'work_dir', 'resume',
+                'experiment_name', 'filename')
+
+
+def _pipelines(node: Any, path: str = '') -> Iterator[tuple[str, list]]:
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            if key.endswith('pipeline') and isinstance(value, (list, tuple)):
+                yield f'{path}{key}', list(value)
+            else:
+                yield from _pipelines(value, f'{path}{key}.')
+
+
+def summarize(cfg: Config | Mapping) -> dict[str, Any]:
+    """What a record states about a config it ran: the input sampling (each pipeline's
+    sampling, resizing and cropping steps, by pipeline: ``train``, ``test``, ``feature``),
+    the batch size of each dataloader, and the schedule (loop and optimizer). A config without
+    pipelines (e.g. a probe configured by top-level keys) is summarised by its top-level
+    scalar settings."""
+    data = as_plain(cfg)
+    inputs = {}
+    for path, steps in _pipelines(data):
+        name = path.split('.')[0].replace('_dataloader', '').replace('_pipeline', '')
+        inputs[name] = [step for step in steps if isinstance(step, Mapping)
+                        and str(step.get('type', '')).split('.')[-1] not in PLUMBING_STEPS]
+    summary: dict[str, Any] = {}
+    if inputs:
+        summary['inputs'] = inputs
+    else:
+        summary['inputs'] = {k: v for k, v in data.items() if k not in RUNTIME_KEYS
+                             and isinstance(v, (int, float, str, bool))}
+    batch = {k.replace('_dataloader', ''): v['batch_size'] for k, v in data.items()
+             if k.endswith('_dataloader') and isinstance(v, Mapping) and 'batch_size' in v}
+    if 'feature_loader' in data:
+        batch['feature'] = data['feature_loader'].get('batch_size')
+    if batch:
+        summary['batch_size'] = batch
+    schedule = {}
+    if isinstance(data.get('train_cfg'), Mapping):
+        schedule['loop'] = data['train_cfg']
+    optimizer = (data.get('optim_wrapper') or {}).get('optimizer')
+    if isinstance(optimizer, Mapping):
+        schedule['optimizer'] = optimizer
+    if schedule:
+        summary['schedule'] = schedule
+    return summary

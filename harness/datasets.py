@@ -12,18 +12,21 @@ from harness.registry import DATASETS
 class VideoListDataset(BaseDataset):
     """Videos listed one per line as ``relative/path.avi [label]`` in ``ann_file``.
 
-    Paths are relative to ``data_root``; labels, when present, are kept but pretraining does not
-    use them. The pipeline (e.g. ``SampleViews``) reads ``filename``.
+    Paths are relative to ``data_root`` and may contain spaces (Kinetics class folders do): a
+    line's last field is its label when it is an integer. Labels are kept but pretraining does
+    not use them. The pipeline (e.g. ``SampleViews``) reads ``filename``.
     """
 
     def load_data_list(self) -> list[dict]:
         data_list = []
-        with open(self.ann_file) as handle:
+        with open(self.ann_file, encoding='utf-8') as handle:
             for line in handle:
-                parts = line.split()
-                if not parts:
+                line = line.rstrip('\r\n')
+                if not line.strip():
                     continue
-                label = int(parts[1]) if len(parts) > 1 else -1
-                data_list.append({'filename': osp.join(self.data_root, parts[0]),
-                                  'label': label})
+                path, _, last = line.rpartition(' ')
+                if not path or not last.lstrip('-').isdigit():
+                    path, last = line, '-1'
+                data_list.append({'filename': osp.join(self.data_root, path),
+                                  'label': int(last)})
         return data_list

@@ -47,6 +47,17 @@ def harness_register_evaluators(register):
 
 
 @hookspec
+def harness_register_datasets(register):
+    """Register dataset layouts.
+
+    Call ``register(DatasetInfo(...))`` once per dataset: its name (what ``--pretrain-data`` and
+    ``EvaluatorInfo.dataset`` refer to) and the module that reads its official on-disk layout
+    and writes its demo (see :class:`harness.api.DatasetInfo`). An evaluator plugin registers
+    the datasets it reads; a pretraining dataset can come from any plugin. Names are global.
+    """
+
+
+@hookspec
 def harness_run_start(run):
     """Called once a run is resolved, before anything is trained.
 

@@ -18,7 +18,7 @@ from typing import Any, Iterable, Sequence
 import pluggy
 
 from harness import hookspecs
-from harness.api import BackboneInfo, EvaluatorInfo, MethodInfo
+from harness.api import BackboneInfo, DatasetInfo, EvaluatorInfo, MethodInfo
 from harness.errors import PluginError
 
 GROUP = 'harness'
@@ -30,6 +30,7 @@ KINDS = {
     'method': ('harness_register_methods', MethodInfo),
     'backbone': ('harness_register_backbones', BackboneInfo),
     'evaluator': ('harness_register_evaluators', EvaluatorInfo),
+    'dataset': ('harness_register_datasets', DatasetInfo),
 }
 
 

@@ -1,44 +1,65 @@
-"""Pretraining through mmengine's Runner, cached by the merged config's sha256.
+"""Pretraining through mmengine's Runner, cached by the pretraining's identity.
 
-The method's config is completed with the backbone, the data and the seed; its hash names the
-pretraining directory. A finished pretraining leaves ``backbone.pth`` (the exported backbone
-weights) and ``pretrain.json``; a later run with the same hash reuses them instead of training.
-An unfinished one is continued with ``--resume`` (mmengine's resume from the last checkpoint).
+The method's config is completed with the backbone, the data and the seed. Its identity
+(:func:`harness.identity.pretrain_key`: the merged config's hash, the versions of the
+distributions involved and the hash of the code that trains it) names the pretraining
+directory. A finished pretraining leaves ``backbone.pth`` (the exported backbone weights) and
+``pretrain.json`` (its identity and its own provenance: commit, dirty flag, time); a later run
+with the same identity reuses them instead of training. An unfinished one is continued with
+``--resume`` (mmengine's resume from the last checkpoint).
 """
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from mmengine.config import Config
 
-from harness.api import BackboneExporter, BackboneInfo, MethodInfo, resolve_config
-from harness.config import config_sha256, file_sha256
+from harness.api import BackboneExporter, BackboneInfo
+from harness.config import apply_cfg_options, config_sha256, file_sha256, load_pretrain_config
 from harness.errors import HarnessError
+from harness.identity import pretrain_key, source_sha256
 
 
 @dataclass
 class PretrainResult:
+    """A finished pretraining, as ``pretrain.json`` describes it.
+
+    key: its identity (cache key); sources: package/module -> sha256 of the code that trained
+    it; versions: distribution -> version; provenance: commit, dirty flag, harness version,
+    device and times of the run that trained it (kept when a later run reuses it).
+    """
+
     backbone_path: str
+    key: str
     config_sha256: str
     checkpoint_sha256: str
     iters: int | None
     epochs: float | None
     reused: bool
     work_dir: str
+    sources: dict[str, str] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)
 
 
-def build_pretrain_config(method: MethodInfo, backbone: BackboneInfo, *, data_root: Path,
+def config_imports(cfg: Config) -> list[str]:
+    return list(cfg.get('custom_imports', {}).get('imports', []))
+
+
+def build_pretrain_config(config: Path, backbone: BackboneInfo, *, data_root: Path,
                           ann_file: Path, data_identity: Mapping[str, Any], seed: int,
-                          launcher: str, cfg_options: Mapping[str, Any],
-                          imports: tuple[str, ...]) -> Config:
-    """The merged pretraining config. The harness sets ``model.backbone``, ``model.feat_dim``,
-    the train dataset's ``data_root``/``ann_file``, the seed and ``pretrain_data`` (the
-    identity of the file list, so the hash changes when the data does)."""
-    cfg = Config.fromfile(str(resolve_config(method.config)))
+                          launcher: str, cfg_options: Mapping[str, Any]) -> Config:
+    """The merged pretraining config: the method's config file over the runtime base, then the
+    harness's fields (``model.backbone``, ``model.feat_dim``, the train dataset's
+    ``data_root``/``ann_file``, ``pretrain_data`` (the identity of the file list, so the hash
+    changes when the data does), the seed, the backbone's imports), then ``cfg_options``."""
+    cfg = load_pretrain_config(config)
     cfg.model.backbone = dict(backbone.cfg)
     cfg.model.feat_dim = backbone.feat_dim
     cfg.train_dataloader.dataset.data_root = str(data_root)
@@ -46,14 +67,14 @@ def build_pretrain_config(method: MethodInfo, backbone: BackboneInfo, *, data_ro
     cfg.pretrain_data = dict(data_identity)
     cfg.randomness = dict(seed=seed, deterministic=False)
     cfg.launcher = launcher
-    cfg.custom_imports = dict(imports=list(imports), allow_failed_imports=False)
-    if cfg_options:
-        cfg.merge_from_dict(dict(cfg_options))
-    return cfg
+    imports = config_imports(cfg)
+    imports += [m for m in backbone.imports if m not in imports]
+    cfg.custom_imports = dict(imports=imports, allow_failed_imports=False)
+    return apply_cfg_options(cfg, cfg_options, label='pretraining config')
 
 
-def pretrain_dir(work_root: Path, method: str, backbone: str, sha: str) -> Path:
-    return work_root / 'pretrain' / f'{method}_{backbone}_{sha[:12]}'
+def pretrain_dir(work_root: Path, method: str, backbone: str, key: str) -> Path:
+    return work_root / 'pretrain' / f'{method}_{backbone}_{key[:12]}'
 
 
 def read_result(directory: Path) -> PretrainResult | None:
@@ -61,10 +82,32 @@ def read_result(directory: Path) -> PretrainResult | None:
     meta = directory / 'pretrain.json'
     if not (meta.is_file() and (directory / 'backbone.pth').is_file()):
         return None
-    return PretrainResult(**json.loads(meta.read_text()))
+    fields = json.loads(meta.read_text())
+    if 'key' not in fields:  # written by an older harness: not comparable, train again
+        return None
+    return PretrainResult(**fields)
 
 
-def export_backbone(model, directory: Path, sha: str, iters: int, epochs) -> None:
+def changed_code(work_root: Path, method: str, backbone: str, result: PretrainResult
+                 ) -> tuple[Path, list[str]] | None:
+    """A finished pretraining of the same config whose code or versions differ from
+    ``result``'s: (its directory, what changed), to tell the user why it is not reused."""
+    for meta in sorted((work_root / 'pretrain').glob(f'{method}_{backbone}_*/pretrain.json')):
+        other = read_result(meta.parent)
+        if other is None or other.config_sha256 != result.config_sha256:
+            continue
+        changed = sorted(name for name in set(other.sources) | set(result.sources)
+                         if other.sources.get(name) != result.sources.get(name))
+        changed += sorted(f'{name} {other.versions.get(name)} -> {result.versions.get(name)}'
+                          for name in set(other.versions) | set(result.versions)
+                          if other.versions.get(name) != result.versions.get(name))
+        if changed:
+            return meta.parent, changed
+    return None
+
+
+def export_backbone(model, directory: Path, planned: PretrainResult, iters: int, epochs,
+                    provenance: Mapping[str, Any]) -> None:
     """Write ``backbone.pth`` (the weights evaluators load) and ``pretrain.json``, atomically;
     ``pretrain.json`` last, so its presence means the pretraining finished."""
     import torch
@@ -73,24 +116,38 @@ def export_backbone(model, directory: Path, sha: str, iters: int, epochs) -> Non
     tmp = target.with_suffix('.tmp')
     torch.save({k: v.detach().cpu() for k, v in model.backbone_state_dict().items()}, tmp)
     os.replace(tmp, target)
-    result = PretrainResult(str(target), sha, file_sha256(target), iters, epochs, False,
-                            str(directory))
+    result = PretrainResult(**{**asdict(planned), 'backbone_path': str(target),
+                               'checkpoint_sha256': file_sha256(target), 'iters': iters,
+                               'epochs': epochs, 'provenance': dict(provenance)})
     meta = directory / 'pretrain.json'
     meta.with_suffix('.tmp').write_text(json.dumps(asdict(result), indent=2))
     os.replace(meta.with_suffix('.tmp'), meta)
 
 
-def run_pretraining(cfg: Config, directory: Path, *, resume: bool) -> PretrainResult:
+def build_runner(cfg: Config):
+    from harness.checks import check_config
+    from harness.engine import build_runner as build
+
+    check_config(cfg, 'pretraining config')
+    return build(cfg)
+
+
+def run_pretraining(cfg: Config, directory: Path, planned: PretrainResult, *, resume: bool
+                    ) -> PretrainResult:
     """Train with mmengine's Runner in ``directory`` and export the backbone weights."""
     from mmengine.dist import barrier, is_main_process
 
-    from harness.engine import build_runner, prepare_work_dir
+    from harness import __version__
+    from harness.engine import prepare_work_dir
+    from harness.provenance import device_name, git_commit
 
-    sha = config_sha256(cfg)
     prepare_work_dir(directory, resume=resume, finished=False, what='pretraining')
     cfg.work_dir = str(directory)
     cfg.resume = resume
     cfg.experiment_name = 'pretrain'
+    started_at = datetime.now(timezone.utc).isoformat(timespec='seconds')
+    started = time.monotonic()
+    commit, dirty = git_commit()
     runner = build_runner(cfg)
     model = runner.model.module if hasattr(runner.model, 'module') else runner.model
     if not isinstance(model, BackboneExporter):
@@ -99,17 +156,35 @@ def run_pretraining(cfg: Config, directory: Path, *, resume: bool) -> PretrainRe
     print(f'[harness] pretraining log: {runner.log_dir}', flush=True)
     runner.train()
     if is_main_process():
-        export_backbone(model, directory, sha, runner.iter, cfg.train_cfg.get('max_epochs'))
+        provenance = {'harness_version': __version__, 'git_commit': commit, 'git_dirty': dirty,
+                      'device': device_name(), 'started_at': started_at,
+                      'duration_s': round(time.monotonic() - started, 1)}
+        export_backbone(model, directory, planned, runner.iter,
+                        cfg.train_cfg.get('max_epochs'), provenance)
     barrier()
     return read_result(directory)
 
 
-def pretrain(cfg: Config, work_root: Path, method: str, backbone: str, *, resume: bool
-             ) -> PretrainResult:
-    """Reuse the finished pretraining for this config, or run (or resume) it."""
-    directory = pretrain_dir(work_root, method, backbone, config_sha256(cfg))
+def pretrain(cfg: Config, work_root: Path, method: str, backbone: str, *, resume: bool,
+             versions: Mapping[str, str], log: Callable[[str], None] = print,
+             dry_run: bool = False) -> PretrainResult:
+    """Reuse the finished pretraining with this identity, or run (or resume) it. With
+    ``dry_run`` nothing is trained: the planned result (``reused`` tells whether a finished
+    one exists) is returned."""
+    sha = config_sha256(cfg)
+    sources = source_sha256(config_imports(cfg))
+    key = pretrain_key(sha, versions, sources)
+    directory = pretrain_dir(work_root, method, backbone, key)
     found = read_result(directory)
     if found is not None:
         found.reused = True
         return found
-    return run_pretraining(cfg, directory, resume=resume)
+    planned = PretrainResult('', key, sha, '', None, None, False, str(directory), sources,
+                             dict(versions))
+    stale = changed_code(work_root, method, backbone, planned)
+    if stale is not None:
+        log(f"the pretraining in {stale[0]} has the same config but was trained by other code "
+            f"({', '.join(stale[1])}): training again")
+    if dry_run:
+        return planned
+    return run_pretraining(cfg, directory, planned, resume=resume)

@@ -1,32 +1,39 @@
-"""One run: resolve names -> merge configs -> pretrain (cached) -> evaluate -> record."""
+"""One run: resolve names and configs -> pretrain (cached) -> evaluate -> record.
+
+The pretraining set (``--pretrain-data``) is chosen independently of the evaluation data
+(``--eval``/``--data``). It never holds a test video of an evaluated split: when it is the
+evaluation dataset itself, each split pretrains on its own train list; otherwise one
+pretraining serves every split, and a pretraining video that is also a test video of an
+evaluated split (the same file) stops the run before anything is trained.
+"""
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import harness
 from harness import data as datasets
-from harness.api import EvalRequest, EvalResult, ProtocolInfo, import_object
-from harness.config import split_cfg_options
-from mmengine.dist import is_main_process
-
+from harness.api import (DatasetInfo, EvalRequest, EvalResult, ProtocolInfo, import_object,
+                         pick_config)
+from harness.config import config_sha256, split_cfg_options, summarize
 from harness.engine import prepare_work_dir
-from harness.errors import HarnessError, PluginError
+from harness.errors import DataError, HarnessError, PluginError
 from harness.plugins import PluginManager, Registered
 from harness.pretrain import PretrainResult
-from harness.leaderboard import DEFAULT_RECORDS
 from harness.provenance import device_name, git_commit, package_versions
 from harness.results import atomic_write_text
 
-#: Core modules that register what pretraining configs build (datasets, views, hooks).
-PRETRAIN_IMPORTS = ('harness.datasets', 'harness.data.views', 'harness.data.transformed',
-                    'harness.hooks')
+#: The pretraining set when the evaluation runs on demo data and none is named.
+DEFAULT_DEMO_PRETRAIN = 'kinetics400'
+
+Log = Callable[[str], None]
 
 
 @dataclass
@@ -46,23 +53,49 @@ class RunOptions:
     cfg_options: Mapping[str, Any] = field(default_factory=dict)
     records_dir: str | None = None
     max_unreadable: float = 0.05
+    config: str | None = None
+    eval_config: str | None = None
+    pretrain_data: str | None = None
+    dry_run: bool = False
+
+
+@dataclass
+class DataSource:
+    """A dataset on disk: the registered layout, its root, and whether it is demo data."""
+
+    dataset: DatasetInfo
+    root: Path
+    is_demo: bool
+
+    @property
+    def name(self) -> str:
+        return self.dataset.name
+
+    @property
+    def label(self) -> str:
+        return 'demo' if self.is_demo else 'real'
+
+    def read_split(self, split: str):
+        return self.dataset.module().read_split(self.root, split)
 
 
 @dataclass
 class RunPlan:
-    """A resolved run: the components, the data, and where things go.
+    """A resolved run: the components, their configs, the data, and where things go.
 
-    splits: the splits evaluated (``--split all``: every split of the evaluator); the first one's
-    train list is what the method pretrains on. data_split: that split, read once while
-    planning (its unreadable videos are removed before pretraining).
+    method_config / eval_config: ``(name, file)`` of the configs used (``--config``,
+    ``--eval-config``). splits: the splits evaluated (``--split all``: every split of the
+    protocol). pretrain_data: the pretraining set (None for a method that does not pretrain).
     """
 
     method: Registered
     backbone: Registered
     evaluator: Registered
     protocol: ProtocolInfo
-    data_root: Path
-    is_demo: bool
+    method_config: tuple[str, Path] | None
+    eval_config: tuple[str, Path]
+    eval_data: DataSource
+    pretrain_data: DataSource | None
     splits: tuple[str, ...]
     work_dir: Path
     seed: int
@@ -70,22 +103,31 @@ class RunPlan:
     launcher: str
     cfg_options: Mapping[str, Any]
     records_dir: Path
-    data_split: Any = None
     max_unreadable: float = 0.05
+    dry_run: bool = False
     skipped: dict[str, dict[str, int]] = field(default_factory=dict)
+    pretrained: dict[str, tuple[PretrainResult, dict]] = field(default_factory=dict)
 
     @property
-    def split(self) -> str:
-        """The split the method pretrains on (the first evaluated split)."""
-        return self.splits[0]
+    def pretrains_per_split(self) -> bool:
+        """Whether each evaluated split pretrains on its own train list (the pretraining set
+        is the evaluation dataset)."""
+        return self.pretrain_data is not None and self.pretrain_data.name == self.eval_data.name
 
     @property
     def data_label(self) -> str:
-        return 'demo' if self.is_demo else 'real'
+        demo = self.eval_data.is_demo or (self.pretrain_data and self.pretrain_data.is_demo)
+        return 'demo' if demo else 'real'
+
+
+# ------------------------------------------------------------------------------- planning
 
 
 def plan_run(pm: PluginManager, options: RunOptions) -> RunPlan:
-    """Resolve every name and the data root; any problem is a one-line HarnessError."""
+    """Resolve every name, config and data root; any problem is a one-line HarnessError,
+    raised before anything is trained."""
+    from harness.checks import check_launcher
+
     method = pm.get('method', options.method)
     evaluator = pm.get('evaluator', options.eval)
     backbone = pm.get('backbone', options.backbone or method.info.default_backbone)
@@ -99,18 +141,80 @@ def plan_run(pm: PluginManager, options: RunOptions) -> RunPlan:
         raise PluginError(f"evaluator '{evaluator.info.name}' has no protocol "
                           f"'{protocol_name}'; its protocols: {', '.join(protocols)}")
     protocol = evaluator.info.protocol(protocol_name)
+    method_config = None
+    if method.info.pretrains:
+        method_config = pick_config(method.info.configs, options.config,
+                                    f"method '{method.info.name}'")
+    elif options.config:
+        raise HarnessError(f"method '{method.info.name}' does not pretrain, so it takes no "
+                           '--config; drop it')
+    eval_config = pick_config(protocol.configs, options.eval_config,
+                              f"protocol '{evaluator.info.name}/{protocol.name}'")
     splits = resolve_splits(evaluator.info.name, evaluator.info.splits, protocol, options.split)
     if not 0 <= options.max_unreadable <= 1:
         raise HarnessError(f'--max-unreadable is a fraction in [0, 1], got '
                            f'{options.max_unreadable}')
+    check_launcher(options.launcher)
     work_dir = Path(options.work_dir).expanduser().resolve()
-    data_root, is_demo = datasets.resolve_data_root(options.data, evaluator.info.dataset,
-                                                   work_dir)
-    split = datasets.layout(evaluator.info.dataset).read_split(data_root, splits[0])
-    records = Path(options.records_dir) if options.records_dir else DEFAULT_RECORDS
-    return RunPlan(method, backbone, evaluator, protocol, data_root, is_demo, splits, work_dir,
-                   options.seed, options.resume, options.launcher, options.cfg_options,
-                   records.resolve(), split, options.max_unreadable)
+    records_dir = Path(options.records_dir).expanduser().resolve() if options.records_dir \
+        else work_dir / 'records'
+    check_writable(records_dir, '--records-dir')
+    check_writable(work_dir, '--work-dir')
+    eval_dataset = pm.get('dataset', evaluator.info.dataset).info
+    eval_data = data_source(eval_dataset, options.data, work_dir, '--data')
+    eval_data.read_split(splits[0])  # a root without the layout fails here, not after pretraining
+    pretrain_data = None
+    if method.info.pretrains:
+        pretrain_data = resolve_pretrain_data(pm, options.pretrain_data, eval_data, work_dir)
+    elif options.pretrain_data:
+        raise HarnessError(f"method '{method.info.name}' does not pretrain, so it takes no "
+                           '--pretrain-data; drop it')
+    return RunPlan(method, backbone, evaluator, protocol, method_config, eval_config, eval_data,
+                   pretrain_data, splits, work_dir, options.seed, options.resume,
+                   options.launcher, options.cfg_options, records_dir, options.max_unreadable,
+                   options.dry_run)
+
+
+def check_writable(directory: Path, option: str) -> None:
+    """``directory`` exists and is writable, or can be created: checked before any work, so a
+    result is never lost at the end of a long run. Creates nothing."""
+    probe = directory
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        raise HarnessError(f'{option} {directory} cannot be written ({probe} is not a writable '
+                           'folder); choose a folder you can write to')
+
+
+def data_source(dataset: DatasetInfo, data: str, work_dir: Path, option: str) -> DataSource:
+    root, is_demo = datasets.resolve_data_root(data, dataset, work_dir, option=option)
+    return DataSource(dataset, root, is_demo)
+
+
+def resolve_pretrain_data(pm: PluginManager, option: str | None, eval_data: DataSource,
+                          work_dir: Path) -> DataSource:
+    """``--pretrain-data NAME[=ROOT]`` as a :class:`DataSource`. Without ROOT: the evaluation
+    data's root when NAME is the evaluation dataset, else the demo when the evaluation data is
+    demo. Without the option: the demo Kinetics-400 when the evaluation data is demo."""
+    if option is None:
+        if not eval_data.is_demo:
+            raise HarnessError('name the pretraining set with --pretrain-data NAME=ROOT (e.g. '
+                               'kinetics400=/data/kinetics400, or '
+                               f"{eval_data.name} to pretrain on the evaluation set's train "
+                               "lists); see 'harness list' for the datasets")
+        option = DEFAULT_DEMO_PRETRAIN
+    name, sep, root = option.partition('=')
+    dataset = pm.get('dataset', name.strip()).info
+    if sep:
+        return data_source(dataset, root, work_dir, '--pretrain-data')
+    if dataset.name == eval_data.name:
+        return eval_data
+    if eval_data.is_demo:
+        return data_source(dataset, 'demo', work_dir, '--pretrain-data')
+    raise HarnessError(f'--pretrain-data {name} needs its root: --pretrain-data '
+                       f'{name}=/path/to/{name} (or {name}=demo)')
 
 
 def resolve_splits(evaluator: str, available, protocol: ProtocolInfo, requested: str
@@ -130,84 +234,176 @@ def resolve_splits(evaluator: str, available, protocol: ProtocolInfo, requested:
     return (requested,)
 
 
-def remove_unreadable(plan: RunPlan, split: Any, log: Callable[[str], None]) -> Any:
-    """``split`` without its unreadable videos (counted in ``plan.skipped``); a DataError when
-    more than ``plan.max_unreadable`` of them are unreadable."""
+# ----------------------------------------------------------------------------------- data
+
+
+def readable(plan: RunPlan, source: DataSource, items: Sequence[Any], what: str, log: Log
+             ) -> tuple[list[Any], int]:
+    """``items`` without unreadable videos, and how many were removed; a DataError when more
+    than ``plan.max_unreadable`` of them are unreadable."""
     from harness.data.probe import check_unreadable, probe_videos
 
-    items = split.train + split.test
-    cache = plan.work_dir / 'probe' / f'{plan.evaluator.info.dataset}_{plan.data_label}.json'
-    bad = set(probe_videos(plan.data_root, items, cache_file=cache).unreadable)
-    plan.skipped[split.name] = {'missing': split.missing, 'unreadable': len(bad)}
-    if split.missing:
-        log(f'warning: {split.missing} videos listed in split {split.name} are not on disk and '
-            f'were skipped')
+    cache = plan.work_dir / 'probe' / f'{source.name}_{source.label}.json'
+    bad = set(probe_videos(source.root, items, cache_file=cache).unreadable)
     check_unreadable(len(bad), len(items), plan.max_unreadable, examples=sorted(bad))
-    if not bad:
-        return split
-    log(f"warning: {len(bad)} unreadable videos in split {split.name} skipped (e.g. "
-        f"{sorted(bad)[0]}); counted in the record")
-    return replace(split, train=tuple(i for i in split.train if i.path not in bad),
-                   test=tuple(i for i in split.test if i.path not in bad))
+    if bad:
+        log(f'warning: {len(bad)} unreadable videos in {what} skipped (e.g. {sorted(bad)[0]}); '
+            'counted in the record')
+    return [item for item in items if item.path not in bad], len(bad)
 
 
-def run_pretrain(pm: PluginManager, plan: RunPlan, log: Callable[[str], None]
+def eval_split(plan: RunPlan, name: str, log: Log) -> Any:
+    """Split ``name`` of the evaluation data without its unreadable videos (counted in
+    ``plan.skipped``)."""
+    split = plan.eval_data.read_split(name)
+    if split.missing:
+        log(f'warning: {split.missing} videos listed in split {name} are not on disk and '
+            'were skipped')
+    kept, bad = readable(plan, plan.eval_data, split.train + split.test, f'split {name}', log)
+    plan.skipped[name] = {'missing': split.missing, 'unreadable': bad}
+    kept_paths = {item.path for item in kept}
+    return replace(split, train=tuple(i for i in split.train if i.path in kept_paths),
+                   test=tuple(i for i in split.test if i.path in kept_paths))
+
+
+def check_disjoint(pretrain: DataSource, items: Sequence[Any], evaluation: DataSource,
+                   tests: Mapping[str, Sequence[Any]]) -> None:
+    """No pretraining video may be a test video of an evaluated split (same file on disk)."""
+    pretrain_files = {os.path.realpath(pretrain.root / item.path) for item in items}
+    for split, test in tests.items():
+        shared = sorted(item.path for item in test
+                        if os.path.realpath(evaluation.root / item.path) in pretrain_files)
+        if shared:
+            raise DataError(f'the pretraining set ({pretrain.name}) holds {len(shared)} test '
+                            f'videos of {evaluation.name} split {split} (e.g. {shared[0]}); '
+                            'pretrain on a set without them')
+
+
+def pretraining_set(plan: RunPlan, split: Any, log: Log) -> tuple[list[Any], dict[str, Any]]:
+    """The videos the method pretrains on for evaluated split ``split``, and their identity
+    for the record: dataset, data, split used, number of videos, file-list sha256, videos
+    left out."""
+    source = plan.pretrain_data
+    skipped = None  # per-split pretraining: counted with the evaluated split
+    if plan.pretrains_per_split:
+        used, items = split.name, list(split.train)
+        tests = {split.name: split.test}
+    else:
+        used = source.dataset.module().SPLITS[0]
+        full = source.read_split(used)
+        if full.missing:
+            log(f'warning: {full.missing} videos listed in {source.name} are not on disk and '
+                'were skipped')
+        items, bad = readable(plan, source, full.train, f'the {source.name} pretraining set',
+                              log)
+        skipped = {'missing': full.missing, 'unreadable': bad}
+        tests = {name: plan.eval_data.read_split(name).test for name in plan.splits}
+    check_disjoint(source, items, plan.eval_data, tests)
+    if not items:
+        raise DataError(f'the pretraining set {source.name} at {source.root} has no readable '
+                        'training videos')
+    identity = {'dataset': source.name, 'data': source.label, 'split': used,
+                'num_videos': len(items), 'files_sha256': datasets.list_sha256(items)}
+    if skipped is not None:
+        identity['skipped_videos'] = skipped
+    return items, identity
+
+
+# ------------------------------------------------------------------------------ pretraining
+
+
+def run_pretrain(pm: PluginManager, plan: RunPlan, split: Any, log: Log
                  ) -> tuple[PretrainResult | None, dict[str, Any] | None]:
-    """Pretrain the method (or reuse the cached pretraining); None for methods that do not."""
+    """Pretrain the method for evaluated split ``split`` (or reuse the cached pretraining);
+    (None, None) for methods that do not pretrain."""
     from harness.pretrain import build_pretrain_config, pretrain
 
     method, backbone = plan.method.info, plan.backbone.info
     if not method.pretrains:
         log(f'{method.name}: no pretraining (random initialisation)')
         return None, None
-    split = plan.data_split
-    files_sha = datasets.list_sha256(split.train)
+    memo = split.name if plan.pretrains_per_split else ''
+    if memo in plan.pretrained:
+        return plan.pretrained[memo]
+    items, identity = pretraining_set(plan, split, log)
     ann_file = datasets.annotation_list(plan.work_dir / 'lists',
-                                        f'{plan.evaluator.info.dataset}_train{split.name}',
-                                        split.train)
-    identity = {'dataset': plan.evaluator.info.dataset, 'data': plan.data_label,
-                'split': split.name, 'num_videos': len(split.train), 'files_sha256': files_sha}
+                                        f'{plan.pretrain_data.name}_pretrain{identity["split"]}',
+                                        items)
     pretrain_options, _ = split_cfg_options(plan.cfg_options)
-    cfg = build_pretrain_config(method, backbone, data_root=plan.data_root, ann_file=ann_file,
+    cfg = build_pretrain_config(plan.method_config[1], backbone,
+                                data_root=plan.pretrain_data.root, ann_file=ann_file,
                                 data_identity=identity, seed=plan.seed, launcher=plan.launcher,
-                                cfg_options=pretrain_options,
-                                imports=PRETRAIN_IMPORTS + tuple(method.imports)
-                                + tuple(backbone.imports))
+                                cfg_options=pretrain_options)
+    versions = component_versions(plan.method, plan.backbone)
     started = time.monotonic()
-    result = pretrain(cfg, plan.work_dir, method.name, backbone.name, resume=plan.resume)
-    if result.reused:
-        log(f'pretraining reused from cache: {result.work_dir} (config {result.config_sha256[:12]})')
+    result = pretrain(cfg, plan.work_dir, method.name, backbone.name, resume=plan.resume,
+                      versions=versions, log=log, dry_run=plan.dry_run)
+    identity = dict(identity, config=plan.method_config[0], **summarize(cfg))
+    if plan.dry_run:
+        state = 'finished, would be reused' if result.reused else 'would be trained'
+        log(f'pretraining ({state}) in {result.work_dir}; merged config:\n{cfg.pretty_text}')
+    elif result.reused:
+        log(f'pretraining reused from cache: {result.work_dir} (trained '
+            f"{result.provenance.get('started_at', '?')})")
     else:
         log(f'pretraining done in {time.monotonic() - started:.0f}s: {result.work_dir}')
-    pm.pretrain_end(plan, result.backbone_path, result.reused)
+    if not plan.dry_run:
+        pm.pretrain_end(plan, result.backbone_path, result.reused)
+    plan.pretrained[memo] = (result, identity)
     return result, identity
 
 
-def run_evaluation(plan: RunPlan, pretrained: PretrainResult | None, split: Any,
-                   log: Callable[[str], None]) -> EvalResult:
-    """Evaluate one split. A finished evaluation of the same pretraining, protocol and split is
-    reused with ``--resume`` (so an interrupted ``--split all`` continues where it stopped)."""
-    evaluator = import_object(plan.evaluator.info.evaluator)()
+def component_versions(*entries: Registered) -> dict[str, str]:
+    """Versions of the harness and of the distributions of ``entries``."""
+    versions = {'ssl-harness': harness.__version__}
+    for entry in entries:
+        versions[entry.plugin.distribution or entry.plugin.module] = \
+            entry.plugin.version or 'unknown'
+    return versions
+
+
+# ------------------------------------------------------------------------------- evaluation
+
+
+def eval_request(plan: RunPlan, pretrained: PretrainResult | None, split: Any) -> EvalRequest:
     _, eval_options = split_cfg_options(plan.cfg_options)
-    tag = pretrained.config_sha256[:12] if pretrained else 'random'
+    tag = pretrained.key[:12] if pretrained else 'random'
     work_dir = (plan.work_dir / 'eval' /
                 f'{plan.method.info.name}_{plan.backbone.info.name}_{tag}_'
-                f'{plan.evaluator.info.name}_{plan.protocol.name}_split{split.name}_'
-                f'seed{plan.seed}')
-    request = EvalRequest(
+                f'{plan.evaluator.info.name}_{plan.protocol.name}_'
+                f'{Path(plan.eval_config[0]).stem}_split{split.name}_seed{plan.seed}')
+    return EvalRequest(
         protocol=plan.protocol, backbone=plan.backbone.info,
-        backbone_weights=Path(pretrained.backbone_path) if pretrained else None,
-        dataset=plan.evaluator.info.dataset, data_root=plan.data_root, is_demo=plan.is_demo,
-        work_dir=work_dir, split=split.name, seed=plan.seed, resume=plan.resume,
-        launcher=plan.launcher, cfg_options=eval_options,
+        backbone_weights=Path(pretrained.backbone_path) if pretrained and
+        pretrained.backbone_path else None,
+        dataset=plan.eval_data.dataset, data_root=plan.eval_data.root,
+        is_demo=plan.eval_data.is_demo, work_dir=work_dir, split=split.name, seed=plan.seed,
+        resume=plan.resume, launcher=plan.launcher, cfg_options=eval_options,
         imports=tuple(plan.backbone.info.imports), data_split=split,
         backbone_sha256=pretrained.checkpoint_sha256 if pretrained else None,
-        cache_dir=plan.work_dir / 'features')
-    done = work_dir / 'result.json'
+        cache_dir=plan.work_dir / 'features', config=plan.eval_config[1])
+
+
+def run_evaluation(plan: RunPlan, pretrained: PretrainResult | None, split: Any, log: Log
+                   ) -> EvalResult | None:
+    """Evaluate one split (None in a dry run, which prints the evaluation config instead). A
+    finished evaluation of the same pretraining, protocol and split is reused with
+    ``--resume`` (so an interrupted ``--split all`` continues where it stopped)."""
+    from mmengine.dist import is_main_process
+
+    evaluator = import_object(plan.evaluator.info.evaluator)()
+    request = eval_request(plan, pretrained, split)
+    if plan.dry_run:
+        cfg = evaluator.config(request)
+        log(f'evaluation {plan.evaluator.info.name}/{plan.protocol.name} split {split.name} '
+            f'in {request.work_dir}; merged config:\n{cfg.pretty_text}')
+        return None
+    done = request.work_dir / 'result.json'
     if plan.resume and done.is_file():
         log(f'split {split.name}: finished evaluation reused from {done}')
         return EvalResult(**json.loads(done.read_text()))
-    prepare_work_dir(work_dir, resume=plan.resume, finished=done.is_file(), what='evaluation')
+    prepare_work_dir(request.work_dir, resume=plan.resume, finished=done.is_file(),
+                     what='evaluation')
     result = evaluator.evaluate(request)
     if is_main_process():
         atomic_write_text(done, json.dumps(asdict(result), indent=2, default=str))
@@ -230,10 +426,13 @@ def combine_splits(results: list[EvalResult]) -> EvalResult:
                    std=std, per_split=per_split)
 
 
-def build_record(plan: RunPlan, pretrained: PretrainResult | None,
-                 identity: Mapping[str, Any] | None, result: EvalResult, *, started_at: str,
-                 duration_s: float) -> dict[str, Any]:
-    """The result record of DESIGN.md §4 (validated when written)."""
+# ---------------------------------------------------------------------------------- record
+
+
+def build_record(plan: RunPlan, pretrained: list[tuple[PretrainResult, dict]],
+                 result: EvalResult, *, started_at: str, duration_s: float) -> dict[str, Any]:
+    """The result record (validated when written). ``pretrained``: the pretraining of each
+    evaluated split (one entry when they share it)."""
     commit, dirty = git_commit()
 
     def component(entry: Registered) -> dict[str, str]:
@@ -241,10 +440,12 @@ def build_record(plan: RunPlan, pretrained: PretrainResult | None,
                 entry.plugin.module, 'version': entry.plugin.version or 'unknown'}
 
     pretrain = None
-    if pretrained is not None:
-        pretrain = dict(identity, epochs=pretrained.epochs, iters=pretrained.iters,
-                        config_sha256=pretrained.config_sha256,
-                        checkpoint_sha256=pretrained.checkpoint_sha256, reused=pretrained.reused)
+    if pretrained:
+        blocks = [pretrain_block(result_, identity) for result_, identity in pretrained]
+        pretrain = blocks[0]
+        if len(blocks) > 1:
+            pretrain = dict(pretrain, split='per evaluated split',
+                            per_split={block['split']: block for block in blocks})
     plugin_dists = tuple(sorted({e.plugin.distribution for e in
                                  (plan.method, plan.backbone, plan.evaluator)
                                  if e.plugin.distribution}))
@@ -254,10 +455,10 @@ def build_record(plan: RunPlan, pretrained: PretrainResult | None,
         'backbone': component(plan.backbone),
         'pretrain': pretrain,
         'eval': {'name': plan.evaluator.info.name, 'protocol': plan.protocol.name,
-                 'protocol_version': plan.protocol.version, 'splits': result.splits,
-                 'clips': result.clips, 'crops': result.crops,
+                 'protocol_version': plan.protocol.version, 'config': plan.eval_config[0],
+                 'splits': result.splits, 'clips': result.clips, 'crops': result.crops,
                  'config_sha256': result.config_sha256, 'weights': result.weights,
-                 'skipped_videos': plan.skipped},
+                 'skipped_videos': plan.skipped, **result.settings},
         'metrics': {name: metric_entry(result, name) for name in result.metrics},
         'seeds': [plan.seed],
         'data': plan.data_label,
@@ -268,6 +469,15 @@ def build_record(plan: RunPlan, pretrained: PretrainResult | None,
                        'device': device_name(), 'started_at': started_at,
                        'duration_s': round(duration_s, 1), 'command': ' '.join(sys.argv)},
     }
+
+
+def pretrain_block(result: PretrainResult, identity: Mapping[str, Any]) -> dict[str, Any]:
+    """The record's account of one pretraining: the data it read, its settings, its identity,
+    and the provenance of the run that trained it (a reused one keeps its own)."""
+    return dict(identity, epochs=result.epochs, iters=result.iters, key=result.key,
+                config_sha256=result.config_sha256, checkpoint_sha256=result.checkpoint_sha256,
+                sources=result.sources, versions=result.versions, reused=result.reused,
+                provenance=result.provenance)
 
 
 def metric_entry(result: EvalResult, name: str) -> dict[str, Any]:
@@ -282,36 +492,46 @@ def metric_entry(result: EvalResult, name: str) -> dict[str, Any]:
     return entry
 
 
-def execute(pm: PluginManager, plan: RunPlan, log: Callable[[str], None] = print
-            ) -> tuple[dict[str, Any], Path]:
-    """Run the plan; returns the written record and its path."""
-    from harness import leaderboard, results
+def execute(pm: PluginManager, plan: RunPlan, log: Log = print
+            ) -> tuple[dict[str, Any] | None, Path | None]:
+    """Run the plan; returns the written record and its path ((None, None) in a dry run)."""
+    from mmengine.dist import is_main_process
+
+    from harness import results
 
     started_at = datetime.now(timezone.utc).isoformat(timespec='seconds')
     started = time.monotonic()
-    pm.run_start(plan)
-    log(f"run: method {plan.method.info.name}, backbone {plan.backbone.info.name}, eval "
-        f"{plan.evaluator.info.name}/{plan.protocol.name}, split {', '.join(plan.splits)}, "
-        f"data {plan.data_label} ({plan.data_root}), seed {plan.seed}")
-    plan.data_split = remove_unreadable(plan, plan.data_split, log)
-    pretrained, identity = run_pretrain(pm, plan, log)
-    layout = datasets.layout(plan.evaluator.info.dataset)
-    per_split = []
+    if not plan.dry_run:
+        pm.run_start(plan)
+    source = plan.pretrain_data
+    log(f"{'dry run' if plan.dry_run else 'run'}: method {plan.method.info.name} "
+        f"(config {plan.method_config[0] if plan.method_config else '-'}), backbone "
+        f'{plan.backbone.info.name}, pretraining data '
+        f"{f'{source.name} ({source.label}, {source.root})' if source else '-'}"
+        f'{", per evaluated split" if plan.pretrains_per_split else ""}; eval '
+        f'{plan.evaluator.info.name}/{plan.protocol.name} (config {plan.eval_config[0]}), '
+        f"split {', '.join(plan.splits)}, data {plan.eval_data.label} ({plan.eval_data.root}), "
+        f'seed {plan.seed}; records to {plan.records_dir}')
+    per_split, pretrained = [], []
     for name in plan.splits:
-        split = plan.data_split if name == plan.data_split.name else \
-            remove_unreadable(plan, layout.read_split(plan.data_root, name), log)
-        per_split.append(run_evaluation(plan, pretrained, split, log))
+        split = eval_split(plan, name, log)
+        result, identity = run_pretrain(pm, plan, split, log)
+        if result is not None and (result, identity) not in pretrained:
+            pretrained.append((result, identity))
+        evaluated = run_evaluation(plan, result, split, log)
+        if evaluated is None:
+            continue
+        per_split.append(evaluated)
         if len(plan.splits) > 1:
-            log(f'split {name}: ' +
-                ', '.join(f'{k} {v}' for k, v in per_split[-1].metrics.items()))
+            log(f'split {name}: ' + ', '.join(f'{k} {v}' for k, v in evaluated.metrics.items()))
+    if plan.dry_run:
+        log('dry run: nothing was trained and no record was written')
+        return None, None
     result = combine_splits(per_split)
-    record = build_record(plan, pretrained, identity, result, started_at=started_at,
+    record = build_record(plan, pretrained, result, started_at=started_at,
                           duration_s=time.monotonic() - started)
     path = plan.records_dir / f'{results.record_id(record)}.json'
     if is_main_process():
         results.write_record(record, plan.records_dir)
         pm.record_written(plan, record, path)
-        board = plan.records_dir.parent / 'README.md'
-        if leaderboard.render(plan.records_dir, board):
-            log(f'leaderboard regenerated: {board}')
     return record, path

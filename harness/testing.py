@@ -41,35 +41,75 @@ def assert_trains(model, inputs, lr: float = 1e-2) -> float:
     return float(loss.detach())
 
 
-def build_method_model(method, backbone, **model_overrides):
-    """Build a method's pretraining model from its config with ``backbone`` plugged in, as
-    the runner does (``method``/``backbone`` are MethodInfo/BackboneInfo)."""
-    import importlib
-
-    from mmengine.config import Config
-
-    from harness.api import resolve_config
+def build_method_model(method, backbone, config: str = 'demo', **model_overrides):
+    """Build a method's pretraining model from its named ``config`` with ``backbone`` plugged
+    in, as the runner does (``method``/``backbone`` are MethodInfo/BackboneInfo); returns the
+    model and the merged config."""
+    from harness.api import pick_config
+    from harness.config import load_pretrain_config
+    from harness.engine import import_config_modules
     from harness.registry import MODELS
 
-    for module in (*method.imports, *backbone.imports):
-        importlib.import_module(module)
-    cfg = Config.fromfile(str(resolve_config(method.config)))
+    cfg = load_pretrain_config(pick_config(method.configs, config, method.name)[1])
     cfg.model.backbone = dict(backbone.cfg)
     cfg.model.feat_dim = backbone.feat_dim
     cfg.model.update(model_overrides)
+    cfg.custom_imports.imports = [*cfg.custom_imports.imports, *backbone.imports]
+    import_config_modules(cfg)
     return MODELS.build(cfg.model), cfg
 
 
 def random_view_inputs(cfg, batch_size: int = 2) -> dict:
     """Random model inputs shaped like what the config's sampling transform produces (the
-    first pipeline step with a ``random_inputs`` method, e.g. SampleViews)."""
+    first pipeline step with a ``random_inputs`` method, e.g. SampleViews); the config's
+    modules must be imported (:func:`build_method_model` does)."""
     from harness.registry import TRANSFORMS
-
-    import harness.data.transformed  # noqa: F401  (registers the samplers)
-    import harness.data.views  # noqa: F401
 
     for step in cfg.train_dataloader.dataset.pipeline:
         transform = TRANSFORMS.build(step)
         if hasattr(transform, 'random_inputs'):
             return transform.random_inputs(batch_size)
     raise ValueError('the config has no sampling transform with random_inputs()')
+
+
+#: Config keys :func:`shrink_options` makes small, by the last part of their dotted name.
+SHRINK_RULES = {
+    'frames': lambda v: min(v, 4), 'clip_len': lambda v: min(v, 4),
+    'drop': lambda v: min(v, 1), 'size': lambda v: min(v, 16),
+    'crop_size': lambda v: min(v, 16), 'batch_size': lambda v: min(v, 2),
+    'num_workers': lambda v: 0, 'persistent_workers': lambda v: False,
+    'hidden_dim': lambda v: min(v, 16), 'dim': lambda v: min(v, 16),
+    'proj_dim': lambda v: min(v, 16), 'pred_dim': lambda v: min(v, 8),
+    'queue_size': lambda v: min(v, 8),
+}
+
+
+def shrink_options(cfg, iters: int = 2) -> dict:
+    """``--cfg-options`` that shrink a config for a smoke run: every input size, clip length,
+    batch size and width it has (by key name, :data:`SHRINK_RULES`; ``Resize`` scales to 20
+    px), no dataloader workers, and a training loop of ``iters`` iterations. Only keys the
+    config has are changed, so a config is smoke-tested through its own keys."""
+    from harness.config import as_plain
+
+    data = as_plain(cfg)
+    options: dict = {}
+
+    def visit(node, path):
+        items = node.items() if isinstance(node, dict) else \
+            enumerate(node) if isinstance(node, list) else ()
+        for key, value in items:
+            dotted = f'{path}{key}'
+            rule = SHRINK_RULES.get(str(key))
+            if rule is not None and isinstance(value, (int, bool)):
+                if rule(value) != value:
+                    options[dotted] = rule(value)
+            elif key == 'scale' and isinstance(node, dict) and \
+                    str(node.get('type', '')).endswith('Resize') and isinstance(value, list):
+                options[dotted] = (-1, 20) if -1 in value else (16, 16)
+            else:
+                visit(value, dotted + '.')
+
+    visit(data, '')
+    if 'train_cfg' in data:
+        options['train_cfg'] = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=iters)
+    return options

@@ -108,7 +108,7 @@ def test_example_third_party_plugin_is_listed(harness_cli):
     assert 'tiny3d' in listed
     plugins = {p['name']: p for p in json.loads(harness_cli('plugins', check=True).stdout)}
     assert plugins['example']['distribution'] == 'harness-example'
-    assert plugins['example']['registers'] == {'backbone': ['tiny3d']}
+    assert plugins['example']['registers'] == {'backbone': ['tiny3d'], 'method': ['tinysiam']}
 
 
 def test_data_demo_writes_the_official_layout(capsys, tmp_path):

@@ -21,7 +21,7 @@ from harness.api import MethodInfo
 
 @hookimpl
 def harness_register_methods(register):
-    register(MethodInfo(name={name!r}, summary='fake', data='video', config=None,
+    register(MethodInfo(name={name!r}, summary='fake', data='video', configs={{}},
                         default_backbone='r3d18'))
 '''
 

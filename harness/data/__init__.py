@@ -1,45 +1,37 @@
-"""On-disk dataset formats, demo-data generators and multi-view clip samplers.
-
-Each dataset layout is a module with ``read_split(root, split)``, ``generate_demo(root)`` and
-``is_demo(root)``; :func:`layout` finds it by name. A split's file lists are identified by
-:func:`list_sha256`.
+"""What every dataset layout shares: demo-data roots, file-list identity, annotation lists,
+video decoding and multi-view clip sampling. The layouts themselves (UCF101, HMDB51,
+Kinetics-400, ...) come from plugins through ``harness_register_datasets`` (see
+:class:`harness.api.DatasetInfo`).
 """
 from __future__ import annotations
 
 import hashlib
-import importlib
 from pathlib import Path
-from types import ModuleType
 
 from harness.errors import DataError
 
-LAYOUTS = {'ucf101': 'harness.data.ucf101', 'hmdb51': 'harness.data.hmdb51'}
-
-
-def layout(name: str) -> ModuleType:
-    """The module that reads (and generates demo data for) dataset layout ``name``."""
-    if name not in LAYOUTS:
-        raise DataError(f"no dataset layout '{name}'; known: {', '.join(sorted(LAYOUTS))}")
-    return importlib.import_module(LAYOUTS[name])
-
 
 def demo_root(work_dir: str | Path, name: str) -> Path:
-    """Where ``--data demo`` keeps the generated demo dataset ``name``."""
+    """Where ``demo`` data keeps the generated demo dataset ``name``."""
     return Path(work_dir) / 'demo' / name
 
 
-def resolve_data_root(data: str, dataset: str, work_dir: str | Path) -> tuple[Path, bool]:
-    """``--data`` as (root, is_demo): 'demo' generates (once) the demo dataset; a path must
-    exist. Whether a given root holds demo data is read from its marker, never assumed."""
-    module = layout(dataset)
+def resolve_data_root(data: str, dataset, work_dir: str | Path, *, option: str = '--data'
+                      ) -> tuple[Path, bool]:
+    """A data option (``demo`` or a root) for ``dataset`` (a :class:`harness.api.DatasetInfo`)
+    as (root, is_demo): 'demo' generates (once) the demo dataset; a path must exist. Whether a
+    given root holds demo data is read from its marker, never assumed."""
+    module = dataset.module()
     if data == 'demo':
-        root = demo_root(work_dir, dataset)
+        root = demo_root(work_dir, dataset.name)
         module.generate_demo(root)
-        return root, True
+        return root.resolve(), True
     root = Path(data).expanduser().resolve()
     if not root.is_dir():
-        raise DataError(f'data root {root} does not exist; point --data at a {dataset} root '
-                        f'in its official layout, or use --data demo')
+        hint = f' ({dataset.layout_help})' if dataset.layout_help else ''
+        demo = f'{option} demo' if option == '--data' else f'{option} {dataset.name}=demo'
+        raise DataError(f'{option} {root} does not exist; point it at a {dataset.name} root in '
+                        f'its official layout{hint}, or use {demo}')
     return root, module.is_demo(root)
 
 

@@ -1,6 +1,6 @@
 """Registers BraVe. Cheap to import: no torch here."""
 from harness import hookimpl
-from harness.api import MethodInfo
+from harness.api import MethodInfo, packaged_configs
 
 
 @hookimpl
@@ -10,7 +10,7 @@ def harness_register_methods(register):
         summary='narrow view and broad (longer, lower-resolution) views regress each other: '
                 'normalized MSE onto stop-gradient projections, no EMA',
         data='video',
-        config='brave/brave_demo.py',
+        configs=packaged_configs('harness_brave', 'brave'),
         default_backbone='r3d18',
         imports=('harness_brave.model',),
         citation='Recasens et al., "Broaden Your Views for Self-Supervised Video Learning", '

@@ -1,31 +1,32 @@
 """Registers moco, videomoco, byol and simsiam (video, two clips per video). Cheap to import."""
 from harness import hookimpl
-from harness.api import MethodInfo
+from harness.api import MethodInfo, packaged_configs
 
 MODELS = ('harness_contrastive.models',)
 
-#: name -> (summary, config, citation)
+#: name -> (summary, config stem, citation)
 METHODS = {
     'moco': ('MoCo v2: InfoNCE against a queue of momentum-encoder keys, MLP head',
-             'contrastive/moco_demo.py',
+             'moco',
              'Chen, Fan, Girshick, He, "Improved Baselines with Momentum Contrastive Learning", '
              'arXiv:2003.04297, 2020'),
     'videomoco': ('VideoMoCo: MoCo on clips whose lowest-scored frames an adversarial generator '
                   'replaces by the mean frame, negatives decayed with their age in the queue',
-                  'contrastive/videomoco_demo.py',
+                  'videomoco',
                   'Pan, Song, Yang, Jiang, Liu, "VideoMoCo: Contrastive Video '
                   'Representation Learning with Temporally Adversarial Examples", CVPR 2021'),
     'byol': ('BYOL: online predictor regresses an EMA target projection (2 - 2 cos), symmetric',
-             'contrastive/byol_demo.py',
+             'byol',
              'Grill et al., "Bootstrap Your Own Latent", NeurIPS 2020'),
     'simsiam': ('SimSiam: predictor vs stop-gradient projection of the other view, no EMA',
-                'contrastive/simsiam_demo.py',
+                'simsiam',
                 'Chen & He, "Exploring Simple Siamese Representation Learning", CVPR 2021'),
 }
 
 
 @hookimpl
 def harness_register_methods(register):
-    for name, (summary, config, citation) in METHODS.items():
-        register(MethodInfo(name=name, summary=summary, data='video', config=config,
+    for name, (summary, stem, citation) in METHODS.items():
+        register(MethodInfo(name=name, summary=summary, data='video',
+                            configs=packaged_configs('harness_contrastive', stem),
                             default_backbone='r3d18', imports=MODELS, citation=citation))

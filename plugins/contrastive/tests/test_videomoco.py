@@ -121,7 +121,8 @@ def test_flip_gradient_keeps_the_value_and_negates_the_gradient():
 
 def demo_optim_wrapper(model, lr):
     """The demo config's two wrappers, built by mmengine, with plain SGD (a step is -lr * grad)."""
-    cfg = Config.fromfile(str(resolve_config('contrastive/videomoco_demo.py'))).optim_wrapper
+    cfg = Config.fromfile(str(resolve_config('harness_contrastive:configs/videomoco_demo.py'))
+                         ).optim_wrapper
     assert 'optimizer' not in cfg  # the base's single optimizer is replaced
     for name in ('encoder', 'generator'):
         cfg[name].optimizer = dict(type='SGD', lr=lr)

@@ -10,6 +10,6 @@ def harness_register_methods(register):
         name='random',
         summary='no pretraining: randomly initialised backbone (reference row)',
         data='any',
-        config=None,
+        configs={},
         default_backbone='r3d18',
     ))

@@ -1,41 +1,41 @@
 """Registers TransRank, its TransCls control, and the RecogTrans baselines it is compared with
-(all on the same transformation sampler and head; specs/methods.md §1, §7).
+(all on the same transformation sampler and head; docs/methods.md §1, §7).
 Cheap to import: no torch here."""
 from harness import hookimpl
-from harness.api import MethodInfo
+from harness.api import MethodInfo, packaged_configs
 
 MODEL = ('harness_transrank.model',)
 TRANSRANK = ('Duan, Zhao, Chen, Lin, "TransRank: Self-supervised Video Representation Learning '
              'via Ranking-based Transformation Recognition", CVPR 2022, arXiv:2205.02028')
 
-#: name -> (summary, config, citation)
+#: name -> (summary, config stem, citation)
 METHODS = {
     'transrank': (
         "rank each transformation's score of the clip that received it above the other clips "
         'of the same video (margin ranking over the K x K score matrix), temporal + rotation',
-        'transrank/transrank_demo.py', TRANSRANK),
+        'transrank', TRANSRANK),
     'transrank-cls': (
         "TransRank's control (TransCls): same sampler and head, cross-entropy on each clip's row",
-        'transrank/transrank_cls_demo.py', TRANSRANK),
+        'transrank_cls', TRANSRANK),
     'speednet': (
-        'RecogTrans baseline: normal speed vs sped up (binary CE)', 'recogtrans/speednet_demo.py',
+        'RecogTrans baseline: normal speed vs sped up (binary CE)', 'speednet',
         'Benaim et al., "SpeedNet: Learning the Speediness in Videos", CVPR 2020'),
     'aot': (
         'RecogTrans baseline: arrow of time, forward vs reversed (binary CE)',
-        'recogtrans/aot_demo.py',
+        'aot',
         'Wei et al., "Learning and Using the Arrow of Time", CVPR 2018'),
     'rotnet3d': (
-        'RecogTrans baseline: 4-way rotation of the clip (CE)', 'recogtrans/rotnet3d_demo.py',
+        'RecogTrans baseline: 4-way rotation of the clip (CE)', 'rotnet3d',
         'Jing & Tian, "Self-supervised Spatiotemporal Feature Learning via Video Rotation '
         'Prediction", arXiv:1811.11387, 2018'),
     'pace': (
         'RecogTrans baseline: pace class 1x-5x (CE; the optional contrastive term is not '
-        'included)', 'recogtrans/pace_demo.py',
+        'included)', 'pace',
         'Wang, Jiao, Liu, "Self-supervised Video Representation Learning by Pace Prediction", '
         'ECCV 2020'),
     'rtt': (
         'RecogTrans baseline: speed 1x-8x, periodic, random order, warp (one CE over the union '
-        'of these labels)', 'recogtrans/rtt_demo.py',
+        'of these labels)', 'rtt',
         'Jenni, Meishvili, Favaro, "Video Representation Learning by Recognizing Temporal '
         'Transformations", ECCV 2020'),
 }
@@ -43,6 +43,7 @@ METHODS = {
 
 @hookimpl
 def harness_register_methods(register):
-    for name, (summary, config, citation) in METHODS.items():
-        register(MethodInfo(name=name, summary=summary, data='video', config=config,
+    for name, (summary, stem, citation) in METHODS.items():
+        register(MethodInfo(name=name, summary=summary, data='video',
+                            configs=packaged_configs('harness_transrank', stem),
                             default_backbone='r3d18', imports=MODEL, citation=citation))

@@ -15,5 +15,14 @@ PROTOCOLS = {
 class ActionEvaluator:
     """Action recognition on a video dataset layout (UCF101, HMDB51)."""
 
+    def config(self, request: EvalRequest):
+        if request.protocol.name == 'finetune':
+            from harness_videoeval.finetune import build_config, split_lists
+
+            return build_config(request, *split_lists(request))
+        from harness_videoeval.features import load_config
+
+        return load_config(request)
+
     def evaluate(self, request: EvalRequest) -> EvalResult:
         return import_object(PROTOCOLS[request.protocol.name])(request)

@@ -109,7 +109,7 @@ def video_features(request: EvalRequest, items: Sequence[Any], cfg: Config
     cache store (same file stamp) are not extracted again."""
     key = cache_key(request, cfg)
     cache_dir = request.cache_dir or request.work_dir / 'features'
-    path = cache_dir / f'{request.dataset}_{key[:16]}.pt'
+    path = cache_dir / f'{request.dataset.name}_{key[:16]}.pt'
     store = torch.load(path, map_location='cpu', weights_only=True) if path.is_file() else {}
     if store.get('key') != key:
         store = {'key': key, 'rows': {}, 'features': None, 'weights': None}
@@ -120,7 +120,7 @@ def video_features(request: EvalRequest, items: Sequence[Any], cfg: Config
     if not todo:
         print(f'[harness] features reused from cache: {path}', flush=True)
     else:
-        list_file = datasets.annotation_list(cache_dir / 'lists', request.dataset, todo)
+        list_file = datasets.annotation_list(cache_dir / 'lists', request.dataset.name, todo)
         new, report = extract(request, todo, cfg, list_file)
         start = 0 if store['features'] is None else len(store['features'])
         store['features'] = new if store['features'] is None else \
@@ -151,9 +151,9 @@ def split_features(request: EvalRequest, cfg: Config):
 
 
 def load_config(request: EvalRequest) -> Config:
-    from harness.api import resolve_config
+    """The protocol's config with ``request.cfg_options`` applied (keys must exist)."""
+    from harness.config import apply_cfg_options, load_config as load
 
-    cfg = Config.fromfile(str(resolve_config(request.protocol.config)))
-    if request.cfg_options:
-        cfg.merge_from_dict(dict(request.cfg_options))
-    return cfg
+    cfg = load(request.config, label='evaluation config')
+    return apply_cfg_options(cfg, request.cfg_options, label='evaluation config',
+                             prefix='eval.')

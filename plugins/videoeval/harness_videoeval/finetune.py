@@ -9,8 +9,8 @@ from typing import Sequence
 from mmengine.config import Config
 
 from harness import data as datasets
-from harness.api import EvalRequest, EvalResult, resolve_config
-from harness.config import config_sha256
+from harness.api import EvalRequest, EvalResult
+from harness.config import apply_cfg_options, config_sha256, load_config, summarize
 
 CROPS = {'ThreeCrop': 3, 'TenCrop': 10}
 
@@ -30,7 +30,7 @@ def split_lists(request: EvalRequest) -> tuple[int, Path, Path]:
     mmaction2's VideoDataset reads them (``path label``, paths relative to the data root)."""
     split = request.read_split()
     lists = request.work_dir.parent / 'lists'
-    stem = f'{request.dataset}_{{}}{request.split}'
+    stem = f'{request.dataset.name}_{{}}{request.split}'
     return (len(split.classes),
             datasets.annotation_list(lists, stem.format('train'), split.train),
             datasets.annotation_list(lists, stem.format('test'), split.test))
@@ -48,7 +48,7 @@ def backbone_cfg(request: EvalRequest) -> dict:
 def build_config(request: EvalRequest, num_classes: int, train_list: Path, test_list: Path
                  ) -> Config:
     """The protocol's mmaction2 config with the harness's backbone, data, seed and options."""
-    cfg = Config.fromfile(str(resolve_config(request.protocol.config)))
+    cfg = load_config(request.config, label='evaluation config')
     cfg.model.backbone = backbone_cfg(request)
     cfg.model.cls_head.num_classes = num_classes
     cfg.model.cls_head.in_channels = request.backbone.feat_dim
@@ -57,20 +57,23 @@ def build_config(request: EvalRequest, num_classes: int, train_list: Path, test_
         loader.dataset.data_prefix = dict(video=str(request.data_root))
     cfg.randomness = dict(seed=request.seed, deterministic=False)
     cfg.launcher = request.launcher
-    cfg.custom_imports = dict(imports=['harness.weights', 'harness.hooks', *request.imports],
-                              allow_failed_imports=False)
+    imports = list(cfg.get('custom_imports', {}).get('imports', []))
+    imports += [m for m in ('harness.weights', 'harness.hooks', *request.imports)
+                if m not in imports]
+    cfg.custom_imports = dict(imports=imports, allow_failed_imports=False)
     cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
         dict(type='harness.ProgressBarHook', desc='finetune')]
-    if request.cfg_options:
-        cfg.merge_from_dict(dict(request.cfg_options))
-    return cfg
+    return apply_cfg_options(cfg, request.cfg_options, label='evaluation config',
+                             prefix='eval.')
 
 
 def finetune(request: EvalRequest) -> EvalResult:
     """Finetune all layers, then test the last model (no model selection on the test set)."""
+    from harness.checks import check_config
     from harness.engine import build_runner
 
     cfg = build_config(request, *split_lists(request))
+    check_config(cfg, 'evaluation config')
     sha = config_sha256(cfg)
     cfg.work_dir = str(request.work_dir)
     cfg.resume = request.resume
@@ -88,4 +91,4 @@ def finetune(request: EvalRequest) -> EvalResult:
         higher_is_better={'top1': True, 'top5': True},
         units={'top1': '%', 'top5': '%'},
         splits=[request.split], clips=clips, crops=crops, config_sha256=sha,
-        weights=weights)
+        weights=weights, settings=summarize(cfg))

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from harness.api import EvalRequest, EvalResult
-from harness.config import config_sha256
+from harness.config import config_sha256, summarize
 from harness_videoeval.features import load_config, split_features
 from harness_videoeval.finetune import views_of
 
@@ -76,4 +76,5 @@ def linear_probe(request: EvalRequest) -> EvalResult:
     clips, crops = views_of(cfg.feature_pipeline)
     return EvalResult(metrics={'top1': top1}, higher_is_better={'top1': True},
                       units={'top1': '%'}, splits=[request.split], clips=clips, crops=crops,
-                      config_sha256=config_sha256(cfg), weights=weights)
+                      config_sha256=config_sha256(cfg), weights=weights,
+                      settings=summarize(cfg))

@@ -1,9 +1,10 @@
 """Registers the video evaluators ucf101, hmdb51 and temporal. Cheap to import: no torch or
-mmaction2 here. Protocols are defined in specs/methods.md §0; a protocol's version changes
+mmaction2 here. Protocols are defined in docs/methods.md §0; a protocol's version changes
 whenever its numbers would."""
 from harness import hookimpl
-from harness.api import EvaluatorInfo, ProtocolInfo
+from harness.api import EvaluatorInfo, ProtocolInfo, packaged_configs
 
+PACKAGE = 'harness_videoeval'
 ACTION_EVALUATOR = 'harness_videoeval.action:ActionEvaluator'
 
 
@@ -13,22 +14,22 @@ def action_protocols() -> tuple[ProtocolInfo, ...]:
             name='finetune', version='1',
             summary='mmaction2 Recognizer3D, all layers trained from the SSL backbone, '
                     'multi-clip x multi-crop test (softmax averaged), top-1/top-5',
-            config='videoeval/finetune_demo.py', metrics=('top1', 'top5')),
+            configs=packaged_configs(PACKAGE, 'finetune'), metrics=('top1', 'top5')),
         ProtocolInfo(
             name='linear', version='1',
             summary='frozen backbone, standardized pooled features of uniformly spaced clips, '
                     'logistic regression, clip probabilities averaged, top-1',
-            config='videoeval/linear_demo.py', metrics=('top1',)),
+            configs=packaged_configs(PACKAGE, 'linear'), metrics=('top1',)),
         ProtocolInfo(
             name='svm', version='1',
             summary="BraVe's linear protocol: frozen backbone, standardized features of "
                     'uniformly spaced clips, LinearSVC(C), clip decision values averaged, top-1',
-            config='videoeval/svm_demo.py', metrics=('top1',)),
+            configs=packaged_configs(PACKAGE, 'svm'), metrics=('top1',)),
         ProtocolInfo(
             name='retrieval', version='1',
             summary='split 1: mean feature of 10 uniformly spaced clips per video, cosine '
                     'from test to train videos, R@1/5/10/20/50',
-            config='videoeval/retrieval_demo.py',
+            configs=packaged_configs(PACKAGE, 'retrieval'),
             metrics=('R@1', 'R@5', 'R@10', 'R@20', 'R@50'), splits=('1',)),
     )
 
@@ -51,14 +52,14 @@ def harness_register_evaluators(register):
             ProtocolInfo(name='order', version='1',
                          summary='which of two non-overlapping clips of a video comes first '
                                  '(binary, linear probe on the pair of features)',
-                         config='videoeval/temporal_demo.py', metrics=('accuracy',)),
+                         configs=packaged_configs(PACKAGE, 'temporal'), metrics=('accuracy',)),
             ProtocolInfo(name='sync', version='1',
                          summary='the overlap pattern of two overlapping clips of a video '
                                  '(linear probe on the pair of features)',
-                         config='videoeval/temporal_demo.py', metrics=('accuracy',)),
+                         configs=packaged_configs(PACKAGE, 'temporal'), metrics=('accuracy',)),
             ProtocolInfo(name='motion', version='1',
                          summary="the video's labelled motion type (linear probe), where the "
                                  'dataset labels one (motionLabels.txt; the demo data does)',
-                         config='videoeval/temporal_demo.py', metrics=('accuracy',)),
+                         configs=packaged_configs(PACKAGE, 'temporal'), metrics=('accuracy',)),
         ),
         evaluator='harness_videoeval.temporal:TemporalEvaluator'))

@@ -4,8 +4,8 @@ Every query ranks the gallery by cosine similarity and is a hit at k when one of
 gallery items has its label; R@k is the fraction of queries that hit. :func:`recall_at_k` never
 sorts the gallery: a query hits at k exactly when its first same-label gallery item (in ranking
 order) has rank < k, so it is enough to find that item and count the items ranked before it. The
-queries go a chunk at a time through three reused ``chunk_size x G`` buffers (two of the compute
-dtype, one boolean: 9 bytes an entry in float32, ~90 MB for 1024 x 10,000).
+queries go a chunk at a time through four reused ``chunk_size x G`` buffers (three of the compute
+dtype, one boolean: 13 bytes an entry in float32, ~130 MB for 1024 x 10,000).
 """
 from __future__ import annotations
 
@@ -40,7 +40,8 @@ def recall_at_k(query: Any, query_labels: Any, gallery: Any, gallery_labels: Any
     Ranking and ties: for each query the gallery is ordered by decreasing similarity, equal
     similarities by increasing gallery index (a stable sort, as
     ``np.argsort(-sim, kind='stable')``). Exact duplicate gallery vectors therefore tie exactly
-    (their similarities come out of the same matrix product, bit for bit) and the one listed
+    (each distinct gallery vector's similarity is computed once and shared by its copies: a
+    tiled matrix product does not promise equal results for equal rows) and the one listed
     first ranks first. A k larger than ``G`` means the whole gallery. A query whose label is
     absent from the gallery never hits, whatever k.
 
@@ -87,11 +88,14 @@ def first_positive_ranks(query: torch.Tensor, query_codes: torch.Tensor, gallery
     ranks = torch.full((q.shape[0],), size, dtype=torch.int64, device=q.device)
     if size == 0:
         return ranks
+    # each distinct gallery vector once: its copies then share one similarity, bit for bit
+    distinct, copies = torch.unique(g, dim=0, return_inverse=True)
     index = torch.arange(size, device=q.device)
     minus_inf = torch.tensor(float('-inf'), dtype=q.dtype, device=q.device)
     # Buffers reused by every chunk (fresh large tensors per chunk cost more than the counting).
     rows = min(chunk_size, q.shape[0])
     sim_buf = torch.empty(rows, size, dtype=q.dtype, device=q.device)
+    distinct_buf = torch.empty(rows, distinct.shape[0], dtype=q.dtype, device=q.device)
     same_buf = torch.empty(rows, size, dtype=torch.bool, device=q.device)
     work_buf = torch.empty(rows, size, dtype=q.dtype, device=q.device)
     ones = torch.ones(size, dtype=q.dtype, device=q.device)
@@ -109,7 +113,8 @@ def first_positive_ranks(query: torch.Tensor, query_codes: torch.Tensor, gallery
         stop = min(start + chunk_size, q.shape[0])
         n = stop - start
         sim, same, work = sim_buf[:n], same_buf[:n], work_buf[:n]
-        torch.mm(q[start:stop], g.T, out=sim)  # one product per chunk: equal rows tie exactly
+        torch.mm(q[start:stop], distinct.T, out=distinct_buf[:n])
+        torch.index_select(distinct_buf[:n], 1, copies, out=sim)
         torch.eq(query_codes[start:stop, None], gallery_codes[None, :], out=same)
         best = torch.where(same, sim, minus_inf, out=work).amax(dim=1, keepdim=True)
         rank = count(torch.gt, sim, best, work)

@@ -5,7 +5,7 @@ their k nearest (:func:`harness_videoeval.recall.recall_at_k`)."""
 from __future__ import annotations
 
 from harness.api import EvalRequest, EvalResult
-from harness.config import config_sha256
+from harness.config import config_sha256, summarize
 from harness_videoeval.features import load_config, split_features
 from harness_videoeval.finetune import views_of
 from harness_videoeval.recall import recall_at_k

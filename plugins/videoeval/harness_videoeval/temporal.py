@@ -41,7 +41,7 @@ import numpy as np
 import torch
 
 from harness.api import EvalRequest, EvalResult
-from harness.config import config_sha256
+from harness.config import config_sha256, summarize
 from harness.data.video import open_video
 from harness.data.views import IMAGENET_MEAN, IMAGENET_STD, ViewSpec, decode_clips, view_indices
 from harness.errors import DataError, HarnessError
@@ -323,6 +323,11 @@ def make_probe(request: EvalRequest, cfg: Any) -> tuple[Probe, list, list]:
 class TemporalEvaluator:
     """The ``order``, ``sync`` and ``motion`` probes (see the module doc)."""
 
+    def config(self, request: EvalRequest):
+        from harness_videoeval.features import load_config
+
+        return load_config(request)
+
     def evaluate(self, request: EvalRequest) -> EvalResult:
         from harness_videoeval.features import load_config
 
@@ -345,4 +350,5 @@ class TemporalEvaluator:
         accuracy = probe_accuracy(train_x, train_y, test_x, test_y, dict(cfg.classifier))
         return EvalResult(metrics={'accuracy': accuracy}, higher_is_better={'accuracy': True},
                           units={'accuracy': '%'}, splits=[request.split], clips=probe.clips,
-                          crops=1, config_sha256=config_sha256(cfg), weights=report)
+                          crops=1, config_sha256=config_sha256(cfg), weights=report,
+                          settings=summarize(cfg))

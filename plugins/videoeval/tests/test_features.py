@@ -7,11 +7,13 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from harness.api import BackboneInfo, EvalRequest, ProtocolInfo, resolve_config
+from harness.api import BackboneInfo, DatasetInfo, EvalRequest, ProtocolInfo, resolve_config
 from harness.data.splits import VideoItem
 from harness_videoeval import features
 
 ITEMS = [VideoItem(f'UCF-101/C{i % 2}/v_{i}.avi', i % 2) for i in range(6)]
+
+UCF101 = DatasetInfo('ucf101', 'UCF101', 'video', 'harness_videodata.ucf101')
 
 
 def request(tmp_path: Path, weights_sha: str | None = 'f' * 64) -> EvalRequest:
@@ -21,9 +23,9 @@ def request(tmp_path: Path, weights_sha: str | None = 'f' * 64) -> EvalRequest:
             video.parent.mkdir(parents=True, exist_ok=True)
             video.write_bytes(b'video')
     return EvalRequest(
-        protocol=ProtocolInfo('linear', '1', '', config='videoeval/linear_demo.py'),
+        protocol=ProtocolInfo('linear', '1', '', configs={'demo': 'harness_videoeval:configs/linear_demo.py'}),
         backbone=BackboneInfo('tiny', '', 'video', {'type': 'harness.Tiny3D'}, 32),
-        backbone_weights=None, dataset='ucf101', data_root=tmp_path, is_demo=True,
+        backbone_weights=None, dataset=UCF101, data_root=tmp_path, is_demo=True,
         work_dir=tmp_path / 'eval' / 'x', split='1', seed=0, backbone_sha256=weights_sha,
         cache_dir=tmp_path / 'features')
 
@@ -44,7 +46,7 @@ def fake_extract(monkeypatch):
     return calls
 
 
-CFG = Config.fromfile(str(resolve_config('videoeval/linear_demo.py')))
+CFG = Config.fromfile(str(resolve_config('harness_videoeval:configs/linear_demo.py')))
 
 
 def test_second_call_reuses_the_cache_and_rows_follow_the_callers_order(tmp_path, fake_extract,

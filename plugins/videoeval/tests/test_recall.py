@@ -20,7 +20,10 @@ def brute_force(query, query_labels, gallery, gallery_labels, ks, reverse_ties=F
     g = np.asarray(gallery, dtype=np.float64)
     q = q / np.linalg.norm(q, axis=1, keepdims=True)
     g = g / np.linalg.norm(g, axis=1, keepdims=True)
-    sim = q @ g.T
+    # one similarity per distinct gallery vector: BLAS does not promise equal results for equal
+    # rows, and exact duplicates must tie exactly
+    distinct, copies = np.unique(g, axis=0, return_inverse=True)
+    sim = (q @ distinct.T)[:, copies.ravel()]
     if reverse_ties:
         order = len(g) - 1 - np.argsort(-sim[:, ::-1], axis=1, kind='stable')
     else:

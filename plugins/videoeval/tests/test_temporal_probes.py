@@ -12,13 +12,15 @@ import torch
 from mmengine.model import BaseModule
 from torch import nn
 
-from harness.api import BackboneInfo, EvalRequest, ProtocolInfo
+from harness.api import BackboneInfo, DatasetInfo, EvalRequest, ProtocolInfo
 from harness.errors import DataError, HarnessError
 from harness.registry import MODELS
 from harness_videoeval import plugin
 from harness_videoeval.temporal import (TemporalEvaluator, balanced_labels, clip_spec,
                                         order_min_frames, order_pair, pair_features, sync_pair,
                                         uniform_clips)
+
+UCF101 = DatasetInfo('ucf101', 'UCF101', 'video', 'harness_videodata.ucf101')
 
 
 def rng(seed: int = 0) -> np.random.Generator:
@@ -164,7 +166,7 @@ def make_request(name: str, root: Path, work_dir: Path, backbone: str = 'Tempora
         protocol=protocol(name),
         backbone=BackboneInfo(name=backbone, summary='test', data='video',
                               cfg=dict(type=f'harness.{backbone}'), feat_dim=4),
-        backbone_weights=weights, dataset='ucf101', data_root=root, is_demo=True,
+        backbone_weights=weights, dataset=UCF101, data_root=root, is_demo=True,
         work_dir=work_dir, split='1', seed=0, cfg_options=options)
 
 
@@ -255,7 +257,7 @@ def test_order_without_videos_long_enough_is_a_one_line_data_error(demo, tmp_pat
 def test_an_unknown_protocol_is_a_one_line_error(demo, tmp_path):
     req = make_request('order', demo, tmp_path)
     req.protocol = ProtocolInfo(name='speed', version='1', summary='',
-                                config='videoeval/temporal_demo.py')
+                                configs={'demo': 'harness_videoeval:configs/temporal_demo.py'})
     with pytest.raises(HarnessError, match="no protocol 'speed'; known: order, sync, motion"):
         TemporalEvaluator().evaluate(req)
 

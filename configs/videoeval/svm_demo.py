@@ -1,5 +1,0 @@
-# BraVe's linear protocol (specs/methods.md §0): standardized features, LinearSVC(C), decision
-# values averaged over a test video's clips. BraVe's README uses C = 1e-4.
-_base_ = ['../_base_/video_features_demo.py']
-
-classifier = dict(type='svm', C=1e-4, max_iter=10000)

@@ -1,0 +1,40 @@
+# BraVe pretraining as the paper trains it (Recasens et al., ICCV 2021; official config of
+# google-deepmind/brave, see docs/methods.md §2): narrow view 16 frames, stride 2, 224 px;
+# one broad RGB view 64 frames, stride 4, 112 px (looping padding), narrow start = broad
+# start; blur, flip, colour jitter p 0.8, grey p 0.2 on both, random convolution on the broad
+# view; projector/predictor 4096 -> 128; LARS (momentum 0.9, nesterov, trust 0.001), weight
+# decay 1e-2, peak lr 1.0 with 5k warm-up steps and cosine decay, predictor lr x10, batch 512,
+# 300k steps. batch_size is per process: 64 x 8 GPUs = 512.
+# Not reproduced here: the TSM-ResNet-50 backbone (use --backbone), audio/flow broad views.
+_base_ = ['./brave_demo.py']
+
+custom_imports = dict(imports=['harness.datasets', 'harness.data.views', 'harness.hooks',
+                               'harness.optimizers', 'harness_brave.model',
+                               'harness_backbones.video'])
+model = dict(hidden_dim=4096, proj_dim=128)
+
+train_dataloader = dict(
+    batch_size=64,
+    num_workers=8,
+    dataset=dict(pipeline=[
+        dict(type='SampleViews',
+             views=dict(narrow=dict(frames=16, stride=2, size=224, augment=dict(blur=0.5)),
+                        broad=[dict(frames=64, stride=4, size=112,
+                                    augment=dict(blur=0.5, random_conv=0.5))]),
+             placement='shared_start'),
+        dict(type='PackInputs'),
+    ]),
+)
+
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=300_000)
+optim_wrapper = dict(
+    optimizer=dict(_delete_=True, type='LARS', lr=1.0, momentum=0.9, nesterov=True,
+                   trust_coeff=0.001, weight_decay=1e-2),
+    paramwise_cfg=dict(custom_keys={'predictor': dict(lr_mult=10.0)}),
+)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=5_000),
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=5_000, T_max=295_000),
+]
+auto_scale_lr = dict(base_batch_size=512, enable=False)
+default_hooks = dict(checkpoint=dict(interval=5_000), logger=dict(interval=50))

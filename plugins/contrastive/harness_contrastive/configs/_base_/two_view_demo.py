@@ -1,0 +1,33 @@
+# Two clips of one video at independent random times, each augmented on its own (MoCo v2 /
+# BYOL / SimSiam style, with blur), demo size 8 frames x 32 px. Method configs set `model`.
+# The harness sets model.backbone (--backbone), model.feat_dim, the dataset's data_root and
+# ann_file (--pretrain-data) and the seed; under plain mmengine set the data yourself.
+default_scope = 'harness'
+custom_imports = dict(imports=['harness.datasets', 'harness.data.views', 'harness.hooks',
+                               'harness_contrastive.models', 'harness_backbones.video'],
+                      allow_failed_imports=False)
+
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(
+        type='VideoListDataset', data_root=None, ann_file=None,
+        pipeline=[
+            dict(type='SampleViews',
+                 views=dict(view1=dict(frames=8, stride=2, size=32, augment=dict(blur=0.5)),
+                            view2=dict(frames=8, stride=2, size=32, augment=dict(blur=0.5))),
+                 placement='independent'),
+            dict(type='PackInputs'),
+        ],
+    ),
+)
+
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=40)
+optim_wrapper = dict(optimizer=dict(type='AdamW', lr=1e-4, weight_decay=1e-2))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=5),
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=5, T_max=35),
+]

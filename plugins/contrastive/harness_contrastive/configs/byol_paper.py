@@ -1,0 +1,7 @@
+# BYOL on two clips of a video at paper scale (docs/methods.md §7): projector and predictor
+# 4096-BN-ReLU-256, target EMA 0.996 (held fixed here: the cosine ramp to 1 is not part of the
+# model), clips of 16 frames at 112 px (_base_/two_view_paper.py).
+_base_ = ['./_base_/two_view_paper.py']
+
+model = dict(type='BYOL', backbone=dict(type='harness.R3D18'), feat_dim=512,
+             hidden_dim=4096, dim=256, momentum=0.996)

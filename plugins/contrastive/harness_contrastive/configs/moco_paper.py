@@ -1,0 +1,7 @@
+# MoCo v2 on two clips of a video at paper scale (docs/methods.md §7): queue K = 65536, key EMA
+# m = 0.999, temperature 0.2, MLP head 2048 -> 128, SGD lr 0.03 for 256, weight decay 1e-4,
+# cosine; clips of 16 frames at 112 px (_base_/two_view_paper.py).
+_base_ = ['./_base_/two_view_paper.py']
+
+model = dict(type='MoCo', backbone=dict(type='harness.R3D18'), feat_dim=512,
+             hidden_dim=2048, dim=128, queue_size=65536, momentum=0.999, temperature=0.2)

@@ -1,0 +1,19 @@
+# VideoMoCo (docs/methods.md §7): MoCo whose query clips lose their 8 lowest-scored of 32 frames
+# to an adversarial generator, negatives weighted by decay ** age (0.99999 in
+# tinapan-pt/VideoMoCo moco/builder.py); K = 65536, m = 0.999, t = 0.07.
+# Demo: a queue of 256 keys, m = 0.99, hidden 512, 2 of 8 frames dropped. Two optimizer wrappers
+# (the model's train_step updates them in turn): encoder = backbone + head, and the generator;
+# the base param_scheduler list is built once for each wrapper.
+_base_ = ['./_base_/two_view_demo.py']
+
+model = dict(type='VideoMoCo', backbone=dict(type='harness.R3D18'), feat_dim=512,
+             hidden_dim=512, dim=128,
+             queue_size=256, momentum=0.99, temperature=0.07, decay=0.99999, drop=2,
+             fill='clip_mean', generator=dict(width=16, hidden=32))
+optim_wrapper = dict(
+    _delete_=True,
+    constructor='MultiOptimWrapperConstructor',
+    encoder=dict(modules=['backbone', 'head'],
+                 optimizer=dict(type='AdamW', lr=1e-4, weight_decay=1e-2)),
+    generator=dict(optimizer=dict(type='AdamW', lr=1e-4, weight_decay=1e-2)),
+)

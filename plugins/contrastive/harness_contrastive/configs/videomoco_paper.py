@@ -1,0 +1,22 @@
+# VideoMoCo at paper scale (docs/methods.md §7; tinapan-pt/VideoMoCo moco/builder.py): clips of
+# 32 frames at 112 px whose 8 lowest-scored frames the generator replaces, queue K = 65536,
+# m = 0.999, temperature 0.07, negatives decayed by 0.99999 ** age.
+_base_ = ['./_base_/two_view_paper.py']
+
+model = dict(type='VideoMoCo', backbone=dict(type='harness.R3D18'), feat_dim=512,
+             hidden_dim=2048, dim=128, queue_size=65536, momentum=0.999, temperature=0.07,
+             decay=0.99999, drop=8, fill='clip_mean', generator=dict(width=16, hidden=32))
+train_dataloader = dict(dataset=dict(pipeline=[
+    dict(type='SampleViews',
+         views=dict(view1=dict(frames=32, stride=1, size=112, augment=dict(blur=0.5)),
+                    view2=dict(frames=32, stride=1, size=112, augment=dict(blur=0.5))),
+         placement='independent'),
+    dict(type='PackInputs'),
+]))
+optim_wrapper = dict(
+    _delete_=True,
+    constructor='MultiOptimWrapperConstructor',
+    encoder=dict(modules=['backbone', 'head'],
+                 optimizer=dict(type='SGD', lr=0.03, momentum=0.9, weight_decay=1e-4)),
+    generator=dict(optimizer=dict(type='SGD', lr=0.03, momentum=0.9, weight_decay=1e-4)),
+)

@@ -1,0 +1,35 @@
+# Shared by the transformation-recognition methods (TransRank, TransCls, SpeedNet, AoT,
+# 3D-RotNet, Pace, RTT): one sampler, one head design; each method config sets its
+# transformation set (the sampler's `temporal`, the head's `num_temporal`), loss and sampler
+# step. Demo: 8 frames at 32 px. Clip-wise augmentation: crop area 0.5-1, colour p 0.8, grey
+# p 0.2, drawn per clip.
+# The harness sets model.backbone (--backbone), model.feat_dim, the dataset's data_root and
+# ann_file (--pretrain-data) and the seed; under plain mmengine set the data yourself.
+default_scope = 'harness'
+custom_imports = dict(imports=['harness.datasets', 'harness.hooks', 'harness_transrank.model',
+                               'harness_transrank.sampler', 'harness_backbones.video'],
+                      allow_failed_imports=False)
+
+model = dict(type='TransformationRecognizer', backbone=dict(type='harness.R3D18'), feat_dim=512,
+             num_temporal=3, rotation=False, loss='ce', margin=1.0, hidden_dim=512)
+
+train_dataloader = dict(
+    batch_size=4,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(type='VideoListDataset', data_root=None, ann_file=None, pipeline=[
+        dict(type='SampleTransformedClips', temporal=['1x', '2x', '4x'], frames=8, size=32,
+             jitter=(0.8, 1.2), rotation=False, clips_per_video=None,
+             augment=dict(scale=(0.5, 1.0), color=0.8, grayscale=0.2)),
+        dict(type='PackInputs'),
+    ]),
+)
+
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=40)
+optim_wrapper = dict(optimizer=dict(type='AdamW', lr=1e-4, weight_decay=1e-2))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=5),
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=5, T_max=35),
+]

@@ -1,0 +1,15 @@
+# The schedule of the transformation-recognition methods at paper scale (TransRank's example
+# config: UCF101, R3D, MLP head, 200 epochs, 8 GPUs; docs/methods.md §1, §8). The optimizer
+# is not verifiable there: SGD, momentum 0.9, lr 0.1 for 128 videos per step, cosine decay,
+# weight decay 5e-4. Method paper configs set their transformations and the sampler at
+# 16 frames x 112 px.
+_base_ = ['./recogtrans_demo.py']
+
+train_dataloader = dict(batch_size=16, num_workers=8)
+train_cfg = dict(_delete_=True, type='EpochBasedTrainLoop', max_epochs=200)
+optim_wrapper = dict(optimizer=dict(_delete_=True, type='SGD', lr=0.1, momentum=0.9,
+                                    weight_decay=5e-4))
+param_scheduler = [dict(_delete_=True, type='CosineAnnealingLR', by_epoch=True, begin=0,
+                        T_max=200)]
+auto_scale_lr = dict(base_batch_size=128, enable=False)
+default_hooks = dict(checkpoint=dict(interval=1, by_epoch=True), logger=dict(interval=50))

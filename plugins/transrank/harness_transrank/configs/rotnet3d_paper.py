@@ -1,0 +1,11 @@
+# 3D-RotNet at paper scale: the demo config's transformations and loss, 16 frames x 112 px,
+# the schedule of _base_/recogtrans_paper.py.
+_base_ = ['./_base_/recogtrans_paper.py']
+
+model = dict(num_temporal=0, rotation=True, loss='ce')
+train_dataloader = dict(dataset=dict(pipeline=[
+    dict(type='SampleTransformedClips', temporal=['1x'], frames=16, size=112,
+         jitter=(0.8, 1.2), rotation=True, clips_per_video=1,
+         augment=dict(scale=(0.5, 1.0), color=0.8, grayscale=0.2)),
+    dict(type='PackInputs'),
+]))

@@ -1,0 +1,78 @@
+"""Every config the installed plugins ship (demo and paper, every method with its default
+backbone, every protocol) runs: 2 iterations at batch 2 on demo data, its inputs shrunk only
+through its own config keys (:func:`harness.testing.shrink_options`). Also checks what makes a
+config honest to override: no top-level variable that nothing reads."""
+from __future__ import annotations
+
+import pytest
+
+from harness.api import EvalRequest, pick_config
+from harness.config import load_config, load_pretrain_config
+from harness.plugins import PluginManager
+from harness.testing import shrink_options
+
+PM = PluginManager()
+METHODS = [(e.info, name) for e in PM.components['method'].values() if e.info.pretrains
+           for name in e.info.configs]
+PROTOCOLS = [(e.info, p, name) for e in PM.components['evaluator'].values()
+             for p in e.info.protocols for name in p.configs]
+#: Top-level keys mmengine's Runner or the harness reads from a pretraining config.
+PRETRAIN_KEYS = {'default_scope', 'custom_imports', 'model', 'train_dataloader', 'train_cfg',
+                 'optim_wrapper', 'param_scheduler', 'auto_scale_lr', 'default_hooks',
+                 'custom_hooks', 'env_cfg', 'log_level', 'log_processor', 'randomness'}
+
+
+def test_every_method_and_protocol_ships_demo_and_paper_configs():
+    for method, _ in METHODS:
+        assert {'demo', 'paper'} <= set(method.configs), method.name
+    for evaluator, protocol, _ in PROTOCOLS:
+        assert {'demo', 'paper'} <= set(protocol.configs), (evaluator.name, protocol.name)
+
+
+@pytest.mark.parametrize('method,name', METHODS, ids=[f'{m.name}-{n}' for m, n in METHODS])
+def test_pretraining_config_has_only_keys_that_are_read(method, name):
+    cfg = load_pretrain_config(pick_config(method.configs, name, method.name)[1])
+    assert set(cfg.keys()) <= PRETRAIN_KEYS, set(cfg.keys()) - PRETRAIN_KEYS
+    assert cfg.model.backbone.type == PM.get('backbone', method.default_backbone).info.cfg['type']
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('method,name', METHODS, ids=[f'{m.name}-{n}' for m, n in METHODS])
+def test_pretraining_config_trains_two_iterations(method, name, small_demo, tmp_path):
+    from harness import data as datasets
+    from harness.pretrain import build_pretrain_config, pretrain
+
+    backbone = PM.get('backbone', method.default_backbone).info
+    split = PM.get('dataset', 'ucf101').info.module().read_split(small_demo, '1')
+    ann_file = datasets.annotation_list(tmp_path, 'train', split.train)
+    config = pick_config(method.configs, name, method.name)[1]
+    build = dict(data_root=small_demo, ann_file=ann_file, seed=0, launcher='none',
+                 data_identity={'files_sha256': datasets.list_sha256(split.train)})
+    full = build_pretrain_config(config, backbone, cfg_options={}, **build)
+    cfg = build_pretrain_config(config, backbone, cfg_options=shrink_options(full), **build)
+    result = pretrain(cfg, tmp_path, method.name, backbone.name, resume=False, versions={})
+    assert result.iters == 2 and result.checkpoint_sha256
+
+
+def eval_request(protocol, name, small_demo, tmp_path, cfg_options=None):
+    return EvalRequest(
+        protocol=protocol, backbone=PM.get('backbone', 'r3d18').info, backbone_weights=None,
+        dataset=PM.get('dataset', 'ucf101').info, data_root=small_demo, is_demo=True,
+        work_dir=tmp_path / 'eval', split='1', seed=0, cfg_options=cfg_options or {},
+        imports=PM.get('backbone', 'r3d18').info.imports, cache_dir=tmp_path / 'features',
+        config=pick_config(protocol.configs, name, protocol.name)[1])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('evaluator,protocol,name', PROTOCOLS,
+                         ids=[f'{e.name}-{p.name}-{n}' for e, p, n in PROTOCOLS])
+def test_protocol_config_evaluates_on_demo_data(evaluator, protocol, name, small_demo,
+                                                tmp_path):
+    from harness.api import import_object
+
+    runner = import_object(evaluator.evaluator)()
+    full = runner.config(eval_request(protocol, name, small_demo, tmp_path))
+    request = eval_request(protocol, name, small_demo, tmp_path, shrink_options(full))
+    result = runner.evaluate(request)
+    assert set(result.metrics) == set(protocol.metrics)
+    assert result.settings
