@@ -88,11 +88,12 @@ def read_result(directory: Path) -> PretrainResult | None:
     return PretrainResult(**fields)
 
 
-def changed_code(work_root: Path, method: str, backbone: str, result: PretrainResult
+def changed_code(work_root: Path, method_backbone: str, result: PretrainResult
                  ) -> tuple[Path, list[str]] | None:
-    """A finished pretraining of the same config whose code or versions differ from
-    ``result``'s: (its directory, what changed), to tell the user why it is not reused."""
-    for meta in sorted((work_root / 'pretrain').glob(f'{method}_{backbone}_*/pretrain.json')):
+    """A finished pretraining (``<method>_<backbone>_*``) of the same config whose code or
+    versions differ from ``result``'s: (its directory, what changed), to tell the user why it
+    is not reused."""
+    for meta in sorted((work_root / 'pretrain').glob(f'{method_backbone}_*/pretrain.json')):
         other = read_result(meta.parent)
         if other is None or other.config_sha256 != result.config_sha256:
             continue
@@ -124,21 +125,13 @@ def export_backbone(model, directory: Path, planned: PretrainResult, iters: int,
     os.replace(meta.with_suffix('.tmp'), meta)
 
 
-def build_runner(cfg: Config):
-    from harness.checks import check_config
-    from harness.engine import build_runner as build
-
-    check_config(cfg, 'pretraining config')
-    return build(cfg)
-
-
 def run_pretraining(cfg: Config, directory: Path, planned: PretrainResult, *, resume: bool
                     ) -> PretrainResult:
     """Train with mmengine's Runner in ``directory`` and export the backbone weights."""
     from mmengine.dist import barrier, is_main_process
 
     from harness import __version__
-    from harness.engine import prepare_work_dir
+    from harness.engine import build_runner, prepare_work_dir
     from harness.provenance import device_name, git_commit
 
     prepare_work_dir(directory, resume=resume, finished=False, what='pretraining')
@@ -165,12 +158,10 @@ def run_pretraining(cfg: Config, directory: Path, planned: PretrainResult, *, re
     return read_result(directory)
 
 
-def pretrain(cfg: Config, work_root: Path, method: str, backbone: str, *, resume: bool,
-             versions: Mapping[str, str], log: Callable[[str], None] = print,
-             dry_run: bool = False) -> PretrainResult:
-    """Reuse the finished pretraining with this identity, or run (or resume) it. With
-    ``dry_run`` nothing is trained: the planned result (``reused`` tells whether a finished
-    one exists) is returned."""
+def plan_pretraining(cfg: Config, work_root: Path, method: str, backbone: str,
+                     versions: Mapping[str, str]) -> PretrainResult:
+    """The finished pretraining with ``cfg``'s identity (``reused`` True), or the plan of one:
+    its key, directory and the weights file it will write (nothing trained yet)."""
     sha = config_sha256(cfg)
     sources = source_sha256(config_imports(cfg))
     key = pretrain_key(sha, versions, sources)
@@ -179,12 +170,20 @@ def pretrain(cfg: Config, work_root: Path, method: str, backbone: str, *, resume
     if found is not None:
         found.reused = True
         return found
-    planned = PretrainResult('', key, sha, '', None, None, False, str(directory), sources,
-                             dict(versions))
-    stale = changed_code(work_root, method, backbone, planned)
+    return PretrainResult(str(directory / 'backbone.pth'), key, sha, '', None, None, False,
+                          str(directory), sources, dict(versions))
+
+
+def pretrain(cfg: Config, planned: PretrainResult, *, resume: bool,
+             log: Callable[[str], None] = print) -> PretrainResult:
+    """Run (or resume) the ``planned`` pretraining; a finished one is returned as it is. When
+    the same config was trained by other code, the log says what changed."""
+    if planned.reused:
+        return planned
+    work_root = Path(planned.work_dir).parent.parent
+    method_backbone = Path(planned.work_dir).name.rsplit('_', 1)[0]
+    stale = changed_code(work_root, method_backbone, planned)
     if stale is not None:
         log(f"the pretraining in {stale[0]} has the same config but was trained by other code "
             f"({', '.join(stale[1])}): training again")
-    if dry_run:
-        return planned
-    return run_pretraining(cfg, directory, planned, resume=resume)
+    return run_pretraining(cfg, Path(planned.work_dir), planned, resume=resume)

@@ -106,7 +106,7 @@ class RunPlan:
     max_unreadable: float = 0.05
     dry_run: bool = False
     skipped: dict[str, dict[str, int]] = field(default_factory=dict)
-    pretrained: dict[str, tuple[PretrainResult, dict]] = field(default_factory=dict)
+    pretrained: dict[str, PlannedPretraining] = field(default_factory=dict)
 
     @property
     def pretrains_per_split(self) -> bool:
@@ -312,45 +312,62 @@ def pretraining_set(plan: RunPlan, split: Any, log: Log) -> tuple[list[Any], dic
 # ------------------------------------------------------------------------------ pretraining
 
 
-def run_pretrain(pm: PluginManager, plan: RunPlan, split: Any, log: Log
-                 ) -> tuple[PretrainResult | None, dict[str, Any] | None]:
-    """Pretrain the method for evaluated split ``split`` (or reuse the cached pretraining);
-    (None, None) for methods that do not pretrain."""
-    from harness.pretrain import build_pretrain_config, pretrain
+@dataclass
+class PlannedPretraining:
+    """One pretraining a run needs: its merged config, the identity of its data for the record,
+    and the finished pretraining to reuse or the plan of one (:func:`plan_pretraining`)."""
 
-    method, backbone = plan.method.info, plan.backbone.info
-    if not method.pretrains:
-        log(f'{method.name}: no pretraining (random initialisation)')
-        return None, None
+    cfg: Any
+    identity: dict[str, Any]
+    result: PretrainResult
+
+
+def pretraining_for(plan: RunPlan, split: Any, log: Log) -> PlannedPretraining | None:
+    """The pretraining evaluated split ``split`` uses (None for a method that does not
+    pretrain): one per split when the pretraining set is the evaluation dataset, else one for
+    the whole run. Its config is checked here, before anything is trained."""
+    from harness.checks import check_config
+    from harness.pretrain import build_pretrain_config, plan_pretraining
+
+    if not plan.method.info.pretrains:
+        return None
     memo = split.name if plan.pretrains_per_split else ''
-    if memo in plan.pretrained:
-        return plan.pretrained[memo]
-    items, identity = pretraining_set(plan, split, log)
-    ann_file = datasets.annotation_list(plan.work_dir / 'lists',
-                                        f'{plan.pretrain_data.name}_pretrain{identity["split"]}',
-                                        items)
-    pretrain_options, _ = split_cfg_options(plan.cfg_options)
-    cfg = build_pretrain_config(plan.method_config[1], backbone,
-                                data_root=plan.pretrain_data.root, ann_file=ann_file,
-                                data_identity=identity, seed=plan.seed, launcher=plan.launcher,
-                                cfg_options=pretrain_options)
-    versions = component_versions(plan.method, plan.backbone)
-    started = time.monotonic()
-    result = pretrain(cfg, plan.work_dir, method.name, backbone.name, resume=plan.resume,
-                      versions=versions, log=log, dry_run=plan.dry_run)
-    identity = dict(identity, config=plan.method_config[0], **summarize(cfg))
-    if plan.dry_run:
-        state = 'finished, would be reused' if result.reused else 'would be trained'
-        log(f'pretraining ({state}) in {result.work_dir}; merged config:\n{cfg.pretty_text}')
-    elif result.reused:
-        log(f'pretraining reused from cache: {result.work_dir} (trained '
-            f"{result.provenance.get('started_at', '?')})")
+    if memo not in plan.pretrained:
+        items, identity = pretraining_set(plan, split, log)
+        ann_file = datasets.annotation_list(
+            plan.work_dir / 'lists', f'{plan.pretrain_data.name}_pretrain{identity["split"]}',
+            items)
+        pretrain_options, _ = split_cfg_options(plan.cfg_options)
+        backbone = plan.backbone.info
+        cfg = build_pretrain_config(plan.method_config[1], backbone,
+                                    data_root=plan.pretrain_data.root, ann_file=ann_file,
+                                    data_identity=identity, seed=plan.seed,
+                                    launcher=plan.launcher, cfg_options=pretrain_options)
+        check_config(cfg, 'pretraining config')
+        planned = plan_pretraining(cfg, plan.work_dir, plan.method.info.name, backbone.name,
+                                   component_versions(plan.method, plan.backbone))
+        identity = dict(identity, config=plan.method_config[0], **summarize(cfg))
+        plan.pretrained[memo] = PlannedPretraining(cfg, identity, planned)
+    return plan.pretrained[memo]
+
+
+def run_pretrain(pm: PluginManager, plan: RunPlan, work: PlannedPretraining | None, log: Log
+                 ) -> PretrainResult | None:
+    """Run (or reuse) a planned pretraining; None for a method that does not pretrain."""
+    from harness.pretrain import pretrain
+
+    if work is None:
+        log(f'{plan.method.info.name}: no pretraining (random initialisation)')
+        return None
+    if work.result.reused:
+        log(f'pretraining reused from cache: {work.result.work_dir} (trained '
+            f"{work.result.provenance.get('started_at', '?')})")
     else:
-        log(f'pretraining done in {time.monotonic() - started:.0f}s: {result.work_dir}')
-    if not plan.dry_run:
-        pm.pretrain_end(plan, result.backbone_path, result.reused)
-    plan.pretrained[memo] = (result, identity)
-    return result, identity
+        started = time.monotonic()
+        work.result = pretrain(work.cfg, work.result, resume=plan.resume, log=log)
+        log(f'pretraining done in {time.monotonic() - started:.0f}s: {work.result.work_dir}')
+    pm.pretrain_end(plan, work.result.backbone_path, work.result.reused)
+    return work.result
 
 
 def component_versions(*entries: Registered) -> dict[str, str]:
@@ -374,33 +391,33 @@ def eval_request(plan: RunPlan, pretrained: PretrainResult | None, split: Any) -
                 f'{Path(plan.eval_config[0]).stem}_split{split.name}_seed{plan.seed}')
     return EvalRequest(
         protocol=plan.protocol, backbone=plan.backbone.info,
-        backbone_weights=Path(pretrained.backbone_path) if pretrained and
-        pretrained.backbone_path else None,
+        backbone_weights=Path(pretrained.backbone_path) if pretrained else None,
         dataset=plan.eval_data.dataset, data_root=plan.eval_data.root,
         is_demo=plan.eval_data.is_demo, work_dir=work_dir, split=split.name, seed=plan.seed,
         resume=plan.resume, launcher=plan.launcher, cfg_options=eval_options,
         imports=tuple(plan.backbone.info.imports), data_split=split,
-        backbone_sha256=pretrained.checkpoint_sha256 if pretrained else None,
+        backbone_sha256=(pretrained.checkpoint_sha256 or None) if pretrained else None,
         cache_dir=plan.work_dir / 'features', config=plan.eval_config[1])
 
 
-def run_evaluation(plan: RunPlan, pretrained: PretrainResult | None, split: Any, log: Log
-                   ) -> EvalResult | None:
-    """Evaluate one split (None in a dry run, which prints the evaluation config instead). A
-    finished evaluation of the same pretraining, protocol and split is reused with
-    ``--resume`` (so an interrupted ``--split all`` continues where it stopped)."""
+def evaluation_config(plan: RunPlan, evaluator: Any, request: EvalRequest) -> Any:
+    """The merged evaluation config of ``request``, checked (before anything is trained)."""
+    from harness.checks import check_config
+
+    cfg = evaluator.config(request)
+    check_config(cfg, 'evaluation config')
+    return cfg
+
+
+def run_evaluation(plan: RunPlan, evaluator: Any, request: EvalRequest, log: Log
+                   ) -> EvalResult:
+    """Evaluate one split. A finished evaluation of the same pretraining, protocol and split is
+    reused with ``--resume`` (so an interrupted ``--split all`` continues where it stopped)."""
     from mmengine.dist import is_main_process
 
-    evaluator = import_object(plan.evaluator.info.evaluator)()
-    request = eval_request(plan, pretrained, split)
-    if plan.dry_run:
-        cfg = evaluator.config(request)
-        log(f'evaluation {plan.evaluator.info.name}/{plan.protocol.name} split {split.name} '
-            f'in {request.work_dir}; merged config:\n{cfg.pretty_text}')
-        return None
     done = request.work_dir / 'result.json'
     if plan.resume and done.is_file():
-        log(f'split {split.name}: finished evaluation reused from {done}')
+        log(f'split {request.split}: finished evaluation reused from {done}')
         return EvalResult(**json.loads(done.read_text()))
     prepare_work_dir(request.work_dir, resume=plan.resume, finished=done.is_file(),
                      what='evaluation')
@@ -429,8 +446,8 @@ def combine_splits(results: list[EvalResult]) -> EvalResult:
 # ---------------------------------------------------------------------------------- record
 
 
-def build_record(plan: RunPlan, pretrained: list[tuple[PretrainResult, dict]],
-                 result: EvalResult, *, started_at: str, duration_s: float) -> dict[str, Any]:
+def build_record(plan: RunPlan, pretrained: list[PlannedPretraining], result: EvalResult, *,
+                 started_at: str, duration_s: float) -> dict[str, Any]:
     """The result record (validated when written). ``pretrained``: the pretraining of each
     evaluated split (one entry when they share it)."""
     commit, dirty = git_commit()
@@ -441,7 +458,7 @@ def build_record(plan: RunPlan, pretrained: list[tuple[PretrainResult, dict]],
 
     pretrain = None
     if pretrained:
-        blocks = [pretrain_block(result_, identity) for result_, identity in pretrained]
+        blocks = [pretrain_block(work.result, work.identity) for work in pretrained]
         pretrain = blocks[0]
         if len(blocks) > 1:
             pretrain = dict(pretrain, split='per evaluated split',
@@ -494,15 +511,17 @@ def metric_entry(result: EvalResult, name: str) -> dict[str, Any]:
 
 def execute(pm: PluginManager, plan: RunPlan, log: Log = print
             ) -> tuple[dict[str, Any] | None, Path | None]:
-    """Run the plan; returns the written record and its path ((None, None) in a dry run)."""
+    """Run the plan; returns the written record and its path ((None, None) in a dry run, which
+    prints the merged configs and the planned work instead).
+
+    Everything is resolved and checked first (the data of every split, every pretraining and
+    evaluation config), so a mistake surfaces before hours of training, not after."""
     from mmengine.dist import is_main_process
 
     from harness import results
 
     started_at = datetime.now(timezone.utc).isoformat(timespec='seconds')
     started = time.monotonic()
-    if not plan.dry_run:
-        pm.run_start(plan)
     source = plan.pretrain_data
     log(f"{'dry run' if plan.dry_run else 'run'}: method {plan.method.info.name} "
         f"(config {plan.method_config[0] if plan.method_config else '-'}), backbone "
@@ -512,21 +531,35 @@ def execute(pm: PluginManager, plan: RunPlan, log: Log = print
         f'{plan.evaluator.info.name}/{plan.protocol.name} (config {plan.eval_config[0]}), '
         f"split {', '.join(plan.splits)}, data {plan.eval_data.label} ({plan.eval_data.root}), "
         f'seed {plan.seed}; records to {plan.records_dir}')
-    per_split, pretrained = [], []
+    evaluator = import_object(plan.evaluator.info.evaluator)()
+    work = []
     for name in plan.splits:
         split = eval_split(plan, name, log)
-        result, identity = run_pretrain(pm, plan, split, log)
-        if result is not None and (result, identity) not in pretrained:
-            pretrained.append((result, identity))
-        evaluated = run_evaluation(plan, result, split, log)
-        if evaluated is None:
-            continue
-        per_split.append(evaluated)
-        if len(plan.splits) > 1:
-            log(f'split {name}: ' + ', '.join(f'{k} {v}' for k, v in evaluated.metrics.items()))
+        pretraining = pretraining_for(plan, split, log)
+        request = eval_request(plan, pretraining.result if pretraining else None, split)
+        eval_cfg = evaluation_config(plan, evaluator, request)
+        work.append((split, pretraining))
+        if plan.dry_run:
+            if pretraining is not None and not any(p is pretraining for _, p in work[:-1]):
+                state = 'finished, reused' if pretraining.result.reused else 'to train'
+                log(f'pretraining ({state}) in {pretraining.result.work_dir}; merged config:\n'
+                    f'{pretraining.cfg.pretty_text}')
+            log(f'evaluation {plan.evaluator.info.name}/{plan.protocol.name} split {name} in '
+                f'{request.work_dir}; merged config:\n{eval_cfg.pretty_text}')
     if plan.dry_run:
         log('dry run: nothing was trained and no record was written')
         return None, None
+    pm.run_start(plan)
+    per_split, pretrained = [], []
+    for split, pretraining in work:
+        weights = run_pretrain(pm, plan, pretraining, log)
+        if pretraining is not None and not any(p is pretraining for p in pretrained):
+            pretrained.append(pretraining)
+        request = eval_request(plan, weights, split)
+        per_split.append(run_evaluation(plan, evaluator, request, log))
+        if len(plan.splits) > 1:
+            log(f'split {split.name}: ' +
+                ', '.join(f'{k} {v}' for k, v in per_split[-1].metrics.items()))
     result = combine_splits(per_split)
     record = build_record(plan, pretrained, result, started_at=started_at,
                           duration_s=time.monotonic() - started)

@@ -87,8 +87,9 @@ SHRINK_RULES = {
 def shrink_options(cfg, iters: int = 2) -> dict:
     """``--cfg-options`` that shrink a config for a smoke run: every input size, clip length,
     batch size and width it has (by key name, :data:`SHRINK_RULES`; ``Resize`` scales to 20
-    px), no dataloader workers, and a training loop of ``iters`` iterations. Only keys the
-    config has are changed, so a config is smoke-tested through its own keys."""
+    px on the short side, so a three-crop of 16 px fits), no dataloader workers, a training loop
+    of ``iters`` iterations and parameter schedulers that fit in it. Only keys the config has
+    are changed, so a config is smoke-tested through its own keys."""
     from harness.config import as_plain
 
     data = as_plain(cfg)
@@ -105,11 +106,16 @@ def shrink_options(cfg, iters: int = 2) -> dict:
                     options[dotted] = rule(value)
             elif key == 'scale' and isinstance(node, dict) and \
                     str(node.get('type', '')).endswith('Resize') and isinstance(value, list):
-                options[dotted] = (-1, 20) if -1 in value else (16, 16)
+                options[dotted] = (-1, 16) if -1 in value else (16, 16)
             else:
                 visit(value, dotted + '.')
 
     visit(data, '')
     if 'train_cfg' in data:
         options['train_cfg'] = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=iters)
+        for i, scheduler in enumerate(data.get('param_scheduler') or []):
+            for key, value in (('begin', 0), ('end', iters), ('T_max', iters),
+                               ('by_epoch', False)):
+                if key in scheduler and scheduler[key] != value:
+                    options[f'param_scheduler.{i}.{key}'] = value
     return options

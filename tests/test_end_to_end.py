@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from harness.results import read_record
 
 from tests.conftest import SMOKE_OPTIONS
@@ -28,7 +30,8 @@ def record_path(stdout: str) -> Path:
 
 def test_brave_run_writes_a_valid_record_and_reuses_pretraining(harness_cli, small_demo,
                                                                  tmp_path):
-    args = run_args(small_demo, tmp_path, '--cfg-options', *SMOKE_OPTIONS)
+    args = run_args(small_demo, tmp_path, '--cfg-options', *SMOKE_OPTIONS,
+                    'eval.model.cls_head.dropout_ratio=0.5')
     first = harness_cli(*args, check=True)
     assert 'top1: ' in first.stdout and 'top5: ' in first.stdout
     record = read_record(record_path(first.stdout))
@@ -47,11 +50,21 @@ def test_brave_run_writes_a_valid_record_and_reuses_pretraining(harness_cli, sma
     assert 'System environment' not in first.stdout + first.stderr
     logs = list((tmp_path / 'pretrain').glob('*/*/*.log'))
     assert logs and 'System environment' in logs[0].read_text()
+    # the evaluation config mmengine saved is the one with the user's option
+    saved = list((tmp_path / 'eval').glob('*/finetune_demo.py'))
+    assert saved and 'dropout_ratio=0.5' in saved[0].read_text()
+    assert record['eval']['config'] == 'demo' and record['pretrain']['config'] == 'demo'
+    assert record['eval']['inputs']['test'][0]['num_clips'] == 3
+    assert record['pretrain']['batch_size'] == {'train': 2}
+    assert record['pretrain']['schedule']['loop']['max_iters'] == 6
+    assert record['pretrain']['provenance']['git_commit'] == record['provenance']['git_commit']
 
     second = harness_cli(*args, check=True)
     assert 'pretraining reused from cache' in second.stdout
     again = read_record(record_path(second.stdout))
     assert again['pretrain']['reused'] is True
+    # a reused pretraining keeps the provenance of the run that trained it
+    assert again['pretrain']['provenance'] == record['pretrain']['provenance']
     assert again['pretrain']['config_sha256'] == record['pretrain']['config_sha256']
     assert again['pretrain']['checkpoint_sha256'] == record['pretrain']['checkpoint_sha256']
 
@@ -97,3 +110,38 @@ def test_killed_pretraining_resumes_from_last_checkpoint(harness_cli, example_si
     assert 'Auto resumed from the latest checkpoint' in log and killed_at in log
     meta = json.loads((directory / 'pretrain.json').read_text())
     assert meta['iters'] == 200
+
+
+@pytest.mark.slow
+def test_changed_method_code_trains_again_and_unchanged_code_reuses(small_demo, tmp_path):
+    """The example plugin is installed into a folder of this test, so its code can be edited."""
+    import os
+
+    site = tmp_path / 'site'
+    subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', '--no-deps',
+                    '--no-build-isolation', '--disable-pip-version-check', '--target', str(site),
+                    str(Path(__file__).parent / 'example_plugin')], check=True)
+    env = dict(os.environ, PYTHONPATH=str(site))
+    args = [sys.executable, '-m', 'harness.cli', 'run', '--method', 'tinysiam', '--eval',
+            'ucf101', '--protocol', 'linear', '--data', str(small_demo), '--pretrain-data',
+            'ucf101', '--work-dir', str(tmp_path / 'work'), '--cfg-options',
+            'train_cfg.max_iters=2', 'train_dataloader.batch_size=2',
+            'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
+            'eval.feature_loader.num_workers=0']
+
+    def harness(*extra):
+        result = subprocess.run(args, env=env, capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout, read_record(record_path(result.stdout))
+
+    out, first = harness()
+    assert 'pretraining done' in out
+    out, unchanged = harness()
+    assert 'pretraining reused from cache' in out
+    assert unchanged['pretrain']['key'] == first['pretrain']['key']
+    module = site / 'harness_example' / 'tinysiam.py'
+    module.write_text(module.read_text() + '\n# a change to the method\'s code\n')
+    out, changed = harness()
+    assert 'trained by other code (harness_example)' in out and 'pretraining done' in out
+    assert changed['pretrain']['key'] != first['pretrain']['key']
+    assert changed['pretrain']['config_sha256'] == first['pretrain']['config_sha256']

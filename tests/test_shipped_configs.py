@@ -40,7 +40,7 @@ def test_pretraining_config_has_only_keys_that_are_read(method, name):
 @pytest.mark.parametrize('method,name', METHODS, ids=[f'{m.name}-{n}' for m, n in METHODS])
 def test_pretraining_config_trains_two_iterations(method, name, small_demo, tmp_path):
     from harness import data as datasets
-    from harness.pretrain import build_pretrain_config, pretrain
+    from harness.pretrain import build_pretrain_config, plan_pretraining, pretrain
 
     backbone = PM.get('backbone', method.default_backbone).info
     split = PM.get('dataset', 'ucf101').info.module().read_split(small_demo, '1')
@@ -50,7 +50,8 @@ def test_pretraining_config_trains_two_iterations(method, name, small_demo, tmp_
                  data_identity={'files_sha256': datasets.list_sha256(split.train)})
     full = build_pretrain_config(config, backbone, cfg_options={}, **build)
     cfg = build_pretrain_config(config, backbone, cfg_options=shrink_options(full), **build)
-    result = pretrain(cfg, tmp_path, method.name, backbone.name, resume=False, versions={})
+    planned = plan_pretraining(cfg, tmp_path, method.name, backbone.name, versions={})
+    result = pretrain(cfg, planned, resume=False)
     assert result.iters == 2 and result.checkpoint_sha256
 
 

@@ -37,6 +37,9 @@ def test_hmdb51_linear_on_all_splits_is_one_record_with_mean_and_std(harness_cli
                  *FEATURE_SMOKE)
     record = read_record(record_path(result.stdout))
     assert record['eval']['splits'] == ['1', '2', '3'] and record['pretrain']['split'] == '1'
+    # pretrained once, on the demo Kinetics-400 (the default pretraining set for demo data)
+    assert record['pretrain']['dataset'] == 'kinetics400' and 'per_split' not in record['pretrain']
+    assert len(list((tmp_path / 'pretrain').glob('*/backbone.pth'))) == 1
     top1 = record['metrics']['top1']
     values = list(top1['per_split'].values())
     assert list(top1['per_split']) == ['1', '2', '3']

@@ -21,4 +21,4 @@ def retrieval(request: EvalRequest) -> EvalResult:
     return EvalResult(metrics=metrics, higher_is_better={name: True for name in metrics},
                       units={name: '%' for name in metrics}, splits=[request.split],
                       clips=clips, crops=crops, config_sha256=config_sha256(cfg),
-                      weights=weights)
+                      weights=weights, settings=summarize(cfg))

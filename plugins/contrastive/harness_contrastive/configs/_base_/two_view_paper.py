@@ -19,6 +19,6 @@ train_dataloader = dict(
 train_cfg = dict(_delete_=True, type='EpochBasedTrainLoop', max_epochs=200)
 optim_wrapper = dict(optimizer=dict(_delete_=True, type='SGD', lr=0.03, momentum=0.9,
                                     weight_decay=1e-4))
-param_scheduler = [dict(_delete_=True, type='CosineAnnealingLR', by_epoch=True, begin=0,
+param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=True, begin=0,
                         T_max=200)]
 default_hooks = dict(checkpoint=dict(interval=1, by_epoch=True), logger=dict(interval=50))

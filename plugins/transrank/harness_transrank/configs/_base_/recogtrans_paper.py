@@ -9,7 +9,7 @@ train_dataloader = dict(batch_size=16, num_workers=8)
 train_cfg = dict(_delete_=True, type='EpochBasedTrainLoop', max_epochs=200)
 optim_wrapper = dict(optimizer=dict(_delete_=True, type='SGD', lr=0.1, momentum=0.9,
                                     weight_decay=5e-4))
-param_scheduler = [dict(_delete_=True, type='CosineAnnealingLR', by_epoch=True, begin=0,
+param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=True, begin=0,
                         T_max=200)]
 auto_scale_lr = dict(base_batch_size=128, enable=False)
 default_hooks = dict(checkpoint=dict(interval=1, by_epoch=True), logger=dict(interval=50))

@@ -1,0 +1,148 @@
+"""What `harness run` resolves and checks before it trains anything: named configs and
+--dry-run, strict --cfg-options, values mmengine would reject, the output locations, and a
+pretraining set that never holds a test video of an evaluated split."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main
+from harness.errors import DataError
+from harness.plugins import PluginManager
+from harness.runner import (DataSource, RunOptions, check_disjoint, eval_split, plan_run,
+                            pretraining_for)
+
+
+@pytest.fixture(scope='module')
+def work(tmp_path_factory) -> Path:
+    """One work dir for the module, so the demo datasets are generated once."""
+    return tmp_path_factory.mktemp('work')
+
+
+def run(work: Path, *args: str) -> list[str]:
+    return ['run', '--method', 'brave', '--eval', 'ucf101', '--work-dir', str(work), *args]
+
+
+def error_line(capsys) -> str:
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and 'Traceback' not in err, err
+    return err
+
+
+def test_dry_run_of_the_paper_configs_prints_paper_sizes_and_trains_nothing(work, capsys):
+    assert main(run(work, '--config', 'paper', '--eval-config', 'paper', '--dry-run',
+                    '--cfg-options', 'eval.model.cls_head.dropout_ratio=0.3')) == 0
+    out = capsys.readouterr().out
+    pretrain, evaluation = out.split('merged config:')[1:3]
+    assert 'frames=16' in pretrain and 'size=224' in pretrain and 'size=112' in pretrain
+    assert 'frames=64' in pretrain and "type='LARS'" in pretrain
+    assert 'clip_len=16' in evaluation and 'num_clips=10' in evaluation
+    assert "crop_size=128, type='ThreeCrop'" in evaluation and '112,' in evaluation
+    assert 'dropout_ratio=0.3' in evaluation
+    assert 'nothing was trained' in out
+    assert not (work / 'pretrain').exists() and not (work / 'records').exists()
+
+
+@pytest.mark.parametrize('option,key', [
+    ('eval.nosuchkey=1', 'eval.nosuchkey'),
+    ('size=112', 'size'),  # a module-level variable of old configs: no longer a key
+    ('train_dataloader.dataset.pipeline.0.views.narow.size=64', 'narow'),
+])
+def test_cfg_options_key_absent_from_the_config_is_one_line(work, capsys, option, key):
+    assert main(run(work, '--dry-run', '--cfg-options', option)) == 2
+    line = error_line(capsys)
+    assert key in line and 'no such key' in line and '+' in line
+
+
+def test_a_new_key_marked_with_plus_is_accepted(work, capsys):
+    assert main(run(work, '--dry-run', '--cfg-options', '+eval.my_note=1')) == 0
+    assert 'my_note = 1' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize('option,words', [
+    ('train_dataloader.batch_size=0', ['train_dataloader.batch_size=0', 'positive integer']),
+    ('train_cfg.max_iters=-5', ['train_cfg.max_iters=-5', 'positive integer']),
+    ('optim_wrapper.optimizer.type=Adamm', ['optim_wrapper.optimizer.type', 'Adam']),
+    ('eval.train_dataloader.num_workers=-1', ['evaluation config',
+                                              'train_dataloader.num_workers=-1']),
+])
+def test_values_mmengine_rejects_are_one_line_before_training(work, capsys, option, words):
+    assert main(run(work, '--cfg-options', option)) == 2
+    line = error_line(capsys)
+    assert all(word in line for word in words), line
+    assert not (work / 'pretrain').exists()
+
+
+def test_launcher_pytorch_outside_torchrun_is_one_line(work, capsys, monkeypatch):
+    for name in ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT'):
+        monkeypatch.delenv(name, raising=False)
+    assert main(run(work, '--launcher', 'pytorch')) == 2
+    assert 'torchrun' in error_line(capsys)
+
+
+def test_unknown_config_name_lists_the_names(work, capsys):
+    assert main(run(work, '--config', 'papper')) == 2
+    line = error_line(capsys)
+    assert "no config 'papper'" in line and 'demo, paper' in line
+
+
+def test_records_dir_that_cannot_be_written_fails_before_any_work(tmp_path, capsys):
+    blocker = tmp_path / 'a-file'
+    blocker.write_text('')
+    assert main(run(tmp_path / 'work', '--records-dir', str(blocker / 'records'))) == 2
+    assert '--records-dir' in error_line(capsys)
+    assert not (tmp_path / 'work').exists()
+
+
+def test_leaderboard_commands_need_an_existing_records_dir(tmp_path, capsys):
+    missing = tmp_path / 'nonexistent'
+    assert main(['leaderboard', 'render', '--records-dir', str(missing)]) == 2
+    assert str(missing) in error_line(capsys)
+    assert not (tmp_path / 'README.md').exists()
+    assert main(['leaderboard', 'add', str(tmp_path / 'x.json'), '--records-dir',
+                 str(missing)]) == 2
+
+
+def test_real_evaluation_data_needs_a_named_pretraining_set(tmp_path, capsys):
+    from harness_videodata.ucf101 import generate_demo
+
+    root = generate_demo(tmp_path / 'ucf', groups=3, clips_per_group=1, frames=16, size=32)
+    (root / 'DEMO.txt').unlink()  # now it looks like a real dataset
+    assert main(run(tmp_path / 'w', '--data', str(root))) == 2
+    assert '--pretrain-data' in error_line(capsys)
+
+
+def test_pretraining_on_the_evaluation_set_uses_each_splits_own_train_list(work):
+    pm = PluginManager()
+    plan = plan_run(pm, RunOptions(method='brave', eval='ucf101', split='all',
+                                   pretrain_data='ucf101', work_dir=str(work)))
+    assert plan.pretrains_per_split
+    keys = set()
+    for name in plan.splits:
+        split = eval_split(plan, name, print)
+        planned = pretraining_for(plan, split, print)
+        listed = {line.rsplit(' ', 1)[0] for line in
+                  Path(planned.cfg.train_dataloader.dataset.ann_file).read_text().splitlines()}
+        assert listed == {item.path for item in split.train}
+        tested = {item.path for item in split.test}
+        assert not listed & tested, f'split {name} pretrains on its own test videos'
+        assert planned.identity['split'] == name
+        keys.add(planned.result.key)
+    assert len(keys) == 3  # one pretraining per split
+
+
+def test_a_pretraining_set_holding_a_test_video_is_refused(tmp_path):
+    from harness.api import DatasetInfo
+    from harness.data.splits import VideoItem
+
+    info = DatasetInfo('x', '', 'video', 'harness_videodata.videofolder')
+    (tmp_path / 'a.avi').write_bytes(b'')
+    (tmp_path / 'link').mkdir()
+    os.symlink(tmp_path / 'a.avi', tmp_path / 'link' / 'b.avi')
+    source = DataSource(info, tmp_path, True)
+    with pytest.raises(DataError, match='holds 1 test videos of x split 2'):
+        check_disjoint(source, [VideoItem('a.avi', -1)], source,
+                       {'1': [], '2': [VideoItem('link/b.avi', 0)]})
+    check_disjoint(source, [VideoItem('a.avi', -1)], source, {'1': [VideoItem('c.avi', 0)]})
