@@ -57,6 +57,13 @@ _PRETRAIN_REPRODUCED = {
         'config_sha256': _SHA256,
         'checkpoint_sha256': _SHA256_OR_NULL,
         'reused': {'type': 'boolean'},
+        # since the pretraining identity covers code and versions (all optional for records
+        # written before): the named config, the cache key, the source hashes, and the
+        # provenance of the run that trained it
+        'config': {'type': 'string'},
+        'key': _SHA256,
+        'sources': {'type': 'object', 'additionalProperties': _SHA256},
+        'provenance': {'type': 'object'},
     },
 }
 
@@ -263,8 +270,9 @@ _UNSAFE = re.compile(r'[^A-Za-z0-9._-]')
 
 def record_id(record: dict) -> str:
     """The file stem of a record, one per result:
-    ``method[-variant]__backbone__pt-DATASET__eval-protocol-splitS__data__seedS[__reported]``
-    (``pt-none`` without pretraining; several splits joined by ``-``)."""
+    ``method[-variant]__backbone__pt-DATASET__eval-protocol-splitS__data__seedS[__cfg-P-E]
+    [__reported]`` (``pt-none`` without pretraining; several splits joined by ``-``;
+    ``__cfg-P-E`` names the pretraining and evaluation configs unless both are ``demo``)."""
     seeds = '-'.join(str(seed) for seed in record['seeds'])
     splits = '-'.join(record['eval']['splits'])
     pretrain = (record.get('pretrain') or {}).get('dataset', 'none')
@@ -274,6 +282,10 @@ def record_id(record: dict) -> str:
     text = (f"{method}__{record['backbone']['name']}__pt-{pretrain}__"
             f"{record['eval']['name']}-{record['eval']['protocol']}-split{splits}__"
             f"{record['data']}__seed{seeds}")
+    configs = ((record.get('pretrain') or {}).get('config', 'demo'),
+               record['eval'].get('config', 'demo'))
+    if configs != ('demo', 'demo'):
+        text += '__cfg-' + '-'.join(Path(name).stem for name in configs)
     if record['source'] == 'reported':
         text += '__reported'
     return _UNSAFE.sub('-', text)

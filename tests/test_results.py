@@ -73,6 +73,10 @@ def test_record_id_is_descriptive_and_filename_safe():
     assert '__pt-none__' in record_id(make_record(pretrain=None))
     assert 'split1-2-3' in record_id(make_record(eval__splits=['1', '2', '3']))
     assert record_id(make_reported(variant='V/AF')).startswith('videomae-V-AF__vit-s16__')
+    demo = make_record(pretrain__config='demo', eval__config='demo')
+    assert record_id(demo) == record_id(make_record())  # demo configs leave the id as it was
+    paper = record_id(make_record(pretrain__config='paper', eval__config='/x/my_eval.py'))
+    assert paper.endswith('__cfg-paper-my_eval')
 
 
 def test_write_record_round_trips_and_leaves_no_temp_files(tmp_path):
