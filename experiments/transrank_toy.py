@@ -19,8 +19,10 @@ from mmengine.config import Config
 from harness import data as datasets
 from harness.api import resolve_config
 from harness.compat import allow_mmengine_checkpoints
+from harness.config import load_pretrain_config
 from harness.engine import import_config_modules
-from harness.pretrain import pretrain
+from harness.plugins import PluginManager
+from harness.pretrain import plan_pretraining, pretrain
 from harness.registry import MODELS
 
 TRAIN = ['1x', '2x']
@@ -29,18 +31,14 @@ STEADY = dict(scale=(1.0, 1.0), ratio=(1.0, 1.0), flip=0.0, color=0.0, grayscale
 
 
 def toy_config(loss: str, root: Path, ann_file: Path, iters: int, seed: int) -> Config:
-    cfg = Config.fromfile(str(resolve_config('transrank/transrank_demo.py')))
-    cfg.model.update(backbone=dict(type='harness.R3D18'), feat_dim=512, num_temporal=len(TRAIN),
-                     rotation=False, loss=loss)
+    cfg = load_pretrain_config(resolve_config('harness_transrank:configs/transrank_demo.py'))
+    cfg.model.update(num_temporal=len(TRAIN), rotation=False, loss=loss)
     sampler = cfg.train_dataloader.dataset.pipeline[0]
     sampler.update(temporal=TRAIN, rotation=False)
     cfg.train_dataloader.dataset.update(data_root=str(root), ann_file=str(ann_file))
     cfg.train_cfg.max_iters = iters
     cfg.param_scheduler[1].T_max = max(1, iters - 5)
     cfg.randomness = dict(seed=seed, deterministic=False)
-    cfg.custom_imports = dict(imports=['harness.datasets', 'harness_transrank.sampler',
-                                       'harness.hooks', 'harness_transrank.model',
-                                       'harness_backbones.video'])
     return cfg
 
 
@@ -76,15 +74,17 @@ def main() -> None:
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args()
     work = Path(args.work_dir).resolve()
-    root, is_demo = datasets.resolve_data_root(args.data, 'ucf101', work)
-    split = datasets.layout('ucf101').read_split(root, '1')
+    ucf101 = PluginManager().get('dataset', 'ucf101').info
+    root, is_demo = datasets.resolve_data_root(args.data, ucf101, work)
+    split = ucf101.module().read_split(root, '1')
     ann_file = datasets.annotation_list(work / 'lists', 'ucf101_train1', split.train)
     test_paths = [str(root / item.path) for item in split.test]
     rows = {}
     for loss in ('rank', 'ce'):
         cfg = toy_config(loss, root, ann_file, args.iters, args.seed)
         import_config_modules(cfg)
-        result = pretrain(cfg, work / 'toy', f'transrank-toy-{loss}', 'r3d18', resume=False)
+        planned = plan_pretraining(cfg, work / 'toy', f'transrank-toy-{loss}', 'r3d18', {})
+        result = pretrain(cfg, planned, resume=False)
         model = load_model(cfg, Path(result.work_dir))
         rows[loss] = speediness(model, test_paths)
     label = 'demo data' if is_demo else str(root)

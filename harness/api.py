@@ -92,9 +92,9 @@ class MethodInfo:
     reference (``'harness_mymethod:configs/demo.py'``, see :func:`resolve_config`); every
     pretraining method ships ``demo`` (minutes on a CPU) and ``paper`` (the paper's sizes and
     schedule). Empty for a method that does not pretrain (random init).
-    data: 'video', 'image' or 'any' (what its backbone takes). imports: modules that register
-    its models/transforms. citation: the paper. default_backbone: used when ``--backbone`` is
-    not given.
+    data: 'video', 'image' or 'any' (what its backbone takes). citation: the paper.
+    default_backbone: used when ``--backbone`` is not given. The modules that register the
+    method's models and transforms are its configs' ``custom_imports``.
     """
 
     name: str
@@ -102,7 +102,6 @@ class MethodInfo:
     data: str
     configs: Mapping[str, str]
     default_backbone: str
-    imports: Sequence[str] = ()
     citation: str = ''
 
     @property

@@ -22,7 +22,7 @@ import harness
 from harness import data as datasets
 from harness.api import (DatasetInfo, EvalRequest, EvalResult, ProtocolInfo, import_object,
                          pick_config)
-from harness.config import config_sha256, split_cfg_options, summarize
+from harness.config import split_cfg_options, summarize
 from harness.engine import prepare_work_dir
 from harness.errors import DataError, HarnessError, PluginError
 from harness.plugins import PluginManager, Registered
@@ -352,13 +352,13 @@ def pretraining_for(plan: RunPlan, split: Any, log: Log) -> PlannedPretraining |
 
 
 def run_pretrain(pm: PluginManager, plan: RunPlan, work: PlannedPretraining | None, log: Log
-                 ) -> PretrainResult | None:
-    """Run (or reuse) a planned pretraining; None for a method that does not pretrain."""
+                 ) -> None:
+    """Run (or reuse) a planned pretraining (``work.result`` becomes the finished one)."""
     from harness.pretrain import pretrain
 
     if work is None:
         log(f'{plan.method.info.name}: no pretraining (random initialisation)')
-        return None
+        return
     if work.result.reused:
         log(f'pretraining reused from cache: {work.result.work_dir} (trained '
             f"{work.result.provenance.get('started_at', '?')})")
@@ -367,7 +367,6 @@ def run_pretrain(pm: PluginManager, plan: RunPlan, work: PlannedPretraining | No
         work.result = pretrain(work.cfg, work.result, resume=plan.resume, log=log)
         log(f'pretraining done in {time.monotonic() - started:.0f}s: {work.result.work_dir}')
     pm.pretrain_end(plan, work.result.backbone_path, work.result.reused)
-    return work.result
 
 
 def component_versions(*entries: Registered) -> dict[str, str]:
@@ -552,10 +551,10 @@ def execute(pm: PluginManager, plan: RunPlan, log: Log = print
     pm.run_start(plan)
     per_split, pretrained = [], []
     for split, pretraining in work:
-        weights = run_pretrain(pm, plan, pretraining, log)
-        if pretraining is not None and not any(p is pretraining for p in pretrained):
-            pretrained.append(pretraining)
-        request = eval_request(plan, weights, split)
+        if pretraining is None or all(p is not pretraining for p in pretrained):
+            run_pretrain(pm, plan, pretraining, log)  # once for the splits that share it
+            pretrained += [pretraining] if pretraining is not None else []
+        request = eval_request(plan, pretraining.result if pretraining else None, split)
         per_split.append(run_evaluation(plan, evaluator, request, log))
         if len(plan.splits) > 1:
             log(f'split {split.name}: ' +

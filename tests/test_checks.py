@@ -17,55 +17,24 @@ REPO = Path(__file__).resolve().parent.parent
 PRETRAIN = 'pretraining config'
 EVAL = 'evaluation config'
 
-#: What the harness adds to a method's pretraining config (harness/runner.py, the backbones).
-PRETRAIN_IMPORTS = ['harness.datasets', 'harness.data.views', 'harness.hooks',
-                    'harness_brave.model', 'harness_backbones.video']
-EVAL_IMPORTS = ['harness.weights', 'harness.hooks', 'harness_backbones.video']
-
-
-def shipped_config(package: str, name: str, old_path: str) -> Path:
-    """A config shipped inside ``package`` (``configs/NAME``), or where older checkouts kept it."""
-    from importlib import resources
-
-    try:
-        path = Path(str(resources.files(package).joinpath('configs', name)))
-    except ModuleNotFoundError:
-        path = None
-    if path is None or not path.is_file():
-        path = REPO / old_path
-    assert path.is_file(), f'{name} not found in {package} nor at {old_path}'
-    return path
-
-
-def with_imports(cfg: Config, imports: list[str]) -> None:
-    own = list((cfg.get('custom_imports') or {}).get('imports', []))
-    cfg.custom_imports = dict(imports=own + [m for m in imports if m not in own],
-                              allow_failed_imports=False)
-
-
 def brave_config() -> Config:
-    """The BraVe demo config as the harness merges it: runtime base, R3D-18, data, imports."""
-    path = shipped_config('harness_brave', 'brave_demo.py', 'configs/brave/brave_demo.py')
-    try:
-        from harness.config import load_pretrain_config  # the runtime base merged under it
-    except ImportError:
-        load_pretrain_config = None
-    cfg = load_pretrain_config(path) if load_pretrain_config else Config.fromfile(str(path))
-    cfg.model.backbone = dict(type='harness.R3D18')
-    cfg.model.feat_dim = 512
-    cfg.train_dataloader.dataset.data_root = '/data/ucf101'
-    cfg.train_dataloader.dataset.ann_file = '/data/ucf101/train1.txt'
-    cfg.randomness = dict(seed=0, deterministic=False)
-    cfg.launcher = 'none'
-    with_imports(cfg, PRETRAIN_IMPORTS)
-    return cfg
+    """The BraVe demo config as the harness merges it (runtime base, backbone, data)."""
+    from harness.api import BackboneInfo, resolve_config
+    from harness.pretrain import build_pretrain_config
+
+    backbone = BackboneInfo('r3d18', '', 'video', {'type': 'harness.R3D18'}, 512,
+                            imports=('harness_backbones.video',))
+    return build_pretrain_config(resolve_config('harness_brave:configs/brave_demo.py'), backbone,
+                                 data_root=Path('/data/ucf101'),
+                                 ann_file=Path('/data/ucf101/train1.txt'), data_identity={},
+                                 seed=0, launcher='none', cfg_options={})
 
 
 def finetune_config() -> Config:
     """The UCF101 finetune demo config (mmaction2 scope) as the finetune protocol fills it in."""
-    path = shipped_config('harness_videoeval', 'finetune_demo.py',
-                          'configs/videoeval/finetune_demo.py')
-    cfg = Config.fromfile(str(path))
+    from harness.api import resolve_config
+
+    cfg = Config.fromfile(str(resolve_config('harness_videoeval:configs/finetune_demo.py')))
     cfg.model.backbone = dict(type='harness.R3D18', init_cfg=dict(
         type='harness.SSLPretrained', checkpoint='/work/pretrain/backbone.pth'))
     cfg.model.cls_head.num_classes = 5
@@ -77,7 +46,6 @@ def finetune_config() -> Config:
     cfg.launcher = 'none'
     cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
         dict(type='harness.ProgressBarHook', desc='finetune')]
-    with_imports(cfg, EVAL_IMPORTS)
     return cfg
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from harness.api import EvalRequest, pick_config
-from harness.config import load_config, load_pretrain_config
+from harness.config import load_pretrain_config
 from harness.plugins import PluginManager
 from harness.testing import shrink_options
 

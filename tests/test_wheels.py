@@ -6,6 +6,7 @@ would take most of an hour)."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -26,7 +27,14 @@ def run(*args, **kwargs) -> subprocess.CompletedProcess:
 def wheel_env(tmp_path_factory) -> Path:
     """A fresh venv with the harness and the plugins installed from wheels."""
     tmp = tmp_path_factory.mktemp('wheels')
-    projects = [REPO, *sorted(p.parent for p in (REPO / 'plugins').glob('*/pyproject.toml'))]
+    # built from copies: setuptools writes build/ and *.egg-info into the tree it builds
+    skip = shutil.ignore_patterns('build', '*.egg-info', '__pycache__', 'tests')
+    projects = [tmp / 'src' / 'ssl-harness']
+    shutil.copytree(REPO / 'harness', projects[0] / 'harness', ignore=skip)
+    shutil.copy(REPO / 'pyproject.toml', projects[0])
+    for plugin in sorted(p.parent for p in (REPO / 'plugins').glob('*/pyproject.toml')):
+        projects.append(tmp / 'src' / plugin.name)
+        shutil.copytree(plugin, projects[-1], ignore=skip)
     run(sys.executable, '-m', 'pip', 'wheel', '-q', '--no-deps', '--no-build-isolation',
         '--disable-pip-version-check', '-w', tmp / 'wheels', *projects)
     env = tmp / 'venv'

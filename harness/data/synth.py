@@ -142,8 +142,15 @@ def render_clip(shape: str, motion: str, *, frames: int, size: int, speed: float
     return out
 
 
+#: The codec of each container the demo generators write: MJPG ``.avi`` (UCF101, HMDB51) and
+#: MPEG-4 Part 2 ``.mp4`` (Kinetics); the OpenCV wheels write both without extra codecs and
+#: decord reads both back frame-exactly.
+FOURCC = {'.avi': 'MJPG', '.mp4': 'mp4v'}
+
+
 def write_video(path: str | os.PathLike, frames: np.ndarray, fps: int = 25) -> Path:
-    """Write BGR uint8 ``frames`` [T, H, W, 3] to an MJPG ``.avi`` at ``path``, atomically.
+    """Write BGR uint8 ``frames`` [T, H, W, 3] to ``path`` (``.avi`` or ``.mp4``, see
+    :data:`FOURCC`), atomically.
 
     The clip goes to a temporary file in the same folder first and is then renamed over
     ``path``, so a reader never sees a half-written video. Returns the path.
@@ -152,14 +159,18 @@ def write_video(path: str | os.PathLike, frames: np.ndarray, fps: int = 25) -> P
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or len(frames) == 0:
         raise ValueError(f"frames must be uint8 [T>0, H, W, 3], got {frames.dtype} {frames.shape}")
+    suffix = path.suffix.lower()
+    if suffix not in FOURCC:
+        raise ValueError(f"demo videos are {' or '.join(FOURCC)} files, got {path.name}")
     height, width = frames.shape[1:3]
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.avi")  # cv2 picks the container by suffix
-    writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"MJPG"), float(fps), (width, height))
+    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{suffix}")  # cv2 picks the container
+    writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*FOURCC[suffix]), float(fps),
+                             (width, height))
     try:
         if not writer.isOpened():
-            raise OSError(f"OpenCV cannot write an MJPG .avi at {tmp}; check that the folder is "
-                          "writable and that opencv-python-headless is installed")
+            raise OSError(f"OpenCV cannot write a {FOURCC[suffix]} {suffix} at {tmp}; check that "
+                          "the folder is writable and that opencv-python-headless is installed")
         for frame in frames:
             writer.write(np.ascontiguousarray(frame))
     finally:

@@ -12,7 +12,6 @@ def harness_register_methods(register):
         data='video',
         configs=packaged_configs('harness_brave', 'brave'),
         default_backbone='r3d18',
-        imports=('harness_brave.model',),
         citation='Recasens et al., "Broaden Your Views for Self-Supervised Video Learning", '
                  'ICCV 2021, arXiv:2103.16559',
     ))

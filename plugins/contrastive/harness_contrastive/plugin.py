@@ -2,7 +2,6 @@
 from harness import hookimpl
 from harness.api import MethodInfo, packaged_configs
 
-MODELS = ('harness_contrastive.models',)
 
 #: name -> (summary, config stem, citation)
 METHODS = {
@@ -29,4 +28,4 @@ def harness_register_methods(register):
     for name, (summary, stem, citation) in METHODS.items():
         register(MethodInfo(name=name, summary=summary, data='video',
                             configs=packaged_configs('harness_contrastive', stem),
-                            default_backbone='r3d18', imports=MODELS, citation=citation))
+                            default_backbone='r3d18', citation=citation))

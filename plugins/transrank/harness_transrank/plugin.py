@@ -4,7 +4,6 @@ Cheap to import: no torch here."""
 from harness import hookimpl
 from harness.api import MethodInfo, packaged_configs
 
-MODEL = ('harness_transrank.model',)
 TRANSRANK = ('Duan, Zhao, Chen, Lin, "TransRank: Self-supervised Video Representation Learning '
              'via Ranking-based Transformation Recognition", CVPR 2022, arXiv:2205.02028')
 
@@ -46,4 +45,4 @@ def harness_register_methods(register):
     for name, (summary, stem, citation) in METHODS.items():
         register(MethodInfo(name=name, summary=summary, data='video',
                             configs=packaged_configs('harness_transrank', stem),
-                            default_backbone='r3d18', imports=MODEL, citation=citation))
+                            default_backbone='r3d18', citation=citation))

@@ -222,7 +222,6 @@ def generate_demo(root: str | os.PathLike, *, classes: Iterable[str] = CLASSES_D
     Kinetics layout the generator did not write.
     """
     from harness_videodata.motion import speed_band, write_motion_labels
-    from harness_videodata.mp4 import render_video
 
     root = Path(root).expanduser()
     classes = tuple(classes)
@@ -253,7 +252,7 @@ def generate_demo(root: str | os.PathLike, *, classes: Iterable[str] = CLASSES_D
                     continue  # listed, not on disk
                 folder = cls.replace(' ', '_')
                 rel = f'{side}/{folder}/{video_stem(youtube_id, start, start + 10)}.mp4'
-                speed = render_video(root / rel, DEMO_SPECS[cls], name=rel, seed=seed,
+                speed = demo.render_video(root / rel, DEMO_SPECS[cls], name=rel, seed=seed,
                                      frames=frames, size=size, check=not bands)
                 bands.append((rel, speed_band(speed)))
         atomic_write_text(root / ANNOTATION_DIR / f'{side}.csv', _csv_text(rows))

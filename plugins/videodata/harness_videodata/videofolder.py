@@ -77,8 +77,6 @@ def generate_demo(root: str | os.PathLike, *, videos_per_folder: int = 8, frames
     ``DEMO.txt`` records the same parameters. ``DEMO.txt`` is written last, so an interrupted
     run is redone. Refuses to write into a folder that holds videos the generator did not write.
     """
-    from harness_videodata import mp4
-
     root = Path(root).expanduser()
     if not 1 <= videos_per_folder <= 999 or frames < 1 or size < 16 or size % 2:
         raise DataError('demo needs 1 <= videos_per_folder <= 999, frames >= 1 and an even size '
@@ -96,8 +94,7 @@ def generate_demo(root: str | os.PathLike, *, videos_per_folder: int = 8, frames
     for folder, (ext, specs) in DEMO_FOLDERS.items():
         for i in range(videos_per_folder):
             rel = f'{folder}/clip_{i:03d}{ext}'
-            render = mp4.render_video if ext == '.mp4' else demo.render_video
-            render(root / rel, specs[i % len(specs)], name=rel, seed=seed, frames=frames,
-                   size=size, check=i == 0)
+            demo.render_video(root / rel, specs[i % len(specs)], name=rel, seed=seed,
+                              frames=frames, size=size, check=i == 0)
     demo.finish(root, params)
     return root

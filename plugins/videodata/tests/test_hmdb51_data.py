@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from harness.cli import main
 from harness.data import demo, synth
 from harness.data.splits import VideoItem
 from harness_videodata import hmdb51, motion, ucf101
@@ -85,6 +86,44 @@ def _expected(split: int) -> tuple[list[VideoItem], list[VideoItem], int]:
             item = VideoItem(f'{cls}/{name}', classes.index(cls))
             (train if flag == '1' else test).append(item)
     return train, test, missing
+
+
+def _lines(path: Path) -> list[tuple[str, int]]:
+    out = []
+    for line in path.read_text().splitlines():
+        video, label = line.split(' ')
+        out.append((video, int(label)))
+    return out
+
+
+def test_data_prepare_hmdb51(fake_hmdb, tmp_path, capsys):
+    out = tmp_path / 'lists'
+    assert main(['data', 'prepare', 'hmdb51', '--root', str(fake_hmdb), '--out', str(out)]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert len(printed) == 6
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        f'hmdb51_{side}_split{k}_videos.txt' for side in ('train', 'val') for k in (1, 2, 3))
+    for k in (1, 2, 3):
+        train, test, missing = _expected(k)
+        for side, items in (('train', train), ('val', test)):
+            path = out / f'hmdb51_{side}_split{k}_videos.txt'
+            assert _lines(path) == [(i.path, i.label) for i in items]
+            line = next(p for p in printed if p.startswith(str(path)))
+            assert f'{len(items)} videos' in line and f'{missing} listed videos' in line
+    assert main(['data', 'prepare', 'hmdb51', '--root', str(fake_hmdb)]) == 0
+    assert len(list((fake_hmdb / 'annotations').glob('hmdb51_*_videos.txt'))) == 6
+
+
+def test_data_prepare_bad_root_is_one_line(tmp_path, capsys, fake_hmdb):
+    for argv in (['data', 'prepare', 'hmdb51', '--root', str(tmp_path / 'nope')],
+                 ['data', 'prepare', 'hmdb51', '--root', str(tmp_path)],
+                 ['data', 'prepare', 'ucf101', '--root', str(fake_hmdb)],
+                 ['data', 'prepare', 'kinetics', '--root', str(fake_hmdb)],
+                 ['data', 'prepare', 'hmdb51']):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.startswith('harness: error: ') and err.count('\n') == 1, err
+    assert not (fake_hmdb / 'annotations').exists()
 
 
 def test_read_real_layout_with_quirks(fake_hmdb):

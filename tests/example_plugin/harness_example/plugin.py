@@ -28,5 +28,4 @@ def harness_register_methods(register):
         configs={'demo': 'harness_example:configs/tinysiam_demo.py',
                  'paper': 'harness_example:configs/tinysiam_paper.py'},
         default_backbone='tiny3d',
-        imports=('harness_example.tinysiam',),
     ))

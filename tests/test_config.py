@@ -1,0 +1,85 @@
+"""harness.config: strict --cfg-options, the machine-independent config hash, summaries."""
+from __future__ import annotations
+
+import pytest
+from mmengine.config import Config
+
+from harness.config import (apply_cfg_options, config_sha256, load_pretrain_config,
+                            split_cfg_options, summarize)
+from harness.errors import ConfigError
+
+
+def sample() -> Config:
+    return Config(dict(
+        model=dict(type='M', head=dict(dropout=0.0)),
+        train_dataloader=dict(batch_size=8, dataset=dict(
+            data_root='/home/a/data/ucf101', ann_file='/home/a/work/lists/train_abc.txt',
+            pipeline=[dict(type='DecordInit'), dict(type='SampleFrames', clip_len=8),
+                      dict(type='Resize', scale=(-1, 40)), dict(type='PackActionInputs')])),
+        train_cfg=dict(type='IterBasedTrainLoop', max_iters=60),
+        optim_wrapper=dict(optimizer=dict(type='AdamW', lr=1e-4)),
+        work_dir='/home/a/work'))
+
+
+def test_existing_keys_are_merged_including_list_items():
+    cfg = apply_cfg_options(sample(), {'model.head.dropout': 0.5,
+                                       'train_dataloader.dataset.pipeline.1.clip_len': 16},
+                            label='pretraining config')
+    assert cfg.model.head.dropout == 0.5
+    assert cfg.train_dataloader.dataset.pipeline[1].clip_len == 16
+
+
+@pytest.mark.parametrize('key,hint', [('model.head.dropuot', 'model.head.dropout'),
+                                      ('clip_len', None),
+                                      ('train_dataloader.dataset.pipeline.9.clip_len', None)])
+def test_a_key_the_config_lacks_is_a_one_line_error(key, hint):
+    with pytest.raises(ConfigError) as err:
+        apply_cfg_options(sample(), {key: 1}, label='pretraining config', prefix='')
+    message = str(err.value)
+    assert '\n' not in message and f'--cfg-options {key}: the pretraining config has no such' \
+        in message and f'+{key}=' in message
+    if hint:
+        assert f'did you mean {hint}' in message
+
+
+def test_a_key_marked_new_is_added():
+    cfg = apply_cfg_options(sample(), {'+model.extra': 3}, label='pretraining config')
+    assert cfg.model.extra == 3
+
+
+def test_options_are_routed_by_prefix_and_keep_the_new_mark():
+    assert split_cfg_options({'a.b': 1, 'eval.c': 2, '+eval.d': 3, '+e': 4}) == (
+        {'a.b': 1, '+e': 4}, {'c': 2, '+d': 3})
+
+
+def test_hash_ignores_where_files_lie_but_not_what_the_config_says():
+    here = sample()
+    elsewhere = sample()
+    elsewhere.train_dataloader.dataset.data_root = '/mnt/other/ucf101'
+    elsewhere.train_dataloader.dataset.ann_file = '/scratch/w/lists/train_abc.txt'
+    elsewhere.work_dir = '/scratch/w'
+    assert config_sha256(here) == config_sha256(elsewhere)
+    other_list = sample()
+    other_list.train_dataloader.dataset.ann_file = '/home/a/work/lists/train_def.txt'
+    assert config_sha256(other_list) != config_sha256(here)  # the list's name is its content
+    changed = sample()
+    changed.model.head.dropout = 0.1
+    assert config_sha256(changed) != config_sha256(here)
+
+
+def test_summary_states_sampling_batch_and_schedule():
+    summary = summarize(sample())
+    assert summary['inputs'] == {'train': [{'type': 'SampleFrames', 'clip_len': 8},
+                                           {'type': 'Resize', 'scale': [-1, 40]}]}
+    assert summary['batch_size'] == {'train': 8}
+    assert summary['schedule'] == {'loop': {'type': 'IterBasedTrainLoop', 'max_iters': 60},
+                                   'optimizer': {'type': 'AdamW', 'lr': 1e-4}}
+
+
+def test_method_config_is_merged_over_the_runtime_base(tmp_path):
+    method = tmp_path / 'm.py'
+    method.write_text("default_hooks = dict(logger=dict(interval=50))\nmodel = dict(type='M')\n")
+    cfg = load_pretrain_config(method)
+    assert cfg.default_hooks.logger.interval == 50  # the method's value
+    assert cfg.default_hooks.checkpoint.type == 'CheckpointHook'  # the base's
+    assert cfg.filename == str(method) and 'filename' not in cfg
