@@ -6,6 +6,9 @@ Fixtures:
 Helpers:
 - :func:`assert_trains`: one optimizer step on a method model changes its parameters and gives
   a finite loss (the conformance check every method should pass).
+- :func:`build_method_model`, :func:`random_view_inputs`: a method's model from its named
+  config, and inputs shaped like its sampler's output.
+- :func:`shrink_options`: ``--cfg-options`` that turn any config into a 2-iteration smoke run.
 """
 from __future__ import annotations
 

@@ -77,3 +77,31 @@ def test_protocol_config_evaluates_on_demo_data(evaluator, protocol, name, small
     result = runner.evaluate(request)
     assert set(result.metrics) == set(protocol.metrics)
     assert result.settings
+
+
+@pytest.mark.slow
+def test_a_method_config_runs_under_plain_mmengine(small_demo, tmp_path):
+    """Without the harness's runner: mmengine's own Runner, the config's own custom_imports
+    (in a fresh process, so nothing the tests imported helps)."""
+    import subprocess
+    import sys
+
+    from harness import data as datasets
+
+    split = PM.get('dataset', 'ucf101').info.module().read_split(small_demo, '1')
+    ann_file = datasets.annotation_list(tmp_path, 'train', split.train)
+    config = pick_config(PM.get('method', 'brave').info.configs, 'demo', 'brave')[1]
+    code = f'''
+from mmengine.config import Config
+from mmengine.runner import Runner
+from harness.compat import allow_mmengine_checkpoints
+allow_mmengine_checkpoints()
+cfg = Config.fromfile({str(config)!r})
+cfg.train_dataloader.dataset.update(data_root={str(small_demo)!r}, ann_file={str(ann_file)!r})
+cfg.merge_from_dict({shrink_options(load_pretrain_config(config))!r})
+cfg.work_dir = {str(tmp_path / 'plain')!r}
+Runner.from_cfg(cfg).train()
+print('trained')
+'''
+    result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
+    assert result.returncode == 0 and 'trained' in result.stdout, result.stderr[-2000:]
