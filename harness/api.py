@@ -253,8 +253,9 @@ class EvalResult:
 
     splits, clips, crops: what was evaluated; weights: the backbone load report;
     config_sha256: hash of the merged evaluation config; settings: what the record states about
-    that config (:func:`harness.config.summarize`: input sampling, batch size, schedule). For several splits, ``metrics`` holds
-    the means, ``std`` the standard deviations and ``per_split`` name -> split -> value.
+    that config (:func:`harness.config.summarize`: input sampling, batch size, schedule). For
+    several splits or seeds, ``metrics`` holds the means, ``std`` the standard deviations,
+    ``per_split`` name -> split -> value and ``per_seed`` name -> seed -> value.
     """
 
     metrics: dict[str, float]
@@ -267,6 +268,7 @@ class EvalResult:
     weights: dict[str, Any] | None = None
     std: dict[str, float] = field(default_factory=dict)
     per_split: dict[str, dict[str, float]] = field(default_factory=dict)
+    per_seed: dict[str, dict[str, float]] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
 
 

@@ -42,6 +42,17 @@ def parse_cfg_options(items: Sequence[str]) -> dict[str, Any]:
     return options
 
 
+def parse_seeds(text: str) -> tuple[int, ...]:
+    """``--seeds 0,1,2`` as distinct integers, in the order given."""
+    try:
+        seeds = tuple(int(part) for part in text.split(','))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a comma-separated list of integers")
+    if len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"'{text}' names a seed twice")
+    return seeds
+
+
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog='harness', description=__doc__.splitlines()[0])
     parser.add_argument('--version', action='store_true', help='print versions and plugins')
@@ -75,7 +86,11 @@ def build_parser() -> ArgumentParser:
                      help="an official split (default 1), or 'all': every split, recorded with "
                           'each value, the mean and the std')
     run.add_argument('--work-dir', default='work_dirs')
-    run.add_argument('--seed', type=int, default=0)
+    seeds = run.add_mutually_exclusive_group()
+    seeds.add_argument('--seed', type=int, default=0, help='default 0')
+    seeds.add_argument('--seeds', type=parse_seeds, metavar='S,S,...',
+                       help='run everything once per seed (e.g. 0,1,2): one record with each '
+                            "seed's value, the mean and the sample std")
     run.add_argument('--resume', action='store_true',
                      help='continue an interrupted run from its last checkpoint')
     run.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
@@ -182,7 +197,8 @@ def cmd_run(args) -> int:
     pm = _plugin_manager(args)
     options = RunOptions(method=args.method, eval=args.eval, backbone=args.backbone,
                          protocol=args.protocol, data=args.data, split=args.split,
-                         work_dir=args.work_dir, seed=args.seed, resume=args.resume,
+                         work_dir=args.work_dir, seeds=args.seeds or (args.seed,),
+                         resume=args.resume,
                          launcher=args.launcher, cfg_options=parse_cfg_options(args.cfg_options),
                          records_dir=args.records_dir, max_unreadable=args.max_unreadable,
                          config=args.config, eval_config=args.eval_config,
@@ -197,8 +213,10 @@ def cmd_run(args) -> int:
         unit = metric.get('unit', '')
         spread = ''
         if 'std' in metric:
-            values = ', '.join(f'{s}: {v}' for s, v in metric['per_split'].items())
-            spread = f" ± {metric['std']}{unit} (mean of splits {values})"
+            over, values = ('seeds', metric['per_seed']) if 'per_seed' in metric else \
+                ('splits', metric['per_split'])
+            listed = ', '.join(f'{key}: {value}' for key, value in values.items())
+            spread = f" ± {metric['std']}{unit} (mean of {over} {listed})"
         print(f"{name}: {metric['value']}{unit}{spread}{label}")
     print(f'record: {path}')
     return 0

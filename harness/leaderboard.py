@@ -75,11 +75,16 @@ def _natural(name: str) -> list:
             for part in re.split(r'(\d+)', name)]
 
 
-def _table(records: list[dict]) -> list[str]:
+def _videos_cell(evaluation: dict) -> str:
+    counts = evaluation.get('test_videos') or {}
+    return '/'.join(str(counts[s]) for s in evaluation['splits'] if s in counts) or '-'
+
+
+def _table(records: list[dict], demo: bool = False) -> list[str]:
     metric_names = sorted({name for record in records for name in record['metrics']},
                           key=_natural)
-    header = (['Method', 'Backbone', 'Pretrain data', 'Split(s)', 'Clips x crops'] + metric_names
-              + ['Source', 'Seed(s)', 'Config'])
+    header = (['Method', 'Backbone', 'Pretrain data', 'Split(s)', 'Clips x crops',
+               'Test videos'] + metric_names + ['Source', 'Seed(s)', 'Config'])
     lines = ['| ' + ' | '.join(_cell(name) for name in header) + ' |',
              '|' + '---|' * len(header)]
     first = metric_names[0] if metric_names else None
@@ -103,12 +108,17 @@ def _table(records: list[dict]) -> list[str]:
             method += ' †'
             dirty = True
         cells = ([method, record['backbone']['name'], _pretrain_cell(pretrain),
-                  ', '.join(evaluation['splits']), views]
+                  ', '.join(evaluation['splits']), views, _videos_cell(evaluation)]
                  + [_metric_cell(record['metrics'].get(name)) for name in metric_names]
                  + [source, ', '.join(str(seed) for seed in record['seeds']) or '-', config[:8]])
         lines.append('| ' + ' | '.join(_cell(cell) for cell in cells) + ' |')
     notes = [f'[{n}] {" ".join(citation.split())}' for n, citation in enumerate(citations, 1)]
     notes += [DIRTY_NOTE] if dirty else []
+    counts = [n for r in records for n in (r['eval'].get('test_videos') or {}).values() if n]
+    if demo and counts:
+        fewest = min(counts)
+        notes.append(f'With {fewest} test videos, one video is worth {100 / fewest:.1f} points '
+                     'of a percentage.')
     if notes:
         lines.append('')
         lines += [note + '  ' for note in notes]
@@ -116,14 +126,14 @@ def _table(records: list[dict]) -> list[str]:
     return lines
 
 
-def _sections(records: list[dict]) -> list[str]:
+def _sections(records: list[dict], demo: bool = False) -> list[str]:
     """One ``## eval / protocol`` section with its table per (eval name, protocol)."""
     groups: dict[tuple[str, str], list[dict]] = {}
     for record in records:
         groups.setdefault((record['eval']['name'], record['eval']['protocol']), []).append(record)
     lines: list[str] = []
     for (name, protocol), group in sorted(groups.items()):
-        lines += ['', f'## {name} / {protocol}', ''] + _table(group)
+        lines += ['', f'## {name} / {protocol}', ''] + _table(group, demo)
     return lines
 
 
@@ -138,7 +148,7 @@ def render_markdown(records: list[dict]) -> str:
         lines += ['', 'No results on real data yet.']
     lines += _sections(real)
     if demo:
-        lines += ['', DEMO_TITLE] + _sections(demo)
+        lines += ['', DEMO_TITLE] + _sections(demo, demo=True)
     return '\n'.join(lines) + '\n'
 
 

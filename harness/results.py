@@ -97,6 +97,9 @@ _EVAL = {
                 'unexpected': {'type': 'array', 'items': {'type': 'string'}},
             },
         },
+        # split -> number of test videos evaluated (what one video is worth)
+        'test_videos': {'type': 'object', 'additionalProperties': {'type': 'integer',
+                                                                   'minimum': 0}},
         # split -> videos left out of it: listed but not on disk, or on disk but unreadable
         'skipped_videos': {
             'type': 'object',
@@ -119,6 +122,7 @@ _METRIC = {
         'unit': {'type': 'string'},
         'std': {'type': 'number', 'minimum': 0},
         'per_split': {'type': 'object', 'additionalProperties': {'type': 'number'}},
+        'per_seed': {'type': 'object', 'additionalProperties': {'type': 'number'}},
     },
 }
 

@@ -47,7 +47,7 @@ class RunOptions:
     data: str = 'demo'
     split: str = '1'
     work_dir: str = 'work_dirs'
-    seed: int = 0
+    seeds: tuple[int, ...] = (0,)
     resume: bool = False
     launcher: str = 'none'
     cfg_options: Mapping[str, Any] = field(default_factory=dict)
@@ -85,7 +85,8 @@ class RunPlan:
 
     method_config / eval_config: ``(name, file)`` of the configs used (``--config``,
     ``--eval-config``). splits: the splits evaluated (``--split all``: every split of the
-    protocol). pretrain_data: the pretraining set (None for a method that does not pretrain).
+    protocol). seeds: every seed runs the whole pretraining and evaluation (``--seeds``).
+    pretrain_data: the pretraining set (None for a method that does not pretrain).
     """
 
     method: Registered
@@ -98,7 +99,7 @@ class RunPlan:
     pretrain_data: DataSource | None
     splits: tuple[str, ...]
     work_dir: Path
-    seed: int
+    seeds: tuple[int, ...]
     resume: bool
     launcher: str
     cfg_options: Mapping[str, Any]
@@ -106,7 +107,8 @@ class RunPlan:
     max_unreadable: float = 0.05
     dry_run: bool = False
     skipped: dict[str, dict[str, int]] = field(default_factory=dict)
-    pretrained: dict[str, PlannedPretraining] = field(default_factory=dict)
+    test_videos: dict[str, int] = field(default_factory=dict)
+    pretrained: dict[tuple[int, str], PlannedPretraining] = field(default_factory=dict)
 
     @property
     def pretrains_per_split(self) -> bool:
@@ -170,7 +172,7 @@ def plan_run(pm: PluginManager, options: RunOptions) -> RunPlan:
         raise HarnessError(f"method '{method.info.name}' does not pretrain, so it takes no "
                            '--pretrain-data; drop it')
     return RunPlan(method, backbone, evaluator, protocol, method_config, eval_config, eval_data,
-                   pretrain_data, splits, work_dir, options.seed, options.resume,
+                   pretrain_data, splits, work_dir, tuple(options.seeds), options.resume,
                    options.launcher, options.cfg_options, records_dir, options.max_unreadable,
                    options.dry_run)
 
@@ -262,8 +264,10 @@ def eval_split(plan: RunPlan, name: str, log: Log) -> Any:
     kept, bad = readable(plan, plan.eval_data, split.train + split.test, f'split {name}', log)
     plan.skipped[name] = {'missing': split.missing, 'unreadable': bad}
     kept_paths = {item.path for item in kept}
-    return replace(split, train=tuple(i for i in split.train if i.path in kept_paths),
-                   test=tuple(i for i in split.test if i.path in kept_paths))
+    split = replace(split, train=tuple(i for i in split.train if i.path in kept_paths),
+                    test=tuple(i for i in split.test if i.path in kept_paths))
+    plan.test_videos[name] = len(split.test)
+    return split
 
 
 def check_disjoint(pretrain: DataSource, items: Sequence[Any], evaluation: DataSource,
@@ -322,16 +326,17 @@ class PlannedPretraining:
     result: PretrainResult
 
 
-def pretraining_for(plan: RunPlan, split: Any, log: Log) -> PlannedPretraining | None:
-    """The pretraining evaluated split ``split`` uses (None for a method that does not
-    pretrain): one per split when the pretraining set is the evaluation dataset, else one for
-    the whole run. Its config is checked here, before anything is trained."""
+def pretraining_for(plan: RunPlan, split: Any, seed: int, log: Log
+                    ) -> PlannedPretraining | None:
+    """The pretraining evaluated split ``split`` uses with ``seed`` (None for a method that
+    does not pretrain): one per split when the pretraining set is the evaluation dataset, else
+    one for all the splits of a seed. Its config is checked here, before anything is trained."""
     from harness.checks import check_config
     from harness.pretrain import build_pretrain_config, plan_pretraining
 
     if not plan.method.info.pretrains:
         return None
-    memo = split.name if plan.pretrains_per_split else ''
+    memo = (seed, split.name if plan.pretrains_per_split else '')
     if memo not in plan.pretrained:
         items, identity = pretraining_set(plan, split, log)
         ann_file = datasets.annotation_list(
@@ -341,7 +346,7 @@ def pretraining_for(plan: RunPlan, split: Any, log: Log) -> PlannedPretraining |
         backbone = plan.backbone.info
         cfg = build_pretrain_config(plan.method_config[1], backbone,
                                     data_root=plan.pretrain_data.root, ann_file=ann_file,
-                                    data_identity=identity, seed=plan.seed,
+                                    data_identity=identity, seed=seed,
                                     launcher=plan.launcher, cfg_options=pretrain_options)
         check_config(cfg, 'pretraining config')
         planned = plan_pretraining(cfg, plan.work_dir, plan.method.info.name, backbone.name,
@@ -381,18 +386,19 @@ def component_versions(*entries: Registered) -> dict[str, str]:
 # ------------------------------------------------------------------------------- evaluation
 
 
-def eval_request(plan: RunPlan, pretrained: PretrainResult | None, split: Any) -> EvalRequest:
+def eval_request(plan: RunPlan, pretrained: PretrainResult | None, split: Any, seed: int
+                 ) -> EvalRequest:
     _, eval_options = split_cfg_options(plan.cfg_options)
     tag = pretrained.key[:12] if pretrained else 'random'
     work_dir = (plan.work_dir / 'eval' /
                 f'{plan.method.info.name}_{plan.backbone.info.name}_{tag}_'
                 f'{plan.evaluator.info.name}_{plan.protocol.name}_'
-                f'{Path(plan.eval_config[0]).stem}_split{split.name}_seed{plan.seed}')
+                f'{Path(plan.eval_config[0]).stem}_split{split.name}_seed{seed}')
     return EvalRequest(
         protocol=plan.protocol, backbone=plan.backbone.info,
         backbone_weights=Path(pretrained.backbone_path) if pretrained else None,
         dataset=plan.eval_data.dataset, data_root=plan.eval_data.root,
-        is_demo=plan.eval_data.is_demo, work_dir=work_dir, split=split.name, seed=plan.seed,
+        is_demo=plan.eval_data.is_demo, work_dir=work_dir, split=split.name, seed=seed,
         resume=plan.resume, launcher=plan.launcher, cfg_options=eval_options,
         imports=tuple(plan.backbone.info.imports), data_split=split,
         backbone_sha256=(pretrained.checkpoint_sha256 or None) if pretrained else None,
@@ -426,20 +432,37 @@ def run_evaluation(plan: RunPlan, evaluator: Any, request: EvalRequest, log: Log
     return result
 
 
-def combine_splits(results: list[EvalResult]) -> EvalResult:
-    """One result for several splits: each metric's mean, its sample standard deviation and the
-    value of every split (the config hash and weight report are the first split's)."""
-    if len(results) == 1:
-        return results[0]
-    first = results[0]
-    metrics, per_split, std = {}, {}, {}
+def combine_runs(runs: Mapping[tuple[int, str], EvalResult]) -> EvalResult:
+    """One result for the runs of several splits and/or seeds (keys ``(seed, split)``): for
+    each metric the mean and its sample standard deviation, over the splits for one seed (as
+    papers report a 3-split mean), over the seeds when there are several (each seed's value
+    being its mean over the splits); ``per_split`` and ``per_seed`` keep the values they
+    average. The config hash and weight report are the first run's."""
+    seeds = list(dict.fromkeys(seed for seed, _ in runs))
+    splits = list(dict.fromkeys(split for _, split in runs))
+    first = runs[seeds[0], splits[0]]
+    if len(runs) == 1:
+        return first
+
+    def mean(values):
+        return round(statistics.fmean(values), 2)
+
+    by_seed = {seed: {name: mean([runs[seed, split].metrics[name] for split in splits])
+                      for name in first.metrics} for seed in seeds}
+    spread = seeds if len(seeds) > 1 else splits
+    metrics, std, per_split, per_seed = {}, {}, {}, {}
     for name in first.metrics:
-        values = [r.metrics[name] for r in results]
-        metrics[name] = round(statistics.fmean(values), 2)
-        std[name] = round(statistics.stdev(values), 2)
-        per_split[name] = {s: r.metrics[name] for r in results for s in r.splits}
-    return replace(first, metrics=metrics, splits=[s for r in results for s in r.splits],
-                   std=std, per_split=per_split)
+        values = [by_seed[seed][name] for seed in seeds] if len(seeds) > 1 else \
+            [runs[seeds[0], split].metrics[name] for split in splits]
+        metrics[name] = mean(values)
+        std[name] = round(statistics.stdev(values), 2) if len(spread) > 1 else 0.0
+        if len(splits) > 1:
+            per_split[name] = {split: mean([runs[seed, split].metrics[name] for seed in seeds])
+                               for split in splits}
+        if len(seeds) > 1:
+            per_seed[name] = {str(seed): by_seed[seed][name] for seed in seeds}
+    return replace(first, metrics=metrics, splits=splits, std=std, per_split=per_split,
+                   per_seed=per_seed)
 
 
 # ---------------------------------------------------------------------------------- record
@@ -474,9 +497,10 @@ def build_record(plan: RunPlan, pretrained: list[PlannedPretraining], result: Ev
                  'protocol_version': plan.protocol.version, 'config': plan.eval_config[0],
                  'splits': result.splits, 'clips': result.clips, 'crops': result.crops,
                  'config_sha256': result.config_sha256, 'weights': result.weights,
-                 'skipped_videos': plan.skipped, **result.settings},
+                 'skipped_videos': plan.skipped, 'test_videos': plan.test_videos,
+                 **result.settings},
         'metrics': {name: metric_entry(result, name) for name in result.metrics},
-        'seeds': [plan.seed],
+        'seeds': list(plan.seeds),
         'data': plan.data_label,
         'source': 'reproduced',
         'citation': None,
@@ -504,7 +528,9 @@ def metric_entry(result: EvalResult, name: str) -> dict[str, Any]:
         entry['unit'] = result.units[name]
     if name in result.std:
         entry['std'] = result.std[name]
-        entry['per_split'] = result.per_split[name]
+    for values in ('per_split', 'per_seed'):
+        if name in getattr(result, values):
+            entry[values] = getattr(result, values)[name]
     return entry
 
 
@@ -529,37 +555,40 @@ def execute(pm: PluginManager, plan: RunPlan, log: Log = print
         f'{", per evaluated split" if plan.pretrains_per_split else ""}; eval '
         f'{plan.evaluator.info.name}/{plan.protocol.name} (config {plan.eval_config[0]}), '
         f"split {', '.join(plan.splits)}, data {plan.eval_data.label} ({plan.eval_data.root}), "
-        f'seed {plan.seed}; records to {plan.records_dir}')
+        f"seed {', '.join(map(str, plan.seeds))}; records to {plan.records_dir}")
     evaluator = import_object(plan.evaluator.info.evaluator)()
+    splits: dict[str, Any] = {}
     work = []
-    for name in plan.splits:
-        split = eval_split(plan, name, log)
-        pretraining = pretraining_for(plan, split, log)
-        request = eval_request(plan, pretraining.result if pretraining else None, split)
-        eval_cfg = evaluation_config(plan, evaluator, request)
-        work.append((split, pretraining))
-        if plan.dry_run:
-            if pretraining is not None and not any(p is pretraining for _, p in work[:-1]):
-                state = 'finished, reused' if pretraining.result.reused else 'to train'
-                log(f'pretraining ({state}) in {pretraining.result.work_dir}; merged config:\n'
-                    f'{pretraining.cfg.pretty_text}')
-            log(f'evaluation {plan.evaluator.info.name}/{plan.protocol.name} split {name} in '
-                f'{request.work_dir}; merged config:\n{eval_cfg.pretty_text}')
+    for seed in plan.seeds:
+        for name in plan.splits:
+            split = splits[name] if name in splits else splits.setdefault(
+                name, eval_split(plan, name, log))
+            pretraining = pretraining_for(plan, split, seed, log)
+            request = eval_request(plan, pretraining.result if pretraining else None, split, seed)
+            eval_cfg = evaluation_config(plan, evaluator, request)
+            if plan.dry_run:
+                if pretraining is not None and all(p is not pretraining for *_, p in work):
+                    state = 'finished, reused' if pretraining.result.reused else 'to train'
+                    log(f'pretraining ({state}) in {pretraining.result.work_dir}; merged '
+                        f'config:\n{pretraining.cfg.pretty_text}')
+                log(f'evaluation {plan.evaluator.info.name}/{plan.protocol.name} split {name} '
+                    f'seed {seed} in {request.work_dir}; merged config:\n{eval_cfg.pretty_text}')
+            work.append((seed, split, pretraining))
     if plan.dry_run:
         log('dry run: nothing was trained and no record was written')
         return None, None
     pm.run_start(plan)
-    per_split, pretrained = [], []
-    for split, pretraining in work:
+    runs, pretrained = {}, []
+    for seed, split, pretraining in work:
         if pretraining is None or all(p is not pretraining for p in pretrained):
             run_pretrain(pm, plan, pretraining, log)  # once for the splits that share it
             pretrained += [pretraining] if pretraining is not None else []
-        request = eval_request(plan, pretraining.result if pretraining else None, split)
-        per_split.append(run_evaluation(plan, evaluator, request, log))
-        if len(plan.splits) > 1:
-            log(f'split {split.name}: ' +
-                ', '.join(f'{k} {v}' for k, v in per_split[-1].metrics.items()))
-    result = combine_splits(per_split)
+        request = eval_request(plan, pretraining.result if pretraining else None, split, seed)
+        runs[seed, split.name] = run_evaluation(plan, evaluator, request, log)
+        if len(work) > 1:
+            log(f'seed {seed}, split {split.name}: ' +
+                ', '.join(f'{k} {v}' for k, v in runs[seed, split.name].metrics.items()))
+    result = combine_runs(runs)
     record = build_record(plan, pretrained, result, started_at=started_at,
                           duration_s=time.monotonic() - started)
     path = plan.records_dir / f'{results.record_id(record)}.json'

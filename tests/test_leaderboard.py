@@ -25,6 +25,13 @@ def _table_rows(text, heading):
     return rows
 
 
+def test_demo_tables_say_what_one_test_video_is_worth():
+    demo = _demo(eval__test_videos={'split1': 30})
+    text = render_markdown([demo, make_record(eval__test_videos={'split1': 3783})])
+    assert 'With 30 test videos, one video is worth 3.3 points' in text
+    assert 'one video is worth' not in text.split('# Demo data')[0]  # not under real data
+
+
 def test_demo_records_only_in_demo_part():
     records = [make_record(), make_record(method__name='mvd', eval__protocol='linear'), _demo()]
     text = render_markdown(records)
@@ -67,14 +74,16 @@ def test_lower_is_better_metric_sorts_ascending():
 def test_cells_format_metrics_clips_seeds_and_config():
     record = make_record(metrics={
         'top1': {'value': 81.25, 'std': 0.44, 'higher_is_better': True, 'unit': '%'},
-        'auc': {'value': 0.912345, 'higher_is_better': True}}, seeds=[0, 1, 2])
+        'auc': {'value': 0.912345, 'higher_is_better': True}}, seeds=[0, 1, 2],
+        eval__test_videos={'split1': 3783})
     text = render_markdown([record])
-    assert '| Method | Backbone | Pretrain data | Split(s) | Clips x crops | auc | top1 | ' \
-           'Source | Seed(s) | Config |' in text
+    assert '| Method | Backbone | Pretrain data | Split(s) | Clips x crops | Test videos | auc | ' \
+           'top1 | Source | Seed(s) | Config |' in text
     row = _table_rows(text, '## ucf101 / finetune')[0]
     assert row[4] == '5x3'
-    assert row[5] == '0.912'
-    assert row[6] == '81.2 ± 0.4%'
+    assert row[5] == '3783'
+    assert row[6] == '0.912'
+    assert row[7] == '81.2 ± 0.4%'
     assert row[-2] == '0, 1, 2'
     assert row[-1] == '0123abcd'
     baseline = _table_rows(render_markdown([make_record(pretrain=None)]), '## ucf101 / finetune')

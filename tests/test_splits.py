@@ -1,11 +1,12 @@
-"""--split: one split, 'all', protocols defined on some splits only; combining split results."""
+"""--split and --seeds: one split, 'all', protocols defined on some splits only; combining the
+results of several splits and seeds."""
 from __future__ import annotations
 
 import pytest
 
 from harness.api import EvalResult, ProtocolInfo
 from harness.errors import HarnessError
-from harness.runner import combine_splits, resolve_splits
+from harness.runner import combine_runs, resolve_splits
 
 SPLITS = ('1', '2', '3')
 FINETUNE = ProtocolInfo('finetune', '1', 'all splits')
@@ -32,14 +33,27 @@ def result(split: str, top1: float, top5: float) -> EvalResult:
 
 
 def test_combined_splits_hold_mean_sample_std_and_every_value():
-    combined = combine_splits([result('1', 70.0, 90.0), result('2', 80.0, 90.0),
-                               result('3', 90.0, 93.0)])
+    combined = combine_runs({(0, '1'): result('1', 70.0, 90.0), (0, '2'): result('2', 80.0, 90.0),
+                             (0, '3'): result('3', 90.0, 93.0)})
     assert combined.splits == ['1', '2', '3']
     assert combined.metrics == {'top1': 80.0, 'top5': 91.0}
     assert combined.std == {'top1': 10.0, 'top5': pytest.approx(1.73)}
     assert combined.per_split['top1'] == {'1': 70.0, '2': 80.0, '3': 90.0}
+    assert combined.per_seed == {}
 
 
-def test_one_split_is_returned_as_it_is():
+def test_one_run_is_returned_as_it_is():
     single = result('2', 70.0, 90.0)
-    assert combine_splits([single]) is single
+    assert combine_runs({(0, '2'): single}) is single
+
+
+def test_several_seeds_give_the_mean_and_std_over_seeds_of_each_seeds_split_mean():
+    runs = {(0, '1'): result('1', 70.0, 90.0), (0, '2'): result('2', 80.0, 90.0),
+            (1, '1'): result('1', 60.0, 80.0), (1, '2'): result('2', 60.0, 90.0),
+            (2, '1'): result('1', 65.0, 85.0), (2, '2'): result('2', 65.0, 85.0)}
+    combined = combine_runs(runs)
+    assert combined.per_seed['top1'] == {'0': 75.0, '1': 60.0, '2': 65.0}
+    assert combined.metrics['top1'] == 66.67  # mean of 75, 60, 65
+    assert combined.std['top1'] == 7.64  # sample std over the three seeds
+    assert combined.per_split['top1'] == {'1': 65.0, '2': 68.33}  # mean over the seeds
+    assert combined.splits == ['1', '2']
