@@ -146,3 +146,15 @@ def test_a_pretraining_set_holding_a_test_video_is_refused(tmp_path):
         check_disjoint(source, [VideoItem('a.avi', -1)], source,
                        {'1': [], '2': [VideoItem('link/b.avi', 0)]})
     check_disjoint(source, [VideoItem('a.avi', -1)], source, {'1': [VideoItem('c.avi', 0)]})
+
+
+@pytest.mark.parametrize('seeds,words', [('0,x', 'not a comma-separated list of integers'),
+                                         ('1,1', 'names a seed twice')])
+def test_bad_seeds_are_one_line(work, capsys, seeds, words):
+    assert main(run(work, '--seeds', seeds)) == 2
+    assert words in error_line(capsys)
+
+
+def test_seed_and_seeds_exclude_each_other(work, capsys):
+    assert main(run(work, '--seed', '1', '--seeds', '0,1')) == 2
+    assert 'not allowed with argument' in error_line(capsys)

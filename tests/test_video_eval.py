@@ -95,3 +95,19 @@ def test_a_truncated_video_is_skipped_and_counted(harness_cli, small_demo, tmp_p
                  'ucf101', '--protocol', 'linear', '--max-unreadable', '0', check=False)
     assert strict.returncode == 2 and len(strict.stderr.strip().splitlines()) == 1
     assert '1 of 40 videos are unreadable' in strict.stderr
+
+
+def test_several_seeds_are_one_record_with_each_seeds_value(harness_cli, small_demo, tmp_path):
+    result = run(harness_cli, small_demo, tmp_path, '--method', 'brave', '--eval', 'ucf101',
+                 '--protocol', 'linear', '--seeds', '0,1', '--pretrain-data', 'ucf101',
+                 '--cfg-options', *PRETRAIN_SMOKE, *FEATURE_SMOKE)
+    record = read_record(record_path(result.stdout))
+    assert record['seeds'] == [0, 1]
+    top1 = record['metrics']['top1']
+    assert list(top1['per_seed']) == ['0', '1']
+    assert top1['value'] == round(statistics.fmean(top1['per_seed'].values()), 2)
+    assert top1['std'] == round(statistics.stdev(top1['per_seed'].values()), 2)
+    assert record['eval']['test_videos'] == {'1': 20}
+    assert len(list((tmp_path / 'pretrain').glob('*/backbone.pth'))) == 2  # one per seed
+    assert '(mean of seeds 0: ' in result.stdout
+    assert record_path(result.stdout).name.endswith('__seed0-1.json')
