@@ -123,9 +123,10 @@ def launcher_problem(launcher: Any, *, environ=None) -> str | None:
     if missing:
         return (f"launcher {launcher!r} needs the environment variables "
                 f"{', '.join(missing)}, which are not set: {how}, or use --launcher none")
-    if not _has_accelerator():
+    if not _has_accelerator() and launcher != 'pytorch':  # pytorch runs on CPUs with gloo
         return (f"launcher {launcher!r} needs a GPU per process (mmengine's init_dist binds "
-                f"each process to one), and torch sees none here: use --launcher none")
+                f"each process to one), and torch sees none here: use --launcher none, or "
+                f"--launcher pytorch under torchrun (CPU processes through gloo)")
     if launcher == 'pytorch':
         import torch
 

@@ -192,6 +192,8 @@ def cmd_plugins(args) -> int:
 
 
 def cmd_run(args) -> int:
+    from mmengine.dist import is_main_process
+
     from harness.runner import RunOptions, execute, plan_run
 
     pm = _plugin_manager(args)
@@ -204,9 +206,14 @@ def cmd_run(args) -> int:
                          config=args.config, eval_config=args.eval_config,
                          pretrain_data=args.pretrain_data, dry_run=args.dry_run)
     plan = plan_run(pm, options)
-    record, path = execute(pm, plan, log=lambda message: print(f'[harness] {message}',
-                                                              flush=True))
-    if record is None:
+    main_process = is_main_process()  # a distributed run reports once
+
+    def log(message: str) -> None:
+        if main_process:
+            print(f'[harness] {message}', flush=True)
+
+    record, path = execute(pm, plan, log=log)
+    if record is None or not main_process:
         return 0
     label = ' (DEMO data: not comparable to papers)' if record['data'] == 'demo' else ''
     for name, metric in record['metrics'].items():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import logging
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 from mmengine.config import Config
@@ -57,6 +58,7 @@ def build_runner(cfg: Config) -> HarnessRunner:
 
     allow_mmengine_checkpoints()
     import_config_modules(cfg)
+    cpu_distributed_wrapper(cfg)
     return HarnessRunner.from_cfg(cfg)
 
 
@@ -78,3 +80,48 @@ def prepare_work_dir(work_dir: Path, *, resume: bool, finished: bool, what: str)
                                f'add --resume to continue it, or delete that folder to start over')
         shutil.rmtree(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
+
+
+def init_distributed(launcher: str) -> None:
+    """Join the process group of a distributed run before any work, so that what the processes
+    share (demo data, caches, work dirs) can be prepared once (:func:`main_process_first`).
+
+    With an accelerator this is mmengine's ``init_dist`` (NCCL); without one, ``--launcher
+    pytorch`` runs on CPUs through gloo (mmengine binds every process to a GPU, so the harness
+    initialises the group itself; mmengine's Runner then finds it initialised and keeps it).
+    """
+    import torch
+    from mmengine.dist import init_dist, is_distributed
+
+    if launcher == 'none' or is_distributed():
+        return
+    if torch.cuda.is_available():
+        init_dist(launcher, backend='nccl')
+    else:
+        torch.distributed.init_process_group(backend='gloo')
+
+
+@contextmanager
+def main_process_first():
+    """The main process runs the block first, the others after it (a no-op in one process):
+    for work whose result the processes share and that must be done once (writing demo data,
+    caches, a cleared work dir)."""
+    from mmengine.dist import barrier, is_main_process
+
+    if not is_main_process():
+        barrier()
+    yield
+    if is_main_process():
+        barrier()
+
+
+def cpu_distributed_wrapper(cfg: Config) -> None:
+    """Under a CPU process group, wrap the model in DDP without device ids (mmengine's default
+    names the process's GPU)."""
+    import torch
+    from mmengine.dist import is_distributed
+
+    if is_distributed() and not torch.cuda.is_available():
+        wrapper = dict(cfg.get('model_wrapper_cfg') or dict(type='MMDistributedDataParallel'))
+        wrapper['device_ids'] = None
+        cfg.model_wrapper_cfg = wrapper

@@ -131,10 +131,11 @@ def run_pretraining(cfg: Config, directory: Path, planned: PretrainResult, *, re
     from mmengine.dist import barrier, is_main_process
 
     from harness import __version__
-    from harness.engine import build_runner, prepare_work_dir
+    from harness.engine import build_runner, main_process_first, prepare_work_dir
     from harness.provenance import device_name, git_commit
 
-    prepare_work_dir(directory, resume=resume, finished=False, what='pretraining')
+    with main_process_first():
+        prepare_work_dir(directory, resume=resume, finished=False, what='pretraining')
     cfg.work_dir = str(directory)
     cfg.resume = resume
     cfg.experiment_name = 'pretrain'

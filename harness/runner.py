@@ -23,7 +23,7 @@ from harness import data as datasets
 from harness.api import (DatasetInfo, EvalRequest, EvalResult, ProtocolInfo, import_object,
                          pick_config)
 from harness.config import split_cfg_options, summarize
-from harness.engine import prepare_work_dir
+from harness.engine import init_distributed, main_process_first, prepare_work_dir
 from harness.errors import DataError, HarnessError, PluginError
 from harness.plugins import PluginManager, Registered
 from harness.pretrain import PretrainResult
@@ -157,6 +157,7 @@ def plan_run(pm: PluginManager, options: RunOptions) -> RunPlan:
         raise HarnessError(f'--max-unreadable is a fraction in [0, 1], got '
                            f'{options.max_unreadable}')
     check_launcher(options.launcher)
+    init_distributed(options.launcher)
     work_dir = Path(options.work_dir).expanduser().resolve()
     records_dir = Path(options.records_dir).expanduser().resolve() if options.records_dir \
         else work_dir / 'records'
@@ -191,7 +192,8 @@ def check_writable(directory: Path, option: str) -> None:
 
 
 def data_source(dataset: DatasetInfo, data: str, work_dir: Path, option: str) -> DataSource:
-    root, is_demo = datasets.resolve_data_root(data, dataset, work_dir, option=option)
+    with main_process_first():  # a demo is generated once
+        root, is_demo = datasets.resolve_data_root(data, dataset, work_dir, option=option)
     return DataSource(dataset, root, is_demo)
 
 
@@ -246,7 +248,8 @@ def readable(plan: RunPlan, source: DataSource, items: Sequence[Any], what: str,
     from harness.data.probe import check_unreadable, probe_videos
 
     cache = plan.work_dir / 'probe' / f'{source.name}_{source.label}.json'
-    bad = set(probe_videos(source.root, items, cache_file=cache).unreadable)
+    with main_process_first():  # probed once, the cache read by the others
+        bad = set(probe_videos(source.root, items, cache_file=cache).unreadable)
     check_unreadable(len(bad), len(items), plan.max_unreadable, examples=sorted(bad))
     if bad:
         log(f'warning: {len(bad)} unreadable videos in {what} skipped (e.g. {sorted(bad)[0]}); '
@@ -424,8 +427,9 @@ def run_evaluation(plan: RunPlan, evaluator: Any, request: EvalRequest, log: Log
     if plan.resume and done.is_file():
         log(f'split {request.split}: finished evaluation reused from {done}')
         return EvalResult(**json.loads(done.read_text()))
-    prepare_work_dir(request.work_dir, resume=plan.resume, finished=done.is_file(),
-                     what='evaluation')
+    with main_process_first():
+        prepare_work_dir(request.work_dir, resume=plan.resume, finished=done.is_file(),
+                         what='evaluation')
     result = evaluator.evaluate(request)
     if is_main_process():
         atomic_write_text(done, json.dumps(asdict(result), indent=2, default=str))

@@ -395,13 +395,18 @@ def test_slurm_and_mpi_without_their_environment(bare_env, launcher, env, hint):
     assert hint in message and message.endswith('or use --launcher none')
 
 
-def test_distributed_launch_needs_a_gpu(bare_env):
+def test_without_a_gpu_only_torchrun_launches_on_cpus(bare_env):
     for name, value in TORCHRUN_ENV.items():
         bare_env.setenv(name, value)
     bare_env.setattr(checks, '_has_accelerator', lambda: False)
-    assert launcher_error('pytorch') == (
-        "launcher 'pytorch' needs a GPU per process (mmengine's init_dist binds each process "
-        "to one), and torch sees none here: use --launcher none")
+    check_launcher('pytorch')  # CPU processes through gloo
+    for name, value in dict(SLURM_PROCID='0', SLURM_NTASKS='2', SLURM_NODELIST='n1',
+                            MASTER_ADDR='n1').items():
+        bare_env.setenv(name, value)
+    assert launcher_error('slurm') == (
+        "launcher 'slurm' needs a GPU per process (mmengine's init_dist binds each process "
+        "to one), and torch sees none here: use --launcher none, or --launcher pytorch under "
+        "torchrun (CPU processes through gloo)")
 
 
 def test_local_rank_beyond_the_gpus(bare_env):

@@ -145,3 +145,30 @@ def test_changed_method_code_trains_again_and_unchanged_code_reuses(small_demo, 
     assert 'trained by other code (harness_example)' in out and 'pretraining done' in out
     assert changed['pretrain']['key'] != first['pretrain']['key']
     assert changed['pretrain']['config_sha256'] == first['pretrain']['config_sha256']
+
+
+@pytest.mark.slow
+def test_two_processes_under_torchrun_share_the_work_and_write_one_record(example_site,
+                                                                          small_demo, tmp_path):
+    """The same command under torchrun on CPUs (gloo): pretraining on both ranks, one record."""
+    import os
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        port = probe.getsockname()[1]
+    env = dict(os.environ, PYTHONPATH=str(example_site), OMP_NUM_THREADS='1')
+    result = subprocess.run(
+        [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2',
+         '--master_port', str(port), '-m', 'harness.cli',
+         *run_args(small_demo, tmp_path, '--pretrain-data', 'ucf101', '--launcher', 'pytorch',
+                   '--cfg-options', *SMOKE_OPTIONS)],
+        env=env, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert result.stdout.count('record: ') == 1  # reported once
+    records = list((tmp_path / 'leaderboards' / 'records').glob('*.json'))
+    assert len(records) == 1
+    record = read_record(records[0])
+    assert record['pretrain']['iters'] == 6 and record['metrics']['top1']['value'] >= 0
+    logs = ''.join(p.read_text() for p in (tmp_path / 'pretrain').glob('*/*/*.log'))
+    assert 'world_size: 2' in logs or 'Distributed training: True' in logs

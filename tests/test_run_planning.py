@@ -122,7 +122,7 @@ def test_pretraining_on_the_evaluation_set_uses_each_splits_own_train_list(work)
     keys = set()
     for name in plan.splits:
         split = eval_split(plan, name, print)
-        planned = pretraining_for(plan, split, print)
+        planned = pretraining_for(plan, split, 0, print)
         listed = {line.rsplit(' ', 1)[0] for line in
                   Path(planned.cfg.train_dataloader.dataset.ann_file).read_text().splitlines()}
         assert listed == {item.path for item in split.train}

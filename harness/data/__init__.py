@@ -44,10 +44,9 @@ def list_sha256(items) -> str:
 def annotation_list(directory: Path, stem: str, items) -> Path:
     """Write ``items`` as mmaction2's VideoDataset reads them (``path label`` per line) to
     ``directory/<stem>_<list sha256[:12]>.txt``: content-addressed, so written once, atomically."""
+    from harness.results import atomic_write_text
+
     path = Path(directory) / f'{stem}_{list_sha256(items)[:12]}.txt'
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix('.tmp')
-        tmp.write_text(''.join(f'{item.path} {item.label}\n' for item in items))
-        tmp.replace(path)
+        atomic_write_text(path, ''.join(f'{item.path} {item.label}\n' for item in items))
     return path

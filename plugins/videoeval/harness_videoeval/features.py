@@ -75,7 +75,9 @@ def extract(request: EvalRequest, items: Sequence[Any], cfg: Config, list_file: 
             ) -> tuple[torch.Tensor, dict | None]:
     """Features ``[len(items), views, D]`` (float32) in the order of ``list_file`` (= items),
     and the backbone's weight-load report."""
+    from mmaction.registry import DATASETS
     from mmengine.runner import Runner
+    from torch.utils.data import SequentialSampler
     from tqdm import tqdm
 
     from harness.engine import file_logger
@@ -83,14 +85,16 @@ def extract(request: EvalRequest, items: Sequence[Any], cfg: Config, list_file: 
 
     log = file_logger(f'features-{request.work_dir.name}', request.work_dir / 'features.log')
     print(f'[harness] feature extraction log: {log.handlers[-1].baseFilename}', flush=True)
-    model = build_extractor(request, cfg)
+    model = build_extractor(request, cfg)  # also makes mmaction the default scope
+    dataset = DATASETS.build(dict(type='VideoDataset', ann_file=str(list_file), test_mode=True,
+                                  data_prefix=dict(video=str(request.data_root)),
+                                  pipeline=list(cfg.feature_pipeline)))
     loader = Runner.build_dataloader(dict(
         batch_size=cfg.feature_loader.batch_size, num_workers=cfg.feature_loader.num_workers,
-        sampler=dict(type='DefaultSampler', shuffle=False),
-        collate_fn=dict(type='pseudo_collate'),
-        dataset=dict(type='VideoDataset', ann_file=str(list_file), test_mode=True,
-                     data_prefix=dict(video=str(request.data_root)),
-                     pipeline=list(cfg.feature_pipeline))), seed=request.seed)
+        # every video, in order, in whichever process extracts (a distributed sampler would
+        # give each process a share)
+        sampler=SequentialSampler(dataset), collate_fn=dict(type='pseudo_collate'),
+        dataset=dataset), seed=request.seed)
     chunks = []
     for batch in tqdm(loader, desc='features', leave=False):
         data = model.data_preprocessor(batch, False)
@@ -107,9 +111,16 @@ def video_features(request: EvalRequest, items: Sequence[Any], cfg: Config
                    ) -> tuple[torch.Tensor, dict | None]:
     """The features of ``items`` (see :func:`extract`), in their order; videos already in the
     cache store (same file stamp) are not extracted again."""
+    from harness.engine import main_process_first
+
     key = cache_key(request, cfg)
     cache_dir = request.cache_dir or request.work_dir / 'features'
     path = cache_dir / f'{request.dataset.name}_{key[:16]}.pt'
+    with main_process_first():  # in a distributed run one process extracts, the others read
+        return _cached_features(request, items, cfg, key, cache_dir, path)
+
+
+def _cached_features(request, items, cfg, key, cache_dir, path):
     store = torch.load(path, map_location='cpu', weights_only=True) if path.is_file() else {}
     if store.get('key') != key:
         store = {'key': key, 'rows': {}, 'features': None, 'weights': None}
