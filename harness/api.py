@@ -214,7 +214,8 @@ class EvalRequest:
     read them (:meth:`read_split`). backbone_sha256: identity of the weights ('random' init has
     none). cache_dir: where evaluators may keep what is worth reusing across runs (features).
     config: the protocol's config file (``--eval-config``; default: its ``demo`` config);
-    cfg_options: ``--cfg-options`` meant for the evaluation config.
+    cfg_options: ``--cfg-options`` meant for the evaluation config. amp: ``bf16``/``fp16`` to
+    train with mixed precision (:func:`harness.config.use_amp`), None for fp32.
     """
 
     protocol: ProtocolInfo
@@ -234,6 +235,7 @@ class EvalRequest:
     backbone_sha256: str | None = None
     cache_dir: Path | None = None
     config: Path | None = None
+    amp: str | None = None
 
     def __post_init__(self):
         if self.config is None and DEFAULT_CONFIG in self.protocol.configs:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import harness
+from harness.config import AMP_DTYPES
 from harness.errors import HarnessError
 
 EXIT_USAGE = 2
@@ -79,6 +80,9 @@ def build_parser() -> ArgumentParser:
                           'videofolder, ...) and its root, or =demo; default with demo '
                           'evaluation data: the demo kinetics400. The evaluation dataset itself '
                           'pretrains each split on its own train list')
+    run.add_argument('--amp', choices=AMP_DTYPES,
+                     help="train with mixed precision (mmengine's AmpOptimWrapper; needs a GPU): "
+                          'pretraining and the finetune protocol; recorded as the precision')
     run.add_argument('--dry-run', action='store_true',
                      help='resolve everything, print the merged configs and the planned work, '
                           'train nothing')
@@ -204,7 +208,7 @@ def cmd_run(args) -> int:
                          launcher=args.launcher, cfg_options=parse_cfg_options(args.cfg_options),
                          records_dir=args.records_dir, max_unreadable=args.max_unreadable,
                          config=args.config, eval_config=args.eval_config,
-                         pretrain_data=args.pretrain_data, dry_run=args.dry_run)
+                         pretrain_data=args.pretrain_data, dry_run=args.dry_run, amp=args.amp)
     plan = plan_run(pm, options)
     main_process = is_main_process()  # a distributed run reports once
 

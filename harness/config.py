@@ -105,6 +105,37 @@ def apply_cfg_options(cfg: Config, options: Mapping[str, Any], *, label: str,
     return cfg
 
 
+#: ``--amp`` choices: the autocast dtype of mmengine's AmpOptimWrapper.
+AMP_DTYPES = ('bf16', 'fp16')
+
+
+def use_amp(cfg: Config, amp: str | None) -> Config:
+    """Train ``cfg`` with mixed precision ``amp`` (``bf16``/``fp16``; None: full precision):
+    every optimizer wrapper of the config becomes mmengine's ``AmpOptimWrapper`` with that
+    dtype (a config of several wrappers, e.g. an encoder and a generator, has each changed).
+    A config without an optimizer (a frozen-feature protocol) is returned as it is."""
+    if amp is None or 'optim_wrapper' not in cfg:
+        return cfg
+    dtype = {'bf16': 'bfloat16', 'fp16': 'float16'}[amp]
+    wrapper = cfg.optim_wrapper
+    wrappers = [wrapper] if 'optimizer' in wrapper else \
+        [sub for sub in wrapper.values() if isinstance(sub, Mapping) and 'optimizer' in sub]
+    for sub in wrappers:
+        sub.update(type='AmpOptimWrapper', dtype=dtype)
+    return cfg
+
+
+def precision(cfg: Config | Mapping) -> str:
+    """What a config trains in: ``fp32``, or the AMP dtype its optimizer wrappers use."""
+    data = cfg.to_dict() if isinstance(cfg, Config) else dict(cfg)
+    wrapper = data.get('optim_wrapper') or {}
+    wrappers = [wrapper] if 'optimizer' in wrapper else \
+        [sub for sub in wrapper.values() if isinstance(sub, Mapping)]
+    dtypes = {sub.get('dtype') for sub in wrappers if sub.get('type') == 'AmpOptimWrapper'}
+    names = {'bfloat16': 'bf16', 'float16': 'fp16', None: 'fp16'}
+    return names.get(dtypes.pop(), 'amp') if len(dtypes) == 1 else 'fp32'
+
+
 def _without_paths(value: Any) -> Any:
     """``value`` with every absolute filesystem path replaced by its last component, so the
     same content hashes the same on every machine and under every work dir (data is identified
@@ -181,7 +212,7 @@ def summarize(cfg: Config | Mapping) -> dict[str, Any]:
         batch['feature'] = data['feature_loader'].get('batch_size')
     if batch:
         summary['batch_size'] = batch
-    schedule = {}
+    schedule = {'precision': precision(data)} if 'optim_wrapper' in data else {}
     if isinstance(data.get('train_cfg'), Mapping):
         schedule['loop'] = data['train_cfg']
     optimizer = (data.get('optim_wrapper') or {}).get('optimizer')

@@ -22,7 +22,7 @@ import harness
 from harness import data as datasets
 from harness.api import (DatasetInfo, EvalRequest, EvalResult, ProtocolInfo, import_object,
                          pick_config)
-from harness.config import split_cfg_options, summarize
+from harness.config import split_cfg_options, summarize, use_amp
 from harness.engine import init_distributed, main_process_first, prepare_work_dir
 from harness.errors import DataError, HarnessError, PluginError
 from harness.plugins import PluginManager, Registered
@@ -57,6 +57,7 @@ class RunOptions:
     eval_config: str | None = None
     pretrain_data: str | None = None
     dry_run: bool = False
+    amp: str | None = None
 
 
 @dataclass
@@ -106,6 +107,7 @@ class RunPlan:
     records_dir: Path
     max_unreadable: float = 0.05
     dry_run: bool = False
+    amp: str | None = None
     skipped: dict[str, dict[str, int]] = field(default_factory=dict)
     test_videos: dict[str, int] = field(default_factory=dict)
     pretrained: dict[tuple[int, str], PlannedPretraining] = field(default_factory=dict)
@@ -157,6 +159,7 @@ def plan_run(pm: PluginManager, options: RunOptions) -> RunPlan:
         raise HarnessError(f'--max-unreadable is a fraction in [0, 1], got '
                            f'{options.max_unreadable}')
     check_launcher(options.launcher)
+    check_amp(options.amp)
     init_distributed(options.launcher)
     work_dir = Path(options.work_dir).expanduser().resolve()
     records_dir = Path(options.records_dir).expanduser().resolve() if options.records_dir \
@@ -175,7 +178,16 @@ def plan_run(pm: PluginManager, options: RunOptions) -> RunPlan:
     return RunPlan(method, backbone, evaluator, protocol, method_config, eval_config, eval_data,
                    pretrain_data, splits, work_dir, tuple(options.seeds), options.resume,
                    options.launcher, options.cfg_options, records_dir, options.max_unreadable,
-                   options.dry_run)
+                   options.dry_run, options.amp)
+
+
+def check_amp(amp: str | None) -> None:
+    """``--amp`` is mmengine's AmpOptimWrapper, which trains on CUDA (or NPU, MLU) only."""
+    import torch
+
+    if amp is not None and not torch.cuda.is_available():
+        raise HarnessError(f'--amp {amp} needs a GPU (mmengine\'s AmpOptimWrapper autocasts on '
+                           'CUDA) and torch sees none here; drop --amp to train in fp32')
 
 
 def check_writable(directory: Path, option: str) -> None:
@@ -351,6 +363,7 @@ def pretraining_for(plan: RunPlan, split: Any, seed: int, log: Log
                                     data_root=plan.pretrain_data.root, ann_file=ann_file,
                                     data_identity=identity, seed=seed,
                                     launcher=plan.launcher, cfg_options=pretrain_options)
+        use_amp(cfg, plan.amp)
         check_config(cfg, 'pretraining config')
         planned = plan_pretraining(cfg, plan.work_dir, plan.method.info.name, backbone.name,
                                    component_versions(plan.method, plan.backbone))
@@ -405,7 +418,7 @@ def eval_request(plan: RunPlan, pretrained: PretrainResult | None, split: Any, s
         resume=plan.resume, launcher=plan.launcher, cfg_options=eval_options,
         imports=tuple(plan.backbone.info.imports), data_split=split,
         backbone_sha256=(pretrained.checkpoint_sha256 or None) if pretrained else None,
-        cache_dir=plan.work_dir / 'features', config=plan.eval_config[1])
+        cache_dir=plan.work_dir / 'features', config=plan.eval_config[1], amp=plan.amp)
 
 
 def evaluation_config(plan: RunPlan, evaluator: Any, request: EvalRequest) -> Any:

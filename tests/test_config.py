@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from mmengine.config import Config
 
-from harness.config import (apply_cfg_options, config_sha256, load_pretrain_config,
-                            split_cfg_options, summarize)
+from harness.config import (apply_cfg_options, config_sha256, load_pretrain_config, precision,
+                            split_cfg_options, summarize, use_amp)
 from harness.errors import ConfigError
 
 
@@ -72,7 +72,8 @@ def test_summary_states_sampling_batch_and_schedule():
     assert summary['inputs'] == {'train': [{'type': 'SampleFrames', 'clip_len': 8},
                                            {'type': 'Resize', 'scale': [-1, 40]}]}
     assert summary['batch_size'] == {'train': 8}
-    assert summary['schedule'] == {'loop': {'type': 'IterBasedTrainLoop', 'max_iters': 60},
+    assert summary['schedule'] == {'precision': 'fp32',
+                                   'loop': {'type': 'IterBasedTrainLoop', 'max_iters': 60},
                                    'optimizer': {'type': 'AdamW', 'lr': 1e-4}}
 
 
@@ -83,3 +84,21 @@ def test_method_config_is_merged_over_the_runtime_base(tmp_path):
     assert cfg.default_hooks.logger.interval == 50  # the method's value
     assert cfg.default_hooks.checkpoint.type == 'CheckpointHook'  # the base's
     assert cfg.filename == str(method) and 'filename' not in cfg
+
+
+def test_amp_turns_every_optimizer_wrapper_into_mmengines_amp_wrapper():
+    single = use_amp(sample(), 'bf16')
+    assert single.optim_wrapper.type == 'AmpOptimWrapper'
+    assert single.optim_wrapper.dtype == 'bfloat16' and precision(single) == 'bf16'
+    several = Config(dict(optim_wrapper=dict(
+        constructor='MultiOptimWrapperConstructor',
+        encoder=dict(optimizer=dict(type='SGD', lr=0.1)),
+        generator=dict(optimizer=dict(type='SGD', lr=0.1)))))
+    use_amp(several, 'fp16')
+    assert several.optim_wrapper.encoder.type == several.optim_wrapper.generator.type == \
+        'AmpOptimWrapper'
+    assert precision(several) == 'fp16'
+    assert precision(sample()) == 'fp32'
+    assert use_amp(sample(), None).optim_wrapper == sample().optim_wrapper
+    frozen = Config(dict(feature_pipeline=[]))
+    assert use_amp(frozen, 'bf16') is frozen and 'optim_wrapper' not in frozen

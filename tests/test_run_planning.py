@@ -158,3 +158,11 @@ def test_bad_seeds_are_one_line(work, capsys, seeds, words):
 def test_seed_and_seeds_exclude_each_other(work, capsys):
     assert main(run(work, '--seed', '1', '--seeds', '0,1')) == 2
     assert 'not allowed with argument' in error_line(capsys)
+
+
+def test_amp_without_a_gpu_is_one_line(work, capsys, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    assert main(run(work, '--amp', 'bf16')) == 2
+    assert '--amp bf16 needs a GPU' in error_line(capsys)

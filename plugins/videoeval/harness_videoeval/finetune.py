@@ -10,7 +10,7 @@ from mmengine.config import Config
 
 from harness import data as datasets
 from harness.api import EvalRequest, EvalResult
-from harness.config import apply_cfg_options, config_sha256, load_config, summarize
+from harness.config import apply_cfg_options, config_sha256, load_config, summarize, use_amp
 
 CROPS = {'ThreeCrop': 3, 'TenCrop': 10}
 
@@ -63,8 +63,8 @@ def build_config(request: EvalRequest, num_classes: int, train_list: Path, test_
     cfg.custom_imports = dict(imports=imports, allow_failed_imports=False)
     cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
         dict(type='harness.ProgressBarHook', desc='finetune')]
-    return apply_cfg_options(cfg, request.cfg_options, label='evaluation config',
-                             prefix='eval.')
+    apply_cfg_options(cfg, request.cfg_options, label='evaluation config', prefix='eval.')
+    return use_amp(cfg, request.amp)
 
 
 def finetune(request: EvalRequest) -> EvalResult:
