@@ -1,0 +1,190 @@
+"""Benchmark: the harness's pretraining against the same model and loss in a plain loop, in one
+process, on the same device.
+
+    .venv/bin/python benchmarks/pretrain_throughput.py --method brave --batch 8 \
+        --narrow 8x32 --broad 16x24 [--device cpu|cuda] [--amp bf16|fp16] [--workers 2]
+
+(a) **harness**: the method's demo config with the given sizes, trained through mmengine's
+Runner (the harness's runner, dataloader, sampler and augmentation) on demo videos rendered
+large enough for the views; samples/s and the share of each iteration spent waiting for data
+come from mmengine's own ``time`` / ``data_time`` logs. (b) **plain loop**: the same model and
+loss (the model's ``forward(mode='loss')``) on inputs already on the device, SGD steps, nothing
+else. Prints samples/s of both, their ratio, the data-wait share and, on a GPU, the achieved
+TFLOP/s (forward + backward FLOPs counted by ``torch.utils.flop_counter``).
+
+Sizes are ``FRAMESxPIXELS``: ``--narrow`` / ``--broad`` for BraVe's views, ``--view`` for both
+clips of the two-view methods (moco, byol, simsiam, videomoco), ``--clip`` for the clips of the
+transformation methods (transrank and the RecogTrans baselines). Only the sizes given are
+changed; the rest is the method's demo config.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from harness.plugins import PluginManager
+
+
+def size(text: str) -> tuple[int, int]:
+    frames, _, pixels = text.partition('x')
+    return int(frames), int(pixels)
+
+
+def resize_views(cfg, args) -> int:
+    """Apply the size options to the config's sampler; returns the largest frame span a video
+    must hold (frames x stride) so the demo videos can be rendered long enough."""
+    sampler = cfg.train_dataloader.dataset.pipeline[0]
+    spans = []
+    if 'views' in sampler:
+        for name, views in sampler.views.items():
+            wanted = args.narrow if name == 'narrow' else args.broad if name == 'broad' else \
+                args.view
+            for view in views if isinstance(views, list) else [views]:
+                if wanted:
+                    view.frames, view.size = wanted
+                spans.append(view.frames * view.get('stride', 1))
+    else:
+        if args.clip:
+            sampler.frames, sampler.size = args.clip
+        spans.append(sampler.frames * 4)  # the fastest speed the samplers draw
+    return max(spans)
+
+
+def harness_run(cfg, iters: int, warmup: int) -> tuple[float, float]:
+    """Mean seconds per iteration and data-wait seconds per iteration after ``warmup``, from
+    the Runner's logs."""
+    from harness.engine import build_runner
+
+    runner = build_runner(cfg)
+    runner.train()
+    hub = runner.message_hub
+    times = list(hub.get_scalar('train/time').data[0])[warmup:]
+    waits = list(hub.get_scalar('train/data_time').data[0])[warmup:]
+    assert len(times) == iters - warmup, (len(times), iters, warmup)
+    return statistics.fmean(times), statistics.fmean(waits)
+
+
+def plain_loop(model, inputs, iters: int, warmup: int, device: str, amp: str | None
+               ) -> tuple[float, float | None]:
+    """Mean seconds per step of forward + backward + SGD step on ready device tensors, and the
+    FLOPs of one forward + backward (on a GPU; None on the CPU)."""
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-4)
+    dtype = {'bf16': torch.bfloat16, 'fp16': torch.float16}.get(amp)
+
+    def step():
+        with torch.autocast(device_type=device, dtype=dtype, enabled=dtype is not None):
+            loss = sum(model(inputs, mode='loss').values())
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    def sync():
+        if device == 'cuda':
+            torch.cuda.synchronize()
+
+    model.train()
+    for _ in range(warmup):
+        step()
+    sync()
+    started = time.perf_counter()
+    for _ in range(iters - warmup):
+        step()
+    sync()
+    seconds = (time.perf_counter() - started) / (iters - warmup)
+    flops = None
+    if device == 'cuda':
+        from torch.utils.flop_counter import FlopCounterMode
+
+        with FlopCounterMode(display=False) as counter:
+            step()
+        flops = counter.get_total_flops()
+    return seconds, flops
+
+
+def to_device(inputs, device: str):
+    if torch.is_tensor(inputs):
+        return inputs.to(device)
+    if isinstance(inputs, dict):
+        return {k: to_device(v, device) for k, v in inputs.items()}
+    return [to_device(v, device) for v in inputs]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--method', default='brave')
+    parser.add_argument('--backbone', help="default: the method's")
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--amp', choices=('bf16', 'fp16'))
+    parser.add_argument('--batch', type=int, default=8)
+    parser.add_argument('--workers', type=int, default=2)
+    parser.add_argument('--iters', type=int, default=12, help='timed iterations + warm-up')
+    parser.add_argument('--warmup', type=int, default=4)
+    for name in ('narrow', 'broad', 'view', 'clip'):
+        parser.add_argument(f'--{name}', type=size, metavar='FRAMESxPIXELS')
+    parser.add_argument('--work-dir', help='default: a temporary folder')
+    args = parser.parse_args()
+
+    from harness import data as datasets
+    from harness.api import pick_config
+    from harness.config import use_amp
+    from harness.pretrain import build_pretrain_config
+    from harness.registry import MODELS
+    from harness.testing import random_view_inputs
+    from harness_videodata.ucf101 import generate_demo
+
+    pm = PluginManager()
+    method = pm.get('method', args.method).info
+    backbone = pm.get('backbone', args.backbone or method.default_backbone).info
+    work = Path(args.work_dir or tempfile.mkdtemp(prefix='throughput-'))
+    config = pick_config(method.configs, 'demo', method.name)[1]
+    probe = build_pretrain_config(config, backbone, data_root=work, ann_file=work / 'x.txt',
+                                  data_identity={}, seed=0, launcher='none', cfg_options={})
+    span = resize_views(probe, args)
+    largest = max(s for s in (args.narrow, args.broad, args.view, args.clip) if s)[1] \
+        if any((args.narrow, args.broad, args.view, args.clip)) else 32
+    demo = generate_demo(work / 'videos', groups=3, clips_per_group=2, frames=max(48, span),
+                         size=max(80, 2 * ((largest * 5 // 4 + 1) // 2)))
+    split = pm.get('dataset', 'ucf101').info.module().read_split(demo, '1')
+    ann_file = datasets.annotation_list(work / 'lists', 'train', split.train)
+    options = {'train_cfg.max_iters': args.iters, 'train_dataloader.batch_size': args.batch,
+               'train_dataloader.num_workers': args.workers,
+               'train_dataloader.persistent_workers': args.workers > 0,
+               'default_hooks.checkpoint.interval': args.iters + 1,
+               'default_hooks.logger.interval': 1, 'custom_hooks': []}
+    cfg = build_pretrain_config(config, backbone, data_root=demo, ann_file=ann_file,
+                                data_identity={}, seed=0, launcher='none', cfg_options=options)
+    resize_views(cfg, args)
+    use_amp(cfg, args.amp)
+    cfg.work_dir = str(work / 'runner')
+    cfg.param_scheduler = []
+    if args.device == 'cpu':
+        cfg.env_cfg = dict(cfg.env_cfg, cudnn_benchmark=False)
+
+    step_s, wait_s = harness_run(cfg, args.iters, args.warmup)
+    model = MODELS.build(cfg.model).to(args.device)
+    inputs = to_device(random_view_inputs(cfg, args.batch), args.device)
+    plain_s, flops = plain_loop(model, inputs, args.iters, args.warmup, args.device, args.amp)
+
+    harness_rate, plain_rate = args.batch / step_s, args.batch / plain_s
+    sizes = ', '.join(f'{k} {v[0]}x{v[1]}' for k in ('narrow', 'broad', 'view', 'clip')
+                      if (v := getattr(args, k)))
+    print(f'{method.name} on {backbone.name}, {args.device}, {args.amp or "fp32"}, batch '
+          f"{args.batch}, {args.workers} workers, {sizes or 'demo sizes'}, "
+          f'{args.iters - args.warmup} timed iterations after {args.warmup}')
+    print(f'{"":<12}{"ms/iter":>10}{"samples/s":>11}{"data wait":>11}')
+    print(f'{"harness":<12}{1000 * step_s:>10.1f}{harness_rate:>11.1f}'
+          f'{100 * wait_s / step_s:>10.0f}%')
+    print(f'{"plain loop":<12}{1000 * plain_s:>10.1f}{plain_rate:>11.1f}{"-":>11}')
+    print(f'ratio harness / plain loop: {harness_rate / plain_rate:.2f}x')
+    if flops:
+        print(f'achieved: harness {flops / step_s / 1e12:.1f} TFLOP/s, plain loop '
+              f'{flops / plain_s / 1e12:.1f} TFLOP/s ({flops / 1e9:.0f} GFLOP per step)')
+
+
+if __name__ == '__main__':
+    main()
