@@ -83,6 +83,9 @@ def build_parser() -> ArgumentParser:
     run.add_argument('--amp', choices=AMP_DTYPES,
                      help="train with mixed precision (mmengine's AmpOptimWrapper; needs a GPU): "
                           'pretraining and the finetune protocol; recorded as the precision')
+    run.add_argument('--deterministic', action='store_true',
+                     help="PyTorch's deterministic algorithms for the pretraining and the "
+                          'finetune (mmengine randomness.deterministic; slower); recorded')
     run.add_argument('--dry-run', action='store_true',
                      help='resolve everything, print the merged configs and the planned work, '
                           'train nothing')
@@ -201,11 +204,14 @@ def cmd_run(args) -> int:
     from harness.runner import RunOptions, execute, plan_run
 
     pm = _plugin_manager(args)
+    cfg_options = parse_cfg_options(args.cfg_options)
+    if args.deterministic:  # the key every pretraining and finetune config has
+        cfg_options.update({'randomness.deterministic': True,
+                            'eval.randomness.deterministic': True})
     options = RunOptions(method=args.method, eval=args.eval, backbone=args.backbone,
                          protocol=args.protocol, data=args.data, split=args.split,
                          work_dir=args.work_dir, seeds=args.seeds or (args.seed,),
-                         resume=args.resume,
-                         launcher=args.launcher, cfg_options=parse_cfg_options(args.cfg_options),
+                         resume=args.resume, launcher=args.launcher, cfg_options=cfg_options,
                          records_dir=args.records_dir, max_unreadable=args.max_unreadable,
                          config=args.config, eval_config=args.eval_config,
                          pretrain_data=args.pretrain_data, dry_run=args.dry_run, amp=args.amp)

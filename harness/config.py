@@ -191,7 +191,8 @@ def _pipelines(node: Any, path: str = '') -> Iterator[tuple[str, list]]:
 def summarize(cfg: Config | Mapping) -> dict[str, Any]:
     """What a record states about a config it ran: the input sampling (each pipeline's
     sampling, resizing and cropping steps, by pipeline: ``train``, ``test``, ``feature``),
-    the batch size of each dataloader, and the schedule (loop and optimizer). A config without
+    the batch size of each dataloader, whether PyTorch's deterministic algorithms were asked
+    for, and the schedule (precision, loop and optimizer). A config without
     pipelines (e.g. a probe configured by top-level keys) is summarised by its top-level
     scalar settings."""
     data = as_plain(cfg)
@@ -212,6 +213,8 @@ def summarize(cfg: Config | Mapping) -> dict[str, Any]:
         batch['feature'] = data['feature_loader'].get('batch_size')
     if batch:
         summary['batch_size'] = batch
+    if isinstance(data.get('randomness'), Mapping):
+        summary['deterministic'] = bool(data['randomness'].get('deterministic'))
     schedule = {'precision': precision(data)} if 'optim_wrapper' in data else {}
     if isinstance(data.get('train_cfg'), Mapping):
         schedule['loop'] = data['train_cfg']

@@ -166,3 +166,10 @@ def test_amp_without_a_gpu_is_one_line(work, capsys, monkeypatch):
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
     assert main(run(work, '--amp', 'bf16')) == 2
     assert '--amp bf16 needs a GPU' in error_line(capsys)
+
+
+@pytest.mark.parametrize('protocol', ['finetune', 'linear'])
+def test_deterministic_asks_both_configs_for_deterministic_algorithms(work, capsys, protocol):
+    assert main(run(work, '--protocol', protocol, '--deterministic', '--dry-run')) == 0
+    pretrain, evaluation = capsys.readouterr().out.split('merged config:')[1:3]
+    assert 'deterministic=True' in pretrain and 'deterministic=True' in evaluation

@@ -63,7 +63,7 @@ def build_extractor(request: EvalRequest, cfg: Config):
     for module in ('harness.weights', *request.imports):
         importlib.import_module(module)
     init_default_scope('mmaction')
-    set_random_seed(request.seed)
+    set_random_seed(request.seed, deterministic=cfg.randomness.deterministic)
     model = MODELS.build(dict(type='Recognizer3D', backbone=backbone_cfg(request),
                               data_preprocessor=dict(cfg.data_preprocessor)))
     model.init_weights()
@@ -162,9 +162,11 @@ def split_features(request: EvalRequest, cfg: Config):
 
 
 def load_config(request: EvalRequest) -> Config:
-    """The protocol's config with ``request.cfg_options`` applied (keys must exist)."""
+    """The protocol's config with the request's seed (``randomness``) and ``cfg_options``
+    applied (keys must exist)."""
     from harness.config import apply_cfg_options, load_config as load
 
     cfg = load(request.config, label='evaluation config')
+    cfg.randomness = dict(seed=request.seed, deterministic=False)
     return apply_cfg_options(cfg, request.cfg_options, label='evaluation config',
                              prefix='eval.')

@@ -153,7 +153,7 @@ def preprocess(clip: torch.Tensor, size: int) -> torch.Tensor:
     return ((clip - mean) / std).permute(1, 0, 2, 3).contiguous()
 
 
-def build_backbone(request: EvalRequest) -> tuple[torch.nn.Module, dict | None]:
+def build_backbone(request: EvalRequest, cfg: Any) -> tuple[torch.nn.Module, dict | None]:
     """The backbone of ``request.backbone.cfg`` (seeded random init), with the pretrained
     weights loaded when there are, in eval mode on the GPU when there is one; and the
     weight-load report (None: random init)."""
@@ -164,7 +164,7 @@ def build_backbone(request: EvalRequest) -> tuple[torch.nn.Module, dict | None]:
     from harness.registry import MODELS
     from harness.weights import load_backbone_weights, read_state_dict
 
-    set_random_seed(request.seed)
+    set_random_seed(request.seed, deterministic=cfg.randomness.deterministic)
     model = MODELS.build(dict(request.backbone.cfg))
     if hasattr(model, 'init_weights'):
         model.init_weights()
@@ -334,7 +334,7 @@ class TemporalEvaluator:
         name = request.protocol.name
         cfg = load_config(request)
         probe, train, test = make_probe(request, cfg)
-        model, report = build_backbone(request)
+        model, report = build_backbone(request, cfg)
         train_x, train_y, train_skipped = extract(request, model, cfg, train, 'train', probe)
         test_x, test_y, test_skipped = extract(request, model, cfg, test, 'test', probe)
         left_out = (f'; {train_skipped} train and {test_skipped} test videos shorter than '

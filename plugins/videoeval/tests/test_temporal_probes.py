@@ -322,7 +322,7 @@ def test_samples_are_reproducible_from_the_request_seed(clock, tmp_path):
         req.seed = seed
         cfg = load_config(req)
         probe, train, test = make_probe(req, cfg)
-        model, _ = build_backbone(req)
+        model, _ = build_backbone(req, cfg)
         return extract(req, model, cfg, train if part == 'train' else test, part, probe)
 
     x, y, skipped = samples(0)
