@@ -213,6 +213,13 @@ def summarize(cfg: Config | Mapping) -> dict[str, Any]:
         batch['feature'] = data['feature_loader'].get('batch_size')
     if batch:
         summary['batch_size'] = batch
+    pinned = {k.replace('_dataloader', ''): v['pin_memory'] for k, v in data.items()
+              if k.endswith('_dataloader') and isinstance(v, Mapping) and 'pin_memory' in v}
+    fast = dict(cudnn_benchmark=(data.get('env_cfg') or {}).get('cudnn_benchmark'))
+    if pinned:
+        fast['pin_memory'] = pinned
+    if fast['cudnn_benchmark'] is not None:
+        summary['fast_paths'] = fast
     if isinstance(data.get('randomness'), Mapping):
         summary['deterministic'] = bool(data['randomness'].get('deterministic'))
     schedule = {'precision': precision(data)} if 'optim_wrapper' in data else {}

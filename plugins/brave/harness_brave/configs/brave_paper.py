@@ -16,6 +16,7 @@ model = dict(hidden_dim=4096, proj_dim=128)
 train_dataloader = dict(
     batch_size=64,
     num_workers=8,
+    pin_memory=True,
     dataset=dict(pipeline=[
         dict(type='SampleViews',
              views=dict(narrow=dict(frames=16, stride=2, size=224, augment=dict(blur=0.5)),
@@ -38,3 +39,5 @@ param_scheduler = [
 ]
 auto_scale_lr = dict(base_batch_size=512, enable=False)
 default_hooks = dict(checkpoint=dict(interval=5_000), logger=dict(interval=50))
+# the fixed clip shapes let cuDNN pick its fastest convolutions
+env_cfg = dict(cudnn_benchmark=True)

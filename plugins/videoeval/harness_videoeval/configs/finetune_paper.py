@@ -8,7 +8,7 @@ _base_ = ['./finetune_demo.py']
 model = dict(cls_head=dict(dropout_ratio=0.5))
 
 train_dataloader = dict(
-    batch_size=8, num_workers=8,
+    batch_size=8, num_workers=8, pin_memory=True,
     dataset=dict(pipeline=[
         dict(type='DecordInit'),
         dict(type='SampleFrames', clip_len=16, frame_interval=2, num_clips=1),
@@ -40,3 +40,5 @@ optim_wrapper = dict(
 param_scheduler = [dict(type='CosineAnnealingLR', T_max=100, eta_min=0, by_epoch=True)]
 auto_scale_lr = dict(base_batch_size=64, enable=False)
 default_hooks = dict(logger=dict(interval=50))
+# the fixed clip shapes let cuDNN pick its fastest convolutions
+env_cfg = dict(cudnn_benchmark=True)

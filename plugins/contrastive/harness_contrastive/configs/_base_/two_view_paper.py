@@ -7,6 +7,7 @@ _base_ = ['./two_view_demo.py']
 train_dataloader = dict(
     batch_size=64,
     num_workers=8,
+    pin_memory=True,
     dataset=dict(pipeline=[
         dict(type='SampleViews',
              views=dict(view1=dict(frames=16, stride=2, size=112, augment=dict(blur=0.5)),
@@ -22,3 +23,5 @@ optim_wrapper = dict(optimizer=dict(_delete_=True, type='SGD', lr=0.03, momentum
 param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=True, begin=0,
                         T_max=200)]
 default_hooks = dict(checkpoint=dict(interval=1, by_epoch=True), logger=dict(interval=50))
+# the fixed clip shapes let cuDNN pick its fastest convolutions
+env_cfg = dict(cudnn_benchmark=True)

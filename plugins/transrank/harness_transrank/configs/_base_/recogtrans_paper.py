@@ -5,7 +5,7 @@
 # 16 frames x 112 px.
 _base_ = ['./recogtrans_demo.py']
 
-train_dataloader = dict(batch_size=16, num_workers=8)
+train_dataloader = dict(batch_size=16, num_workers=8, pin_memory=True)
 train_cfg = dict(_delete_=True, type='EpochBasedTrainLoop', max_epochs=200)
 optim_wrapper = dict(optimizer=dict(_delete_=True, type='SGD', lr=0.1, momentum=0.9,
                                     weight_decay=5e-4))
@@ -13,3 +13,5 @@ param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=True, begin=0,
                         T_max=200)]
 auto_scale_lr = dict(base_batch_size=128, enable=False)
 default_hooks = dict(checkpoint=dict(interval=1, by_epoch=True), logger=dict(interval=50))
+# the fixed clip shapes let cuDNN pick its fastest convolutions
+env_cfg = dict(cudnn_benchmark=True)
