@@ -137,3 +137,36 @@ def test_metric_columns_order_numbers_by_value():
     recalls = {f'R@{k}': {'value': float(k), 'higher_is_better': True} for k in (50, 5, 1, 20, 10)}
     text = render_markdown([make_record(metrics=recalls)])
     assert '| R@1 | R@5 | R@10 | R@20 | R@50 |' in text
+
+
+def test_add_copies_a_valid_record_and_refuses_to_overwrite_a_different_one(tmp_path, capsys):
+    import json
+
+    from harness.cli import main
+    from harness.results import dumps_record, record_id
+
+    board = tmp_path / 'leaderboards' / 'records'
+    board.mkdir(parents=True)
+    run_dir = tmp_path / 'work' / 'records'
+    run_dir.mkdir(parents=True)
+    record = make_record()
+    source = run_dir / 'r.json'
+    source.write_text(dumps_record(record))
+    target = board / f'{record_id(record)}.json'
+    assert main(['leaderboard', 'add', str(source), '--records-dir', str(board)]) == 0
+    assert target.read_text() == dumps_record(record) and '(added)' in capsys.readouterr().out
+    assert main(['leaderboard', 'add', str(source), '--records-dir', str(board)]) == 0
+    assert '(unchanged)' in capsys.readouterr().out
+    changed = make_record(metrics={'top1': {'value': 1.0, 'higher_is_better': True}})
+    source.write_text(dumps_record(changed))
+    assert main(['leaderboard', 'add', str(source), '--records-dir', str(board)]) == 2
+    err = capsys.readouterr().err
+    assert 'already holds a different record' in err and '--replace' in err
+    assert json.loads(target.read_text()) == record  # untouched
+    assert main(['leaderboard', 'add', str(source), '--records-dir', str(board),
+                 '--replace']) == 0
+    assert json.loads(target.read_text()) == changed
+    broken = run_dir / 'broken.json'
+    broken.write_text('{"schema_version": 1}')
+    assert main(['leaderboard', 'add', str(broken), '--records-dir', str(board)]) == 2
+    assert 'broken.json' in capsys.readouterr().err
