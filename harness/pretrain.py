@@ -125,6 +125,19 @@ def export_backbone(model, directory: Path, planned: PretrainResult, iters: int,
     os.replace(meta.with_suffix('.tmp'), meta)
 
 
+def check_distributable(wrapped, model) -> None:
+    """mmengine's DistributedDataParallel wrapper runs its own train step, so a model with a
+    train_step of its own (several optimizers in turn, e.g. VideoMoCo's adversarial step)
+    would silently lose it: refuse that, before training."""
+    from mmengine.model import BaseModel, MMDistributedDataParallel
+
+    if isinstance(wrapped, MMDistributedDataParallel) and \
+            type(model).train_step is not BaseModel.train_step:
+        raise HarnessError(f'{type(model).__name__} trains with a train_step of its own, which '
+                           "mmengine's DistributedDataParallel wrapper would skip: run it with "
+                           '--launcher none')
+
+
 def run_pretraining(cfg: Config, directory: Path, planned: PretrainResult, *, resume: bool
                     ) -> PretrainResult:
     """Train with mmengine's Runner in ``directory`` and export the backbone weights."""
@@ -144,6 +157,7 @@ def run_pretraining(cfg: Config, directory: Path, planned: PretrainResult, *, re
     commit, dirty = git_commit()
     runner = build_runner(cfg)
     model = runner.model.module if hasattr(runner.model, 'module') else runner.model
+    check_distributable(runner.model, model)
     if not isinstance(model, BackboneExporter):
         raise HarnessError(f'{type(model).__name__} has no backbone_state_dict(): a method model '
                            f'must say which weights to transfer (harness.api.BackboneExporter)')
