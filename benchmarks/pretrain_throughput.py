@@ -145,8 +145,8 @@ def main() -> None:
     probe = build_pretrain_config(config, backbone, data_root=work, ann_file=work / 'x.txt',
                                   data_identity={}, seed=0, launcher='none', cfg_options={})
     span = resize_views(probe, args)
-    largest = max(s for s in (args.narrow, args.broad, args.view, args.clip) if s)[1] \
-        if any((args.narrow, args.broad, args.view, args.clip)) else 32
+    largest = max((s[1] for s in (args.narrow, args.broad, args.view, args.clip) if s),
+                  default=32)
     demo = generate_demo(work / 'videos', groups=3, clips_per_group=2, frames=max(48, span),
                          size=max(80, 2 * ((largest * 5 // 4 + 1) // 2)))
     split = pm.get('dataset', 'ucf101').info.module().read_split(demo, '1')

@@ -24,6 +24,7 @@ from harness.api import BackboneExporter, BackboneInfo
 from harness.config import apply_cfg_options, config_sha256, file_sha256, load_pretrain_config
 from harness.errors import HarnessError
 from harness.identity import pretrain_key, source_sha256
+from harness.results import atomic_write_text
 
 
 @dataclass
@@ -88,12 +89,10 @@ def read_result(directory: Path) -> PretrainResult | None:
     return PretrainResult(**fields)
 
 
-def changed_code(work_root: Path, method_backbone: str, result: PretrainResult
-                 ) -> tuple[Path, list[str]] | None:
-    """A finished pretraining (``<method>_<backbone>_*``) of the same config whose code or
-    versions differ from ``result``'s: (its directory, what changed), to tell the user why it
-    is not reused."""
-    for meta in sorted((work_root / 'pretrain').glob(f'{method_backbone}_*/pretrain.json')):
+def changed_code(result: PretrainResult) -> tuple[Path, list[str]] | None:
+    """A finished pretraining beside ``result``'s directory with the same config whose code or
+    versions differ: (its directory, what changed), to tell the user why it is not reused."""
+    for meta in sorted(Path(result.work_dir).parent.glob('*/pretrain.json')):
         other = read_result(meta.parent)
         if other is None or other.config_sha256 != result.config_sha256:
             continue
@@ -120,9 +119,7 @@ def export_backbone(model, directory: Path, planned: PretrainResult, iters: int,
     result = PretrainResult(**{**asdict(planned), 'backbone_path': str(target),
                                'checkpoint_sha256': file_sha256(target), 'iters': iters,
                                'epochs': epochs, 'provenance': dict(provenance)})
-    meta = directory / 'pretrain.json'
-    meta.with_suffix('.tmp').write_text(json.dumps(asdict(result), indent=2))
-    os.replace(meta.with_suffix('.tmp'), meta)
+    atomic_write_text(directory / 'pretrain.json', json.dumps(asdict(result), indent=2))
 
 
 def check_distributable(wrapped, model) -> None:
@@ -195,9 +192,7 @@ def pretrain(cfg: Config, planned: PretrainResult, *, resume: bool,
     the same config was trained by other code, the log says what changed."""
     if planned.reused:
         return planned
-    work_root = Path(planned.work_dir).parent.parent
-    method_backbone = Path(planned.work_dir).name.rsplit('_', 1)[0]
-    stale = changed_code(work_root, method_backbone, planned)
+    stale = changed_code(planned)
     if stale is not None:
         log(f"the pretraining in {stale[0]} has the same config but was trained by other code "
             f"({', '.join(stale[1])}): training again")

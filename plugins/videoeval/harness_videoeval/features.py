@@ -117,37 +117,33 @@ def video_features(request: EvalRequest, items: Sequence[Any], cfg: Config
     cache_dir = request.cache_dir or request.work_dir / 'features'
     path = cache_dir / f'{request.dataset.name}_{key[:16]}.pt'
     with main_process_first():  # in a distributed run one process extracts, the others read
-        return _cached_features(request, items, cfg, key, cache_dir, path)
-
-
-def _cached_features(request, items, cfg, key, cache_dir, path):
-    store = torch.load(path, map_location='cpu', weights_only=True) if path.is_file() else {}
-    if store.get('key') != key:
-        store = {'key': key, 'rows': {}, 'features': None, 'weights': None}
-    stamps = {item.path: file_stamp(request.data_root, item) for item in items}
-    todo = sorted({item.path: item for item in items
-                   if store['rows'].get(item.path, (None, None))[1] != stamps[item.path]
-                   }.values(), key=lambda item: item.path)
-    if not todo:
-        print(f'[harness] features reused from cache: {path}', flush=True)
-    else:
-        list_file = datasets.annotation_list(cache_dir / 'lists', request.dataset.name, todo)
-        new, report = extract(request, todo, cfg, list_file)
-        start = 0 if store['features'] is None else len(store['features'])
-        store['features'] = new if store['features'] is None else \
-            torch.cat([store['features'], new])
-        store['rows'].update({item.path: (start + i, stamps[item.path])
-                              for i, item in enumerate(todo)})
-        store['weights'] = report
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-        torch.save(store, tmp)
-        os.replace(tmp, path)
-        reused = len(stamps) - len(todo)
-        print(f'[harness] features of {len(todo)} videos extracted ({reused} reused from '
-              f'cache): {path}', flush=True)
-    rows = [store['rows'][item.path][0] for item in items]
-    return store['features'][rows], store['weights']
+        store = torch.load(path, map_location='cpu', weights_only=True) if path.is_file() else {}
+        if store.get('key') != key:
+            store = {'key': key, 'rows': {}, 'features': None, 'weights': None}
+        stamps = {item.path: file_stamp(request.data_root, item) for item in items}
+        todo = sorted({item.path: item for item in items
+                       if store['rows'].get(item.path, (None, None))[1] != stamps[item.path]
+                       }.values(), key=lambda item: item.path)
+        if not todo:
+            print(f'[harness] features reused from cache: {path}', flush=True)
+        else:
+            list_file = datasets.annotation_list(cache_dir / 'lists', request.dataset.name, todo)
+            new, report = extract(request, todo, cfg, list_file)
+            start = 0 if store['features'] is None else len(store['features'])
+            store['features'] = new if store['features'] is None else \
+                torch.cat([store['features'], new])
+            store['rows'].update({item.path: (start + i, stamps[item.path])
+                                  for i, item in enumerate(todo)})
+            store['weights'] = report
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
+            torch.save(store, tmp)
+            os.replace(tmp, path)
+            reused = len(stamps) - len(todo)
+            print(f'[harness] features of {len(todo)} videos extracted ({reused} reused from '
+                  f'cache): {path}', flush=True)
+        rows = [store['rows'][item.path][0] for item in items]
+        return store['features'][rows], store['weights']
 
 
 def split_features(request: EvalRequest, cfg: Config):
