@@ -2,14 +2,15 @@
 process, on the same device.
 
     .venv/bin/python benchmarks/pretrain_throughput.py --method brave --batch 8 \
-        --narrow 8x32 --broad 16x24 [--device cpu|cuda] [--amp bf16|fp16] [--workers 2]
+        --narrow 8x32 --broad 16x24 [--device cpu|cuda] [--amp bf16|fp16] [--workers 2] \
+        [--channels-last] [--cudnn-benchmark]
 
 (a) **harness**: the method's demo config with the given sizes, trained through mmengine's
 Runner (the harness's runner, dataloader, sampler and augmentation) on demo videos rendered
 large enough for the views; samples/s and the share of each iteration spent waiting for data
 come from mmengine's own ``time`` / ``data_time`` logs. (b) **plain loop**: the same model and
-loss (the model's ``forward(mode='loss')``) on inputs already on the device, SGD steps, nothing
-else. Prints samples/s of both, their ratio, the data-wait share and, on a GPU, the achieved
+loss (the model's ``forward(mode='loss')``) on inputs already on the device, stepped by the
+config's optimizer, nothing else. Prints samples/s of both, their ratio, the data-wait share and, on a GPU, the achieved
 TFLOP/s (forward + backward FLOPs counted by ``torch.utils.flop_counter``).
 
 Sizes are ``FRAMESxPIXELS``: ``--narrow`` / ``--broad`` for BraVe's views, ``--view`` for both
@@ -20,6 +21,7 @@ changed; the rest is the method's demo config.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -61,7 +63,11 @@ def harness_run(cfg, iters: int, warmup: int) -> tuple[float, float]:
     from harness.engine import build_runner
 
     runner = build_runner(cfg)
-    runner.train()
+    if os.environ.get('PROFILE_HARNESS'):
+        import cProfile
+        cProfile.runctx('runner.train()', globals(), locals(), os.environ['PROFILE_HARNESS'])
+    else:
+        runner.train()
     hub = runner.message_hub
     times = list(hub.get_scalar('train/time').data[0])[warmup:]
     waits = list(hub.get_scalar('train/data_time').data[0])[warmup:]
@@ -69,19 +75,29 @@ def harness_run(cfg, iters: int, warmup: int) -> tuple[float, float]:
     return statistics.fmean(times), statistics.fmean(waits)
 
 
-def plain_loop(model, inputs, iters: int, warmup: int, device: str, amp: str | None
-               ) -> tuple[float, float | None]:
-    """Mean seconds per step of forward + backward + SGD step on ready device tensors, and the
-    FLOPs of one forward + backward (on a GPU; None on the CPU)."""
-    optimizer = torch.optim.SGD(model.parameters(), lr=1e-4)
+def plain_loop(model, optim_cfg, inputs, iters: int, warmup: int, device: str,
+               amp: str | None) -> tuple[float, float | None]:
+    """Mean seconds per step of forward + backward + optimizer step on ready device tensors,
+    and the FLOPs of one forward + backward (on a GPU; None on the CPU). The optimizer is the
+    config's (same type, parameter groups and settings), stepped directly."""
+    from mmengine.optim import OptimWrapperDict, build_optim_wrapper
+
+    if 'constructor' not in optim_cfg:  # one wrapper: build it in fp32, only its optimizer
+        optim_cfg = {k: v for k, v in optim_cfg.items() if k != 'dtype'}
+        optim_cfg['type'] = 'OptimWrapper'
+    wrapper = build_optim_wrapper(model, optim_cfg)
+    wrappers = wrapper.values() if isinstance(wrapper, OptimWrapperDict) else [wrapper]
+    optimizers = [w.optimizer for w in wrappers]
     dtype = {'bf16': torch.bfloat16, 'fp16': torch.float16}.get(amp)
 
     def step():
         with torch.autocast(device_type=device, dtype=dtype, enabled=dtype is not None):
             loss = sum(model(inputs, mode='loss').values())
-        optimizer.zero_grad(set_to_none=True)
+        for optimizer in optimizers:
+            optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        optimizer.step()
+        for optimizer in optimizers:
+            optimizer.step()
 
     def sync():
         if device == 'cuda':
@@ -124,6 +140,10 @@ def main() -> None:
     parser.add_argument('--workers', type=int, default=2)
     parser.add_argument('--iters', type=int, default=12, help='timed iterations + warm-up')
     parser.add_argument('--warmup', type=int, default=4)
+    parser.add_argument('--cudnn-benchmark', action='store_true',
+                        help="cuDNN's autotuner for the fixed shapes, in both runs")
+    parser.add_argument('--channels-last', action='store_true',
+                        help='channels-last 3D clips (a GPU fast path) in both runs')
     for name in ('narrow', 'broad', 'view', 'clip'):
         parser.add_argument(f'--{name}', type=size, metavar='FRAMESxPIXELS')
     parser.add_argument('--work-dir', help='default: a temporary folder')
@@ -132,6 +152,7 @@ def main() -> None:
     from harness import data as datasets
     from harness.api import pick_config
     from harness.config import use_amp
+    from harness.data.augment import to_channels_last
     from harness.pretrain import build_pretrain_config
     from harness.registry import MODELS
     from harness.testing import random_view_inputs
@@ -160,15 +181,20 @@ def main() -> None:
                                 data_identity={}, seed=0, launcher='none', cfg_options=options)
     resize_views(cfg, args)
     use_amp(cfg, args.amp)
+    if args.channels_last:
+        cfg.model.data_preprocessor.channels_last = True
     cfg.work_dir = str(work / 'runner')
     cfg.param_scheduler = []
-    if args.device == 'cpu':
-        cfg.env_cfg = dict(cfg.env_cfg, cudnn_benchmark=False)
+    cfg.env_cfg = dict(cfg.env_cfg, cudnn_benchmark=args.cudnn_benchmark)
+    torch.backends.cudnn.benchmark = args.cudnn_benchmark  # the plain loop's too
 
     step_s, wait_s = harness_run(cfg, args.iters, args.warmup)
     model = MODELS.build(cfg.model).to(args.device)
     inputs = to_device(random_view_inputs(cfg, args.batch), args.device)
-    plain_s, flops = plain_loop(model, inputs, args.iters, args.warmup, args.device, args.amp)
+    if args.device == 'cuda' and cfg.model.data_preprocessor.get('channels_last'):
+        inputs = to_channels_last(inputs)  # the same fast path as the harness
+    plain_s, flops = plain_loop(model, cfg.optim_wrapper, inputs, args.iters, args.warmup,
+                                args.device, args.amp)
 
     harness_rate, plain_rate = args.batch / step_s, args.batch / plain_s
     sizes = ', '.join(f'{k} {v[0]}x{v[1]}' for k in ('narrow', 'broad', 'view', 'clip')

@@ -4,7 +4,8 @@ opening and decoding each clip separately, on the same videos, in one process.
     .venv/bin/python benchmarks/transform_sampler.py [--data ROOT] [--videos 60] [--repeats 3]
 
 Prints clips per second for both and their ratio (shared / separate). Both paths draw the
-same indices and apply the same augmentation; only the decoding differs.
+same indices and prepare the clips alike (resize, augmentation drawn); only the decoding
+differs.
 """
 from __future__ import annotations
 
@@ -17,20 +18,21 @@ import torch
 
 from harness_transrank.temporal import transform_indices
 from harness.data.video import open_video, read_frames
-from harness.data.views import augment_view, decode_clips
+from harness.data.views import ViewSpec, decode_frames, prepare_clip
 from harness_videodata import ucf101
 
 TEMPORAL = ['1x', '2x', '4x', 'reverse']
 
 
-def finish(clip: torch.Tensor, size: int, augment: bool) -> torch.Tensor:
-    return augment_view(clip, size, {}) if augment else clip
+def finish(clip: torch.Tensor, size: int, augment: bool):
+    """What the worker does after decoding: resize and draw the augmentation."""
+    return prepare_clip(clip, ViewSpec(frames=len(clip), size=size)) if augment else clip
 
 
 def shared(path: str, rng, frames: int, size: int, augment: bool) -> list:
     reader = open_video(path)
     indices = [transform_indices(t, len(reader), frames, rng, jitter=(0.8, 1.2)) for t in TEMPORAL]
-    return [finish(c, size, augment) for c in decode_clips(reader, indices)]
+    return [finish(c, size, augment) for c in decode_frames(reader, indices)]
 
 
 def separate(path: str, rng, frames: int, size: int, augment: bool) -> list:
@@ -39,7 +41,7 @@ def separate(path: str, rng, frames: int, size: int, augment: bool) -> list:
     for t in TEMPORAL:
         idx = transform_indices(t, num_frames, frames, rng, jitter=(0.8, 1.2))
         reader = open_video(path)  # each clip opens and decodes on its own
-        video = torch.from_numpy(read_frames(reader, idx)).permute(0, 3, 1, 2).float().div_(255)
+        video = torch.from_numpy(read_frames(reader, idx)).permute(0, 3, 1, 2)
         clips.append(finish(video, size, augment))
     return clips
 

@@ -218,6 +218,9 @@ def summarize(cfg: Config | Mapping) -> dict[str, Any]:
     fast = dict(cudnn_benchmark=(data.get('env_cfg') or {}).get('cudnn_benchmark'))
     if pinned:
         fast['pin_memory'] = pinned
+    preprocessor = (data.get('model') or {}).get('data_preprocessor') or {}
+    if isinstance(preprocessor, Mapping) and 'channels_last' in preprocessor:
+        fast['channels_last'] = bool(preprocessor['channels_last'])
     if fast['cudnn_benchmark'] is not None:
         summary['fast_paths'] = fast
     if isinstance(data.get('randomness'), Mapping):

@@ -11,33 +11,39 @@ augments each view independently.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 import torch
-from torch.nn import functional as F
-from torchvision.transforms import v2
 
+from harness.data.augment import check_options, resize_clip, sample_augment
 from harness.data.video import open_video, read_frames
 from harness.registry import TRANSFORMS
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 @dataclass(frozen=True)
 class ViewSpec:
     """One view: ``frames`` frames every ``stride`` frames, ``size`` x ``size`` pixels.
 
-    augment: options of :func:`augment_view` (crop scale/ratio, flip, color, blur, random conv).
+    augment: options of :func:`harness.data.augment.sample_augment` (crop scale/ratio, flip,
+    color, grayscale, blur, random conv). decode_size: the intermediate square the worker
+    resizes decoded frames to before the device crops them (default: 8/7 of ``size``, as
+    112-pixel crops are taken from 128-pixel videos).
     """
 
     frames: int
     stride: int = 1
     size: int = 112
     augment: Mapping[str, Any] = field(default_factory=dict)
+    decode_size: int | None = None
+
+    def __post_init__(self):
+        check_options(self.augment)
+
+    @property
+    def intermediate(self) -> int:
+        return self.decode_size or round(self.size * 8 / 7)
 
     @property
     def span(self) -> int:
@@ -80,56 +86,27 @@ def sample_view_indices(num_frames: int, views: Mapping[str, Sequence[ViewSpec]]
     return out
 
 
-def random_conv(video: torch.Tensor, max_kernel: int = 11) -> torch.Tensor:
-    """Convolve every frame with one random He-initialised 3x3xkxk kernel (odd k <= max),
-    then restore the clip's mean and std (BraVe's broad-view augmentation)."""
-    k = 2 * int(torch.randint(0, max_kernel // 2 + 1, (1,))) + 1
-    weight = torch.randn(3, 3, k, k) * math.sqrt(2.0 / (3 * k * k))
-    out = F.conv2d(video, weight, padding=k // 2)
-    out = (out - out.mean()) / (out.std() + 1e-6)
-    return out * video.std() + video.mean()
-
-
-def augment_view(frames: torch.Tensor, size: int, options: Mapping[str, Any]) -> torch.Tensor:
-    """Augment a view ``float [T, 3, H, W]`` in [0, 1] with the same parameters for every
-    frame, normalise, and return ``[3, T, size, size]``.
-
-    options: scale (0.3, 1.0), ratio (0.5, 2.0), flip (0.5), color (0.8: probability of
-    brightness 32/255, contrast and saturation 0.6-1.4, hue 0.2), grayscale (0.2),
-    blur (0.0: probability of a Gaussian blur, kernel ~ size/10, sigma 0.1-2),
-    random_conv (0.0: probability). Probabilities of 0 switch a step off. Randomness comes
-    from torch's global RNG, which mmengine seeds per dataloader worker.
-    """
-    def chance(p: float) -> bool:
-        return p > 0 and float(torch.rand(())) < p
-
-    crop = v2.RandomResizedCrop(size, scale=tuple(options.get('scale', (0.3, 1.0))),
-                                ratio=tuple(options.get('ratio', (0.5, 2.0))), antialias=True)
-    frames = crop(frames)
-    if chance(options.get('flip', 0.5)):
-        frames = frames.flip(-1)
-    if chance(options.get('color', 0.8)):
-        frames = v2.ColorJitter(brightness=32 / 255, contrast=(0.6, 1.4),
-                                saturation=(0.6, 1.4), hue=0.2)(frames)
-    if chance(options.get('grayscale', 0.2)):
-        frames = v2.functional.rgb_to_grayscale(frames, num_output_channels=3)
-    if chance(options.get('blur', 0.0)):
-        kernel = max(3, (size // 10) | 1)
-        frames = v2.GaussianBlur(kernel, sigma=(0.1, 2.0))(frames)
-    if chance(options.get('random_conv', 0.0)):
-        frames = random_conv(frames)
-    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
-    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
-    return ((frames - mean) / std).permute(1, 0, 2, 3).contiguous()
+def decode_frames(reader, index_lists: Sequence[np.ndarray]) -> list[torch.Tensor]:
+    """Decode the union of all clips' frames once and return each clip as
+    ``uint8 [T, 3, H, W]``, in the order of ``index_lists``."""
+    wanted = np.unique(np.concatenate([np.asarray(i) for i in index_lists]))
+    position = {int(frame): row for row, frame in enumerate(wanted)}
+    video = torch.from_numpy(read_frames(reader, wanted)).permute(0, 3, 1, 2)
+    return [video[[position[int(i)] for i in indices]] for indices in index_lists]
 
 
 def decode_clips(reader, index_lists: Sequence[np.ndarray]) -> list[torch.Tensor]:
-    """Decode the union of all clips' frames once and return each clip as
-    ``float [T, 3, H, W]`` in [0, 1], in the order of ``index_lists``."""
-    wanted = np.unique(np.concatenate([np.asarray(i) for i in index_lists]))
-    position = {int(frame): row for row, frame in enumerate(wanted)}
-    video = torch.from_numpy(read_frames(reader, wanted)).permute(0, 3, 1, 2).float().div_(255)
-    return [video[[position[int(i)] for i in indices]] for indices in index_lists]
+    """:func:`decode_frames` as ``float [T, 3, H, W]`` in [0, 1] (for evaluation probes)."""
+    return [clip.float().div_(255) for clip in decode_frames(reader, index_lists)]
+
+
+def prepare_clip(frames: torch.Tensor, spec: ViewSpec) -> dict[str, Any]:
+    """A decoded view ``uint8 [T, 3, H, W]`` as the worker hands it on: resized to the view's
+    intermediate size, with its augmentation parameters drawn (augmented on the device by
+    :class:`harness.data.augment.AugmentViews`)."""
+    height, width = frames.shape[-2:]
+    return {'video': resize_clip(frames, spec.intermediate),
+            'augment': sample_augment(height, width, spec.size, spec.augment)}
 
 
 def _as_specs(value: Any) -> list[ViewSpec]:
@@ -142,8 +119,11 @@ class SampleViews:
     """mmengine transform: ``results['filename']`` -> ``results['inputs'] = {name: views}``.
 
     views: ``{name: spec or [spec, ...]}`` with spec a dict of :class:`ViewSpec` fields. A name
-    given one spec gets a tensor ``[3, T, S, S]``; a name given a list gets a list of tensors.
-    The video is opened once and the union of all views' frames decoded once.
+    given one spec gets one clip, a name given a list a list of clips; a clip is
+    ``{'video': uint8 [3, T, D, D], 'augment': parameters}`` (D the view's intermediate size),
+    which the model's :class:`harness.data.augment.AugmentViews` preprocessor turns into
+    ``float [3, T, S, S]``. The video is opened once and the union of all views' frames decoded
+    once.
     """
 
     def __init__(self, views: Mapping[str, Any], placement: str = 'shared_start'):
@@ -157,17 +137,17 @@ class SampleViews:
         rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, (1,))))
         indices = sample_view_indices(len(reader), self.views, rng, self.placement)
         names = list(self.views)
-        clips = iter(decode_clips(reader, [i for name in names for i in indices[name]]))
+        clips = iter(decode_frames(reader, [i for name in names for i in indices[name]]))
         inputs: dict[str, Any] = {}
         for name in names:
-            views = [augment_view(next(clips), spec.size, spec.augment)
-                     for spec in self.views[name]]
+            views = [prepare_clip(next(clips), spec) for spec in self.views[name]]
             inputs[name] = views[0] if self.single[name] else views
         results['inputs'] = inputs
         return results
 
     def random_inputs(self, batch_size: int) -> dict[str, Any]:
-        """Random batched inputs shaped like this transform's output (for model tests)."""
+        """Random batched inputs shaped like the model receives them after augmentation (for
+        model tests)."""
         inputs: dict[str, Any] = {}
         for name, specs in self.views.items():
             views = [torch.randn(batch_size, 3, s.frames, s.size, s.size) for s in specs]

@@ -13,42 +13,29 @@ import numpy as np
 import torch
 
 from harness.data.video import open_video
-from harness.data.views import augment_view, decode_clips
+from harness.data.views import ViewSpec, decode_frames, prepare_clip
 from harness.registry import TRANSFORMS
 from harness_transrank.temporal import TEMPORAL, transform_indices
-
-
-def stretch(clip: torch.Tensor, ratio: float) -> torch.Tensor:
-    """Change a clip's aspect ratio by ``ratio`` (width over height) at the same size: the
-    content is stretched horizontally by ``ratio`` (> 1) or vertically by ``1 / ratio`` (< 1),
-    by resizing the central part of the frame that fills the frame once stretched.
-    ``clip``: ``[C, T, S, S]``."""
-    from torch.nn import functional as F
-
-    if ratio == 1:
-        return clip
-    size = clip.shape[-1]
-    keep = max(1, round(size / ratio if ratio > 1 else size * ratio))
-    start = (size - keep) // 2
-    part = clip[..., :, start:start + keep] if ratio > 1 else clip[..., start:start + keep, :]
-    return F.interpolate(part, size=(size, size), mode='bilinear', align_corners=False)
 
 
 @TRANSFORMS.register_module()
 class SampleTransformedClips:
     """mmengine transform: ``results['filename']`` -> ``results['inputs']`` with
 
-    - ``clips``: ``float [K, 3, frames, size, size]``;
+    - ``clips``: the K clips as ``{'video': uint8 [K, 3, frames, D, D], 'augment': ...}``,
+      ``float [K, 3, frames, size, size]`` after the model's AugmentViews preprocessor;
     - ``temporal``: ``long [K]``, the index in ``temporal`` of each clip's transformation:
       ``arange(K)`` with every transformation once (K = len(temporal), for ranking), or
       ``clips_per_video`` distinct ones drawn at random (for classification baselines);
     - ``rotation`` (with ``rotation=True``): ``long [K]``, distinct quarter turns (K <= 4);
     - ``aspect`` (with ``aspect`` ratios given): ``long [K]``, the index in ``aspect`` of each
-      clip's distinct aspect-ratio change (:func:`stretch`; K <= len(aspect)).
+      clip's distinct aspect-ratio change (:func:`harness.data.augment.stretch`;
+      K <= len(aspect)).
 
     temporal: names from :data:`harness_transrank.temporal.TEMPORAL` (e.g. ['1x', '2x', '4x']).
     jitter: speed jitter range, u ~ U(jitter) multiplies every speed (TransRank: 0.8-1.2).
-    augment: options of :func:`harness.data.views.augment_view`, drawn per clip.
+    augment: options of :func:`harness.data.augment.sample_augment`, drawn per clip.
+    decode_size: the intermediate size of the decoded frames (default 8/7 of ``size``).
     aspect: width/height stretch factors, e.g. (0.5, 1.0, 2.0) (the aspect-ratio family of
     spatial transformations the TransRank notes mention, docs/methods.md §1a).
     """
@@ -56,7 +43,7 @@ class SampleTransformedClips:
     def __init__(self, temporal: Sequence[str], frames: int = 8, size: int = 32,
                  augment: Mapping[str, Any] | None = None, jitter: Sequence[float] = (0.8, 1.2),
                  rotation: bool = False, max_skip: int = 4, clips_per_video: int | None = None,
-                 aspect: Sequence[float] = ()):
+                 aspect: Sequence[float] = (), decode_size: int | None = None):
         unknown = [name for name in temporal if name not in TEMPORAL]
         if unknown or len(set(temporal)) != len(temporal):
             raise ValueError(f'temporal transformations must be distinct names from '
@@ -74,6 +61,8 @@ class SampleTransformedClips:
         self.temporal = list(temporal)
         self.frames, self.size = frames, size
         self.augment = dict(augment or {})
+        self.spec = ViewSpec(frames=frames, size=size, augment=self.augment,
+                             decode_size=decode_size)
         self.jitter = (float(jitter[0]), float(jitter[1]))
         self.rotation = rotation
         self.max_skip = max_skip
@@ -87,24 +76,29 @@ class SampleTransformedClips:
             labels = np.sort(rng.choice(len(self.temporal), self.clips_per_video, replace=False))
         indices = [transform_indices(self.temporal[j], len(reader), self.frames, rng,
                                      jitter=self.jitter, max_skip=self.max_skip) for j in labels]
-        clips = [augment_view(clip, self.size, self.augment)
-                 for clip in decode_clips(reader, indices)]
+        clips = [prepare_clip(clip, self.spec) for clip in decode_frames(reader, indices)]
         k = len(clips)
         inputs = {'temporal': torch.as_tensor(labels, dtype=torch.long)}
         if self.rotation:
             turns = rng.permutation(4)[:k]
-            clips = [torch.rot90(clip, int(t), dims=(2, 3)) for clip, t in zip(clips, turns)]
+            for clip, t in zip(clips, turns):
+                clip['augment']['turns'] = torch.tensor(int(t))
             inputs['rotation'] = torch.as_tensor(turns, dtype=torch.long)
         if self.aspect:
             ratios = rng.permutation(len(self.aspect))[:k]
-            clips = [stretch(clip, self.aspect[int(r)]) for clip, r in zip(clips, ratios)]
+            for clip, r in zip(clips, ratios):
+                clip['augment']['stretch'] = torch.tensor(self.aspect[int(r)])
             inputs['aspect'] = torch.as_tensor(ratios, dtype=torch.long)
-        inputs['clips'] = torch.stack(clips)
+        inputs['clips'] = {'video': torch.stack([clip['video'] for clip in clips]),
+                           'augment': {key: torch.stack([clip['augment'][key] for clip in clips])
+                                       if key != 'size' else self.size
+                                       for key in clips[0]['augment']}}
         results['inputs'] = inputs
         return results
 
     def random_inputs(self, batch_size: int) -> dict[str, torch.Tensor]:
-        """Random batched inputs shaped like this transform's output (for model tests)."""
+        """Random batched inputs shaped like the model receives them after augmentation (for
+        model tests)."""
         k = self.clips_per_video
         inputs = {'clips': torch.randn(batch_size, k, 3, self.frames, self.size, self.size),
                   'temporal': torch.stack([torch.randperm(len(self.temporal))[:k]

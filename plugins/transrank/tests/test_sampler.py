@@ -9,6 +9,14 @@ from harness_transrank import sampler as sampler_module, temporal
 from harness_transrank.temporal import (periodic_indices, speed_indices, transform_indices,
                                    warp_indices)
 from harness_transrank.sampler import SampleTransformedClips
+from mmengine.dataset import default_collate
+
+from harness.data.augment import AugmentViews, stretch
+
+
+def on_device(inputs: dict) -> dict:
+    """One sampled video's inputs as the model sees them: a batch of one, augmented."""
+    return AugmentViews()(default_collate([{'inputs': inputs}]))['inputs']
 
 
 def test_speeds_step_through_the_video_and_loop():
@@ -76,7 +84,8 @@ def test_sampler_decodes_once_and_labels_clips(monkeypatch):
     out = sampler({'filename': 'v.avi'})['inputs']
     assert opened == ['v.avi'] and len(decoded) == 1
     assert len(decoded[0]) == len(set(decoded[0]))
-    assert out['clips'].shape == (3, 3, 4, 16, 16)
+    assert out['clips']['video'].shape == (3, 3, 4, 18, 18)  # uint8 at 8/7 of the size
+    assert on_device(out)['clips'].shape == (1, 3, 3, 4, 16, 16)
     assert out['temporal'].tolist() == [0, 1, 2]
     assert len(set(out['rotation'].tolist())) == 3 and out['rotation'].max() < 4
 
@@ -89,11 +98,12 @@ def test_rotation_turns_each_clip_by_its_label(monkeypatch):
     monkeypatch.setattr(sampler_module, 'open_video', lambda path: reader)
     monkeypatch.setattr('harness.data.views.read_frames', lambda r, idx: r.video[list(idx)])
     sampler = SampleTransformedClips(temporal=['1x', '2x', '4x'], frames=2, size=8,
-                                     rotation=True, augment=dict(scale=(1.0, 1.0), ratio=(1, 1),
-                                                                 flip=0, color=0, grayscale=0))
-    out = sampler({'filename': 'v.avi'})['inputs']
+                                     decode_size=8, rotation=True,
+                                     augment=dict(scale=(1.0, 1.0), ratio=(1, 1), flip=0,
+                                                  color=0, grayscale=0))
+    out = on_device(sampler({'filename': 'v.avi'})['inputs'])
     corners = {0: (0, 0), 1: (7, 0), 2: (7, 7), 3: (0, 7)}  # rot90 counter-clockwise
-    for clip, turns in zip(out['clips'], out['rotation'].tolist()):
+    for clip, turns in zip(out['clips'][0], out['rotation'][0].tolist()):
         brightest = divmod(int(clip[0, 0].argmax()), 8)
         assert brightest == corners[turns]
 
@@ -113,7 +123,7 @@ def test_classification_baselines_sample_a_subset_of_transformations(monkeypatch
     for _ in range(30):
         out = sampler({'filename': 'v.avi'})['inputs']
         labels = out['temporal'].tolist()
-        assert out['clips'].shape[0] == 2 and len(set(labels)) == 2
+        assert out['clips']['video'].shape[0] == 2 and len(set(labels)) == 2
         seen.update(labels)
     assert seen == {0, 1, 2, 3, 4}
     with pytest.raises(ValueError, match='clips_per_video'):
@@ -121,14 +131,14 @@ def test_classification_baselines_sample_a_subset_of_transformations(monkeypatch
 
 
 def test_stretch_changes_the_aspect_ratio_at_the_same_size():
-    clip = torch.zeros(1, 1, 8, 8)
+    clip = torch.zeros(1, 1, 1, 8, 8)  # [N, T, C, H, W]
     clip[..., :, 3:5] = 1.0  # a vertical bar 2 px wide
-    wide = sampler_module.stretch(clip, 2.0)
+    wide = stretch(clip, torch.tensor([2.0]))
     assert wide.shape == clip.shape
-    assert int((wide[0, 0, 0] > 0.5).sum()) == 4  # the bar is twice as wide
-    tall = sampler_module.stretch(clip.transpose(-1, -2), 0.5)
-    assert int((tall[0, 0, :, 0] > 0.5).sum()) == 4  # a horizontal bar twice as tall
-    assert torch.equal(sampler_module.stretch(clip, 1.0), clip)
+    assert int((wide[0, 0, 0, 0] > 0.5).sum()) == 4  # the bar is twice as wide
+    tall = stretch(clip.transpose(-1, -2), torch.tensor([0.5]))
+    assert int((tall[0, 0, 0, :, 0] > 0.5).sum()) == 4  # a horizontal bar twice as tall
+    assert torch.equal(stretch(clip, torch.tensor([1.0])), clip)
 
 
 def test_sampler_gives_each_clip_a_distinct_aspect_ratio(monkeypatch):
@@ -139,7 +149,8 @@ def test_sampler_gives_each_clip_a_distinct_aspect_ratio(monkeypatch):
                                      aspect=(0.5, 1.0, 2.0))
     out = sampler({'filename': 'v.avi'})['inputs']
     assert sorted(out['aspect'].tolist()) == [0, 1, 2]
-    assert out['clips'].shape == (3, 3, 4, 16, 16)
+    assert sorted(out['clips']['augment']['stretch'].tolist()) == [0.5, 1.0, 2.0]
+    assert on_device(out)['clips'].shape == (1, 3, 3, 4, 16, 16)
     assert sampler.random_inputs(2)['aspect'].shape == (2, 3)
     with pytest.raises(ValueError, match='aspect ratios'):
         SampleTransformedClips(temporal=['1x', '2x', '4x'], aspect=(0.5, 2.0))

@@ -43,7 +43,8 @@ import torch
 from harness.api import EvalRequest, EvalResult
 from harness.config import config_sha256, summarize
 from harness.data.video import open_video
-from harness.data.views import IMAGENET_MEAN, IMAGENET_STD, ViewSpec, decode_clips, view_indices
+from harness.data.augment import IMAGENET_MEAN, IMAGENET_STD
+from harness.data.views import ViewSpec, decode_clips, view_indices
 from harness.errors import DataError, HarnessError
 
 #: Seeds of the train and test sample streams: ``default_rng((seed, PARTS[part]))``.

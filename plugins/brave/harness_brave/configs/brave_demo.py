@@ -5,12 +5,14 @@
 # The harness sets model.backbone (--backbone), model.feat_dim, the dataset's data_root and
 # ann_file (--pretrain-data) and the seed; under plain mmengine set the data yourself.
 default_scope = 'harness'
-custom_imports = dict(imports=['harness.datasets', 'harness.data.views', 'harness.hooks',
+custom_imports = dict(imports=['harness.datasets', 'harness.data.views', 'harness.data.augment',
+                               'harness.hooks',
                                'harness_brave.model', 'harness_backbones.video'],
                       allow_failed_imports=False)
 
 model = dict(
     type='BraVe',
+    data_preprocessor=dict(type='harness.AugmentViews'),  # augmentation, batched on the device
     backbone=dict(type='harness.R3D18'),
     feat_dim=512,
     hidden_dim=512,  # paper: 4096
@@ -21,7 +23,8 @@ train_dataloader = dict(
     batch_size=8,
     num_workers=2,
     persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    # iteration-based training: one endless shuffled stream, no restart at epoch ends
+    sampler=dict(type='InfiniteSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     dataset=dict(
         type='VideoListDataset',

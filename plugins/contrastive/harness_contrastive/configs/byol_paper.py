@@ -3,5 +3,7 @@
 # model), clips of 16 frames at 112 px (_base_/two_view_paper.py).
 _base_ = ['./_base_/two_view_paper.py']
 
-model = dict(type='BYOL', backbone=dict(type='harness.R3D18'), feat_dim=512,
+model = dict(type='BYOL',
+             data_preprocessor=dict(type='harness.AugmentViews', channels_last=True),
+             backbone=dict(type='harness.R3D18'), feat_dim=512,
              hidden_dim=4096, dim=256, momentum=0.996)

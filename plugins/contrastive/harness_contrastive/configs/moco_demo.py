@@ -2,6 +2,8 @@
 # Demo: a queue of 256 keys (the demo train split has 90 videos), m = 0.99, hidden 512.
 _base_ = ['./_base_/two_view_demo.py']
 
-model = dict(type='MoCo', backbone=dict(type='harness.R3D18'), feat_dim=512,
+model = dict(type='MoCo',
+             data_preprocessor=dict(type='harness.AugmentViews'),
+             backbone=dict(type='harness.R3D18'), feat_dim=512,
              hidden_dim=512, dim=128,
              queue_size=256, momentum=0.99, temperature=0.2)

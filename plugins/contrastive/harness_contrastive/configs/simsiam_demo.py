@@ -2,5 +2,7 @@
 # Demo: projector 512 wide, predictor 512 -> 128 -> 512.
 _base_ = ['./_base_/two_view_demo.py']
 
-model = dict(type='SimSiam', backbone=dict(type='harness.R3D18'), feat_dim=512,
+model = dict(type='SimSiam',
+             data_preprocessor=dict(type='harness.AugmentViews'),
+             backbone=dict(type='harness.R3D18'), feat_dim=512,
              hidden_dim=512, dim=512, pred_dim=128)

@@ -3,6 +3,8 @@
 # clips of 16 frames at 112 px (_base_/two_view_paper.py).
 _base_ = ['./_base_/two_view_paper.py']
 
-model = dict(type='SimSiam', backbone=dict(type='harness.R3D18'), feat_dim=512,
+model = dict(type='SimSiam',
+             data_preprocessor=dict(type='harness.AugmentViews', channels_last=True),
+             backbone=dict(type='harness.R3D18'), feat_dim=512,
              hidden_dim=2048, dim=2048, pred_dim=512)
 optim_wrapper = dict(optimizer=dict(lr=0.05 * 64 / 256))

@@ -1,15 +1,19 @@
 # The example method's demo pretraining: two clips of 8 frames at 32 px per video.
 # A complete mmengine config: it runs under plain mmengine too once the data is set.
 default_scope = 'harness'
-custom_imports = dict(imports=['harness.datasets', 'harness.data.views', 'harness.hooks',
+custom_imports = dict(imports=['harness.datasets', 'harness.data.views', 'harness.data.augment',
+                               'harness.hooks',
                                'harness_example.tinysiam', 'harness_example.tiny3d'],
                       allow_failed_imports=False)
 
-model = dict(type='TinySiam', backbone=dict(type='harness.Tiny3D'), feat_dim=32, hidden_dim=64)
+model = dict(type='TinySiam',
+             data_preprocessor=dict(type='harness.AugmentViews'),
+             backbone=dict(type='harness.Tiny3D'), feat_dim=32, hidden_dim=64)
 
 train_dataloader = dict(
     batch_size=8, num_workers=2, persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    # iteration-based training: one endless shuffled stream, no restart at epoch ends
+    sampler=dict(type='InfiniteSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     dataset=dict(type='VideoListDataset', data_root=None, ann_file=None, pipeline=[
         dict(type='SampleViews',

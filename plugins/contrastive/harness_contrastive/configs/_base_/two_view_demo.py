@@ -3,7 +3,8 @@
 # The harness sets model.backbone (--backbone), model.feat_dim, the dataset's data_root and
 # ann_file (--pretrain-data) and the seed; under plain mmengine set the data yourself.
 default_scope = 'harness'
-custom_imports = dict(imports=['harness.datasets', 'harness.data.views', 'harness.hooks',
+custom_imports = dict(imports=['harness.datasets', 'harness.data.views', 'harness.data.augment',
+                               'harness.hooks',
                                'harness_contrastive.models', 'harness_backbones.video'],
                       allow_failed_imports=False)
 
@@ -11,7 +12,8 @@ train_dataloader = dict(
     batch_size=8,
     num_workers=2,
     persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    # iteration-based training: one endless shuffled stream, no restart at epoch ends
+    sampler=dict(type='InfiniteSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     dataset=dict(
         type='VideoListDataset', data_root=None, ann_file=None,

@@ -6,18 +6,22 @@
 # The harness sets model.backbone (--backbone), model.feat_dim, the dataset's data_root and
 # ann_file (--pretrain-data) and the seed; under plain mmengine set the data yourself.
 default_scope = 'harness'
-custom_imports = dict(imports=['harness.datasets', 'harness.hooks', 'harness_transrank.model',
+custom_imports = dict(imports=['harness.datasets', 'harness.data.views', 'harness.data.augment',
+                               'harness.hooks', 'harness_transrank.model',
                                'harness_transrank.sampler', 'harness_backbones.video'],
                       allow_failed_imports=False)
 
-model = dict(type='TransformationRecognizer', backbone=dict(type='harness.R3D18'), feat_dim=512,
+model = dict(type='TransformationRecognizer',
+             data_preprocessor=dict(type='harness.AugmentViews'),
+             backbone=dict(type='harness.R3D18'), feat_dim=512,
              num_temporal=3, rotation=False, loss='ce', margin=1.0, hidden_dim=512)
 
 train_dataloader = dict(
     batch_size=4,
     num_workers=2,
     persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    # iteration-based training: one endless shuffled stream, no restart at epoch ends
+    sampler=dict(type='InfiniteSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     dataset=dict(type='VideoListDataset', data_root=None, ann_file=None, pipeline=[
         dict(type='SampleTransformedClips', temporal=['1x', '2x', '4x'], frames=8, size=32,

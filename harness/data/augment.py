@@ -1,0 +1,391 @@
+"""Clip augmentation in two halves: parameters drawn per clip in the dataloader worker, pixels
+transformed batched on the model's device.
+
+Worker side (:func:`sample_augment`, called by the clip samplers): draws one clip's random
+parameters with torchvision's own parameter samplers (``RandomResizedCrop.get_params``,
+``ColorJitter.get_params``, ``GaussianBlur.get_params``) and torch's RNG, which mmengine seeds
+per worker, so the statistics are torchvision's and a seeded run repeats itself. The worker
+itself only decodes frames and resizes them to a fixed intermediate size as uint8
+(:func:`resize_clip`).
+
+Device side (:func:`augment_clips`, run by the :class:`AugmentViews` data preprocessor): applies
+those parameters to a whole batch at once, in the order
+
+    random resized crop -> horizontal flip -> colour jitter (brightness, contrast, saturation,
+    hue in the clip's own random order) -> grayscale -> Gaussian blur -> random convolution
+    (BraVe) -> ImageNet normalisation -> quarter turns -> aspect stretch (TransRank)
+
+with the same parameters for every frame of a clip. Every step takes per-clip parameters and
+runs once on the clips that take it (:func:`on_clips`). Each step matches the torchvision
+function it replaces on one clip (tests compare them pixel by pixel).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping
+
+import torch
+from mmengine.model import BaseDataPreprocessor
+from torch import Tensor
+from torch.nn import functional as F
+from torchvision import transforms as T
+from torchvision.ops import roi_align
+from torchvision.transforms.v2 import functional as TF
+
+from harness.registry import MODELS
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+# Colour jitter ranges (MoCo v2 / BraVe): brightness 32/255, contrast and saturation 0.6-1.4,
+# hue 0.2; the order of the four is drawn per clip, as torchvision's ColorJitter does.
+BRIGHTNESS = (1 - 32 / 255, 1 + 32 / 255)
+CONTRAST = (0.6, 1.4)
+SATURATION = (0.6, 1.4)
+HUE = (-0.2, 0.2)
+BLUR_SIGMA = (0.1, 2.0)
+MAX_CONV_KERNEL = 11  # BraVe's random convolution: odd kernels 1..11
+
+AUGMENT_OPTIONS = ('scale', 'ratio', 'flip', 'color', 'grayscale', 'blur', 'random_conv')
+
+
+def blur_kernel_size(size: int) -> int:
+    """The Gaussian blur's kernel for ``size`` pixel views: about a tenth of the view, odd."""
+    return max(3, (size // 10) | 1)
+
+
+def check_options(options: Mapping[str, Any]) -> None:
+    unknown = sorted(set(options) - set(AUGMENT_OPTIONS))
+    if unknown:
+        raise ValueError(f"unknown augment option(s) {', '.join(unknown)}; known: "
+                         f"{', '.join(AUGMENT_OPTIONS)}")
+
+
+def _chance(p: float) -> bool:
+    return p > 0 and float(torch.rand(())) < p
+
+
+def sample_augment(height: int, width: int, size: int, options: Mapping[str, Any]
+                   ) -> dict[str, Any]:
+    """One clip's augmentation parameters, drawn in the worker.
+
+    height, width: the decoded frames' size (crop boxes are drawn in their pixels, as on the
+    original video); size: the view's output size. options: scale (0.3, 1.0), ratio
+    (0.5, 2.0), flip (0.5), color (0.8), grayscale (0.2), blur (0.0), random_conv (0.0), the
+    probabilities of each step (0 switches a step off).
+
+    Returns tensors that collate into a batch: ``box`` (top, left, height, width as fractions
+    of the frame), ``flip``, ``color`` (whether colour jitter applies), ``jitter``
+    (brightness, contrast, saturation, hue factors; (1, 1, 1, 0) without colour), ``order``
+    (the jitter order), ``gray``, ``blur_sigma`` (0 = no blur; only with blur > 0),
+    ``conv`` and ``conv_applied`` (a 3x3x11x11 kernel, all zero for no convolution; only with
+    random_conv > 0), and ``size``.
+    """
+    check_options(options)
+    frame = torch.empty(()).expand(3, height, width)  # get_params reads only the shape
+    top, left, h, w = T.RandomResizedCrop.get_params(
+        frame, scale=list(options.get('scale', (0.3, 1.0))),
+        ratio=list(options.get('ratio', (0.5, 2.0))))
+    params: dict[str, Any] = {
+        'box': torch.tensor([top / height, left / width, h / height, w / width]),
+        'flip': torch.tensor(_chance(options.get('flip', 0.5))),
+    }
+    jitter, order = torch.tensor([1.0, 1.0, 1.0, 0.0]), torch.arange(4)
+    coloured = _chance(options.get('color', 0.8))
+    if coloured:
+        order, *factors = T.ColorJitter.get_params(BRIGHTNESS, CONTRAST, SATURATION, HUE)
+        jitter = torch.tensor([float(f) for f in factors])
+    params['color'], params['jitter'], params['order'] = torch.tensor(coloured), jitter, order
+    params['gray'] = torch.tensor(_chance(options.get('grayscale', 0.2)))
+    if options.get('blur', 0.0) > 0:
+        sigma = T.GaussianBlur.get_params(*BLUR_SIGMA) if _chance(options['blur']) else 0.0
+        params['blur_sigma'] = torch.tensor(float(sigma))
+    if options.get('random_conv', 0.0) > 0:
+        params['conv'] = random_conv_kernel() if _chance(options['random_conv']) else \
+            torch.zeros(3, 3, MAX_CONV_KERNEL, MAX_CONV_KERNEL)
+        params['conv_applied'] = torch.tensor(bool(params['conv'].any()))
+    params['size'] = size
+    return params
+
+
+def random_conv_kernel() -> Tensor:
+    """BraVe's random convolution: a He-initialised 3x3xkxk kernel, k odd in 1..11, centred in a
+    zero 11x11 kernel (convolving with it equals convolving with the kxk one)."""
+    k = 2 * int(torch.randint(0, MAX_CONV_KERNEL // 2 + 1, (1,))) + 1
+    kernel = torch.zeros(3, 3, MAX_CONV_KERNEL, MAX_CONV_KERNEL)
+    at = (MAX_CONV_KERNEL - k) // 2
+    kernel[:, :, at:at + k, at:at + k] = torch.randn(3, 3, k, k) * math.sqrt(2.0 / (3 * k * k))
+    return kernel
+
+
+def resize_clip(frames: Tensor, size: int | tuple[int, int]) -> Tensor:
+    """``uint8 [T, 3, H, W]`` -> ``uint8 [3, T, h, w]`` (antialiased bilinear), the worker's
+    fixed intermediate size (a square ``size`` if one number)."""
+    shape = [size, size] if isinstance(size, int) else list(size)
+    return TF.resize(frames, shape, antialias=True).permute(1, 0, 2, 3).contiguous()
+
+
+# --- device side: every function takes frames [N, T, 3, H, W] float in [0, 1] --------------
+
+
+def _per_clip(values: Tensor, like: Tensor) -> Tensor:
+    """Broadcast a per-clip vector ``[N]`` against frames ``[N, T, 3, H, W]``."""
+    return values.to(like.dtype).view(-1, *([1] * (like.dim() - 1)))
+
+
+def crop_resize(frames: Tensor, box: Tensor, size: int) -> Tensor:
+    """Each clip's box (fractions: top, left, height, width) resized to ``size`` x ``size``,
+    bilinear with adaptive sampling (averaging when shrinking), the same box for every frame."""
+    n, t, c, h, w = frames.shape
+    top, left = box[:, 0] * h, box[:, 1] * w
+    rois = torch.stack([torch.arange(n, device=box.device, dtype=box.dtype), left, top,
+                        left + box[:, 3] * w, top + box[:, 2] * h], dim=1).to(frames.dtype)
+    out = roi_align(frames.reshape(n, t * c, h, w), rois, (size, size), spatial_scale=1.0,
+                    sampling_ratio=-1, aligned=True)
+    return out.view(n, t, c, size, size)
+
+
+def flip(frames: Tensor, mask: Tensor) -> Tensor:
+    return torch.where(_per_clip(mask, frames).bool(), frames.flip(-1), frames)
+
+
+def grayscale(frames: Tensor) -> Tensor:
+    """torchvision's luma (0.2989, 0.587, 0.114) repeated on three channels."""
+    return TF.rgb_to_grayscale(frames, num_output_channels=3)
+
+
+def _blend(frames: Tensor, other: Tensor, factor: Tensor) -> Tensor:
+    ratio = _per_clip(factor, frames)
+    return (ratio * frames + (1 - ratio) * other).clamp_(0, 1)
+
+
+def adjust_brightness(frames: Tensor, factor: Tensor) -> Tensor:
+    return _blend(frames, torch.zeros_like(frames), factor)
+
+
+def adjust_contrast(frames: Tensor, factor: Tensor) -> Tensor:
+    """Blend with each frame's mean grey level (torchvision's per-image mean)."""
+    mean = TF.rgb_to_grayscale(frames).mean(dim=(-3, -2, -1), keepdim=True)
+    return _blend(frames, mean, factor)
+
+
+def adjust_saturation(frames: Tensor, factor: Tensor) -> Tensor:
+    return _blend(frames, TF.rgb_to_grayscale(frames), factor)
+
+
+def rgb_to_hsv(frames: Tensor) -> Tensor:
+    """RGB in [0, 1] -> HSV with hue in [0, 1) (channel dim -3)."""
+    r, g, b = frames.unbind(-3)
+    value, _ = frames.max(-3)
+    low, _ = frames.min(-3)
+    chroma = value - low
+    flat = chroma == 0
+    safe = torch.where(flat, torch.ones_like(chroma), chroma)
+    saturation = chroma / torch.where(value == 0, torch.ones_like(value), value)
+    hue = torch.where(value == r, (g - b) / safe,
+                      torch.where(value == g, 2 + (b - r) / safe, 4 + (r - g) / safe))
+    hue = torch.where(flat, torch.zeros_like(hue), hue)
+    return torch.stack([torch.remainder(hue / 6, 1.0), saturation, value], dim=-3)
+
+
+def hsv_to_rgb(hsv: Tensor) -> Tensor:
+    """HSV (hue in [0, 1)) -> RGB in [0, 1] (channel dim -3)."""
+    hue, saturation, value = hsv.unbind(-3)
+    sector = hue * 6
+    index = torch.floor(sector)
+    fraction = sector - index
+    index = index.long() % 6
+    p = (value * (1 - saturation)).clamp(0, 1)
+    q = (value * (1 - saturation * fraction)).clamp(0, 1)
+    t = (value * (1 - saturation * (1 - fraction))).clamp(0, 1)
+    # per sector: (r, g, b) chosen among v, t, p, q
+    table = torch.stack([torch.stack(c, dim=0) for c in (
+        (value, t, p), (q, value, p), (p, value, t), (p, q, value), (t, p, value),
+        (value, p, q))], dim=0)  # [6, 3, ...]
+    return table.gather(0, index.unsqueeze(0).unsqueeze(0).expand(1, 3, *index.shape))[0] \
+        .movedim(0, -3)
+
+
+def adjust_hue(frames: Tensor, factor: Tensor) -> Tensor:
+    """Rotate every pixel's hue by ``factor`` (a fraction of the colour circle, per clip)."""
+    hsv = rgb_to_hsv(frames)
+    shift = factor.to(frames.dtype).view(-1, *([1] * (frames.dim() - 2)))
+    hue = torch.remainder(hsv[..., 0, :, :] + shift, 1.0)
+    return hsv_to_rgb(torch.cat([hue.unsqueeze(-3), hsv[..., 1:, :, :]], dim=-3))
+
+
+_JITTER = (adjust_brightness, adjust_contrast, adjust_saturation, adjust_hue)
+
+
+def on_clips(frames: Tensor, mask: Tensor, transform, *per_clip: Tensor) -> Tensor:
+    """``transform(frames[mask], *(a[mask] for a in per_clip))`` written back into the clips
+    ``mask`` selects; the others are left as they are (and cost nothing)."""
+    index = mask.nonzero().squeeze(1)
+    if index.numel() == 0:
+        return frames
+    out = transform(frames.index_select(0, index), *(a.index_select(0, index) for a in per_clip))
+    return frames.index_copy(0, index, out)
+
+
+def color_jitter(frames: Tensor, factors: Tensor, order: Tensor, applied: Tensor) -> Tensor:
+    """Brightness, contrast, saturation and hue with per-clip ``factors [N, 4]``, in each clip's
+    ``order [N, 4]``, on the clips ``applied`` selects."""
+    for position in range(4):
+        for op, adjust in enumerate(_JITTER):
+            here = applied & (order[:, position] == op)
+            frames = on_clips(frames, here, adjust, factors[:, op])
+    return frames
+
+
+def gaussian_blur(frames: Tensor, sigma: Tensor, kernel: int) -> Tensor:
+    """Per-clip Gaussian blur (``sigma [N]``), reflect padding, as torchvision's
+    ``gaussian_blur`` on one clip."""
+    n, t, c, h, w = frames.shape
+    x = torch.linspace(-(kernel // 2), kernel // 2, kernel, device=frames.device,
+                       dtype=frames.dtype)
+    weights = torch.exp(-0.5 * (x / sigma.to(frames.dtype)[:, None]) ** 2)
+    weights = (weights / weights.sum(1, keepdim=True)).repeat_interleave(t * c, dim=0)
+    pad = kernel // 2
+    flat = F.pad(frames.reshape(1, n * t * c, h, w), (pad, pad, pad, pad), mode='reflect')
+    flat = F.conv2d(flat, weights.view(-1, 1, kernel, 1), groups=n * t * c)
+    flat = F.conv2d(flat, weights.view(-1, 1, 1, kernel), groups=n * t * c)
+    return flat.view_as(frames)
+
+
+def random_convolution(frames: Tensor, kernels: Tensor) -> Tensor:
+    """BraVe's random convolution: every frame of a clip convolved with the clip's random
+    kernel ``[3, 3, k, k]`` (zero padding), then restandardised to the clip's mean and std."""
+    n, t, c, h, w = frames.shape
+    size = kernels.shape[-1]
+    x = frames.permute(1, 0, 2, 3, 4).reshape(t, n * c, h, w)
+    out = F.conv2d(x, kernels.to(frames.dtype).reshape(n * c, c, size, size),
+                   padding=size // 2, groups=n)
+    out = out.view(t, n, c, h, w).permute(1, 0, 2, 3, 4)
+    dims = tuple(range(1, frames.dim()))
+    out = (out - out.mean(dims, keepdim=True)) / (out.std(dims, keepdim=True) + 1e-6)
+    return out * frames.std(dims, keepdim=True) + frames.mean(dims, keepdim=True)
+
+
+def normalize(frames: Tensor) -> Tensor:
+    mean = frames.new_tensor(IMAGENET_MEAN).view(3, 1, 1)
+    std = frames.new_tensor(IMAGENET_STD).view(3, 1, 1)
+    return (frames - mean) / std
+
+
+def rotate_quarters(frames: Tensor, turns: Tensor) -> Tensor:
+    """Each clip turned by its own number of quarter turns (counter-clockwise, square frames)."""
+    out = frames
+    for k in (1, 2, 3):
+        out = torch.where(_per_clip(turns == k, frames).bool(),
+                          torch.rot90(frames, k, dims=(-2, -1)), out)
+    return out
+
+
+def stretch(frames: Tensor, ratio: Tensor) -> Tensor:
+    """Each clip's aspect changed by its ``ratio`` (width over height) at the same size: the
+    central part that fills the frame once stretched, resized bilinearly."""
+    n, t, c, h, w = frames.shape
+    keep_w = torch.where(ratio > 1, torch.clamp(torch.round(w / ratio), min=1), torch.full_like(
+        ratio, float(w)))
+    keep_h = torch.where(ratio < 1, torch.clamp(torch.round(h * ratio), min=1), torch.full_like(
+        ratio, float(h)))
+    left, top = torch.div(w - keep_w, 2, rounding_mode='floor'), \
+        torch.div(h - keep_h, 2, rounding_mode='floor')
+    rois = torch.stack([torch.arange(n, device=ratio.device, dtype=ratio.dtype), left, top,
+                        left + keep_w, top + keep_h], dim=1).to(frames.dtype)
+    return roi_align(frames.reshape(n, t * c, h, w), rois, (h, w), spatial_scale=1.0,
+                     sampling_ratio=1, aligned=True).view_as(frames)
+
+
+def augment_clips(video: Tensor, params: Mapping[str, Any]) -> Tensor:
+    """Apply drawn parameters to a batch: ``uint8 [..., 3, T, h, w]`` with parameters of the
+    same leading shape -> ``float [..., 3, T, size, size]``, normalised."""
+    lead = video.shape[:-4]
+    c, t, h, w = video.shape[-4:]
+    size = int(params['size'])
+    flat = {key: value.reshape(-1, *value.shape[len(lead):])
+            for key, value in params.items() if key != 'size'}
+    frames = video.reshape(-1, c, t, h, w).transpose(1, 2).float().div_(255)
+    frames = crop_resize(frames, flat['box'], size)
+    frames = flip(frames, flat['flip'])
+    frames = color_jitter(frames, flat['jitter'], flat['order'], flat['color'])
+    frames = on_clips(frames, flat['gray'], grayscale)
+    if 'blur_sigma' in flat:
+        frames = on_clips(frames, flat['blur_sigma'] > 0,
+                          lambda x, sigma: gaussian_blur(x, sigma, blur_kernel_size(size)),
+                          flat['blur_sigma'])
+    if 'conv' in flat:
+        frames = on_clips(frames, flat['conv_applied'], random_convolution, flat['conv'])
+    frames = normalize(frames)
+    if 'turns' in flat:
+        frames = rotate_quarters(frames, flat['turns'])
+    if 'stretch' in flat:
+        frames = on_clips(frames, flat['stretch'] != 1, stretch, flat['stretch'])
+    return frames.transpose(1, 2).reshape(*lead, c, t, size, size).contiguous()
+
+
+def is_clip(value: Any) -> bool:
+    """A sampler's clip before augmentation: ``{'video': uint8, 'augment': parameters}``."""
+    return isinstance(value, Mapping) and set(value) == {'video', 'augment'}
+
+
+def _sizes_to_int(value: Any) -> Any:
+    """Turn the collated ``size`` tensors into ints while the batch is still on the host."""
+    if is_clip(value):
+        size = value['augment']['size']
+        value['augment']['size'] = int(size.flatten()[0]) if isinstance(size, Tensor) else size
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            _sizes_to_int(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _sizes_to_int(item)
+    return value
+
+
+def _augment(value: Any) -> Any:
+    if is_clip(value):
+        return augment_clips(value['video'], value['augment'])
+    if isinstance(value, Mapping):
+        return {key: _augment(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_augment(item) for item in value)
+    return value
+
+
+def to_channels_last(value: Any) -> Any:
+    """Every 5-D tensor in ``value`` in channels-last-3D memory format (N, T, H, W, C order in
+    memory), which lets cuDNN pick its NDHWC convolutions."""
+    if isinstance(value, Tensor):
+        return value.contiguous(memory_format=torch.channels_last_3d) if value.dim() == 5 \
+            else value
+    if isinstance(value, Mapping):
+        return {key: to_channels_last(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(to_channels_last(item) for item in value)
+    return value
+
+
+@MODELS.register_module()
+class AugmentViews(BaseDataPreprocessor):
+    """Data preprocessor of the pretraining methods: moves the batch to the model's device and
+    augments every clip the sampler left as ``{'video', 'augment'}`` (see the module's doc);
+    other inputs (labels, indices) are only moved. Copies are non-blocking by default, so
+    pinned batches overlap with compute.
+
+    channels_last: on a GPU, hand the clips on in channels-last-3D memory format (a fast path
+    for 3D convolutions with cuDNN; the CPU keeps the default format).
+    """
+
+    def __init__(self, non_blocking: bool = True, channels_last: bool = False):
+        super().__init__(non_blocking=non_blocking)
+        self.channels_last = channels_last
+
+    def forward(self, data: dict, training: bool = False) -> dict:
+        data = self.cast_data(_sizes_to_int(data))
+        with torch.no_grad():
+            data['inputs'] = _augment(data['inputs'])
+            if self.channels_last and self.device.type == 'cuda':
+                data['inputs'] = to_channels_last(data['inputs'])
+        data.setdefault('data_samples', None)
+        return data

@@ -1,0 +1,180 @@
+"""Device-side clip augmentation: parameters drawn as torchvision draws them, and each batched
+step equal to torchvision's function applied to one clip at a time."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch.nn import functional as F
+from torchvision.transforms.v2 import functional as TF
+
+from harness.data import augment
+from harness.data.augment import AugmentViews, augment_clips, sample_augment
+
+
+def draw(count, height=240, width=320, size=112, **options):
+    torch.manual_seed(0)
+    return [sample_augment(height, width, size, options) for _ in range(count)]
+
+
+def stack(params):
+    return {key: torch.stack([p[key] for p in params]) if key != 'size' else params[0][key]
+            for key in params[0]}
+
+
+def reference_areas(count, height, width):
+    rng = np.random.default_rng(0)
+    areas = []
+    for _ in range(count):
+        for _ in range(10):
+            area = rng.uniform(0.3, 1.0) * height * width
+            ratio = math.exp(rng.uniform(math.log(0.5), math.log(2.0)))
+            w, h = round(math.sqrt(area * ratio)), round(math.sqrt(area / ratio))
+            if 0 < w <= width and 0 < h <= height:
+                areas.append(h * w / (height * width))
+                break
+        else:
+            areas.append(1.0)  # 4:3 lies within the ratio range: the whole frame
+    return np.array(areas)
+
+
+def test_parameter_statistics_match_the_augmentation_options():
+    p = stack(draw(4000, blur=0.5, random_conv=0.5))
+    top, left, h, w = p['box'].unbind(1)
+    area, aspect = h * w, (w * 320) / (h * 240)  # aspect in the original video's pixels
+    assert area.min() >= 0.3 - 5e-3 and area.max() <= 1.0  # boxes are whole pixels
+    assert aspect.min() >= 0.5 - 0.02 and aspect.max() <= 2.0 + 0.02
+    assert (top >= 0).all() and (left >= 0).all() and (top + h <= 1).all() and (left + w <= 1).all()
+    # the documented RandomResizedCrop draw: area ~ U(0.3, 1), log-ratio ~ U(log 0.5, log 2),
+    # redrawn (up to 10 times) until the box fits the frame
+    expected = reference_areas(4000, 240, 320)
+    for q in (0.1, 0.5, 0.9):
+        assert area.quantile(q).item() == pytest.approx(np.quantile(expected, q), abs=0.03)
+    assert p['flip'].float().mean() == pytest.approx(0.5, abs=0.03)
+    coloured = (p['jitter'] != torch.tensor([1.0, 1.0, 1.0, 0.0])).any(1)
+    assert coloured.float().mean() == pytest.approx(0.8, abs=0.03)
+    b, c, s, hue = p['jitter'][coloured].unbind(1)
+    assert b.min() >= 1 - 32 / 255 and b.max() <= 1 + 32 / 255
+    assert c.min() >= 0.6 and c.max() <= 1.4 and s.min() >= 0.6 and s.max() <= 1.4
+    assert hue.abs().max() <= 0.2 and hue.mean().abs() < 0.01
+    assert (p['order'].sort(1).values == torch.arange(4)).all()  # each order a permutation
+    first = p['order'][coloured][:, 0]
+    assert torch.bincount(first, minlength=4).min() > 0.2 * coloured.sum()  # orders vary
+    assert p['gray'].float().mean() == pytest.approx(0.2, abs=0.03)
+    blurred = p['blur_sigma'] > 0
+    assert blurred.float().mean() == pytest.approx(0.5, abs=0.03)
+    assert p['blur_sigma'][blurred].min() >= 0.1 and p['blur_sigma'][blurred].max() <= 2.0
+    assert p['blur_sigma'][blurred].mean() == pytest.approx(1.05, abs=0.05)
+    assert p['conv_applied'].float().mean() == pytest.approx(0.5, abs=0.03)
+    # kernel sizes 1, 3, ..., 11 equally often, He-initialised
+    kernels = p['conv'][p['conv_applied']]
+    sizes = torch.tensor([int((k.abs().sum((0, 1, 2)) > 0).sum()) for k in kernels])
+    assert set(sizes.tolist()) == {1, 3, 5, 7, 9, 11}
+    assert np.bincount(sizes.numpy())[1::2].min() > 0.1 * len(sizes)
+    ones = kernels[sizes == 1][:, :, :, 5, 5]
+    assert ones.std().item() == pytest.approx(math.sqrt(2 / 3), rel=0.1)
+
+
+def test_switched_off_steps_draw_identity_parameters():
+    p = stack(draw(50, flip=0, color=0, grayscale=0))
+    assert not p['flip'].any() and not p['gray'].any()
+    assert (p['jitter'] == torch.tensor([1.0, 1.0, 1.0, 0.0])).all()
+    assert 'blur_sigma' not in p and 'conv' not in p
+
+
+def test_unknown_option_is_refused():
+    with pytest.raises(ValueError, match="unknown augment option.*'colour'|colour"):
+        sample_augment(10, 10, 8, {'colour': 0.5})
+
+
+def reference(frames, params, kernel):
+    """One clip after the crop, with torchvision's functions: [T, 3, S, S] float in [0, 1]."""
+    if params['flip']:
+        frames = TF.horizontal_flip(frames)
+    adjust = (TF.adjust_brightness, TF.adjust_contrast, TF.adjust_saturation, TF.adjust_hue)
+    if not (params['jitter'] == torch.tensor([1.0, 1.0, 1.0, 0.0])).all():
+        for op in params['order'].tolist():
+            frames = adjust[op](frames, float(params['jitter'][op]))
+    if params['gray']:
+        frames = TF.rgb_to_grayscale(frames, num_output_channels=3)
+    if params['blur_sigma'] > 0:
+        sigma = float(params['blur_sigma'])
+        frames = TF.gaussian_blur(frames, [kernel, kernel], [sigma, sigma])
+    if params['conv_applied']:
+        weight = params['conv']
+        used = weight.abs().sum((0, 1)) > 0
+        k = int(used.any(0).sum())
+        at = (weight.shape[-1] - k) // 2
+        weight = weight[:, :, at:at + k, at:at + k]
+        out = F.conv2d(frames, weight, padding=k // 2)
+        out = (out - out.mean()) / (out.std() + 1e-6)
+        frames = out * frames.std() + frames.mean()
+    return TF.normalize(frames, list(augment.IMAGENET_MEAN), list(augment.IMAGENET_STD))
+
+
+def test_batched_steps_equal_torchvision_per_clip():
+    torch.manual_seed(1)
+    size = 24
+    params = draw(6, height=30, width=40, size=size, color=1.0, grayscale=0.3, blur=0.7,
+                  random_conv=0.5)
+    batch = stack(params)
+    video = torch.randint(0, 256, (6, 3, 5, 28, 28), dtype=torch.uint8)
+    out = augment_clips(video, batch)
+    assert out.shape == (6, 3, 5, size, size)
+    frames = video.transpose(1, 2).float() / 255
+    cropped = augment.crop_resize(frames, batch['box'], size)
+    for i, p in enumerate(params):
+        expected = reference(cropped[i], p, augment.blur_kernel_size(size))
+        assert torch.allclose(out[i].transpose(0, 1), expected, atol=1e-4), i
+
+
+def test_crop_resize_matches_torchvision_resized_crop():
+    # a smooth image: bilinear sampling of the box as torchvision's resized_crop does
+    y, x = torch.meshgrid(torch.linspace(0, 1, 40), torch.linspace(0, 1, 40), indexing='ij')
+    image = torch.stack([x, y, x * y]).expand(2, 3, 40, 40)  # [T, 3, H, W]
+    box = torch.tensor([[0.25, 0.5, 0.5, 0.25]])  # top 10, left 20, height 20, width 10
+    out = augment.crop_resize(image.unsqueeze(0), box, 16)[0]
+    expected = TF.resized_crop(image, 10, 20, 20, 10, [16, 16], antialias=True)
+    assert (out - expected).abs().max() < 0.01
+
+
+def test_hue_matches_torchvision():
+    torch.manual_seed(2)
+    frames = torch.rand(3, 2, 3, 8, 8)
+    factors = torch.tensor([-0.2, 0.05, 0.17])
+    out = augment.adjust_hue(frames, factors)
+    for i, f in enumerate(factors.tolist()):
+        assert torch.allclose(out[i], TF.adjust_hue(frames[i], f), atol=1e-5)
+
+
+def test_quarter_turns_and_stretch_per_clip():
+    torch.manual_seed(3)
+    frames = torch.rand(4, 2, 3, 12, 12)
+    turned = augment.rotate_quarters(frames, torch.tensor([0, 1, 2, 3]))
+    for k in range(4):
+        assert torch.equal(turned[k], torch.rot90(frames[k], k, dims=(-2, -1)))
+    ratios = torch.tensor([1.0, 2.0, 0.5, 1.5])
+    stretched = augment.stretch(frames, ratios)
+    assert torch.equal(stretched[0], frames[0])
+    # ratio 2: the central half of the width fills the frame (content twice as wide)
+    centre = F.interpolate(frames[1][..., 3:9], size=(12, 12), mode='bilinear',
+                           align_corners=False)
+    assert (stretched[1] - centre)[..., 1:-1].abs().max() < 1e-5
+    centre = F.interpolate(frames[2][..., 3:9, :], size=(12, 12), mode='bilinear',
+                           align_corners=False)
+    assert (stretched[2] - centre)[..., 1:-1, :].abs().max() < 1e-5
+
+
+def test_preprocessor_augments_clips_and_moves_the_rest():
+    params = draw(2, height=20, width=20, size=8)
+    clip = {'video': torch.randint(0, 256, (2, 3, 4, 10, 10), dtype=torch.uint8),
+            'augment': stack(params)}
+    clip['augment']['size'] = torch.tensor([8, 8])  # as default_collate leaves it
+    data = {'inputs': {'view': clip, 'labels': torch.tensor([1, 2]),
+                       'views': [dict(clip), dict(clip)]}}
+    out = AugmentViews()(data, True)
+    assert out['inputs']['view'].shape == (2, 3, 4, 8, 8)
+    assert [v.shape for v in out['inputs']['views']] == [(2, 3, 4, 8, 8)] * 2
+    assert torch.equal(out['inputs']['labels'], torch.tensor([1, 2]))
