@@ -172,3 +172,24 @@ def test_two_processes_under_torchrun_share_the_work_and_write_one_record(exampl
     assert record['pretrain']['iters'] == 6 and record['metrics']['top1']['value'] >= 0
     logs = ''.join(p.read_text() for p in (tmp_path / 'pretrain').glob('*/*/*.log'))
     assert 'world_size: 2' in logs or 'Distributed training: True' in logs
+
+    # the linear probe on the same pretraining: the two processes extract a share of the
+    # videos each and gather them; the metric is the one a single process computes
+    pretrain_options = [o for o in SMOKE_OPTIONS if not o.startswith('eval.')]
+    def linear(*launch: str) -> dict:
+        result = subprocess.run(
+            [*launch, '-m', 'harness.cli',
+             *run_args(small_demo, tmp_path, '--pretrain-data', 'ucf101', '--protocol', 'linear',
+                       *(['--launcher', 'pytorch'] if len(launch) > 1 else []),
+                       '--cfg-options', *pretrain_options)],
+            env=env, capture_output=True, text=True, timeout=900)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        assert result.stdout.count('record: ') == 1
+        assert 'pretraining reused from cache' in result.stdout
+        return read_record(record_path(result.stdout))['metrics']
+
+    two = linear(sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2',
+                 '--master_port', str(port))
+    for cache in (tmp_path / 'features').glob('*.pt'):
+        cache.unlink()  # extract again, in one process
+    assert linear(sys.executable) == two

@@ -15,6 +15,8 @@ from harness.registry import MODELS
 from harness_contrastive import optim  # noqa: F401  (registers MultiOptimWrapperConstructor)
 from harness_contrastive.losses import (byol_regression, decayed_info_nce, info_nce,
                                         momentum_update, negative_cosine)
+from harness_contrastive.shuffle import (gather_all, shuffle_across_processes,
+                                         unshuffle_across_processes)
 
 
 class _TwoViewModel(BaseModel):
@@ -58,7 +60,9 @@ class MoCo(_TwoViewModel):
 
     @torch.no_grad()
     def enqueue(self, keys):
-        """Replace the oldest keys (a ring buffer); returns the positions written."""
+        """Replace the oldest keys (a ring buffer) by the keys of every process; returns the
+        positions written."""
+        keys = gather_all(keys)
         size = len(self.queue)
         positions = (self.queue_ptr + torch.arange(len(keys), device=keys.device)) % size
         self.queue[positions] = keys
@@ -70,10 +74,13 @@ class MoCo(_TwoViewModel):
 
     @torch.no_grad()
     def momentum_key(self, clips):
-        """Move the key encoder towards the query encoder, then encode ``clips`` with it."""
+        """Move the key encoder towards the query encoder, then encode ``clips`` with it; under
+        DDP the clips are shuffled across processes for the key encoder (shuffle-BN)."""
         momentum_update(self.backbone, self.key_backbone, self.momentum)
         momentum_update(self.head, self.key_head, self.momentum)
-        return F.normalize(self.key_head(global_pool(self.key_backbone(clips))), dim=1)
+        clips, order = shuffle_across_processes(clips)
+        keys = F.normalize(self.key_head(global_pool(self.key_backbone(clips))), dim=1)
+        return unshuffle_across_processes(keys, order)
 
     def contrastive_loss(self, query, key):
         return info_nce(query, key, self.queue.clone(), self.temperature)

@@ -161,9 +161,13 @@ def _test_groups(split: int, groups: int) -> set[int]:
 
 
 def generate_demo(root: str | os.PathLike, *, classes: Iterable[str] = CLASSES_DEMO,
-                  groups: int = 8, clips_per_group: int = 3, frames: int = 48, size: int = 80,
+                  groups: int = 3, clips_per_group: int = 8, frames: int = 48, size: int = 80,
                   seed: int = 0) -> Path:
     """Write a small synthetic UCF101 in the official layout under ``root``; return the root.
+
+    By default 5 classes x 3 groups x 8 clips = 120 videos; each split tests on two groups (80
+    videos, so one video is 1.25 points) and trains on the third (40 videos): few labels, as
+    SSL is meant to be used, beside the larger unlabelled demo Kinetics-400 pretraining pool.
 
     Deterministic: the same arguments give byte-identical split files and identical videos.
     Also writes ``motionLabels.txt`` (:mod:`harness_videodata.motion`): each video's speed band.

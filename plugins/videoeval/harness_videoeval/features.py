@@ -70,38 +70,51 @@ def build_extractor(request: EvalRequest, cfg: Config):
     return model.eval()
 
 
+def gather_in_order(rows: list, size: int) -> list:
+    """Every process's rows, back in dataset order, on every process: each process held the
+    indices ``rank, rank + world_size, ...`` of mmengine's DefaultSampler (padded to equal
+    shares, so the padding is cut at ``size``)."""
+    from mmengine.dist import all_gather_object, get_world_size
+
+    if get_world_size() == 1:
+        return rows
+    shares = all_gather_object([row.cpu() for row in rows])
+    return [row for same_step in zip(*shares) for row in same_step][:size]
+
+
 @torch.no_grad()
 def extract(request: EvalRequest, items: Sequence[Any], cfg: Config, list_file: Path
             ) -> tuple[torch.Tensor, dict | None]:
     """Features ``[len(items), views, D]`` (float32) in the order of ``list_file`` (= items),
-    and the backbone's weight-load report."""
+    and the backbone's weight-load report. In a distributed run the processes extract a share
+    each and every process gets all the features."""
     from mmaction.registry import DATASETS
+    from mmengine.dist import is_main_process
     from mmengine.runner import Runner
-    from torch.utils.data import SequentialSampler
     from tqdm import tqdm
 
     from harness.engine import file_logger
     from harness.modules import global_pool
 
     log = file_logger(f'features-{request.work_dir.name}', request.work_dir / 'features.log')
-    print(f'[harness] feature extraction log: {log.handlers[-1].baseFilename}', flush=True)
+    if is_main_process():  # (mmengine's logger writes its file on the main process only)
+        print(f'[harness] feature extraction log: {log.handlers[-1].baseFilename}', flush=True)
     model = build_extractor(request, cfg)  # also makes mmaction the default scope
     dataset = DATASETS.build(dict(type='VideoDataset', ann_file=str(list_file), test_mode=True,
                                   data_prefix=dict(video=str(request.data_root)),
                                   pipeline=list(cfg.feature_pipeline)))
     loader = Runner.build_dataloader(dict(
         batch_size=cfg.feature_loader.batch_size, num_workers=cfg.feature_loader.num_workers,
-        # every video, in order, in whichever process extracts (a distributed sampler would
-        # give each process a share)
-        sampler=SequentialSampler(dataset), collate_fn=dict(type='pseudo_collate'),
-        dataset=dataset), seed=request.seed)
-    chunks = []
-    for batch in tqdm(loader, desc='features', leave=False):
+        # in order; in a distributed run each process takes every world_size-th video
+        sampler=dict(type='DefaultSampler', shuffle=False),
+        collate_fn=dict(type='pseudo_collate'), dataset=dataset), seed=request.seed)
+    rows = []
+    for batch in tqdm(loader, desc='features', leave=False, disable=not is_main_process()):
         data = model.data_preprocessor(batch, False)
         inputs = data['inputs']  # [B, views, C, T, H, W]
         feats, _ = model.extract_feat(inputs, stage='backbone', test_mode=True)
-        chunks.append(global_pool(feats).view(inputs.shape[0], inputs.shape[1], -1).float())
-    features = torch.cat(chunks)
+        rows.extend(global_pool(feats).view(inputs.shape[0], inputs.shape[1], -1).float())
+    features = torch.stack(gather_in_order(rows, len(dataset)))
     if len(features) != len(items):
         raise RuntimeError(f'extracted {len(features)} feature rows for {len(items)} videos')
     return features, getattr(model.backbone, 'weight_load_report', None)
@@ -111,30 +124,33 @@ def video_features(request: EvalRequest, items: Sequence[Any], cfg: Config
                    ) -> tuple[torch.Tensor, dict | None]:
     """The features of ``items`` (see :func:`extract`), in their order; videos already in the
     cache store (same file stamp) are not extracted again."""
+    from mmengine.dist import barrier, is_main_process
+
     from harness.engine import main_process_first
 
     key = cache_key(request, cfg)
     cache_dir = request.cache_dir or request.work_dir / 'features'
     path = cache_dir / f'{request.dataset.name}_{key[:16]}.pt'
-    with main_process_first():  # in a distributed run one process extracts, the others read
-        store = torch.load(path, map_location='cpu', weights_only=True) if path.is_file() else {}
-        if store.get('key') != key:
-            store = {'key': key, 'rows': {}, 'features': None, 'weights': None}
-        stamps = {item.path: file_stamp(request.data_root, item) for item in items}
-        todo = sorted({item.path: item for item in items
-                       if store['rows'].get(item.path, (None, None))[1] != stamps[item.path]
-                       }.values(), key=lambda item: item.path)
-        if not todo:
-            print(f'[harness] features reused from cache: {path}', flush=True)
-        else:
+    store = torch.load(path, map_location='cpu', weights_only=True) if path.is_file() else {}
+    if store.get('key') != key:
+        store = {'key': key, 'rows': {}, 'features': None, 'weights': None}
+    stamps = {item.path: file_stamp(request.data_root, item) for item in items}
+    todo = sorted({item.path: item for item in items
+                   if store['rows'].get(item.path, (None, None))[1] != stamps[item.path]
+                   }.values(), key=lambda item: item.path)
+    if not todo:
+        print(f'[harness] features reused from cache: {path}', flush=True)
+    else:
+        with main_process_first():
             list_file = datasets.annotation_list(cache_dir / 'lists', request.dataset.name, todo)
-            new, report = extract(request, todo, cfg, list_file)
-            start = 0 if store['features'] is None else len(store['features'])
-            store['features'] = new if store['features'] is None else \
-                torch.cat([store['features'], new])
-            store['rows'].update({item.path: (start + i, stamps[item.path])
-                                  for i, item in enumerate(todo)})
-            store['weights'] = report
+        new, report = extract(request, todo, cfg, list_file)  # every process gets all of them
+        start = 0 if store['features'] is None else len(store['features'])
+        store['features'] = new if store['features'] is None else \
+            torch.cat([store['features'], new])
+        store['rows'].update({item.path: (start + i, stamps[item.path])
+                              for i, item in enumerate(todo)})
+        store['weights'] = report
+        if is_main_process():  # one writer
             cache_dir.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
             torch.save(store, tmp)
@@ -142,8 +158,9 @@ def video_features(request: EvalRequest, items: Sequence[Any], cfg: Config
             reused = len(stamps) - len(todo)
             print(f'[harness] features of {len(todo)} videos extracted ({reused} reused from '
                   f'cache): {path}', flush=True)
-        rows = [store['rows'][item.path][0] for item in items]
-        return store['features'][rows], store['weights']
+        barrier()
+    rows = [store['rows'][item.path][0] for item in items]
+    return store['features'][rows], store['weights']
 
 
 def split_features(request: EvalRequest, cfg: Config):

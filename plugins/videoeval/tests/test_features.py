@@ -98,3 +98,18 @@ def test_only_videos_missing_from_the_cache_or_changed_on_disk_are_extracted(tmp
     (tmp_path / ITEMS[3].path).write_bytes(b'a re-encoded video')
     features.video_features(req, ITEMS, CFG)
     assert fake_extract[-1] == [ITEMS[3].path]
+
+
+def test_gathered_shares_come_back_in_dataset_order(monkeypatch):
+    """Three processes held DefaultSampler's interleaved shares of 7 videos (padded to 9)."""
+    import mmengine.dist
+
+    from harness_videoeval.features import gather_in_order
+
+    rows = [torch.tensor([float(i)]) for i in range(7)]
+    padded = rows + rows[:2]
+    shares = [padded[rank::3] for rank in range(3)]
+    monkeypatch.setattr(mmengine.dist, 'get_world_size', lambda: 3)
+    monkeypatch.setattr(mmengine.dist, 'all_gather_object', lambda part: shares)
+    gathered = gather_in_order(shares[1], 7)
+    assert [int(r) for r in gathered] == list(range(7))
