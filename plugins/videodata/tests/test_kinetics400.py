@@ -250,7 +250,7 @@ def test_default_demo_is_larger_than_the_ucf101_demo(tmp_path):
     assert (len(split.train), len(split.test), split.missing) == (8 * 20, 8 * 4, 4)
     ucf = _defaults(ucf101.generate_demo)
     ucf_train = len(ucf['classes']) * (ucf['groups'] - 2) * ucf['clips_per_group']
-    assert ucf_train == 90 and len(split.train) > ucf_train
+    assert ucf_train == 40 and len(split.train) == 4 * ucf_train  # a pool 4x the labelled set
     per_class = np.bincount([i.label for i in split.train], minlength=8)
     assert per_class.tolist() == [20] * 8
 
