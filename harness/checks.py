@@ -503,6 +503,15 @@ class _Checker:
             for part in ('sampler', 'batch_sampler'):
                 if isinstance(loader.get(part), dict):
                     self.check_type('data sampler', loader[part], f'{name}.{part}')
+            sampler = str((loader.get('sampler') or {}).get('type', '')).split('.')[-1]
+            loop = self.cfg.get('train_cfg') or {}
+            by_epoch = str(loop.get('type', '')).endswith('EpochBasedTrainLoop') or (
+                'type' not in loop and loop.get('by_epoch'))
+            if name == 'train_dataloader' and sampler == 'InfiniteSampler' and by_epoch:
+                self.problem(f'{name}.sampler.type', 'InfiniteSampler',
+                             'never ends an epoch, so an epoch-based train loop would not '
+                             'stop: use DefaultSampler with EpochBasedTrainLoop, or '
+                             'IterBasedTrainLoop')
             for part in ('collate_fn', 'worker_init_fn'):
                 if isinstance(loader.get(part), dict):
                     self.check_type('function', loader[part], f'{name}.{part}', switch=False)

@@ -176,6 +176,9 @@ PRETRAIN_CASES = [
     ({'default_scope': 'harnes'},
      "default_scope='harnes': must be a registry scope: "),
     ({'launcher': 'torchrun'}, "launcher='torchrun': must be one of none, pytorch, slurm, mpi"),
+    ({'train_cfg': dict(type='EpochBasedTrainLoop', max_epochs=2)},
+     "train_dataloader.sampler.type='InfiniteSampler': never ends an epoch, so an epoch-based "
+     "train loop would not stop"),
     ({'log_level': 'LOUD'}, "log_level='LOUD': must be one of DEBUG, INFO, WARNING, ERROR"),
 ]
 

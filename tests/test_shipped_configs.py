@@ -30,9 +30,12 @@ def test_every_method_and_protocol_ships_demo_and_paper_configs():
 
 
 @pytest.mark.parametrize('method,name', METHODS, ids=[f'{m.name}-{n}' for m, n in METHODS])
-def test_pretraining_config_has_only_keys_that_are_read(method, name):
+def test_pretraining_config_has_only_keys_that_are_read_and_passes_the_checks(method, name):
+    from harness.checks import check_config
+
     cfg = load_pretrain_config(pick_config(method.configs, name, method.name)[1])
     assert set(cfg.keys()) <= PRETRAIN_KEYS, set(cfg.keys()) - PRETRAIN_KEYS
+    check_config(cfg, 'pretraining config')  # unshrunk: e.g. its loop and sampler agree
     assert cfg.model.backbone.type == PM.get('backbone', method.default_backbone).info.cfg['type']
 
 

@@ -10,7 +10,8 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=5),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=10, by_epoch=False, max_keep_ckpts=2),
+    # resumable every 30 iterations (a demo checkpoint with optimizer state is 800 MB)
+    checkpoint=dict(type='CheckpointHook', interval=30, by_epoch=False, max_keep_ckpts=2),
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
 custom_hooks = [dict(type='ProgressBarHook', desc='pretrain')]

@@ -8,6 +8,7 @@ train_dataloader = dict(
     batch_size=64,
     num_workers=8,
     pin_memory=True,
+    sampler=dict(_delete_=True, type='DefaultSampler', shuffle=True),  # epochs, as papers count
     dataset=dict(pipeline=[
         dict(type='SampleViews',
              views=dict(view1=dict(frames=16, stride=2, size=112, augment=dict(blur=0.5)),

@@ -5,7 +5,9 @@
 # 16 frames x 112 px.
 _base_ = ['./recogtrans_demo.py']
 
-train_dataloader = dict(batch_size=16, num_workers=8, pin_memory=True)
+train_dataloader = dict(batch_size=16, num_workers=8, pin_memory=True,
+                        # epochs, as the papers count them
+                        sampler=dict(_delete_=True, type='DefaultSampler', shuffle=True))
 train_cfg = dict(_delete_=True, type='EpochBasedTrainLoop', max_epochs=200)
 optim_wrapper = dict(optimizer=dict(_delete_=True, type='SGD', lr=0.1, momentum=0.9,
                                     weight_decay=5e-4))
