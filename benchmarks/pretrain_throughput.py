@@ -21,7 +21,6 @@ changed; the rest is the method's demo config.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import tempfile
 import time
@@ -63,11 +62,7 @@ def harness_run(cfg, iters: int, warmup: int) -> tuple[float, float]:
     from harness.engine import build_runner
 
     runner = build_runner(cfg)
-    if os.environ.get('PROFILE_HARNESS'):
-        import cProfile
-        cProfile.runctx('runner.train()', globals(), locals(), os.environ['PROFILE_HARNESS'])
-    else:
-        runner.train()
+    runner.train()
     hub = runner.message_hub
     times = list(hub.get_scalar('train/time').data[0])[warmup:]
     waits = list(hub.get_scalar('train/data_time').data[0])[warmup:]

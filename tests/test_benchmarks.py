@@ -12,7 +12,8 @@ from tests.conftest import REPO
 
 @pytest.mark.slow
 @pytest.mark.parametrize('method,sizes', [('brave', ['--narrow', '4x16', '--broad', '4x16']),
-                                          ('transrank', ['--clip', '4x16'])])
+                                          ('transrank', ['--clip', '4x16']),
+                                          ('videomoco', ['--view', '4x16'])])  # two optimizers
 def test_pretrain_throughput_compares_harness_and_plain_loop(method, sizes, tmp_path):
     result = subprocess.run(
         [sys.executable, str(REPO / 'benchmarks' / 'pretrain_throughput.py'), '--method', method,

@@ -6,8 +6,9 @@ start of the broad window); a video shorter than a view's span is looped (loopin
 the sequence repeated as often as needed, docs/methods.md §2).
 
 The indices are pure functions (tested on their own); :class:`SampleViews` is the mmengine
-transform that opens the video once, decodes the union of all views' frames once, and
-augments each view independently.
+transform that opens the video once, decodes the union of all views' frames once, resizes each
+view to its intermediate size (uint8) and draws each view's augmentation independently; the
+pixels are augmented batched on the model's device (:mod:`harness.data.augment`).
 """
 from __future__ import annotations
 
