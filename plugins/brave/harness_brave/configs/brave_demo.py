@@ -44,11 +44,13 @@ train_dataloader = dict(
 )
 
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=60)
-# Paper: LARS, batch 512, 300k steps. Demo: AdamW at batch 8; predictor lr x10 as in the paper.
-# Measured: at lr 1e-3 the pretrained R3D-18 finetuned to 27% top-1 on the demo split (random
-# init: 77%); the lr is linearly scaled down for the tiny batch.
+# Paper: LARS, batch 512, 300k steps. Demo: AdamW at batch 8; predictor lr x10 as in the paper;
+# 60 steps keep the default demo under 3 minutes on 2 CPU cores. The lr was chosen on a
+# validation demo (the UCF101 demo generated with seed 1), never on the demo's test split:
+# linear probe top-1 there, one seed, 80 test videos: lr 1e-4 31.3%, 3e-4 37.5%, 1e-3 21.3%
+# (random init 33.8%; lr 1e-4 for 180 steps 41.3%).
 optim_wrapper = dict(
-    optimizer=dict(type='AdamW', lr=1e-4, weight_decay=1e-2),
+    optimizer=dict(type='AdamW', lr=3e-4, weight_decay=1e-2),
     paramwise_cfg=dict(custom_keys={'predictor': dict(lr_mult=10.0)}),
 )
 param_scheduler = [

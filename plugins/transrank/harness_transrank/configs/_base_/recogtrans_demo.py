@@ -31,9 +31,12 @@ train_dataloader = dict(
     ]),
 )
 
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=40)
+# The schedule was chosen on a validation demo (the UCF101 demo generated with seed 1), never
+# on the demo's test split: TransRank's linear probe top-1 there, one seed, 80 test videos:
+# 40 steps 33.8% (random init 33.8%), 180 steps 41.3%.
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=180)
 optim_wrapper = dict(optimizer=dict(type='AdamW', lr=1e-4, weight_decay=1e-2))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=5),
-    dict(type='CosineAnnealingLR', by_epoch=False, begin=5, T_max=35),
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=5, T_max=175),
 ]
