@@ -110,6 +110,15 @@ def prepare_clip(frames: torch.Tensor, spec: ViewSpec) -> dict[str, Any]:
             'augment': sample_augment(height, width, spec.size, spec.augment)}
 
 
+def stack_clips(clips: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Prepared clips of one view spec as one clip with a leading clip dimension: video
+    ``[K, 3, T, D, D]`` and every parameter stacked (the output ``size`` is shared)."""
+    augment = {key: torch.stack([clip['augment'][key] for clip in clips])
+               for key in clips[0]['augment'] if key != 'size'}
+    augment['size'] = clips[0]['augment']['size']
+    return {'video': torch.stack([clip['video'] for clip in clips]), 'augment': augment}
+
+
 def _as_specs(value: Any) -> list[ViewSpec]:
     items = value if isinstance(value, (list, tuple)) else [value]
     return [item if isinstance(item, ViewSpec) else ViewSpec(**item) for item in items]

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from harness.data.video import open_video
-from harness.data.views import ViewSpec, decode_frames, prepare_clip
+from harness.data.views import ViewSpec, decode_frames, prepare_clip, stack_clips
 from harness.registry import TRANSFORMS
 from harness_transrank.temporal import TEMPORAL, transform_indices
 
@@ -89,10 +89,7 @@ class SampleTransformedClips:
             for clip, r in zip(clips, ratios):
                 clip['augment']['stretch'] = torch.tensor(self.aspect[int(r)])
             inputs['aspect'] = torch.as_tensor(ratios, dtype=torch.long)
-        inputs['clips'] = {'video': torch.stack([clip['video'] for clip in clips]),
-                           'augment': {key: torch.stack([clip['augment'][key] for clip in clips])
-                                       if key != 'size' else self.size
-                                       for key in clips[0]['augment']}}
+        inputs['clips'] = stack_clips(clips)
         results['inputs'] = inputs
         return results
 
