@@ -117,14 +117,6 @@ def plain_loop(model, optim_cfg, inputs, iters: int, warmup: int, device: str,
     return seconds, flops
 
 
-def to_device(inputs, device: str):
-    if torch.is_tensor(inputs):
-        return inputs.to(device)
-    if isinstance(inputs, dict):
-        return {k: to_device(v, device) for k, v in inputs.items()}
-    return [to_device(v, device) for v in inputs]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--method', default='brave')
@@ -147,7 +139,7 @@ def main() -> None:
     from harness import data as datasets
     from harness.api import pick_config
     from harness.config import use_amp
-    from harness.data.augment import to_channels_last
+    from harness.data.augment import map_nested, to_channels_last
     from harness.pretrain import build_pretrain_config
     from harness.registry import MODELS
     from harness.testing import random_view_inputs
@@ -185,7 +177,8 @@ def main() -> None:
 
     step_s, wait_s = harness_run(cfg, args.iters, args.warmup)
     model = MODELS.build(cfg.model).to(args.device)
-    inputs = to_device(random_view_inputs(cfg, args.batch), args.device)
+    inputs = map_nested(random_view_inputs(cfg, args.batch), torch.is_tensor,
+                        lambda tensor: tensor.to(args.device))
     if args.device == 'cuda' and cfg.model.data_preprocessor.get('channels_last'):
         inputs = to_channels_last(inputs)  # the same fast path as the harness
     plain_s, flops = plain_loop(model, cfg.optim_wrapper, inputs, args.iters, args.warmup,

@@ -78,8 +78,8 @@ def sample_augment(height: int, width: int, size: int, options: Mapping[str, Any
     of the frame), ``flip``, ``color`` (whether colour jitter applies), ``jitter``
     (brightness, contrast, saturation, hue factors; (1, 1, 1, 0) without colour), ``order``
     (the jitter order), ``gray``, ``blur_sigma`` (0 = no blur; only with blur > 0),
-    ``conv`` and ``conv_applied`` (a 3x3x11x11 kernel, all zero for no convolution; only with
-    random_conv > 0), and ``size``.
+    ``conv`` (a 3x3x11x11 kernel, all zero for no convolution; only with random_conv > 0), and
+    ``size``.
     """
     check_options(options)
     frame = torch.empty(()).expand(3, height, width)  # get_params reads only the shape
@@ -103,7 +103,6 @@ def sample_augment(height: int, width: int, size: int, options: Mapping[str, Any
     if options.get('random_conv', 0.0) > 0:
         params['conv'] = random_conv_kernel() if _chance(options['random_conv']) else \
             torch.zeros(3, 3, MAX_CONV_KERNEL, MAX_CONV_KERNEL)
-        params['conv_applied'] = torch.tensor(bool(params['conv'].any()))
     params['size'] = size
     return params
 
@@ -315,7 +314,8 @@ def augment_clips(video: Tensor, params: Mapping[str, Any]) -> Tensor:
                           lambda x, sigma: gaussian_blur(x, sigma, blur_kernel_size(size)),
                           flat['blur_sigma'])
     if 'conv' in flat:
-        frames = on_clips(frames, flat['conv_applied'], random_convolution, flat['conv'])
+        frames = on_clips(frames, flat['conv'].flatten(1).any(1), random_convolution,
+                          flat['conv'])
     frames = normalize(frames)
     if 'turns' in flat:
         frames = rotate_quarters(frames, flat['turns'])
@@ -329,41 +329,30 @@ def is_clip(value: Any) -> bool:
     return isinstance(value, Mapping) and set(value) == {'video', 'augment'}
 
 
-def _sizes_to_int(value: Any) -> Any:
-    """Turn the collated ``size`` tensors into ints while the batch is still on the host."""
-    if is_clip(value):
-        size = value['augment']['size']
-        value['augment']['size'] = int(size.flatten()[0]) if isinstance(size, Tensor) else size
-    elif isinstance(value, Mapping):
-        for item in value.values():
-            _sizes_to_int(item)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            _sizes_to_int(item)
-    return value
-
-
-def _augment(value: Any) -> Any:
-    if is_clip(value):
-        return augment_clips(value['video'], value['augment'])
+def map_nested(value: Any, is_leaf, transform) -> Any:
+    """``value`` with every leaf (``is_leaf``) inside its dicts, lists and tuples replaced by
+    ``transform(leaf)``; anything else is kept."""
+    if is_leaf(value):
+        return transform(value)
     if isinstance(value, Mapping):
-        return {key: _augment(item) for key, item in value.items()}
+        return {key: map_nested(item, is_leaf, transform) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return type(value)(_augment(item) for item in value)
+        return type(value)(map_nested(item, is_leaf, transform) for item in value)
     return value
+
+
+def _size_as_int(clip: Mapping[str, Any]) -> dict[str, Any]:
+    """The clip with its collated ``size`` tensor as an int (read while on the host)."""
+    size = clip['augment']['size']
+    size = int(size.flatten()[0]) if isinstance(size, Tensor) else size
+    return {'video': clip['video'], 'augment': {**clip['augment'], 'size': size}}
 
 
 def to_channels_last(value: Any) -> Any:
     """Every 5-D tensor in ``value`` in channels-last-3D memory format (N, T, H, W, C order in
     memory), which lets cuDNN pick its NDHWC convolutions."""
-    if isinstance(value, Tensor):
-        return value.contiguous(memory_format=torch.channels_last_3d) if value.dim() == 5 \
-            else value
-    if isinstance(value, Mapping):
-        return {key: to_channels_last(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(to_channels_last(item) for item in value)
-    return value
+    return map_nested(value, lambda v: isinstance(v, Tensor) and v.dim() == 5,
+                      lambda v: v.contiguous(memory_format=torch.channels_last_3d))
 
 
 @MODELS.register_module()
@@ -382,9 +371,10 @@ class AugmentViews(BaseDataPreprocessor):
         self.channels_last = channels_last
 
     def forward(self, data: dict, training: bool = False) -> dict:
-        data = self.cast_data(_sizes_to_int(data))
+        data = self.cast_data(map_nested(data, is_clip, _size_as_int))
         with torch.no_grad():
-            data['inputs'] = _augment(data['inputs'])
+            data['inputs'] = map_nested(data['inputs'], is_clip,
+                                        lambda clip: augment_clips(clip['video'], clip['augment']))
             if self.channels_last and self.device.type == 'cuda':
                 data['inputs'] = to_channels_last(data['inputs'])
         data.setdefault('data_samples', None)
