@@ -115,6 +115,8 @@ class BackboneInfo:
 
     cfg: the mmengine model config that builds it (``type='harness.X'``).
     data: 'video' or 'image'. feat_dim: channels of its output feature map.
+    demo_standin: the backbone a run on demo data uses in its place when it is a method's
+    default and ``--backbone`` is not given (a cheaper network of the same family), or ''.
     """
 
     name: str
@@ -123,6 +125,7 @@ class BackboneInfo:
     cfg: Mapping[str, Any]
     feat_dim: int
     imports: Sequence[str] = ()
+    demo_standin: str = ''
 
 
 @dataclass(frozen=True)

@@ -169,6 +169,10 @@ def plan_run(pm: PluginManager, options: RunOptions) -> RunPlan:
     eval_dataset = pm.get('dataset', evaluator.info.dataset).info
     eval_data = data_source(eval_dataset, options.data, work_dir, '--data')
     eval_data.read_split(splits[0])  # a root without the layout fails here, not after pretraining
+    if options.backbone is None and eval_data.is_demo and backbone.info.demo_standin:
+        # the default's cheaper sibling, so a CPU demo pretrains long enough to learn
+        # something; every method on the demo gets it, random init included
+        backbone = pm.get('backbone', backbone.info.demo_standin)
     pretrain_data = None
     if method.info.pretrains:
         pretrain_data = resolve_pretrain_data(pm, options.pretrain_data, eval_data, work_dir)

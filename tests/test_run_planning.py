@@ -173,3 +173,20 @@ def test_deterministic_asks_both_configs_for_deterministic_algorithms(work, caps
     assert main(run(work, '--protocol', protocol, '--deterministic', '--dry-run')) == 0
     pretrain, evaluation = capsys.readouterr().out.split('merged config:')[1:3]
     assert 'deterministic=True' in pretrain and 'deterministic=True' in evaluation
+
+
+def test_demo_data_trains_the_default_backbones_demo_standin_unless_one_is_named(work, tmp_path):
+    from harness_videodata.ucf101 import generate_demo
+
+    pm = PluginManager()
+    for method in ('brave', 'random'):  # random init gets the same network as every method
+        plan = plan_run(pm, RunOptions(method=method, eval='ucf101', work_dir=str(work)))
+        assert plan.backbone.info.name == 'r3d18-slim'
+    named = plan_run(pm, RunOptions(method='brave', eval='ucf101', backbone='r3d18',
+                                    work_dir=str(work)))
+    assert named.backbone.info.name == 'r3d18'
+    root = generate_demo(tmp_path / 'ucf', groups=3, clips_per_group=1, frames=16, size=32)
+    (root / 'DEMO.txt').unlink()  # now it looks like a real dataset
+    real = plan_run(pm, RunOptions(method='brave', eval='ucf101', data=str(root),
+                                   pretrain_data='ucf101', work_dir=str(tmp_path / 'w')))
+    assert real.backbone.info.name == 'r3d18'

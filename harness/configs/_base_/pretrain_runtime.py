@@ -10,7 +10,7 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=5),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    # resumable every 30 iterations (a demo checkpoint with optimizer state is 800 MB)
+    # resumable every 30 iterations (with optimizer state an R3D-18 checkpoint is 800 MB)
     checkpoint=dict(type='CheckpointHook', interval=30, by_epoch=False, max_keep_ckpts=2),
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )

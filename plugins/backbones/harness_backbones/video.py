@@ -57,3 +57,28 @@ class S3D(BaseModule):
 
     def forward(self, x):
         return self.features(x)
+
+
+@MODELS.register_module()
+class R3D18Slim(BaseModule):
+    """3D ResNet-18 at a quarter of its width (stage widths 16, 32, 64, 128), built from
+    mmaction2's ``ResNet3d`` laid out as torchvision's ``r3d_18``: a 3x7x7 stem with spatial
+    stride 2 and no pooling, full 3x3x3 basic blocks, stages 2-4 halving time and space,
+    Kaiming init without zeroed residual branches. 128 output channels; about 12x cheaper than
+    R3D-18, which is what lets the CPU demo pretrain long enough to learn something."""
+
+    feat_dim = 128
+
+    def __init__(self, init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        from mmaction.models.backbones import ResNet3d
+
+        self.net = ResNet3d(depth=18, pretrained=None, pretrained2d=False, base_channels=16,
+                            conv1_kernel=(3, 7, 7), conv1_stride_s=2, conv1_stride_t=1,
+                            with_pool1=False, with_pool2=False,
+                            temporal_strides=(1, 2, 2, 2), inflate=(1, 1, 1, 1),
+                            zero_init_residual=False)
+        self.net.init_weights()
+
+    def forward(self, x):
+        return self.net(x)
