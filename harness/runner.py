@@ -489,23 +489,16 @@ def combine_runs(runs: Mapping[tuple[int, str], EvalResult]) -> EvalResult:
 # ---------------------------------------------------------------------------------- record
 
 
-def build_record(plan: RunPlan, pretrained: list[PlannedPretraining], result: EvalResult, *,
-                 started_at: str, duration_s: float) -> dict[str, Any]:
-    """The result record (validated when written). ``pretrained``: the pretraining of each
-    evaluated split (one entry when they share it)."""
+def build_record(plan: RunPlan, pretrained: list[tuple[int, PlannedPretraining]],
+                 result: EvalResult, *, started_at: str, duration_s: float) -> dict[str, Any]:
+    """The result record (validated when written). ``pretrained``: ``(seed, pretraining)`` of
+    each distinct pretraining, in run order (one entry when every run shares it)."""
     commit, dirty = git_commit()
 
     def component(entry: Registered) -> dict[str, str]:
         return {'name': entry.info.name, 'distribution': entry.plugin.distribution or
                 entry.plugin.module, 'version': entry.plugin.version or 'unknown'}
 
-    pretrain = None
-    if pretrained:
-        blocks = [pretrain_block(work.result, work.identity) for work in pretrained]
-        pretrain = blocks[0]
-        if len(blocks) > 1:
-            pretrain = dict(pretrain, split='per evaluated split',
-                            per_split={block['split']: block for block in blocks})
     plugin_dists = tuple(sorted({e.plugin.distribution for e in
                                  (plan.method, plan.backbone, plan.evaluator)
                                  if e.plugin.distribution}))
@@ -513,7 +506,7 @@ def build_record(plan: RunPlan, pretrained: list[PlannedPretraining], result: Ev
         'schema_version': 1,
         'method': component(plan.method),
         'backbone': component(plan.backbone),
-        'pretrain': pretrain,
+        'pretrain': pretrain_record(pretrained),
         'eval': {'name': plan.evaluator.info.name, 'protocol': plan.protocol.name,
                  'protocol_version': plan.protocol.version, 'config': plan.eval_config[0],
                  'splits': result.splits, 'clips': result.clips, 'crops': result.crops,
@@ -530,6 +523,33 @@ def build_record(plan: RunPlan, pretrained: list[PlannedPretraining], result: Ev
                        'device': device_name(), 'started_at': started_at,
                        'duration_s': round(duration_s, 1), 'command': ' '.join(sys.argv)},
     }
+
+
+def pretrain_record(pretrained: list[tuple[int, PlannedPretraining]]) -> dict[str, Any] | None:
+    """The record's ``pretrain``: the one pretraining every run used, or with several, the first
+    plus every one of them under ``per_seed`` (seed -> block; with per-split pretraining,
+    seed -> split -> block) so that each number's weights stay identified."""
+    if not pretrained:
+        return None
+    blocks = [(seed, pretrain_block(work.result, work.identity)) for seed, work in pretrained]
+    first = blocks[0][1]
+    if len(blocks) == 1:
+        return first
+    record = dict(first)
+    per_split = len({block['split'] for _, block in blocks}) > 1
+    if per_split:
+        record['split'] = 'per evaluated split'
+    per_seed: dict[str, Any] = {}
+    for seed, block in blocks:
+        if per_split:
+            per_seed.setdefault(str(seed), {})[block['split']] = block
+        else:
+            per_seed[str(seed)] = block
+    if len(per_seed) == 1:  # one seed: the splits' pretrainings
+        record['per_split'] = next(iter(per_seed.values()))
+    else:
+        record['per_seed'] = per_seed
+    return record
 
 
 def pretrain_block(result: PretrainResult, identity: Mapping[str, Any]) -> dict[str, Any]:
@@ -601,9 +621,9 @@ def execute(pm: PluginManager, plan: RunPlan, log: Log = print
     pm.run_start(plan)
     runs, pretrained = {}, []
     for seed, split, pretraining in work:
-        if pretraining is None or all(p is not pretraining for p in pretrained):
+        if pretraining is None or all(p is not pretraining for _, p in pretrained):
             run_pretrain(pm, plan, pretraining, log)  # once for the splits that share it
-            pretrained += [pretraining] if pretraining is not None else []
+            pretrained += [(seed, pretraining)] if pretraining is not None else []
         request = eval_request(plan, pretraining.result if pretraining else None, split, seed)
         runs[seed, split.name] = run_evaluation(plan, evaluator, request, log)
         if len(work) > 1:
