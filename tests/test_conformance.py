@@ -51,3 +51,33 @@ def test_video_backbone_in_mmaction_recognizer(backbone):
     assert torch.isfinite(losses['loss_cls'])
     losses['loss_cls'].backward()
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.backbone.parameters())
+
+
+@pytest.mark.parametrize('backbone', BACKBONES, ids=[b.name for b in BACKBONES])
+def test_transferred_weights_survive_the_init_an_evaluator_runs(backbone, tmp_path):
+    """An evaluator builds the backbone with init_cfg=harness.SSLPretrained and mmengine calls
+    init_weights(): what the backbone holds afterwards must be the transferred weights, not a
+    fresh initialisation of some submodule."""
+    import importlib
+
+    from harness.registry import MODELS
+    import harness.weights  # noqa: F401  (registers harness.SSLPretrained)
+
+    for module in backbone.imports:
+        importlib.import_module(module)
+    torch.manual_seed(0)
+    trained = MODELS.build(dict(backbone.cfg))
+    with torch.no_grad():
+        for value in trained.state_dict().values():
+            if value.is_floating_point():
+                value.add_(0.5)
+    path = tmp_path / 'backbone.pth'
+    torch.save(trained.state_dict(), path)
+    torch.manual_seed(1)
+    evaluated = MODELS.build(dict(backbone.cfg, init_cfg=dict(type='harness.SSLPretrained',
+                                                               checkpoint=str(path))))
+    evaluated.init_weights()
+    expected = trained.state_dict()
+    different = [k for k, v in evaluated.state_dict().items() if not torch.equal(v, expected[k])]
+    assert not different, f'{len(different)} tensors differ after init_weights, e.g. {different[:3]}'
+

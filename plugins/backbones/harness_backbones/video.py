@@ -79,6 +79,9 @@ class R3D18Slim(BaseModule):
                             temporal_strides=(1, 2, 2, 2), inflate=(1, 1, 1, 1),
                             zero_init_residual=False)
         self.net.init_weights()
+        # initialised now: mmengine's init_weights() would otherwise run ResNet3d's own again
+        # after this module's init_cfg, overwriting transferred weights with random ones
+        self.net.is_init = True
 
     def forward(self, x):
         return self.net(x)
