@@ -45,11 +45,10 @@ train_dataloader = dict(
 
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=300)
 # Paper: LARS, batch 512, 300k steps. Demo: AdamW at batch 8; predictor lr x10 as in the paper.
-# Chosen on a validation demo (the UCF101 demo generated with seed 1), never on the demo's test
-# split; linear probe top-1 there, 80 test videos, mean +- std of seeds 0, 1, 2, on the demo
-# backbone r3d18-slim: 60 steps 30.8 +- 3.8, 400 steps 34.6 +- 8.1 (lr 1e-3: seeds 0, 1 33.8,
-# 35.0), random init 32.5 +- 6.5. (On R3D-18, one seed: lr 1e-4 31.3%, 3e-4 37.5%, 1e-3 21.3%.)
-# 300 steps keep the default demo well under 3 minutes on 2 CPU cores.
+# The lr was chosen on a validation demo (the UCF101 demo generated with seed 1), never on the
+# demo's test split: linear probe top-1 there, one seed, 80 test videos, on R3D-18: lr 1e-4
+# 31.3%, 3e-4 37.5%, 1e-3 21.3%. 300 steps is what the 3-minute default demo leaves room for on
+# the demo backbone (r3d18-slim, about 65 s); the step count is not yet validated on it.
 optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=3e-4, weight_decay=1e-2),
     paramwise_cfg=dict(custom_keys={'predictor': dict(lr_mult=10.0)}),
