@@ -156,8 +156,8 @@ def is_dirty(record: dict) -> bool:
     """Whether the record, or the pretraining it used, was made from a dirty working tree."""
     pretrains = [record.get('pretrain') or {}]
     pretrains += list((pretrains[0].get('per_split') or {}).values())
-    for block in (pretrains[0].get('per_seed') or {}).values():
-        pretrains += list(block.values()) if 'provenance' not in block else [block]
+    for per_split in (pretrains[0].get('per_seed') or {}).values():
+        pretrains += list(per_split.values())
     flags = [(record.get('provenance') or {}).get('git_dirty')]
     flags += [(p.get('provenance') or {}).get('git_dirty') for p in pretrains]
     return any(flag is True for flag in flags)

@@ -526,29 +526,25 @@ def build_record(plan: RunPlan, pretrained: list[tuple[int, PlannedPretraining]]
 
 
 def pretrain_record(pretrained: list[tuple[int, PlannedPretraining]]) -> dict[str, Any] | None:
-    """The record's ``pretrain``: the one pretraining every run used, or with several, the first
-    plus every one of them under ``per_seed`` (seed -> block; with per-split pretraining,
-    seed -> split -> block) so that each number's weights stay identified."""
+    """The record's ``pretrain``: the one pretraining every run used; with several, the first
+    plus all of them, so that each number's weights stay identified: ``per_split`` (split ->
+    block) for one seed, else ``per_seed`` (seed -> split -> block)."""
     if not pretrained:
         return None
-    blocks = [(seed, pretrain_block(work.result, work.identity)) for seed, work in pretrained]
-    first = blocks[0][1]
+    blocks = [(str(seed), pretrain_block(work.result, work.identity))
+              for seed, work in pretrained]
+    record = dict(blocks[0][1])
     if len(blocks) == 1:
-        return first
-    record = dict(first)
-    per_split = len({block['split'] for _, block in blocks}) > 1
-    if per_split:
+        return record
+    if len({block['split'] for _, block in blocks}) > 1:
         record['split'] = 'per evaluated split'
-    per_seed: dict[str, Any] = {}
+    by_seed: dict[str, dict[str, Any]] = {}
     for seed, block in blocks:
-        if per_split:
-            per_seed.setdefault(str(seed), {})[block['split']] = block
-        else:
-            per_seed[str(seed)] = block
-    if len(per_seed) == 1:  # one seed: the splits' pretrainings
-        record['per_split'] = next(iter(per_seed.values()))
+        by_seed.setdefault(seed, {})[block['split']] = block
+    if len(by_seed) == 1:
+        record['per_split'] = by_seed.popitem()[1]
     else:
-        record['per_seed'] = per_seed
+        record['per_seed'] = by_seed
     return record
 
 

@@ -170,3 +170,13 @@ def test_add_copies_a_valid_record_and_refuses_to_overwrite_a_different_one(tmp_
     broken.write_text('{"schema_version": 1}')
     assert main(['leaderboard', 'add', str(broken), '--records-dir', str(board)]) == 2
     assert 'broken.json' in capsys.readouterr().err
+
+
+def test_a_pretraining_from_a_dirty_tree_marks_the_record_dirty_in_any_seed_or_split():
+    from harness.leaderboard import is_dirty
+
+    clean, dirty = ({'provenance': {'git_dirty': flag}} for flag in (False, True))
+    assert not is_dirty(make_record())
+    assert is_dirty(make_record(pretrain__per_split={'1': clean, '2': dirty}))
+    assert is_dirty(make_record(pretrain__per_seed={'0': {'1': clean}, '1': {'1': dirty}}))
+    assert not is_dirty(make_record(pretrain__per_seed={'0': {'1': clean}, '1': {'1': clean}}))

@@ -111,7 +111,8 @@ def test_several_seeds_are_one_record_with_each_seeds_value(harness_cli, small_d
     assert len(list((tmp_path / 'pretrain').glob('*/backbone.pth'))) == 2  # one per seed
     per_seed = record['pretrain']['per_seed']  # every seed's weights stay identified
     assert list(per_seed) == ['0', '1'] and 'per_split' not in record['pretrain']
-    assert per_seed['0']['config_sha256'] != per_seed['1']['config_sha256']
-    assert per_seed['0']['checkpoint_sha256'] != per_seed['1']['checkpoint_sha256']
+    [seed0], [seed1] = per_seed['0'].values(), per_seed['1'].values()  # one split each
+    assert seed0['config_sha256'] != seed1['config_sha256']
+    assert seed0['checkpoint_sha256'] != seed1['checkpoint_sha256']
     assert '(mean of seeds 0: ' in result.stdout
     assert record_path(result.stdout).name.endswith('__seed0-1.json')
