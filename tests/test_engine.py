@@ -1,0 +1,54 @@
+"""The Runner the harness trains with: dataloader workers end with the loop that used them."""
+from __future__ import annotations
+
+import multiprocessing
+
+import torch
+from mmengine.model import BaseModel
+from torch.utils.data import Dataset
+
+from harness.engine import HarnessRunner, stop_loader_workers
+
+
+class Numbers(Dataset):
+    def __len__(self):
+        return 16
+
+    def __getitem__(self, index):
+        return {'inputs': torch.full((2,), float(index))}
+
+
+class Regress(BaseModel):
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(2, 1)
+
+    def forward(self, inputs, data_samples=None, mode='loss'):
+        return {'loss': self.linear(torch.stack(inputs)).square().mean()}
+
+
+def runner(tmp_path, persistent: bool) -> HarnessRunner:
+    return HarnessRunner(
+        model=Regress(), work_dir=str(tmp_path),
+        train_dataloader=dict(dataset=Numbers(), batch_size=4, num_workers=2,
+                              persistent_workers=persistent,
+                              sampler=dict(type='InfiniteSampler', shuffle=True)),
+        train_cfg=dict(type='IterBasedTrainLoop', max_iters=3),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
+        default_hooks=dict(checkpoint=None), env_cfg=dict(dist_cfg=dict(backend='gloo')))
+
+
+def test_train_stops_its_dataloader_workers_when_it_returns(tmp_path):
+    # the Runner (and its loop, loader and iterators) is still referenced here, as it is
+    # while the harness goes on to evaluate: the workers must be gone all the same
+    for persistent in (True, False):
+        run = runner(tmp_path / str(persistent), persistent)
+        run.train()
+        assert multiprocessing.active_children() == [], persistent
+        assert stop_loader_workers(run.train_loop) == 0  # nothing left to stop
+        assert run.train_loop.dataloader._iterator is None
+
+
+def test_stop_loader_workers_ignores_what_is_not_a_built_loop():
+    assert stop_loader_workers(None) == 0
+    assert stop_loader_workers(dict(type='IterBasedTrainLoop')) == 0
