@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -114,7 +115,9 @@ def export_backbone(model, directory: Path, planned: PretrainResult, iters: int,
 
     target = directory / 'backbone.pth'
     tmp = target.with_suffix('.tmp')
-    torch.save({k: v.detach().cpu() for k, v in model.backbone_state_dict().items()}, tmp)
+    with unwrapped_children(model):
+        weights = {k: v.detach().cpu() for k, v in model.backbone_state_dict().items()}
+    torch.save(weights, tmp)
     os.replace(tmp, target)
     result = PretrainResult(**{**asdict(planned), 'backbone_path': str(target),
                                'checkpoint_sha256': file_sha256(target), 'iters': iters,
@@ -125,14 +128,35 @@ def export_backbone(model, directory: Path, planned: PretrainResult, iters: int,
 def check_distributable(wrapped, model) -> None:
     """mmengine's DistributedDataParallel wrapper runs its own train step, so a model with a
     train_step of its own (several optimizers in turn, e.g. VideoMoCo's adversarial step)
-    would silently lose it: refuse that, before training."""
+    would silently lose it: refuse that, before training. Such a model runs under
+    ``MMSeparateDistributedDataParallel``, which wraps each child module in DDP and calls the
+    model's own train_step (its config sets ``model_wrapper_cfg``)."""
     from mmengine.model import BaseModel, MMDistributedDataParallel
 
     if isinstance(wrapped, MMDistributedDataParallel) and \
             type(model).train_step is not BaseModel.train_step:
         raise HarnessError(f'{type(model).__name__} trains with a train_step of its own, which '
-                           "mmengine's DistributedDataParallel wrapper would skip: run it with "
+                           "mmengine's DistributedDataParallel wrapper would skip: set "
+                           "model_wrapper_cfg=dict(type='MMSeparateDistributedDataParallel', "
+                           'find_unused_parameters=True) in its config, or run it with '
                            '--launcher none')
+
+
+@contextmanager
+def unwrapped_children(model):
+    """``model`` with its child modules out of their DDP wrappers for the block (under
+    ``MMSeparateDistributedDataParallel`` each child is wrapped, and its state_dict keys would
+    gain a ``module.`` prefix); the wrappers are put back afterwards."""
+    from mmengine.model import is_model_wrapper
+
+    wrapped = {name: child for name, child in model.named_children() if is_model_wrapper(child)}
+    for name, wrapper in wrapped.items():
+        setattr(model, name, wrapper.module)
+    try:
+        yield model
+    finally:
+        for name, wrapper in wrapped.items():
+            setattr(model, name, wrapper)
 
 
 def run_pretraining(cfg: Config, directory: Path, planned: PretrainResult, *, resume: bool

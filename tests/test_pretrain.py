@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import pytest
-from mmengine.model import BaseModel, MMDistributedDataParallel
+from mmengine.model import (BaseModel, MMDistributedDataParallel,
+                            MMSeparateDistributedDataParallel)
 
 from harness.errors import HarnessError
 from harness.pretrain import check_distributable
@@ -20,7 +21,10 @@ class OwnStep(PlainStep):
 
 def test_a_model_with_its_own_train_step_is_refused_under_ddp():
     ddp = object.__new__(MMDistributedDataParallel)  # a wrapper, without a process group
-    with pytest.raises(HarnessError, match='OwnStep trains with a train_step of its own'):
+    with pytest.raises(HarnessError, match="OwnStep trains with a train_step of its own.*set "
+                       "model_wrapper_cfg=dict.type='MMSeparateDistributedDataParallel'"):
         check_distributable(ddp, OwnStep())
     check_distributable(ddp, PlainStep())
     check_distributable(OwnStep(), OwnStep())  # one process: its train_step runs
+    # the wrapper that wraps each child in DDP and calls the model's own train_step
+    check_distributable(object.__new__(MMSeparateDistributedDataParallel), OwnStep())

@@ -1,19 +1,26 @@
 """VideoMoCo: the decayed InfoNCE against a hand value, the queue's ages, the frame dropping on a
-hand-checked clip, and one train_step with an mmengine OptimWrapperDict (encoder down the loss,
-generator up)."""
+hand-checked clip, one train_step with an mmengine OptimWrapperDict (encoder down the loss,
+generator up), and the same train_step under DDP in two real (gloo) processes, wrapped as its
+config says (``MMSeparateDistributedDataParallel``): both players' gradients averaged across the
+processes, the queues equal, the exported backbone with the keys of an unwrapped one."""
 from __future__ import annotations
 
 import copy
 import math
+import socket
 
 import pytest
 import torch
+import torch.distributed as torch_dist
+import torch.multiprocessing as mp
 from mmengine.config import Config
+from mmengine.model import MMSeparateDistributedDataParallel
 from mmengine.optim import OptimWrapperDict, build_optim_wrapper
 from mmengine.registry import DefaultScope
 from torch import nn
 
 from harness.api import resolve_config
+from harness.pretrain import check_distributable, unwrapped_children
 from harness.registry import MODELS
 from harness_contrastive.losses import decayed_info_nce, info_nce
 from harness_contrastive.models import VideoMoCo, drop_lowest_frames, flip_gradient
@@ -187,3 +194,66 @@ def test_constructor_wants_every_trainable_parameter_in_one_wrapper():
         cfg['generator'] = dict(modules=['generator', 'head'], optimizer=dict(type='SGD', lr=1))
         with pytest.raises(ValueError, match="'encoder' and 'generator'"):
             build_optim_wrapper(model, cfg)
+
+
+STEPS = 2
+
+
+def _ddp_worker(rank: int, port: int, results) -> None:
+    torch_dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank,
+                                  world_size=2)
+    torch.manual_seed(0)  # the same seed on every rank, as mmengine's Runner seeds them
+    model = tiny_videomoco()
+    cfg = Config.fromfile(str(resolve_config('harness_contrastive:configs/videomoco_demo.py')))
+    wrapper = MMSeparateDistributedDataParallel(model, device_ids=None,
+                                                **{k: v for k, v in cfg.model_wrapper_cfg.items()
+                                                   if k != 'type'})
+    check_distributable(wrapper, model)  # accepted
+    wrappers = demo_optim_wrapper(wrapper, lr=0.1)
+    start = {n: p.detach().clone() for n, p in model.named_parameters()}
+    torch.manual_seed(100 + rank)  # each rank its own share of the batch
+    logs = [wrapper.train_step({'inputs': views(4)}, wrappers) for _ in range(STEPS)]
+    with unwrapped_children(model):
+        exported = model.backbone_state_dict()
+    results[rank] = dict(
+        start=start, params={n: p.detach().clone() for n, p in model.named_parameters()},
+        queue=model.queue.clone(), ptr=int(model.queue_ptr), age=model.queue_age.clone(),
+        exported=sorted(exported), wrapped=type(model.backbone).__name__,
+        logs=[{k: float(v) for k, v in log.items()} for log in logs])
+    torch_dist.destroy_process_group()
+
+
+@pytest.fixture(scope='module')
+def two_ranks():
+    """VideoMoCo trained for a few steps in two gloo processes, wrapped as its config says."""
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        port = probe.getsockname()[1]
+    with mp.Manager() as manager:
+        results = manager.dict()
+        mp.spawn(_ddp_worker, args=(port, results), nprocs=2, join=True)
+        return dict(results)
+
+
+def test_both_players_train_in_step_on_both_ranks(two_ranks):
+    zero, one = two_ranks[0], two_ranks[1]
+    assert zero['wrapped'] == 'MMDistributedDataParallel'  # the child was wrapped
+    for name, value in zero['params'].items():
+        # each rank saw other clips; DDP averaged every gradient, so the ranks stay equal
+        assert torch.equal(value, one['params'][name]), name
+    moved = {name.split('.')[0] for name, value in zero['params'].items()
+             if not torch.equal(value, zero['start'][name])}
+    assert {'backbone', 'head', 'generator'} <= moved  # both players trained
+    for log in zero['logs'] + one['logs']:
+        assert set(log) == {'loss', 'adversarial_loss'}
+
+
+def test_the_queue_holds_every_rank_s_keys_alike(two_ranks):
+    zero, one = two_ranks[0], two_ranks[1]
+    assert torch.equal(zero['queue'], one['queue'])
+    assert zero['ptr'] == one['ptr'] == (2 * 4 * STEPS) % 6  # both ranks' 4 keys, each step
+    assert torch.equal(zero['age'], one['age'])
+
+
+def test_the_exported_backbone_has_the_unwrapped_keys(two_ranks):
+    assert two_ranks[0]['exported'] == sorted(tiny_videomoco().backbone_state_dict())

@@ -12,6 +12,11 @@ model = dict(type='VideoMoCo',
              hidden_dim=512, dim=128,
              queue_size=256, momentum=0.99, temperature=0.07, decay=0.99999, drop=2,
              fill='clip_mean', generator=dict(width=16, hidden=32))
+# Under DDP (--launcher pytorch|slurm) each child module is wrapped on its own and the model's
+# train_step runs (mmengine's wrapper for models with several optimizers, as mmagic's GANs);
+# the frozen encoder in the generator's step leaves parameters without gradients.
+model_wrapper_cfg = dict(type='MMSeparateDistributedDataParallel', broadcast_buffers=False,
+                         find_unused_parameters=True)
 optim_wrapper = dict(
     _delete_=True,
     constructor='MultiOptimWrapperConstructor',

@@ -22,3 +22,8 @@ optim_wrapper = dict(
                  optimizer=dict(type='SGD', lr=0.03, momentum=0.9, weight_decay=1e-4)),
     generator=dict(optimizer=dict(type='SGD', lr=0.03, momentum=0.9, weight_decay=1e-4)),
 )
+# Under DDP (--launcher pytorch|slurm) each child module is wrapped on its own and the model's
+# train_step runs (mmengine's wrapper for models with several optimizers, as mmagic's GANs);
+# the frozen encoder in the generator's step leaves parameters without gradients.
+model_wrapper_cfg = dict(type='MMSeparateDistributedDataParallel', broadcast_buffers=False,
+                         find_unused_parameters=True)
