@@ -13,10 +13,11 @@ spectrum, (sum l)^2 / sum l^2): a method whose features collapse onto a few dire
 there before it shows in the top-1.
 
     .venv/bin/python experiments/demo_signal.py --methods random,brave,transrank [--seeds 0,1]
-        [--work-dir /tmp/demo_signal] [--labels 8] [--subsets 4] [-- --cfg-options ...]
+        [--work-dir /tmp/demo_signal] [--labels 8] [--subsets 4] [--tag T] [-- --cfg-options ...]
 
 Arguments after ``--`` go to every ``harness run`` except random's (e.g. a pretraining length
-to try). Work directories are kept, so a second call reuses the pretrainings and features.
+to try; give each such variant its own ``--tag``). Work directories (``METHOD[-TAG]-seedS``) are
+kept, so a second call reuses the pretrainings and features.
 """
 from __future__ import annotations
 
@@ -110,6 +111,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument('--work-dir', type=Path, default=Path('/tmp/demo_signal'))
     parser.add_argument('--labels', type=int, default=8, help='train videos per class')
     parser.add_argument('--subsets', type=int, default=4)
+    parser.add_argument('--tag', default='', help='names the variant the arguments after -- make')
     args = parser.parse_args(argv[:argv.index('--')] if '--' in argv else argv)
 
     root = args.work_dir.expanduser().resolve()
@@ -123,18 +125,19 @@ def main(argv: list[str] | None = None) -> None:
 
     table = []
     for method in args.methods.split(','):
+        name = method if method == 'random' or not args.tag else f'{method}-{args.tag}'
         per_seed, dims = [], []
         for seed in seeds:
-            work_dir = root / f'{method}-seed{seed}'
+            work_dir = root / f'{name}-seed{seed}'
             run_harness(method, seed, work_dir, data, pool, extra)
             scores, dim = probe(work_dir, split, args.labels, args.subsets)
             per_seed.append(statistics.fmean(scores))
             dims.append(dim)
-            print(f'[demo_signal] {method} seed {seed}: {per_seed[-1]:.2f} '
+            print(f'[demo_signal] {name} seed {seed}: {per_seed[-1]:.2f} '
                   f'(subsets {", ".join(f"{s:.2f}" for s in scores)}), effective dimension '
                   f'{dim:.1f}', flush=True)
         spread = statistics.stdev(per_seed) if len(per_seed) > 1 else float('nan')
-        table.append((method, statistics.fmean(per_seed), spread, per_seed,
+        table.append((name, statistics.fmean(per_seed), spread, per_seed,
                       statistics.fmean(dims)))
 
     print('\n| method | top-1 (mean over seeds) | std | per seed | effective dimension |\n'
