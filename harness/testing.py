@@ -9,6 +9,8 @@ Helpers:
 - :func:`build_method_model`, :func:`random_view_inputs`: a method's model from its named
   config, and inputs shaped like its sampler's output.
 - :func:`shrink_options`: ``--cfg-options`` that turn any config into a 2-iteration smoke run.
+- :func:`free_port`, :func:`run_two_processes`: a local TCP port for a process group, and a
+  worker run in two spawned processes that report into a shared dict (distributed tests).
 """
 from __future__ import annotations
 
@@ -20,6 +22,27 @@ def harness_plugins():
     from harness.plugins import PluginManager
 
     return PluginManager()
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago (for a process group's rendezvous)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        return probe.getsockname()[1]
+
+
+def run_two_processes(worker, *args) -> dict:
+    """Spawn ``worker(rank, port, results, *args)`` as ranks 0 and 1; ``results`` is a shared
+    dict the worker fills (it must be picklable, so a module-level function) and ``port`` a free
+    one for ``init_process_group``. Returns the results as a plain dict."""
+    import torch.multiprocessing as mp
+
+    with mp.Manager() as manager:
+        results = manager.dict()
+        mp.spawn(worker, args=(free_port(), results, *args), nprocs=2, join=True)
+        return dict(results)
 
 
 def assert_trains(model, inputs, lr: float = 1e-2) -> float:

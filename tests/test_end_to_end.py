@@ -152,11 +152,10 @@ def test_two_processes_under_torchrun_share_the_work_and_write_one_record(exampl
                                                                           small_demo, tmp_path):
     """The same command under torchrun on CPUs (gloo): pretraining on both ranks, one record."""
     import os
-    import socket
 
-    with socket.socket() as probe:
-        probe.bind(('127.0.0.1', 0))
-        port = probe.getsockname()[1]
+    from harness.testing import free_port
+
+    port = free_port()
     env = dict(os.environ, PYTHONPATH=str(example_site), OMP_NUM_THREADS='1')
     result = subprocess.run(
         [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2',

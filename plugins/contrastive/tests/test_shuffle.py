@@ -2,12 +2,10 @@
 comes back in order; every process enqueues every process's keys."""
 from __future__ import annotations
 
-import socket
-
 import torch
 import torch.distributed as torch_dist
-import torch.multiprocessing as mp
 
+from harness.testing import run_two_processes
 from harness_contrastive.shuffle import (gather_all, shuffle_across_processes,
                                          unshuffle_across_processes)
 
@@ -25,13 +23,7 @@ def _worker(rank: int, port: int, results) -> None:
 
 
 def test_shuffle_across_two_processes_round_trips():
-    with socket.socket() as probe:
-        probe.bind(('127.0.0.1', 0))
-        port = probe.getsockname()[1]
-    with mp.Manager() as manager:
-        results = manager.dict()
-        mp.spawn(_worker, args=(port, results), nprocs=2, join=True)
-        results = dict(results)
+    results = run_two_processes(_worker)
     both = torch.cat([results[0]['batch'], results[1]['batch']])
     for rank in (0, 1):
         assert torch.equal(results[rank]['back'], results[rank]['batch'] * 2)

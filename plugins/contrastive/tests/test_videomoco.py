@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import copy
 import math
-import socket
 
 import pytest
 import torch
 import torch.distributed as torch_dist
-import torch.multiprocessing as mp
 from mmengine.config import Config
 from mmengine.model import MMSeparateDistributedDataParallel
 from mmengine.optim import OptimWrapperDict, build_optim_wrapper
@@ -22,6 +20,7 @@ from torch import nn
 from harness.api import resolve_config
 from harness.pretrain import check_distributable, unwrapped_children
 from harness.registry import MODELS
+from harness.testing import run_two_processes
 from harness_contrastive.losses import decayed_info_nce, info_nce
 from harness_contrastive.models import VideoMoCo, drop_lowest_frames, flip_gradient
 
@@ -226,13 +225,7 @@ def _ddp_worker(rank: int, port: int, results) -> None:
 @pytest.fixture(scope='module')
 def two_ranks():
     """VideoMoCo trained for a few steps in two gloo processes, wrapped as its config says."""
-    with socket.socket() as probe:
-        probe.bind(('127.0.0.1', 0))
-        port = probe.getsockname()[1]
-    with mp.Manager() as manager:
-        results = manager.dict()
-        mp.spawn(_ddp_worker, args=(port, results), nprocs=2, join=True)
-        return dict(results)
+    return run_two_processes(_ddp_worker)
 
 
 def test_both_players_train_in_step_on_both_ranks(two_ranks):
