@@ -45,7 +45,8 @@ def stop_loader_workers(loop) -> int:
     Left to the garbage collector, the workers are stopped while the reference cycle around the
     Runner is collected, and there the index queues' feeder threads are finalised before the
     loader sends its stop signal: every worker then waits out torch's 5-second join timeout and
-    is killed (10 s lost between a pretraining and its evaluation with two workers).
+    is killed (10 s lost between a pretraining and its evaluation with two workers). torch has
+    no public call that stops a loader's workers, so this uses its iterators' own shutdown.
     """
     from torch.utils.data import DataLoader
     from torch.utils.data.dataloader import _MultiProcessingDataLoaderIter
