@@ -139,6 +139,11 @@ def plan_run(pm: PluginManager, options: RunOptions) -> RunPlan:
         raise HarnessError(f"backbone '{backbone.info.name}' takes {backbone.info.data} but "
                            f"method '{method.info.name}' trains on {method.info.data}; "
                            f"pick a {method.info.data} backbone (see 'harness list')")
+    if evaluator.info.data not in ('any', backbone.info.data):
+        raise HarnessError(f"evaluator '{evaluator.info.name}' takes {evaluator.info.data} but "
+                           f"backbone '{backbone.info.name}' takes {backbone.info.data}; pick "
+                           f"a {evaluator.info.data} backbone with --backbone (see 'harness "
+                           "list')")
     protocols = [p.name for p in evaluator.info.protocols]
     protocol_name = options.protocol or protocols[0]
     if protocol_name not in protocols:

@@ -75,6 +75,17 @@ def test_values_mmengine_rejects_are_one_line_before_training(work, capsys, opti
     assert not (work / 'pretrain').exists()
 
 
+@pytest.mark.parametrize('args,words', [
+    (['--method', 'brave', '--backbone', 'resnet18'], "backbone 'resnet18' takes image but "
+                                                      "method 'brave' trains on video"),
+    (['--method', 'random', '--backbone', 'resnet18'], "evaluator 'ucf101' takes video but "
+                                                       "backbone 'resnet18' takes image"),
+])
+def test_a_backbone_of_the_other_kind_is_one_line(work, capsys, args, words):
+    assert main(['run', *args, '--eval', 'ucf101', '--work-dir', str(work), '--dry-run']) == 2
+    assert words in error_line(capsys)
+
+
 def test_launcher_pytorch_outside_torchrun_is_one_line(work, capsys, monkeypatch):
     for name in ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT'):
         monkeypatch.delenv(name, raising=False)

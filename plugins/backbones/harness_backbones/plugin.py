@@ -1,9 +1,10 @@
-"""Registers the backbones. Cheap to import: no torch here."""
+"""Registers the video and image backbones. Cheap to import: no torch here."""
 from harness import hookimpl
 from harness.api import BackboneInfo
 
 
 VIDEO = ('harness_backbones.video',)
+IMAGE = ('harness_backbones.image',)
 
 
 @hookimpl
@@ -22,3 +23,23 @@ def harness_register_backbones(register):
         name='r3d18-slim',
         summary='3D ResNet-18 at quarter width (mmaction2 ResNet3d), 128-d; the demo default',
         data='video', cfg={'type': 'harness.R3D18Slim'}, feat_dim=128, imports=VIDEO))
+
+    register(BackboneInfo(
+        name='resnet18', summary='ResNet-18 (torchvision resnet18), 512-d; mmdet ResNet key layout',
+        data='image', cfg={'type': 'harness.ResNet18'}, feat_dim=512, imports=IMAGE))
+    register(BackboneInfo(
+        name='resnet50', summary='ResNet-50 (torchvision resnet50), 2048-d; mmdet ResNet key layout',
+        data='image', cfg={'type': 'harness.ResNet50'}, feat_dim=2048, imports=IMAGE))
+    register(BackboneInfo(
+        name='vit-s16', summary='ViT-S/16 (timm VisionTransformer), 384-d, any input size',
+        data='image', cfg={'type': 'harness.ViTS16'}, feat_dim=384, imports=IMAGE))
+    register(BackboneInfo(
+        name='vit-b16', summary='ViT-B/16 (timm VisionTransformer), 768-d, any input size',
+        data='image', cfg={'type': 'harness.ViTB16'}, feat_dim=768, imports=IMAGE))
+    register(BackboneInfo(
+        name='vgg16', summary='VGG-16 (torchvision vgg16 features, no BN), 512-d',
+        data='image', cfg={'type': 'harness.VGG16'}, feat_dim=512, imports=IMAGE))
+    register(BackboneInfo(
+        name='alexnet-bn',
+        summary="AlexNet with BN (CaffeNet widths 96-256-384-384-256, Learning to Count's), 256-d",
+        data='image', cfg={'type': 'harness.AlexNetBN'}, feat_dim=256, imports=IMAGE))

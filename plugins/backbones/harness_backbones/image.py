@@ -1,0 +1,140 @@
+"""Image backbones: torchvision's and timm's image networks without their pooling and classifier.
+
+Each maps images ``[N, 3, H, W]`` to a feature map ``[N, D, H', W']``, so the same module serves
+pretraining (methods pool it), the image probes (they pool it) and, for the ResNets, detection:
+their parameters keep torchvision's names (``conv1``, ``bn1``, ``layer1.0.conv1``, ...), which
+are also the names of mmdet's ``ResNet(style='pytorch')``, so transferred weights load into
+mmdet's own ResNet by key.
+"""
+from __future__ import annotations
+
+from mmengine.model import BaseModule
+from torch import nn
+from torchvision import models as tv_models
+
+from harness.registry import MODELS
+
+
+class _TorchvisionResNet(BaseModule):
+    """The stem and four stages of a torchvision ResNet, under torchvision's names."""
+
+    builder = None
+    feat_dim = 512
+
+    def __init__(self, init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        net = type(self).builder(weights=None)
+        self.conv1, self.bn1, self.relu, self.maxpool = net.conv1, net.bn1, net.relu, net.maxpool
+        self.layer1, self.layer2 = net.layer1, net.layer2
+        self.layer3, self.layer4 = net.layer3, net.layer4
+
+    def forward(self, x):
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        for layer in (self.layer1, self.layer2, self.layer3, self.layer4):
+            x = layer(x)
+        return x
+
+
+@MODELS.register_module()
+class ResNet18(_TorchvisionResNet):
+    """ResNet-18 (torchvision ``resnet18``), 512 output channels at stride 32."""
+
+    builder = staticmethod(tv_models.resnet18)
+
+
+@MODELS.register_module()
+class ResNet50(_TorchvisionResNet):
+    """ResNet-50 (torchvision ``resnet50``), 2048 output channels at stride 32."""
+
+    builder = staticmethod(tv_models.resnet50)
+    feat_dim = 2048
+
+
+@MODELS.register_module()
+class VGG16(BaseModule):
+    """VGG-16 (torchvision ``vgg16``, no BN): its ``features``, 512 output channels at stride
+    32 (Transitive Invariance's backbone)."""
+
+    feat_dim = 512
+
+    def __init__(self, init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        self.features = tv_models.vgg16(weights=None).features
+
+    def forward(self, x):
+        return self.features(x)
+
+
+@MODELS.register_module()
+class AlexNetBN(BaseModule):
+    """AlexNet with BatchNorm after every convolution (Learning to Count's CaffeNet-style
+    network): Krizhevsky's widths 96-256-384-384-256 in one tower, torchvision's layer order
+    (11x11 stride-4 stem, max pools after conv1, conv2 and conv5). 256 output channels at stride
+    32. torchvision's ``alexnet`` has no BN and narrower layers, hence this one."""
+
+    feat_dim = 256
+    widths = (96, 256, 384, 384, 256)
+
+    def __init__(self, init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        kernels, paddings = (11, 5, 3, 3, 3), (2, 2, 1, 1, 1)
+        layers: list[nn.Module] = []
+        channels = 3
+        for i, (width, kernel, pad) in enumerate(zip(self.widths, kernels, paddings)):
+            layers += [nn.Conv2d(channels, width, kernel, stride=4 if i == 0 else 1, padding=pad,
+                                 bias=False),
+                       nn.BatchNorm2d(width), nn.ReLU(inplace=True)]
+            if i in (0, 1, 4):
+                layers.append(nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True))
+            channels = width
+        self.features = nn.Sequential(*layers)
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, mode='fan_out', nonlinearity='relu')
+
+    def forward(self, x):
+        return self.features(x)
+
+
+class _TimmViT(BaseModule):
+    """A timm ``VisionTransformer`` (patch 16, class token, learned positions, final LayerNorm)
+    at any input size (``dynamic_img_size``: positions are interpolated); forward gives the
+    normalised patch tokens as a map ``[N, D, H/16, W/16]``. timm's parameter names are kept
+    (``patch_embed.proj``, ``cls_token``, ``pos_embed``, ``blocks.i.*``, ``norm``), so the
+    methods that drive the blocks themselves (SiameseIM) use the same module."""
+
+    embed_dim = 384
+    depth = 12
+    num_heads = 6
+
+    def __init__(self, init_cfg=None, drop_path_rate: float = 0.0):
+        super().__init__(init_cfg=init_cfg)
+        from timm.models.vision_transformer import VisionTransformer
+
+        self.vit = VisionTransformer(
+            img_size=224, patch_size=16, embed_dim=self.embed_dim, depth=self.depth,
+            num_heads=self.num_heads, num_classes=0, global_pool='', fc_norm=False,
+            dynamic_img_size=True, drop_path_rate=drop_path_rate)
+        # timm initialised it already; mmengine's init_weights() would otherwise call timm's
+        # init_weights() again after this module's init_cfg, replacing transferred weights
+        self.vit.is_init = True
+        self.feat_dim = self.embed_dim
+
+    def forward(self, x):
+        tokens = self.vit.forward_features(x)[:, self.vit.num_prefix_tokens:]
+        height, width = x.shape[-2] // 16, x.shape[-1] // 16
+        return tokens.transpose(1, 2).reshape(len(x), self.embed_dim, height, width)
+
+
+@MODELS.register_module()
+class ViTS16(_TimmViT):
+    """ViT-S/16 (timm ``VisionTransformer``, 384-d, 12 blocks, 6 heads)."""
+
+
+@MODELS.register_module()
+class ViTB16(_TimmViT):
+    """ViT-B/16 (timm ``VisionTransformer``, 768-d, 12 blocks, 12 heads)."""
+
+    embed_dim = 768
+    num_heads = 12
+
