@@ -264,27 +264,31 @@ def resolve_splits(evaluator: str, available, protocol: ProtocolInfo, requested:
 
 def readable(plan: RunPlan, source: DataSource, items: Sequence[Any], what: str, log: Log
              ) -> tuple[list[Any], int]:
-    """``items`` without unreadable videos, and how many were removed; a DataError when more
+    """``items`` without unreadable files, and how many were removed; a DataError when more
     than ``plan.max_unreadable`` of them are unreadable."""
-    from harness.data.probe import check_unreadable, probe_videos
+    from harness.data.probe import NOUNS, check_unreadable, probe_items
 
+    kind = source.dataset.data
     cache = plan.work_dir / 'probe' / f'{source.name}_{source.label}.json'
     with main_process_first():  # probed once, the cache read by the others
-        bad = set(probe_videos(source.root, items, cache_file=cache).unreadable)
-    check_unreadable(len(bad), len(items), plan.max_unreadable, examples=sorted(bad))
+        bad = set(probe_items(source.root, items, kind, cache_file=cache).unreadable)
+    check_unreadable(len(bad), len(items), plan.max_unreadable, examples=sorted(bad),
+                     noun=NOUNS[kind])
     if bad:
-        log(f'warning: {len(bad)} unreadable videos in {what} skipped (e.g. {sorted(bad)[0]}); '
-            'counted in the record')
+        log(f'warning: {len(bad)} unreadable {NOUNS[kind]} in {what} skipped (e.g. '
+            f'{sorted(bad)[0]}); counted in the record')
     return [item for item in items if item.path not in bad], len(bad)
 
 
 def eval_split(plan: RunPlan, name: str, log: Log) -> Any:
     """Split ``name`` of the evaluation data without its unreadable videos (counted in
     ``plan.skipped``)."""
+    from harness.data.probe import NOUNS
+
     split = plan.eval_data.read_split(name)
     if split.missing:
-        log(f'warning: {split.missing} videos listed in split {name} are not on disk and '
-            'were skipped')
+        log(f'warning: {split.missing} {NOUNS[plan.eval_data.dataset.data]} listed in split '
+            f'{name} are not on disk and were skipped')
     kept, bad = readable(plan, plan.eval_data, split.train + split.test, f'split {name}', log)
     plan.skipped[name] = {'missing': split.missing, 'unreadable': bad}
     kept_paths = {item.path for item in kept}
@@ -311,6 +315,8 @@ def pretraining_set(plan: RunPlan, split: Any, log: Log) -> tuple[list[Any], dic
     """The videos the method pretrains on for evaluated split ``split``, and their identity
     for the record: dataset, data, split used, number of videos, file-list sha256, videos
     left out."""
+    from harness.data.probe import NOUNS
+
     source = plan.pretrain_data
     skipped = None  # per-split pretraining: counted with the evaluated split
     if plan.pretrains_per_split:
@@ -320,8 +326,8 @@ def pretraining_set(plan: RunPlan, split: Any, log: Log) -> tuple[list[Any], dic
         used = source.dataset.module().SPLITS[0]
         full = source.read_split(used)
         if full.missing:
-            log(f'warning: {full.missing} videos listed in {source.name} are not on disk and '
-                'were skipped')
+            log(f'warning: {full.missing} {NOUNS[source.dataset.data]} listed in {source.name} '
+                'are not on disk and were skipped')
         items, bad = readable(plan, source, full.train, f'the {source.name} pretraining set',
                               log)
         skipped = {'missing': full.missing, 'unreadable': bad}

@@ -5,7 +5,7 @@ import importlib.util
 
 import pytest
 
-from harness.data.splits import VideoItem
+from harness.data.splits import DataItem
 from tests.conftest import REPO
 
 
@@ -18,7 +18,7 @@ def load(name: str):
 
 def test_demo_signal_label_subsets_are_disjoint_and_balanced():
     demo_signal = load('demo_signal')
-    train = [VideoItem(f'c{label}/v{i}.avi', label) for label in range(3) for i in range(7)]
+    train = [DataItem(f'c{label}/v{i}.avi', label) for label in range(3) for i in range(7)]
     subsets = demo_signal.label_subsets(train, labels=3, subsets=2)
     assert [len(s) for s in subsets] == [9, 9]
     assert not set(subsets[0]) & set(subsets[1])

@@ -1,4 +1,4 @@
-"""Unreadable-video detection (harness.data.probe)."""
+"""Unreadable-file detection (harness.data.probe): videos and images."""
 from __future__ import annotations
 
 import json
@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from harness.data import probe
-from harness.data.probe import ProbeResult, check_unreadable, check_video, probe_videos
-from harness.data.splits import VideoItem
+from harness.data.probe import (ProbeResult, check_image, check_unreadable, check_video,
+                                probe_items)
+from harness.data.splits import DataItem
 from harness.errors import DataError
 from harness_videodata import hmdb51
 
@@ -84,10 +85,10 @@ def test_check_video(videos, tmp_path):
     assert check_video(tmp_path / 'nope.avi') == 'not on disk'
 
 
-def test_probe_videos_splits_and_keeps_order(videos, tmp_path):
-    items = [VideoItem(f'v/{name}.avi', i) for i, name in enumerate(
+def test_probe_items_splits_and_keeps_order(videos, tmp_path):
+    items = [DataItem(f'v/{name}.avi', i) for i, name in enumerate(
         ['good', 'half', 'index', 'empty', 'frames', 'last', 'garbage', 'nope'])]
-    result = probe_videos(tmp_path, items)
+    result = probe_items(tmp_path, items)
     assert isinstance(result, ProbeResult)
     assert result.readable == (items[0], items[2])
     assert result.unreadable == ('v/half.avi', 'v/empty.avi', 'v/frames.avi', 'v/last.avi',
@@ -99,7 +100,7 @@ def test_probe_videos_splits_and_keeps_order(videos, tmp_path):
 def test_probe_demo_dataset_all_readable(demo, decord):
     split = hmdb51.read_split(demo, '1')
     items = split.train + split.test
-    result = probe_videos(demo, items)
+    result = probe_items(demo, items)
     assert result.readable == items and result.unreadable == ()
 
 
@@ -117,27 +118,27 @@ def count_opens(monkeypatch) -> list[str]:
 
 
 def test_cache_avoids_reopening(videos, tmp_path, count_opens):
-    items = [VideoItem(f'v/{name}.avi', 0) for name in ('good', 'half', 'garbage', 'index')]
+    items = [DataItem(f'v/{name}.avi', 0) for name in ('good', 'half', 'garbage', 'index')]
     cache = tmp_path / 'cache' / 'probe.json'
-    first = probe_videos(tmp_path, items, cache_file=cache)
+    first = probe_items(tmp_path, items, cache_file=cache)
     # half.avi is found truncated from its AVI chunks, before decord would open it
     assert sorted(count_opens) == ['garbage.avi', 'good.avi', 'index.avi']
     assert cache.is_file() and [p.name for p in cache.parent.iterdir()] == ['probe.json']
     stored = json.loads(cache.read_text())['videos']
     assert set(stored) == {str((tmp_path / i.path).resolve()) for i in items}
     count_opens.clear()
-    assert probe_videos(tmp_path, items, cache_file=cache) == first
+    assert probe_items(tmp_path, items, cache_file=cache) == first
     assert count_opens == []
     # a changed file (new size and mtime) is probed again; the others come from the cache
     shutil.copyfile(videos['garbage'], videos['good'])
     os.utime(videos['good'], ns=(1_000_000_000, 1_000_000_000))
-    third = probe_videos(tmp_path, items, cache_file=cache)
+    third = probe_items(tmp_path, items, cache_file=cache)
     assert count_opens == ['good.avi']
     assert third.unreadable == ('v/good.avi', 'v/half.avi', 'v/garbage.avi')
     # a damaged cache only costs a slower probe
     cache.write_text('{not json')
     count_opens.clear()
-    assert probe_videos(tmp_path, items, cache_file=cache) == third
+    assert probe_items(tmp_path, items, cache_file=cache) == third
     assert len(count_opens) == 3 and json.loads(cache.read_text())['version'] == 1
 
 
@@ -155,3 +156,34 @@ def test_check_unreadable_threshold():
         check_unreadable(4, 4, 0.5, examples=['a.avi', 'b.avi', 'c.avi', 'd.avi'])
     with pytest.raises(DataError, match='1 of 10'):
         check_unreadable(1, 10, 0.0)
+
+
+def test_check_image(tmp_path):
+    import cv2
+    import numpy as np
+
+    image = np.random.default_rng(0).integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    for ext in ('.png', '.jpg'):
+        good = tmp_path / f'good{ext}'
+        cv2.imwrite(str(good), image)
+        assert check_image(good) is None
+        cut = tmp_path / f'cut{ext}'
+        cut.write_bytes(good.read_bytes()[:good.stat().st_size // 2])
+        assert check_image(cut).startswith('Pillow cannot decode it: ')
+    (tmp_path / 'garbage.png').write_bytes(b'not an image at all')
+    assert check_image(tmp_path / 'garbage.png').startswith('Pillow cannot decode it: ')
+    (tmp_path / 'empty.jpg').write_bytes(b'')
+    assert check_image(tmp_path / 'empty.jpg') == 'empty file'
+    assert check_image(tmp_path / 'nope.png') == 'not on disk'
+
+
+def test_probe_items_checks_images_and_names_them(tmp_path):
+    import cv2
+    import numpy as np
+
+    cv2.imwrite(str(tmp_path / 'a.png'), np.zeros((8, 8, 3), np.uint8))
+    (tmp_path / 'b.png').write_bytes(b'\x89PNG broken')
+    result = probe_items(tmp_path, [DataItem('a.png', 0), DataItem('b.png', 1)], 'image')
+    assert [i.path for i in result.readable] == ['a.png'] and result.unreadable == ('b.png',)
+    with pytest.raises(DataError, match='1 of 2 images are unreadable'):
+        check_unreadable(1, 2, 0.0, noun='images')

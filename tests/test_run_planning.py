@@ -146,7 +146,7 @@ def test_pretraining_on_the_evaluation_set_uses_each_splits_own_train_list(work)
 
 def test_a_pretraining_set_holding_a_test_video_is_refused(tmp_path):
     from harness.api import DatasetInfo
-    from harness.data.splits import VideoItem
+    from harness.data.splits import DataItem
 
     info = DatasetInfo('x', '', 'video', 'harness_videodata.videofolder')
     (tmp_path / 'a.avi').write_bytes(b'')
@@ -154,9 +154,9 @@ def test_a_pretraining_set_holding_a_test_video_is_refused(tmp_path):
     os.symlink(tmp_path / 'a.avi', tmp_path / 'link' / 'b.avi')
     source = DataSource(info, tmp_path, True)
     with pytest.raises(DataError, match='holds 1 test videos of x split 2'):
-        check_disjoint(source, [VideoItem('a.avi', -1)], source,
-                       {'1': [], '2': [VideoItem('link/b.avi', 0)]})
-    check_disjoint(source, [VideoItem('a.avi', -1)], source, {'1': [VideoItem('c.avi', 0)]})
+        check_disjoint(source, [DataItem('a.avi', -1)], source,
+                       {'1': [], '2': [DataItem('link/b.avi', 0)]})
+    check_disjoint(source, [DataItem('a.avi', -1)], source, {'1': [DataItem('c.avi', 0)]})
 
 
 @pytest.mark.parametrize('seeds,words', [('0,x', 'not a comma-separated list of integers'),

@@ -1,4 +1,4 @@
-"""Unreadable-video detection: which listed videos decode, cached per file version.
+"""Unreadable-file detection: which listed videos or images decode, cached per file version.
 
 A video is readable when decord opens it, reports at least one frame, decodes its first and
 its last frame, and, for an AVI, none of its data is cut off. The last check exists because
@@ -7,6 +7,9 @@ a file cut to half its bytes opens, reports only the frames that survived (5 of 
 decodes all of them; cut inside its last frame, it reports all 16 and decodes a damaged last
 frame. So the probe walks the AVI's RIFF chunks: one that runs past the end of the file means
 the file is truncated. Losing only the trailing index (``idx1``) keeps every frame: readable.
+
+An image is readable when Pillow decodes all of it (a truncated JPEG or PNG fails there, where
+OpenCV would return the part it could read).
 
 Results are cached in a JSON file keyed by absolute path, size and mtime, so a second probe of
 the same files opens none of them.
@@ -21,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-from harness.data.splits import VideoItem
+from harness.data.splits import DataItem
 from harness.data.video import open_video
 from harness.errors import DataError
 
@@ -33,7 +36,7 @@ _SAVE_EVERY = 500  # new results between cache writes, so an interrupted probe k
 class ProbeResult:
     """``items`` split into readable ones and the paths of unreadable ones (with reasons)."""
 
-    readable: tuple[VideoItem, ...]
+    readable: tuple[DataItem, ...]
     unreadable: tuple[str, ...]
     reasons: Mapping[str, str] = field(default_factory=dict)
 
@@ -98,6 +101,30 @@ def check_video(path: str | os.PathLike) -> str | None:
     return None
 
 
+def check_image(path: str | os.PathLike) -> str | None:
+    """Why the image at ``path`` is unreadable, or None when it is readable."""
+    from PIL import Image
+
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return 'not on disk'
+    if size == 0:
+        return 'empty file'
+    try:
+        with Image.open(path) as image:
+            image.load()  # decodes every byte: a cut-off file fails here
+    except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError and others
+        return f'Pillow cannot decode it: {str(exc)[:200] or type(exc).__name__}'
+    return None
+
+
+#: How each kind of data (``DatasetInfo.data``) is checked, and what its files are called.
+CHECKS = {'video': check_video, 'image': check_image}
+NOUNS = {'video': 'videos', 'image': 'images'}
+
+
 def _load_cache(cache_file: Path | None) -> dict[str, list]:
     if cache_file is None or not cache_file.is_file():
         return {}
@@ -118,17 +145,19 @@ def _save_cache(cache_file: Path, videos: Mapping[str, list]) -> None:
                                              sort_keys=True, separators=(',', ':')))
 
 
-def probe_videos(root: str | os.PathLike, items: Iterable[VideoItem],
-                 cache_file: str | os.PathLike | None = None) -> ProbeResult:
-    """Split ``items`` (paths relative to ``root``) into readable and unreadable videos.
+def probe_items(root: str | os.PathLike, items: Iterable[DataItem], kind: str = 'video',
+                cache_file: str | os.PathLike | None = None) -> ProbeResult:
+    """Split ``items`` (paths relative to ``root``) into readable and unreadable files of
+    ``kind`` ('video' or 'image', see :data:`CHECKS`).
 
     With ``cache_file``, results are read from and written to that JSON file, keyed by the
-    absolute path, size and mtime of each video: an unchanged video is not opened again.
+    absolute path, size and mtime of each file: an unchanged file is not opened again.
     """
+    check = CHECKS[kind]
     root = Path(root).expanduser().resolve()
     cache_path = Path(cache_file).expanduser() if cache_file is not None else None
     cache = _load_cache(cache_path)
-    readable: list[VideoItem] = []
+    readable: list[DataItem] = []
     unreadable: dict[str, str] = {}
     fresh = 0
     for item in items:
@@ -144,7 +173,7 @@ def probe_videos(root: str | os.PathLike, items: Iterable[VideoItem],
                 and hit[:2] == version:
             reason = hit[2]
         else:
-            reason = check_video(path)
+            reason = check(path)
             if version is not None:
                 cache[key] = [*version, reason]
                 fresh += 1
@@ -161,13 +190,13 @@ def probe_videos(root: str | os.PathLike, items: Iterable[VideoItem],
 
 
 def check_unreadable(unreadable: int, total: int, max_fraction: float,
-                     examples: Sequence[str] = ()) -> None:
-    """Raise :class:`DataError` when more than ``max_fraction`` of ``total`` videos are
-    unreadable; ``examples`` (paths) are named in the message."""
+                     examples: Sequence[str] = (), noun: str = 'videos') -> None:
+    """Raise :class:`DataError` when more than ``max_fraction`` of ``total`` files (``noun``)
+    are unreadable; ``examples`` (paths) are named in the message."""
     if total <= 0 or unreadable <= max_fraction * total:
         return
     named = f' (e.g. {", ".join(list(examples)[:3])})' if examples else ''
-    raise DataError(f'{unreadable} of {total} videos are unreadable '
+    raise DataError(f'{unreadable} of {total} {noun} are unreadable '
                     f'({100 * unreadable / total:.1f}%), above the limit of '
                     f'{100 * max_fraction:.1f}%: they do not decode or are truncated{named}; '
                     'raise --max-unreadable or repair the files')

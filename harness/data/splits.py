@@ -5,9 +5,10 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
-class VideoItem:
-    """One video: ``path`` relative to the dataset root (posix), ``label`` 0-based (-1 when the
-    layout has no labels, e.g. a plain folder of videos)."""
+class DataItem:
+    """One file of a dataset (a video or an image): ``path`` relative to the dataset root
+    (posix), ``label`` 0-based (-1 when the layout has no labels, e.g. a plain folder of
+    videos)."""
 
     path: str
     label: int
@@ -15,10 +16,10 @@ class VideoItem:
 
 @dataclass(frozen=True)
 class Split:
-    """One official train/test split; ``missing`` counts list entries without a video file."""
+    """One official train/test split; ``missing`` counts list entries without their file."""
 
     name: str
     classes: tuple[str, ...]
-    train: tuple[VideoItem, ...]
-    test: tuple[VideoItem, ...]
+    train: tuple[DataItem, ...]
+    test: tuple[DataItem, ...]
     missing: int = 0

@@ -23,7 +23,7 @@ from typing import Iterable
 
 from harness.data import demo
 from harness.data.demo import is_demo  # noqa: F401  (part of the layout API)
-from harness.data.splits import Split, VideoItem
+from harness.data.splits import Split, DataItem
 from harness.errors import DataError
 from harness.results import atomic_write_text
 
@@ -114,8 +114,8 @@ def read_split(root: str | os.PathLike, split: str = '1') -> Split:
                         'split files from the official test_train_splits.rar')
     sub = _video_dir(root, classes)
     prefix = f'{sub}/' if sub else ''
-    train: list[VideoItem] = []
-    test: list[VideoItem] = []
+    train: list[DataItem] = []
+    test: list[DataItem] = []
     missing = 0
     for label, cls in enumerate(classes):
         path = files[split][cls]
@@ -139,7 +139,7 @@ def read_split(root: str | os.PathLike, split: str = '1') -> Split:
                 missing += 1
                 continue
             (train if FLAGS[flag] == 'train' else test).append(
-                VideoItem(f'{prefix}{cls}/{found}', label))
+                DataItem(f'{prefix}{cls}/{found}', label))
     if not train and not test:
         raise DataError(f'no videos of HMDB51 split {split} found under {root / prefix} '
                         f'({missing} listed, none on disk); {_HINT}')
@@ -202,7 +202,7 @@ def generate_demo(root: str | os.PathLike, *, classes: Iterable[str] = CLASSES_D
     (root / SPLIT_DIR).mkdir(parents=True)
 
     entries: list[tuple[str, str, int, int]] = []  # (class, file name, group, clip)
-    bands: list[tuple[str, str]] = []  # (VideoItem.path, speed band)
+    bands: list[tuple[str, str]] = []  # (DataItem.path, speed band)
     for cls in classes:
         for g in range(1, groups + 1):
             for c in range(1, clips_per_group + 1):

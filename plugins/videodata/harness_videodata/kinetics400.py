@@ -31,7 +31,7 @@ from typing import Iterable
 
 from harness.data import demo
 from harness.data.demo import is_demo  # noqa: F401  (part of the layout API)
-from harness.data.splits import Split, VideoItem
+from harness.data.splits import Split, DataItem
 from harness.errors import DataError
 from harness.results import atomic_write_text
 
@@ -158,7 +158,7 @@ def read_split(root: str | os.PathLike, split: str = '1') -> Split:
     classes = tuple(sorted({label for side in SIDES for label, _ in rows[side]}))
     label_of = {c: i for i, c in enumerate(classes)}
     missing = 0
-    items: dict[str, list[VideoItem]] = {}
+    items: dict[str, list[DataItem]] = {}
     for side in SIDES:
         index, seen, out = _index(root / side), set(), []
         for label, stem in rows[side]:
@@ -168,7 +168,7 @@ def read_split(root: str | os.PathLike, split: str = '1') -> Split:
                     path = f'{side}/{folder}/{name}' if folder else f'{side}/{name}'
                     if path not in seen:  # a row listed twice is one video
                         seen.add(path)
-                        out.append(VideoItem(path, label_of[label]))
+                        out.append(DataItem(path, label_of[label]))
                     break
             else:
                 missing += 1
@@ -240,7 +240,7 @@ def generate_demo(root: str | os.PathLike, *, classes: Iterable[str] = CLASSES_D
     (root / ANNOTATION_DIR).mkdir(parents=True)
 
     not_written = _absent(classes, absent)
-    bands: list[tuple[str, str]] = []  # (VideoItem.path, speed band)
+    bands: list[tuple[str, str]] = []  # (DataItem.path, speed band)
     for side, count in (('train', train_per_class), ('val', val_per_class)):
         rows = []
         for cls in classes:

@@ -2,9 +2,9 @@
 
 File ``motionLabels.txt`` at the dataset root, one line per video::
 
-    <VideoItem.path> <label name>        e.g. "UCF-101/OrbitRing/v_OrbitRing_g01_c02.avi fast"
+    <DataItem.path> <label name>        e.g. "UCF-101/OrbitRing/v_OrbitRing_g01_c02.avi fast"
 
-Paths are relative to the root as in :class:`harness.data.splits.VideoItem`; label names are
+Paths are relative to the root as in :class:`harness.data.splits.DataItem`; label names are
 single words. Real datasets do not label motion; the demo generators write the file from the
 speed they draw for each video (:func:`speed_band`). Videos without a line are simply not
 part of the probe.

@@ -20,7 +20,7 @@ from typing import Iterable
 
 from harness.data import demo
 from harness.data.demo import is_demo  # noqa: F401  (part of the layout API)
-from harness.data.splits import Split, VideoItem
+from harness.data.splits import Split, DataItem
 from harness.errors import DataError
 from harness.results import atomic_write_text
 
@@ -114,7 +114,7 @@ def read_split(root: str | os.PathLike, split: str = "1") -> Split:
     resolve = _Resolver(video_dir)
     missing = 0
 
-    def items(path: Path, labelled: bool) -> tuple[VideoItem, ...]:
+    def items(path: Path, labelled: bool) -> tuple[DataItem, ...]:
         nonlocal missing
         out = []
         for n, line in _read_lines(path):
@@ -135,7 +135,7 @@ def read_split(root: str | os.PathLike, split: str = "1") -> Split:
             if found is None:
                 missing += 1
                 continue
-            out.append(VideoItem(f"{VIDEO_DIR}/{found}", label))
+            out.append(DataItem(f"{VIDEO_DIR}/{found}", label))
         return tuple(out)
 
     train, test = items(train_file, True), items(test_file, False)
@@ -145,7 +145,7 @@ def read_split(root: str | os.PathLike, split: str = "1") -> Split:
     return Split(name=split, classes=classes, train=train, test=test, missing=missing)
 
 
-def files_sha256(items: Iterable[VideoItem]) -> str:
+def files_sha256(items: Iterable[DataItem]) -> str:
     """sha256 hex digest of the sorted "path label" lines: the identity of a file list."""
     from harness.data import list_sha256
 
@@ -192,7 +192,7 @@ def generate_demo(root: str | os.PathLike, *, classes: Iterable[str] = CLASSES_D
     (root / LIST_DIR).mkdir(parents=True)
 
     entries: list[tuple[str, int, int]] = []  # ("Class/v_...avi", 0-based label, group)
-    bands: list[tuple[str, str]] = []  # (VideoItem.path, speed band)
+    bands: list[tuple[str, str]] = []  # (DataItem.path, speed band)
     for label, cls in enumerate(classes):
         for g in range(1, groups + 1):
             for c in range(1, clips_per_group + 1):

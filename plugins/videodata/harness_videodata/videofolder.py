@@ -14,7 +14,7 @@ from typing import Iterator
 
 from harness.data import demo
 from harness.data.demo import is_demo  # noqa: F401  (part of the layout API)
-from harness.data.splits import Split, VideoItem
+from harness.data.splits import Split, DataItem
 from harness.errors import DataError
 
 EXTENSIONS = ('.avi', '.mp4', '.mkv', '.webm', '.mov')
@@ -63,7 +63,7 @@ def read_split(root: str | os.PathLike, split: str = '1') -> Split:
     paths = sorted(_videos(root))
     if not paths:
         raise DataError(f'no videos under {root}; {_HINT}')
-    return Split(name=split, classes=(), train=tuple(VideoItem(p, -1) for p in paths), test=())
+    return Split(name=split, classes=(), train=tuple(DataItem(p, -1) for p in paths), test=())
 
 
 def generate_demo(root: str | os.PathLike, *, videos_per_folder: int = 8, frames: int = 48,

@@ -11,7 +11,7 @@ import pytest
 
 from harness.cli import main
 from harness.data import demo, synth
-from harness.data.splits import VideoItem
+from harness.data.splits import DataItem
 from harness_videodata import hmdb51, motion, ucf101
 from harness_videodata.hmdb51 import CLASSES_DEMO, SPLIT_DIR, generate_demo, read_split
 from harness.errors import DataError
@@ -72,7 +72,7 @@ def fake_hmdb(tmp_path) -> Path:
     return root
 
 
-def _expected(split: int) -> tuple[list[VideoItem], list[VideoItem], int]:
+def _expected(split: int) -> tuple[list[DataItem], list[DataItem], int]:
     classes = sorted(FAKE)
     train, test, missing = [], [], 0
     for cls in classes:
@@ -83,7 +83,7 @@ def _expected(split: int) -> tuple[list[VideoItem], list[VideoItem], int]:
             if not on_disk:
                 missing += 1
                 continue
-            item = VideoItem(f'{cls}/{name}', classes.index(cls))
+            item = DataItem(f'{cls}/{name}', classes.index(cls))
             (train if flag == '1' else test).append(item)
     return train, test, missing
 
@@ -132,12 +132,12 @@ def test_read_real_layout_with_quirks(fake_hmdb):
     assert split.classes == ('brush_hair', 'draw_sword', 'swing_baseball')  # sorted, not disk
     assert split.missing == 1
     assert len(split.train) == 4 and len(split.test) == 3
-    assert VideoItem('brush_hair/Faith_Rewarded_(2)_brush_hair_u_nm_np1_fr_goo_0.avi', 0) \
+    assert DataItem('brush_hair/Faith_Rewarded_(2)_brush_hair_u_nm_np1_fr_goo_0.avi', 0) \
         in split.train
-    assert VideoItem('draw_sword/Hit_&_Run!_draw_sword_f_cm_np1_ri_med_1.avi', 1) in split.train
-    assert VideoItem('swing_baseball/Prelinger_#3+4;_swing_baseball_f_cm_np1_le_bad_0.avi', 2) \
+    assert DataItem('draw_sword/Hit_&_Run!_draw_sword_f_cm_np1_ri_med_1.avi', 1) in split.train
+    assert DataItem('swing_baseball/Prelinger_#3+4;_swing_baseball_f_cm_np1_le_bad_0.avi', 2) \
         in split.train
-    assert VideoItem('brush_hair/Blonde_!_brush_hair_h_nm_np1_le_med_1.avi', 0) in split.test
+    assert DataItem('brush_hair/Blonde_!_brush_hair_h_nm_np1_le_med_1.avi', 0) in split.test
     for k in (1, 2, 3):
         split = read_split(fake_hmdb, str(k))
         train, test, missing = _expected(k)
@@ -155,8 +155,8 @@ def test_class_folders_in_a_subfolder(fake_hmdb, sub):
         shutil.move(fake_hmdb / cls, fake_hmdb / sub / cls)
     split = read_split(fake_hmdb, '2')
     train, test, missing = _expected(2)
-    assert list(split.train) == [VideoItem(f'{sub}/{i.path}', i.label) for i in train]
-    assert list(split.test) == [VideoItem(f'{sub}/{i.path}', i.label) for i in test]
+    assert list(split.train) == [DataItem(f'{sub}/{i.path}', i.label) for i in train]
+    assert list(split.test) == [DataItem(f'{sub}/{i.path}', i.label) for i in test]
     assert split.missing == missing
     for item in split.train + split.test:
         assert (fake_hmdb / item.path).is_file()

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from harness.data import synth
-from harness.data.splits import VideoItem
+from harness.data.splits import DataItem
 from harness.errors import DataError
 from harness_videodata import kinetics400, motion, ucf101
 from harness_videodata.kinetics400 import (CLASSES_DEMO, DEMO_SPECS, generate_demo, read_split,
@@ -76,15 +76,15 @@ def test_read_real_layout_with_quirks(fake_k400):
     def expected(rows):
         out = []
         for line, rel in rows:
-            if rel and VideoItem(rel, 0).path not in {i.path for i in out}:
+            if rel and DataItem(rel, 0).path not in {i.path for i in out}:
                 cls = next(csv.reader([line]))[0]
-                out.append(VideoItem(rel, label[cls]))
+                out.append(DataItem(rel, label[cls]))
         return out
 
     assert list(split.train) == expected(TRAIN)
     assert list(split.test) == expected(VAL)
     assert split.missing == 2  # the duplicate row is found, not missing
-    assert VideoItem('train/abseiling/-3B32lodo2M_000059_000069.mp4', 0) in split.train  # mp4 1st
+    assert DataItem('train/abseiling/-3B32lodo2M_000059_000069.mp4', 0) in split.train  # mp4 1st
     for item in split.train + split.test:
         assert (fake_k400 / item.path).is_file()
     assert not kinetics400.is_demo(fake_k400)

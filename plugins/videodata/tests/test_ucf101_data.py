@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from harness.data import synth
-from harness.data.splits import VideoItem
+from harness.data.splits import DataItem
 from harness_videodata import ucf101
 from harness_videodata.ucf101 import CLASSES_DEMO, files_sha256, generate_demo, read_split
 from harness.errors import DataError
@@ -175,8 +175,8 @@ def test_read_real_layout_with_quirks(fake_ucf):
     assert split.classes == ("ApplyEyeMakeup", "HandstandPushups", "YoYo")
     assert split.missing == 1
     assert len(split.train) == 4 and len(split.test) == 3
-    assert VideoItem("UCF-101/HandstandPushups/v_HandStandPushups_g08_c01.avi", 1) in split.train
-    assert VideoItem("UCF-101/HandstandPushups/v_HandStandPushups_g01_c01.avi", 1) in split.test
+    assert DataItem("UCF-101/HandstandPushups/v_HandStandPushups_g08_c01.avi", 1) in split.train
+    assert DataItem("UCF-101/HandstandPushups/v_HandStandPushups_g01_c01.avi", 1) in split.test
     assert [i.label for i in split.test] == [0, 1, 2]
     for item in split.train + split.test:
         assert (fake_ucf / item.path).is_file()
@@ -199,9 +199,9 @@ def test_read_split_errors(tmp_path, fake_ucf):
 
 
 def test_files_sha256_identity():
-    a, b = VideoItem("UCF-101/A/v_A_g01_c01.avi", 0), VideoItem("UCF-101/B/v_B_g01_c01.avi", 1)
+    a, b = DataItem("UCF-101/A/v_A_g01_c01.avi", 0), DataItem("UCF-101/B/v_B_g01_c01.avi", 1)
     assert files_sha256([a, b]) == files_sha256((b, a))
-    assert files_sha256([a, b]) != files_sha256([a, VideoItem(b.path, 0)])
+    assert files_sha256([a, b]) != files_sha256([a, DataItem(b.path, 0)])
     assert files_sha256([a]) != files_sha256([a, b])
 
 

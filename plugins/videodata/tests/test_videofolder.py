@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.data.splits import VideoItem
+from harness.data.splits import DataItem
 from harness.errors import DataError
 from harness_videodata import videofolder
 from harness_videodata.videofolder import DEMO_FOLDERS, generate_demo, read_split
@@ -28,7 +28,7 @@ def folder(tmp_path) -> Path:
 def test_every_video_at_any_depth_sorted_unlabelled(folder):
     split = read_split(folder, '1')
     assert split.name == '1' and split.classes == () and split.test == () and split.missing == 0
-    assert split.train == tuple(VideoItem(p, -1) for p in (
+    assert split.train == tuple(DataItem(p, -1) for p in (
         'Mov/clip.mov', 'a/deep/er/x.MKV', 'a/y.webm', 'a/z.avi', 'b.mp4', 'c d/e f.mp4'))
     assert read_split(folder) == split and not videofolder.is_demo(folder)
 

@@ -8,10 +8,10 @@ import torch
 from mmengine.config import Config
 
 from harness.api import BackboneInfo, DatasetInfo, EvalRequest, ProtocolInfo, resolve_config
-from harness.data.splits import VideoItem
+from harness.data.splits import DataItem
 from harness_videoeval import features
 
-ITEMS = [VideoItem(f'UCF-101/C{i % 2}/v_{i}.avi', i % 2) for i in range(6)]
+ITEMS = [DataItem(f'UCF-101/C{i % 2}/v_{i}.avi', i % 2) for i in range(6)]
 
 UCF101 = DatasetInfo('ucf101', 'UCF101', 'video', 'harness_videodata.ucf101')
 
