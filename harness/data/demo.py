@@ -26,8 +26,9 @@ def is_demo(root: str | os.PathLike) -> bool:
     return (Path(root).expanduser() / DEMO_MARKER).is_file()
 
 
-def video_seed(seed: int, name: str) -> int:
-    """The seed of one demo video: a function of the demo's seed and the video's name."""
+def item_seed(seed: int, name: str) -> int:
+    """The seed of one demo file (video or image): a function of the demo's seed and the file's
+    name."""
     return int.from_bytes(hashlib.sha256(f'{seed}:{name}'.encode()).digest()[:8], 'little')
 
 
@@ -74,7 +75,7 @@ def render_video(path: Path, spec: tuple[str, str], *, name: str, seed: int, fra
     is written."""
     from harness.data import synth  # cv2 is only needed when generating
 
-    rng = np.random.default_rng(video_seed(seed, name))
+    rng = np.random.default_rng(item_seed(seed, name))
     speed = float(rng.uniform(0.5, 2.0))
     shape, motion = spec
     synth.write_video(path, synth.render_clip(shape, motion, frames=frames, size=size,

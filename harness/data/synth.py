@@ -1,4 +1,4 @@
-"""Synthetic videos with learnable signal (numpy + OpenCV only).
+"""Synthetic videos and images with learnable signal (numpy + OpenCV only).
 
 A clip shows one large filled shape (about a quarter of the frame) in a per-video random colour
 on a per-video random, mildly textured and noisy background, moving with one motion pattern.
@@ -6,7 +6,12 @@ Shape and motion are the class signal; colour, background, start phase and ``spe
 video so that a model has to look at shape and motion, not at colour. Clips are BGR uint8, the
 layout OpenCV writes.
 
-:func:`write_video` stores a clip as an MJPG ``.avi`` (decodable by decord and PyAV), atomically.
+An image (:func:`render_image`) shows one filled shape of a texture class (plain, stripes,
+checker, dots) at a random position, size, rotation and colour on the same kind of background;
+shape and texture are the class signal.
+
+:func:`write_video` stores a clip as an MJPG ``.avi`` (decodable by decord and PyAV),
+:func:`write_image` an image as PNG or JPEG, both atomically.
 """
 
 from __future__ import annotations
@@ -140,6 +145,85 @@ def render_clip(shape: str, motion: str, *, frames: int, size: int, speed: float
         frame += rng.normal(0.0, 4.0, size=frame.shape).astype(np.float32)
         out[i] = np.clip(frame, 0, 255).astype(np.uint8)
     return out
+
+
+TEXTURES = ("plain", "stripes", "checker", "dots")
+
+
+def _texture(texture: str, size: int, rng: np.random.Generator) -> np.ndarray:
+    """A [size, size] mask in [0, 1] of the texture's dark parts (random period, phase and,
+    for stripes, orientation); all zero for ``plain``."""
+    if texture == "plain":
+        return np.zeros((size, size), np.float32)
+    period = rng.uniform(0.12, 0.2) * size
+    y, x = np.mgrid[0:size, 0:size].astype(np.float32)
+    if texture == "stripes":
+        theta = rng.uniform(0, np.pi)
+        u = x * np.cos(theta) + y * np.sin(theta) + rng.uniform(0, period)
+        return (np.sin(2 * np.pi * u / period) > 0).astype(np.float32)
+    if texture == "checker":
+        ox, oy = rng.uniform(0, period, size=2)
+        cells = np.floor((x + ox) / (period / 2)) + np.floor((y + oy) / (period / 2))
+        return (cells % 2).astype(np.float32)
+    if texture == "dots":
+        ox, oy = rng.uniform(0, period, size=2)
+        dx = (x + ox) % period - period / 2
+        dy = (y + oy) % period - period / 2
+        return (np.hypot(dx, dy) < 0.27 * period).astype(np.float32)
+    raise ValueError(f"unknown texture {texture!r}; known: {', '.join(TEXTURES)}")
+
+
+def render_image(shape: str, texture: str, *, size: int, rng: np.random.Generator
+                 ) -> np.ndarray:
+    """Render one image: uint8 [size, size, 3] in BGR order.
+
+    The shape (one of :data:`SHAPES`) covers 1/4 to 1/2 of the side, at a random position and
+    rotation, filled with a random saturated colour whose ``texture`` parts are darkened to
+    40%; colours, background texture and noise are drawn from ``rng``.
+    """
+    if size < 16:
+        raise ValueError(f"size must be >= 16, got {size}")
+    contours = _outline(shape)
+    radius = size * rng.uniform(0.125, 0.25)
+    centre = rng.uniform(radius, size - radius, size=2)
+    angle = rng.uniform(0, 2 * np.pi)
+    c, s = np.cos(angle), np.sin(angle)
+    rot = np.array([[c, -s], [s, c]]) * radius
+    mask = np.zeros((size, size), dtype=np.uint8)
+    for k, contour in enumerate(contours):
+        pts = (contour @ rot.T + centre) * (1 << _SUBPIXEL)
+        cv2.fillPoly(mask, [np.round(pts).astype(np.int32)], 0 if k else 255,
+                     lineType=cv2.LINE_AA, shift=_SUBPIXEL)
+    alpha = (mask.astype(np.float32) / 255.0)[:, :, None]
+    bg_colour, fg_colour = _colours(rng)
+    dark = _texture(texture, size, rng)[:, :, None]
+    fg = fg_colour.astype(np.float32)[None, None, :] * (1.0 - 0.6 * dark)
+    image = _background(size, bg_colour, rng) * (1.0 - alpha) + fg * alpha
+    image += rng.normal(0.0, 4.0, size=image.shape).astype(np.float32)
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def write_image(path: str | os.PathLike, image: np.ndarray) -> Path:
+    """Write BGR uint8 ``image`` [H, W, 3] to ``path`` (``.png``, ``.jpg`` or ``.jpeg``),
+    atomically (a temporary file in the same folder, then renamed). Returns the path."""
+    path = Path(path)
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[-1] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"image must be uint8 [H, W, 3], got {image.dtype} {image.shape}")
+    suffix = path.suffix.lower()
+    if suffix not in (".png", ".jpg", ".jpeg"):
+        raise ValueError(f"demo images are .png or .jpg files, got {path.name}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ok, encoded = cv2.imencode(suffix, image)
+    if not ok:
+        raise OSError(f"OpenCV cannot encode {path.name}")
+    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{suffix}")
+    try:
+        tmp.write_bytes(encoded.tobytes())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
 
 
 #: The codec of each container the demo generators write: MJPG ``.avi`` (UCF101, HMDB51) and

@@ -339,7 +339,7 @@ def test_motion_label_errors(tmp_path):
 
 def _drawn_band(module, seed: int, rel: str) -> str:
     """The speed band of a demo video, redrawn as the generators draw it (first draw)."""
-    return motion.speed_band(np.random.default_rng(demo.video_seed(seed, rel)).uniform(0.5, 2))
+    return motion.speed_band(np.random.default_rng(demo.item_seed(seed, rel)).uniform(0.5, 2))
 
 
 def test_demos_write_motion_labels_from_the_drawn_speed(tmp_path, demo_root):
@@ -364,7 +364,7 @@ def test_ucf101_demo_v2_keeps_the_v1_videos(tmp_path):
     root = ucf101.generate_demo(tmp_path / 'ucf', **kwargs)
     assert ucf101.GENERATOR_VERSION == 2
     rel = 'OrbitRing/v_OrbitRing_g02_c01.avi'
-    rng = np.random.default_rng(demo.video_seed(0, rel))
+    rng = np.random.default_rng(demo.item_seed(0, rel))
     speed = float(rng.uniform(0.5, 2.0))
     shape, pattern = ucf101.DEMO_SPECS['OrbitRing']
     clip = synth.render_clip(shape, pattern, frames=12, size=64, speed=speed, rng=rng)

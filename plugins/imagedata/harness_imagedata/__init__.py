@@ -1,0 +1,1 @@
+"""Image dataset layouts for ssl-harness: ``imagenet`` (an ImageNet-style class folder)."""
