@@ -244,6 +244,15 @@ class EvalRequest:
         if self.config is None and DEFAULT_CONFIG in self.protocol.configs:
             self.config = resolve_config(self.protocol.configs[DEFAULT_CONFIG])
 
+    def backbone_config(self) -> dict:
+        """The backbone's model config, loading the pretrained weights (with a load report,
+        ``harness.SSLPretrained``) when there are any."""
+        backbone = dict(self.backbone.cfg)
+        if self.backbone_weights is not None:
+            backbone['init_cfg'] = dict(type='harness.SSLPretrained',
+                                        checkpoint=str(self.backbone_weights))
+        return backbone
+
     def read_split(self) -> Any:
         """The split to evaluate: the runner's (unreadable videos already removed), or the
         dataset layout's own reading of ``split`` when the request was made by hand."""

@@ -47,6 +47,16 @@ def load_pretrain_config(path: str | os.PathLike) -> Config:
     return Config(cfg.to_dict(), filename=method.filename)
 
 
+def load_eval_config(request) -> Config:
+    """An evaluation protocol's config (``request.config``, a :class:`harness.api.EvalRequest`)
+    with the request's seed (``randomness``) and its ``--cfg-options`` applied (keys must
+    exist)."""
+    cfg = load_config(request.config, label='evaluation config')
+    cfg.randomness = dict(seed=request.seed, deterministic=False)
+    return apply_cfg_options(cfg, request.cfg_options, label='evaluation config',
+                             prefix='eval.')
+
+
 def split_cfg_options(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """``--cfg-options`` for (pretraining, evaluation): keys starting with ``eval.`` go to the
     evaluation config (prefix removed), the rest to the pretraining config."""

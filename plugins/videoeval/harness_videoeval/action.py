@@ -20,9 +20,9 @@ class ActionEvaluator:
             from harness_videoeval.finetune import build_config, split_lists
 
             return build_config(request, *split_lists(request))
-        from harness_videoeval.features import load_config
+        from harness.config import load_eval_config
 
-        return load_config(request)
+        return load_eval_config(request)
 
     def evaluate(self, request: EvalRequest) -> EvalResult:
         return import_object(PROTOCOLS[request.protocol.name])(request)

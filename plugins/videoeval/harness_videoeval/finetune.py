@@ -36,20 +36,11 @@ def split_lists(request: EvalRequest) -> tuple[int, Path, Path]:
             datasets.annotation_list(lists, stem.format('test'), split.test))
 
 
-def backbone_cfg(request: EvalRequest) -> dict:
-    """The backbone's config, loading the pretrained weights (with a report) when there are."""
-    backbone = dict(request.backbone.cfg)
-    if request.backbone_weights is not None:
-        backbone['init_cfg'] = dict(type='harness.SSLPretrained',
-                                    checkpoint=str(request.backbone_weights))
-    return backbone
-
-
 def build_config(request: EvalRequest, num_classes: int, train_list: Path, test_list: Path
                  ) -> Config:
     """The protocol's mmaction2 config with the harness's backbone, data, seed and options."""
     cfg = load_config(request.config, label='evaluation config')
-    cfg.model.backbone = backbone_cfg(request)
+    cfg.model.backbone = request.backbone_config()
     cfg.model.cls_head.num_classes = num_classes
     cfg.model.cls_head.in_channels = request.backbone.feat_dim
     for loader, ann in ((cfg.train_dataloader, train_list), (cfg.test_dataloader, test_list)):

@@ -15,8 +15,8 @@ import numpy as np
 import torch
 
 from harness.api import EvalRequest, EvalResult
-from harness.config import config_sha256, summarize
-from harness_videoeval.features import load_config, split_features
+from harness.config import config_sha256, load_eval_config, summarize
+from harness_videoeval.features import split_features
 from harness_videoeval.finetune import views_of
 
 
@@ -67,7 +67,7 @@ def fit_and_score(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Te
 
 
 def linear_probe(request: EvalRequest) -> EvalResult:
-    cfg = load_config(request)
+    cfg = load_eval_config(request)
     train_x, train_y, test_x, test_y, weights = split_features(request, cfg)
     num_classes = len(request.read_split().classes)
     print(f'[harness] {request.protocol.name}: {cfg.classifier.type} on {tuple(train_x.shape)} '

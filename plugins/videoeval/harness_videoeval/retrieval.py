@@ -5,14 +5,14 @@ their k nearest (:func:`harness_videoeval.recall.recall_at_k`)."""
 from __future__ import annotations
 
 from harness.api import EvalRequest, EvalResult
-from harness.config import config_sha256, summarize
-from harness_videoeval.features import load_config, split_features
+from harness.config import config_sha256, load_eval_config, summarize
+from harness_videoeval.features import split_features
 from harness_videoeval.finetune import views_of
 from harness_videoeval.recall import recall_at_k
 
 
 def retrieval(request: EvalRequest) -> EvalResult:
-    cfg = load_config(request)
+    cfg = load_eval_config(request)
     train_x, train_y, test_x, test_y, weights = split_features(request, cfg)
     ks = tuple(cfg.ks)
     recalls = recall_at_k(test_x.mean(1), test_y, train_x.mean(1), train_y, ks=ks)

@@ -325,15 +325,15 @@ class TemporalEvaluator:
     """The ``order``, ``sync`` and ``motion`` probes (see the module doc)."""
 
     def config(self, request: EvalRequest):
-        from harness_videoeval.features import load_config
+        from harness.config import load_eval_config
 
-        return load_config(request)
+        return load_eval_config(request)
 
     def evaluate(self, request: EvalRequest) -> EvalResult:
-        from harness_videoeval.features import load_config
+        from harness.config import load_eval_config
 
         name = request.protocol.name
-        cfg = load_config(request)
+        cfg = load_eval_config(request)
         probe, train, test = make_probe(request, cfg)
         model, report = build_backbone(request, cfg)
         train_x, train_y, train_skipped = extract(request, model, cfg, train, 'train', probe)

@@ -104,7 +104,7 @@ def test_gathered_shares_come_back_in_dataset_order(monkeypatch):
     """Three processes held DefaultSampler's interleaved shares of 7 videos (padded to 9)."""
     import mmengine.dist
 
-    from harness_videoeval.features import gather_in_order
+    from harness.features import gather_in_order
 
     rows = [torch.tensor([float(i)]) for i in range(7)]
     padded = rows + rows[:2]

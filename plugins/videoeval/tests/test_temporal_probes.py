@@ -313,14 +313,14 @@ def test_motion_end_to_end(demo, tmp_path):
 
 
 def test_samples_are_reproducible_from_the_request_seed(clock, tmp_path):
-    from harness_videoeval.features import load_config
+    from harness.config import load_eval_config
     from harness_videoeval.temporal import build_backbone, extract, make_probe
 
     def samples(seed: int, part: str = 'train'):
         req = make_request('sync', clock, tmp_path, 'TemporalProbeClock', clip_len=4,
                            frame_interval=2, pairs_per_video=3)
         req.seed = seed
-        cfg = load_config(req)
+        cfg = load_eval_config(req)
         probe, train, test = make_probe(req, cfg)
         model, _ = build_backbone(req, cfg)
         return extract(req, model, cfg, train if part == 'train' else test, part, probe)
