@@ -89,8 +89,9 @@ def build_parser() -> ArgumentParser:
     run.add_argument('--dry-run', action='store_true',
                      help='resolve everything, print the merged configs and the planned work, '
                           'train nothing')
-    run.add_argument('--split', default='1',
-                     help="an official split (default 1), or 'all': every split, recorded with "
+    run.add_argument('--split', default=None,
+                     help="an official split (default: the evaluator's first, e.g. 1 for "
+                          "ucf101, val for imagenet), or 'all': every split, recorded with "
                           'each value, the mean and the std')
     run.add_argument('--work-dir', default='work_dirs')
     seeds = run.add_mutually_exclusive_group()

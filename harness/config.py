@@ -183,7 +183,8 @@ def as_plain(cfg: Config | ConfigDict | Mapping) -> dict:
 
 
 #: Pipeline steps that only open, decode or pack data: left out of :func:`summarize`.
-PLUMBING_STEPS = ('DecordInit', 'DecordDecode', 'FormatShape', 'PackActionInputs', 'PackInputs')
+PLUMBING_STEPS = ('DecordInit', 'DecordDecode', 'FormatShape', 'PackActionInputs', 'PackInputs',
+                  'LoadImageFromFile', 'PackImage')
 #: Top-level keys of the runtime, not of the protocol: left out of :func:`summarize`.
 RUNTIME_KEYS = ('default_scope', 'log_level', 'launcher', 'work_dir', 'resume',
                 'experiment_name', 'filename')

@@ -30,3 +30,13 @@ class VideoListDataset(BaseDataset):
                 data_list.append({'filename': osp.join(self.data_root, path),
                                   'label': int(last)})
         return data_list
+
+
+@DATASETS.register_module()
+class ImageListDataset(VideoListDataset):
+    """Images listed as :class:`VideoListDataset` lists videos (``relative/path.png [label]``
+    per line); each sample also carries ``img_path``, the key mmcv's ``LoadImageFromFile``
+    reads."""
+
+    def load_data_list(self) -> list[dict]:
+        return [dict(item, img_path=item['filename']) for item in super().load_data_list()]

@@ -14,7 +14,7 @@ SCOPE = 'harness'
 MODELS = Registry('model', parent=mm.MODELS, scope=SCOPE)
 DATASETS = Registry('dataset', parent=mm.DATASETS, scope=SCOPE, locations=['harness.datasets'])
 TRANSFORMS = Registry('transform', parent=mm.TRANSFORMS, scope=SCOPE,
-                      locations=['harness.data.views'])
+                      locations=['harness.data.views', 'harness.data.images'])
 HOOKS = Registry('hook', parent=mm.HOOKS, scope=SCOPE, locations=['harness.hooks'])
 WEIGHT_INITIALIZERS = Registry('weight initializer', parent=mm.WEIGHT_INITIALIZERS, scope=SCOPE,
                                locations=['harness.weights'])

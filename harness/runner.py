@@ -45,7 +45,7 @@ class RunOptions:
     backbone: str | None = None
     protocol: str | None = None
     data: str = 'demo'
-    split: str = '1'
+    split: str | None = None  # None: the evaluator's first split
     work_dir: str = 'work_dirs'
     seeds: tuple[int, ...] = (0,)
     resume: bool = False
@@ -244,9 +244,11 @@ def resolve_pretrain_data(pm: PluginManager, option: str | None, eval_data: Data
 
 def resolve_splits(evaluator: str, available, protocol: ProtocolInfo, requested: str
                    ) -> tuple[str, ...]:
-    """``--split`` as the splits to evaluate: one name, or 'all' (every split the protocol is
-    defined on)."""
+    """``--split`` as the splits to evaluate: one name, 'all' (every split the protocol is
+    defined on), or None (the first of those)."""
     allowed = tuple(protocol.splits or available)
+    if requested is None:
+        return allowed[:1]
     if requested == 'all':
         return allowed
     if requested not in available:

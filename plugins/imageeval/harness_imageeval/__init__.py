@@ -1,0 +1,1 @@
+"""Image evaluators for ssl-harness: ``imagenet`` (probes on an ImageNet-style folder)."""

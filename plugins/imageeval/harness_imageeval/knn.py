@@ -1,0 +1,57 @@
+"""The ``knn`` protocol: weighted k-nearest-neighbour classification on frozen features.
+
+Every val image votes with its ``k`` most similar train images (cosine similarity of
+L2-normalised features); a neighbour's vote for its class weighs ``exp(similarity / T)``, as in
+InstDisc, DINO and mmselfsup (k = 20, T = 0.07). The number of classes is the dataset's, never
+taken from the labels present in the val set.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+from torch.nn import functional as F
+
+from harness.api import EvalRequest, EvalResult
+
+
+def knn_scores(train_x: Tensor, train_y: Tensor, test_x: Tensor, num_classes: int, *,
+               k: int = 20, temperature: float = 0.07, chunk: int = 1024) -> Tensor:
+    """Class scores ``[len(test_x), num_classes]``: per test row, the sum over its ``k`` most
+    cosine-similar train rows of ``exp(sim / temperature)`` into each one's class. ``k`` is
+    capped at the number of train rows; test rows are processed ``chunk`` at a time."""
+    if k < 1 or temperature <= 0:
+        raise ValueError(f'kNN needs k >= 1 and temperature > 0, got k={k}, '
+                         f'temperature={temperature}')
+    train = F.normalize(train_x.double(), dim=1)
+    test = F.normalize(test_x.double(), dim=1)
+    k = min(k, len(train))
+    scores = []
+    for start in range(0, len(test), chunk):
+        sims, index = (test[start:start + chunk] @ train.T).topk(k, dim=1)
+        votes = torch.zeros(len(sims), num_classes, dtype=torch.float64)
+        votes.scatter_add_(1, train_y[index], (sims / temperature).exp())
+        scores.append(votes)
+    return torch.cat(scores).float()
+
+
+def knn_probe(request: EvalRequest) -> EvalResult:
+    from mmaction.evaluation.functional import top_k_accuracy
+
+    from harness.config import config_sha256, load_eval_config, summarize
+    from harness_imageeval.features import split_features
+
+    cfg = load_eval_config(request)
+    train_x, train_y, test_x, test_y, weights = split_features(request, cfg)
+    num_classes = len(request.read_split().classes)
+    k, temperature = int(cfg.knn.k), float(cfg.knn.temperature)
+    print(f'[harness] {request.protocol.name}: k={k}, T={temperature} over '
+          f'{len(train_x)} train and {len(test_x)} val images', flush=True)
+    scores = knn_scores(train_x[:, 0], train_y, test_x[:, 0], num_classes, k=k,
+                        temperature=temperature)
+    ks = (1, 5) if num_classes > 5 else (1,)
+    accuracy = top_k_accuracy(list(scores.numpy()), test_y.numpy(), topk=ks)
+    metrics = {f'top{n}': round(100 * float(value), 2) for n, value in zip(ks, accuracy)}
+    return EvalResult(metrics=metrics, higher_is_better={name: True for name in metrics},
+                      units={name: '%' for name in metrics}, splits=[request.split], clips=1,
+                      crops=1, config_sha256=config_sha256(cfg), weights=weights,
+                      settings=dict(summarize(cfg), knn=dict(k=k, temperature=temperature)))
