@@ -95,6 +95,9 @@ class MethodInfo:
     data: 'video', 'image' or 'any' (what its backbone takes). citation: the paper.
     default_backbone: used when ``--backbone`` is not given. The modules that register the
     method's models and transforms are its configs' ``custom_imports``.
+    also: the same method on another kind of data, each a MethodInfo of the same name with
+    its own ``data``, ``configs`` and ``default_backbone`` (e.g. BYOL on clips and on images);
+    a run takes the one whose data its evaluator reads (:meth:`for_data`).
     """
 
     name: str
@@ -103,10 +106,24 @@ class MethodInfo:
     configs: Mapping[str, str]
     default_backbone: str
     citation: str = ''
+    also: Sequence['MethodInfo'] = ()
 
     @property
     def pretrains(self) -> bool:
         return bool(self.configs)
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """Every kind of data the method trains on."""
+        return (self.data, *(other.data for other in self.also))
+
+    def for_data(self, kind: str) -> 'MethodInfo | None':
+        """The variant of the method for data of ``kind`` (itself, one of ``also``), or
+        None when it has none."""
+        for variant in (self, *self.also):
+            if variant.data in ('any', kind):
+                return variant
+        return None
 
 
 @dataclass(frozen=True)
@@ -154,6 +171,9 @@ class EvaluatorInfo:
 
     dataset: the name of the dataset layout it reads (a registered :class:`DatasetInfo`).
     evaluator: ``'module:attr'`` of an :class:`Evaluator` (imported only to run).
+    demo_pretrain: the pretraining set a run on demo data uses when ``--pretrain-data`` is not
+    given (a registered dataset's demo, e.g. ``'kinetics400'``); '' for the evaluation
+    dataset's own train list.
     """
 
     name: str
@@ -163,6 +183,7 @@ class EvaluatorInfo:
     protocols: Sequence[ProtocolInfo]
     evaluator: str
     splits: Sequence[str] = ('1',)
+    demo_pretrain: str = ''
 
     def protocol(self, name: str) -> ProtocolInfo:
         for protocol in self.protocols:

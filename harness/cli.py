@@ -173,7 +173,7 @@ def cmd_list(args) -> int:
     print('methods:')
     for name, entry in sorted(components['method'].items()):
         info = entry.info
-        print(f'  {name:<14} [{info.data}] {info.summary}{_configs(info.configs)}')
+        print(f'  {name:<14} [{", ".join(info.kinds)}] {info.summary}{_configs(info.configs)}')
     print('backbones:')
     for name, entry in sorted(components['backbone'].items()):
         print(f'  {name:<14} [{entry.info.data}] {entry.info.summary}')

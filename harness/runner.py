@@ -30,9 +30,6 @@ from harness.pretrain import PretrainResult
 from harness.provenance import device_name, git_commit, package_versions
 from harness.results import atomic_write_text
 
-#: The pretraining set when the evaluation runs on demo data and none is named.
-DEFAULT_DEMO_PRETRAIN = 'kinetics400'
-
 Log = Callable[[str], None]
 
 
@@ -134,6 +131,17 @@ def plan_run(pm: PluginManager, options: RunOptions) -> RunPlan:
 
     method = pm.get('method', options.method)
     evaluator = pm.get('evaluator', options.eval)
+    if options.backbone:  # the method's variant for the named backbone's kind of data
+        kind = pm.get('backbone', options.backbone).info.data
+    else:  # the variant for the evaluator's data
+        kind = evaluator.info.data
+    variant = method.info.for_data(kind)
+    if variant is None:
+        raise HarnessError(f"method '{method.info.name}' trains on "
+                           f"{' and '.join(method.info.kinds)}, not on {kind}; pick a "
+                           f"{' or '.join(method.info.kinds)} evaluator or backbone (see "
+                           "'harness list')")
+    method = replace(method, info=variant)
     backbone = pm.get('backbone', options.backbone or method.info.default_backbone)
     if method.info.data not in ('any', backbone.info.data):
         raise HarnessError(f"backbone '{backbone.info.name}' takes {backbone.info.data} but "
@@ -180,7 +188,8 @@ def plan_run(pm: PluginManager, options: RunOptions) -> RunPlan:
         backbone = pm.get('backbone', backbone.info.demo_standin)
     pretrain_data = None
     if method.info.pretrains:
-        pretrain_data = resolve_pretrain_data(pm, options.pretrain_data, eval_data, work_dir)
+        pretrain_data = resolve_pretrain_data(pm, options.pretrain_data, eval_data,
+                                              evaluator.info.demo_pretrain, work_dir)
     elif options.pretrain_data:
         raise HarnessError(f"method '{method.info.name}' does not pretrain, so it takes no "
                            '--pretrain-data; drop it')
@@ -219,17 +228,18 @@ def data_source(dataset: DatasetInfo, data: str, work_dir: Path, option: str) ->
 
 
 def resolve_pretrain_data(pm: PluginManager, option: str | None, eval_data: DataSource,
-                          work_dir: Path) -> DataSource:
+                          demo_pretrain: str, work_dir: Path) -> DataSource:
     """``--pretrain-data NAME[=ROOT]`` as a :class:`DataSource`. Without ROOT: the evaluation
     data's root when NAME is the evaluation dataset, else the demo when the evaluation data is
-    demo. Without the option: the demo Kinetics-400 when the evaluation data is demo."""
+    demo. Without the option, when the evaluation data is demo: the demo of the evaluator's
+    ``demo_pretrain`` (e.g. Kinetics-400), or the evaluation set's train list."""
     if option is None:
         if not eval_data.is_demo:
             raise HarnessError('name the pretraining set with --pretrain-data NAME=ROOT (e.g. '
                                'kinetics400=/data/kinetics400, or '
                                f"{eval_data.name} to pretrain on the evaluation set's train "
                                "lists); see 'harness list' for the datasets")
-        option = DEFAULT_DEMO_PRETRAIN
+        option = demo_pretrain or eval_data.name
     name, sep, root = option.partition('=')
     dataset = pm.get('dataset', name.strip()).info
     if sep:

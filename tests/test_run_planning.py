@@ -76,14 +76,32 @@ def test_values_mmengine_rejects_are_one_line_before_training(work, capsys, opti
 
 
 @pytest.mark.parametrize('args,words', [
-    (['--method', 'brave', '--backbone', 'resnet18'], "backbone 'resnet18' takes image but "
-                                                      "method 'brave' trains on video"),
+    (['--method', 'brave', '--backbone', 'resnet18'], "method 'brave' trains on video, not on "
+                                                      'image'),
     (['--method', 'random', '--backbone', 'resnet18'], "evaluator 'ucf101' takes video but "
                                                        "backbone 'resnet18' takes image"),
 ])
 def test_a_backbone_of_the_other_kind_is_one_line(work, capsys, args, words):
     assert main(['run', *args, '--eval', 'ucf101', '--work-dir', str(work), '--dry-run']) == 2
     assert words in error_line(capsys)
+
+
+def test_a_video_method_on_an_image_evaluator_is_one_line(work, capsys):
+    assert main(['run', '--method', 'brave', '--eval', 'imagenet', '--work-dir', str(work),
+                 '--dry-run']) == 2
+    assert "method 'brave' trains on video, not on image" in error_line(capsys)
+
+
+def test_a_method_on_two_kinds_of_data_runs_the_variant_its_evaluator_reads():
+    from harness.api import MethodInfo
+
+    image = MethodInfo('m', 's', 'image', {'demo': 'i.py'}, 'resnet18')
+    method = MethodInfo('m', 's', 'video', {'demo': 'v.py'}, 'r3d18', also=(image,))
+    assert method.kinds == ('video', 'image')
+    assert method.for_data('video') is method and method.for_data('image') is image
+    assert method.for_data('audio') is None
+    anything = MethodInfo('r', 's', 'any', {}, 'r3d18')
+    assert anything.for_data('image') is anything
 
 
 def test_launcher_pytorch_outside_torchrun_is_one_line(work, capsys, monkeypatch):
