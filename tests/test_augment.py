@@ -85,6 +85,21 @@ def test_switched_off_steps_draw_identity_parameters():
     assert 'blur_sigma' not in p and 'conv' not in p
 
 
+def test_jitter_strengths_set_the_factor_ranges_and_solarize_its_share():
+    """SimCLR's strong jitter (0.8, 0.8, 0.8, 0.2); BYOL's second view solarizes 20%."""
+    p = stack(draw(3000, color=1.0, jitter=(0.8, 0.8, 0.8, 0.2), solarize=0.2))
+    b, c, s, hue = p['jitter'].unbind(1)
+    for factor in (b, c, s):
+        assert factor.min() >= 0.2 and factor.max() <= 1.8
+        assert factor.min() < 0.25 and factor.max() > 1.75 and factor.mean() == pytest.approx(
+            1.0, abs=0.03)
+    assert hue.abs().max() <= 0.2 and hue.abs().max() > 0.19
+    assert p['solarize'].float().mean() == pytest.approx(0.2, abs=0.03)
+    off = stack(draw(200, color=1.0, jitter=(0.4, 0.4, 0.0, 0.1)))
+    assert (off['jitter'][:, 2] == 1.0).all()  # saturation switched off: the identity
+    assert off['jitter'][:, 3].abs().max() <= 0.1 and off['jitter'][:, 0].min() >= 0.6
+
+
 def test_unknown_option_is_refused():
     with pytest.raises(ValueError, match="unknown augment option.*'colour'|colour"):
         sample_augment(10, 10, 8, {'colour': 0.5})
@@ -103,6 +118,8 @@ def reference(frames, params, kernel):
     if params['blur_sigma'] > 0:
         sigma = float(params['blur_sigma'])
         frames = TF.gaussian_blur(frames, [kernel, kernel], [sigma, sigma])
+    if params['solarize']:
+        frames = TF.solarize(frames, augment.SOLARIZE_THRESHOLD)
     if params['conv'].any():
         weight = params['conv']
         used = weight.abs().sum((0, 1)) > 0
@@ -119,7 +136,8 @@ def test_batched_steps_equal_torchvision_per_clip():
     torch.manual_seed(1)
     size = 24
     params = draw(6, height=30, width=40, size=size, color=1.0, grayscale=0.3, blur=0.7,
-                  random_conv=0.5)
+                  solarize=0.5, random_conv=0.5)
+    assert 0 < sum(bool(p['solarize']) for p in params) < 6
     batch = stack(params)
     video = torch.randint(0, 256, (6, 3, 5, 28, 28), dtype=torch.uint8)
     out = augment_clips(video, batch)

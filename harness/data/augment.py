@@ -12,12 +12,14 @@ Device side (:func:`augment_clips`, run by the :class:`AugmentViews` data prepro
 those parameters to a whole batch at once, in the order
 
     random resized crop -> horizontal flip -> colour jitter (brightness, contrast, saturation,
-    hue in the clip's own random order) -> grayscale -> Gaussian blur -> random convolution
-    (BraVe) -> ImageNet normalisation -> quarter turns -> aspect stretch (TransRank)
+    hue in the clip's own random order) -> grayscale -> Gaussian blur -> solarize (BYOL) ->
+    random convolution (BraVe) -> ImageNet normalisation -> quarter turns -> aspect stretch
+    (TransRank)
 
 with the same parameters for every frame of a clip. Every step takes per-clip parameters and
 runs once on the clips that take it (:func:`on_clips`). Each step matches the torchvision
-function it replaces on one clip (tests compare them pixel by pixel).
+function it replaces on one clip (tests compare them pixel by pixel). An image is a clip of one
+frame.
 """
 from __future__ import annotations
 
@@ -37,16 +39,16 @@ from harness.registry import MODELS
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
-# Colour jitter ranges (MoCo v2 / BraVe): brightness 32/255, contrast and saturation 0.6-1.4,
-# hue 0.2; the order of the four is drawn per clip, as torchvision's ColorJitter does.
-BRIGHTNESS = (1 - 32 / 255, 1 + 32 / 255)
-CONTRAST = (0.6, 1.4)
-SATURATION = (0.6, 1.4)
-HUE = (-0.2, 0.2)
+# Default colour jitter strengths (BraVe's video recipe): brightness 32/255, contrast and
+# saturation 0.4 (factors 0.6-1.4), hue 0.2, as torchvision's ColorJitter arguments; the order
+# of the four is drawn per clip, as ColorJitter does. Image recipes set their own (``jitter``).
+JITTER = (32 / 255, 0.4, 0.4, 0.2)
 BLUR_SIGMA = (0.1, 2.0)
+SOLARIZE_THRESHOLD = 0.5  # BYOL: values at or above it are inverted
 MAX_CONV_KERNEL = 11  # BraVe's random convolution: odd kernels 1..11
 
-AUGMENT_OPTIONS = ('scale', 'ratio', 'flip', 'color', 'grayscale', 'blur', 'random_conv')
+AUGMENT_OPTIONS = ('scale', 'ratio', 'flip', 'color', 'jitter', 'grayscale', 'blur', 'solarize',
+                   'random_conv')
 
 
 def blur_kernel_size(size: int) -> int:
@@ -71,15 +73,17 @@ def sample_augment(height: int, width: int, size: int, options: Mapping[str, Any
 
     height, width: the decoded frames' size (crop boxes are drawn in their pixels, as on the
     original video); size: the view's output size. options: scale (0.3, 1.0), ratio
-    (0.5, 2.0), flip (0.5), color (0.8), grayscale (0.2), blur (0.0), random_conv (0.0), the
-    probabilities of each step (0 switches a step off).
+    (0.5, 2.0), jitter (:data:`JITTER`: brightness, contrast, saturation and hue strengths as
+    torchvision's ColorJitter takes them), and the probability of each step (0 switches a
+    step off): flip (0.5), color (0.8), grayscale (0.2), blur (0.0), solarize (0.0),
+    random_conv (0.0).
 
     Returns tensors that collate into a batch: ``box`` (top, left, height, width as fractions
     of the frame), ``flip``, ``color`` (whether colour jitter applies), ``jitter``
     (brightness, contrast, saturation, hue factors; (1, 1, 1, 0) without colour), ``order``
     (the jitter order), ``gray``, ``blur_sigma`` (0 = no blur; only with blur > 0),
-    ``conv`` (a 3x3x11x11 kernel, all zero for no convolution; only with random_conv > 0), and
-    ``size``.
+    ``solarize`` (only with solarize > 0), ``conv`` (a 3x3x11x11 kernel, all zero for no
+    convolution; only with random_conv > 0), and ``size``.
     """
     check_options(options)
     frame = torch.empty(()).expand(3, height, width)  # get_params reads only the shape
@@ -93,18 +97,30 @@ def sample_augment(height: int, width: int, size: int, options: Mapping[str, Any
     jitter, order = torch.tensor([1.0, 1.0, 1.0, 0.0]), torch.arange(4)
     coloured = _chance(options.get('color', 0.8))
     if coloured:
-        order, *factors = T.ColorJitter.get_params(BRIGHTNESS, CONTRAST, SATURATION, HUE)
-        jitter = torch.tensor([float(f) for f in factors])
+        brightness, contrast, saturation, hue = options.get('jitter', JITTER)
+        order, *factors = T.ColorJitter.get_params(
+            _factor_range(brightness), _factor_range(contrast), _factor_range(saturation),
+            (-hue, hue) if hue > 0 else None)
+        # an operation switched off (None) is the identity: factor 1, hue shift 0
+        jitter = torch.tensor([1.0 if f is None else float(f) for f in factors[:3]]
+                              + [0.0 if factors[3] is None else float(factors[3])])
     params['color'], params['jitter'], params['order'] = torch.tensor(coloured), jitter, order
     params['gray'] = torch.tensor(_chance(options.get('grayscale', 0.2)))
     if options.get('blur', 0.0) > 0:
         sigma = T.GaussianBlur.get_params(*BLUR_SIGMA) if _chance(options['blur']) else 0.0
         params['blur_sigma'] = torch.tensor(float(sigma))
+    if options.get('solarize', 0.0) > 0:
+        params['solarize'] = torch.tensor(_chance(options['solarize']))
     if options.get('random_conv', 0.0) > 0:
         params['conv'] = random_conv_kernel() if _chance(options['random_conv']) else \
             torch.zeros(3, 3, MAX_CONV_KERNEL, MAX_CONV_KERNEL)
     params['size'] = size
     return params
+
+
+def _factor_range(strength: float) -> tuple[float, float] | None:
+    """ColorJitter's factor range for a strength, ``(max(0, 1 - s), 1 + s)``; None for 0."""
+    return (max(0.0, 1 - strength), 1 + strength) if strength > 0 else None
 
 
 def random_conv_kernel() -> Tensor:
@@ -251,6 +267,12 @@ def gaussian_blur(frames: Tensor, sigma: Tensor, kernel: int) -> Tensor:
     return flat.view_as(frames)
 
 
+def solarize(frames: Tensor) -> Tensor:
+    """Invert every value at or above :data:`SOLARIZE_THRESHOLD` (torchvision's ``solarize``
+    on values in [0, 1])."""
+    return torch.where(frames >= SOLARIZE_THRESHOLD, 1 - frames, frames)
+
+
 def random_convolution(frames: Tensor, kernels: Tensor) -> Tensor:
     """BraVe's random convolution: every frame of a clip convolved with the clip's random
     kernel ``[3, 3, k, k]`` (zero padding), then restandardised to the clip's mean and std."""
@@ -313,6 +335,8 @@ def augment_clips(video: Tensor, params: Mapping[str, Any]) -> Tensor:
         frames = on_clips(frames, flat['blur_sigma'] > 0,
                           lambda x, sigma: gaussian_blur(x, sigma, blur_kernel_size(size)),
                           flat['blur_sigma'])
+    if 'solarize' in flat:
+        frames = on_clips(frames, flat['solarize'], solarize)
     if 'conv' in flat:
         frames = on_clips(frames, flat['conv'].flatten(1).any(1), random_convolution,
                           flat['conv'])
