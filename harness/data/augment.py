@@ -349,8 +349,18 @@ def augment_clips(video: Tensor, params: Mapping[str, Any]) -> Tensor:
 
 
 def is_clip(value: Any) -> bool:
-    """A sampler's clip before augmentation: ``{'video': uint8, 'augment': parameters}``."""
-    return isinstance(value, Mapping) and set(value) == {'video', 'augment'}
+    """A sampler's clip or image before augmentation: ``{'video' or 'image': uint8,
+    'augment': parameters}``."""
+    return isinstance(value, Mapping) and set(value) in ({'video', 'augment'},
+                                                         {'image', 'augment'})
+
+
+def augment_view(view: Mapping[str, Any]) -> Tensor:
+    """A batched clip ``uint8 [..., 3, T, h, w]`` or image ``uint8 [..., 3, h, w]`` augmented
+    (:func:`augment_clips`; an image is a clip of one frame)."""
+    if 'image' in view:
+        return augment_clips(view['image'].unsqueeze(-3), view['augment']).squeeze(-3)
+    return augment_clips(view['video'], view['augment'])
 
 
 def map_nested(value: Any, is_leaf, transform) -> Any:
@@ -366,28 +376,31 @@ def map_nested(value: Any, is_leaf, transform) -> Any:
 
 
 def _size_as_int(clip: Mapping[str, Any]) -> dict[str, Any]:
-    """The clip with its collated ``size`` tensor as an int (read while on the host)."""
+    """The clip (or image) with its collated ``size`` tensor as an int (read on the host)."""
     size = clip['augment']['size']
     size = int(size.flatten()[0]) if isinstance(size, Tensor) else size
-    return {'video': clip['video'], 'augment': {**clip['augment'], 'size': size}}
+    return {**clip, 'augment': {**clip['augment'], 'size': size}}
 
 
 def to_channels_last(value: Any) -> Any:
     """Every 5-D tensor in ``value`` in channels-last-3D memory format (N, T, H, W, C order in
-    memory), which lets cuDNN pick its NDHWC convolutions."""
-    return map_nested(value, lambda v: isinstance(v, Tensor) and v.dim() == 5,
-                      lambda v: v.contiguous(memory_format=torch.channels_last_3d))
+    memory) and every 4-D one in channels-last (N, H, W, C), which lets cuDNN pick its NDHWC /
+    NHWC convolutions."""
+    formats = {5: torch.channels_last_3d, 4: torch.channels_last}
+    return map_nested(value, lambda v: isinstance(v, Tensor) and v.dim() in formats,
+                      lambda v: v.contiguous(memory_format=formats[v.dim()]))
 
 
 @MODELS.register_module()
 class AugmentViews(BaseDataPreprocessor):
     """Data preprocessor of the pretraining methods: moves the batch to the model's device and
-    augments every clip the sampler left as ``{'video', 'augment'}`` (see the module's doc);
+    augments every clip or image the sampler left as ``{'video' or 'image', 'augment'}`` (see
+    the module's doc);
     other inputs (labels, indices) are only moved. Copies are non-blocking by default, so
     pinned batches overlap with compute.
 
-    channels_last: on a GPU, hand the clips on in channels-last-3D memory format (a fast path
-    for 3D convolutions with cuDNN; the CPU keeps the default format).
+    channels_last: on a GPU, hand clips on in channels-last-3D and images in channels-last
+    memory format (a fast path for convolutions with cuDNN; the CPU keeps the default format).
     """
 
     def __init__(self, non_blocking: bool = True, channels_last: bool = False):
@@ -397,8 +410,7 @@ class AugmentViews(BaseDataPreprocessor):
     def forward(self, data: dict, training: bool = False) -> dict:
         data = self.cast_data(map_nested(data, is_clip, _size_as_int))
         with torch.no_grad():
-            data['inputs'] = map_nested(data['inputs'], is_clip,
-                                        lambda clip: augment_clips(clip['video'], clip['augment']))
+            data['inputs'] = map_nested(data['inputs'], is_clip, augment_view)
             if self.channels_last and self.device.type == 'cuda':
                 data['inputs'] = to_channels_last(data['inputs'])
         data.setdefault('data_samples', None)

@@ -1,12 +1,74 @@
-"""Image samples for mmengine pipelines: what a loaded (and cropped) image becomes before it is
-batched. Loading, resizing and cropping are mmcv's transforms (``mmcv.LoadImageFromFile``,
-``mmcv.Resize``, ``mmcv.CenterCrop``)."""
+"""Image samples for mmengine pipelines.
+
+- Evaluation: mmcv's transforms load, resize and crop (``mmcv.LoadImageFromFile``,
+  ``mmcv.Resize``, ``mmcv.CenterCrop``); :class:`PackImage` hands the crop on.
+- Pretraining: :class:`SampleImageViews` reads an image once and prepares several views of it,
+  each resized to its fixed intermediate size (uint8) with its augmentation parameters drawn,
+  as :class:`harness.data.views.SampleViews` does for clips; the pixels are augmented batched
+  on the model's device (:class:`harness.data.augment.AugmentViews`, an image being a clip of
+  one frame).
+"""
 from __future__ import annotations
+
+from typing import Any, Mapping
 
 import numpy as np
 import torch
 
+from harness.data.augment import resize_clip, sample_augment
+from harness.data.views import ViewSpec
 from harness.registry import TRANSFORMS
+
+
+def read_image(path: str) -> np.ndarray:
+    """An image file as ``uint8 [H, W, 3]`` RGB (OpenCV, as mmcv's loader; grey images are
+    repeated on three channels). An unreadable file raises ``OSError``."""
+    import cv2
+
+    image = cv2.imread(path, cv2.IMREAD_COLOR)
+    if image is None:
+        raise OSError(f'OpenCV cannot read the image {path}')
+    return np.ascontiguousarray(image[:, :, ::-1])
+
+
+def prepare_image(image: np.ndarray, spec: ViewSpec) -> dict[str, Any]:
+    """One view of an RGB image as the worker hands it on: ``image`` resized to the view's
+    square intermediate size (``uint8 [3, D, D]``) and the view's augmentation parameters,
+    drawn on the image's own height and width (so crop boxes cover what they would on the
+    original)."""
+    frames = torch.from_numpy(image).permute(2, 0, 1).unsqueeze(0)  # [1, 3, H, W]
+    return {'image': resize_clip(frames, spec.intermediate)[:, 0],
+            'augment': sample_augment(image.shape[0], image.shape[1], spec.size, spec.augment)}
+
+
+@TRANSFORMS.register_module()
+class SampleImageViews:
+    """mmengine transform: ``results['filename']`` -> ``results['inputs'] = {name: view}``.
+
+    views: ``{name: spec}``, spec a dict of :class:`~harness.data.views.ViewSpec` fields
+    without ``frames``/``stride`` (``size``, ``augment``, ``decode_size``: the intermediate
+    square, by default 8/7 of ``size``). A view is ``{'image': uint8 [3, D, D], 'augment':
+    parameters}``, which the model's ``AugmentViews`` preprocessor turns into
+    ``float [3, S, S]``. The image is read once.
+    """
+
+    def __init__(self, views: Mapping[str, Mapping[str, Any]]):
+        self.views = {name: ViewSpec(frames=1, **dict(spec)) for name, spec in views.items()}
+
+    def __call__(self, results: dict) -> dict:
+        image = read_image(results['filename'])
+        results['inputs'] = {name: prepare_image(image, spec)
+                             for name, spec in self.views.items()}
+        return results
+
+    def random_inputs(self, batch_size: int) -> dict[str, Any]:
+        """Random batched inputs shaped like the model receives them after augmentation (for
+        model tests)."""
+        return {name: torch.randn(batch_size, 3, spec.size, spec.size)
+                for name, spec in self.views.items()}
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(views={self.views})'
 
 
 @TRANSFORMS.register_module()
