@@ -53,3 +53,38 @@ class ProgressBarHook(Hook):
 
     def after_test_epoch(self, runner, metrics=None) -> None:
         self._close()
+
+
+def cosine_momentum(start: float, end: float, step: int, total: int) -> float:
+    """BYOL's target-EMA schedule: ``end - (end - start) * (cos(pi * step / total) + 1) / 2``,
+    ``start`` at step 0 rising to ``end`` at ``total``."""
+    import math
+
+    progress = min(max(step / max(total, 1), 0.0), 1.0)
+    return end - (end - start) * (math.cos(math.pi * progress) + 1) / 2
+
+
+@HOOKS.register_module()
+class CosineMomentumHook(Hook):
+    """Sets the model's ``momentum`` (its target network's EMA rate) before every training
+    iteration by :func:`cosine_momentum`, from ``start`` (the model's own value when None) to
+    ``end`` over the run (BYOL, MoCo v3)."""
+
+    priority = 'NORMAL'
+
+    def __init__(self, end: float = 1.0, start: float | None = None):
+        self.start, self.end = start, end
+
+    @staticmethod
+    def _model(runner):
+        from mmengine.model import is_model_wrapper
+
+        return runner.model.module if is_model_wrapper(runner.model) else runner.model
+
+    def before_train(self, runner) -> None:
+        if self.start is None:
+            self.start = float(self._model(runner).momentum)
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
+        self._model(runner).momentum = cosine_momentum(self.start, self.end, runner.iter,
+                                                       runner.max_iters)

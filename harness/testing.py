@@ -141,7 +141,7 @@ def shrink_options(cfg, iters: int = 2) -> dict:
         options['train_cfg'] = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=iters)
         for i, scheduler in enumerate(data.get('param_scheduler') or []):
             for key, value in (('begin', 0), ('end', iters), ('T_max', iters),
-                               ('by_epoch', False)):
+                               ('by_epoch', False), ('convert_to_iter_based', False)):
                 if key in scheduler and scheduler[key] != value:
                     options[f'param_scheduler.{i}.{key}'] = value
     return options

@@ -41,6 +41,15 @@ def small_demo(tmp_path_factory) -> Path:
     return generate_demo(root, groups=4, clips_per_group=2, frames=24, size=64)
 
 
+@pytest.fixture(scope='session')
+def small_image_demo(tmp_path_factory) -> Path:
+    """A small imagenet-layout demo dataset (5 classes, 4 train and 2 val images each)."""
+    from harness_imagedata.imagenet import generate_demo
+
+    root = tmp_path_factory.mktemp('imagenet-demo')
+    return generate_demo(root, train_per_class=4, val_per_class=2)
+
+
 @pytest.fixture
 def harness_cli(example_site):
     """Run ``python -m harness.cli ARGS`` in a subprocess with the example plugin installed."""

@@ -10,7 +10,8 @@ from harness.plugins import PluginManager
 from harness.testing import assert_trains, build_method_model, random_view_inputs
 
 PM = PluginManager()
-METHODS = [e.info for e in PM.components['method'].values() if e.info.pretrains]
+METHODS = [variant for e in PM.components['method'].values()
+           for variant in (e.info, *e.info.also) if variant.pretrains]
 BACKBONES = [e.info for e in PM.components['backbone'].values()]
 PAIRS = [(m, b) for m in METHODS for b in BACKBONES if b.data == m.data]
 

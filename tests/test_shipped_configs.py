@@ -12,8 +12,11 @@ from harness.plugins import PluginManager
 from harness.testing import shrink_options
 
 PM = PluginManager()
-METHODS = [(e.info, name) for e in PM.components['method'].values() if e.info.pretrains
-           for name in e.info.configs]
+#: every pretraining method on every kind of data it trains on, with each of its configs
+METHODS = [(variant, name) for e in PM.components['method'].values()
+           for variant in (e.info, *e.info.also) if variant.pretrains
+           for name in variant.configs]
+IDS = [f'{m.name}-{n}' if m.data == 'video' else f'{m.name}-{m.data}-{n}' for m, n in METHODS]
 PROTOCOLS = [(e.info, p, name) for e in PM.components['evaluator'].values()
              for p in e.info.protocols for name in p.configs]
 #: Top-level keys mmengine's Runner or the harness reads from a pretraining config.
@@ -30,7 +33,7 @@ def test_every_method_and_protocol_ships_demo_and_paper_configs():
         assert {'demo', 'paper'} <= set(protocol.configs), (evaluator.name, protocol.name)
 
 
-@pytest.mark.parametrize('method,name', METHODS, ids=[f'{m.name}-{n}' for m, n in METHODS])
+@pytest.mark.parametrize('method,name', METHODS, ids=IDS)
 def test_pretraining_config_has_only_keys_that_are_read_and_passes_the_checks(method, name):
     from harness.checks import check_config
 
@@ -41,13 +44,18 @@ def test_pretraining_config_has_only_keys_that_are_read_and_passes_the_checks(me
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('method,name', METHODS, ids=[f'{m.name}-{n}' for m, n in METHODS])
-def test_pretraining_config_trains_two_iterations(method, name, small_demo, tmp_path):
+@pytest.mark.parametrize('method,name', METHODS, ids=IDS)
+def test_pretraining_config_trains_two_iterations(method, name, request, tmp_path):
     from harness import data as datasets
     from harness.pretrain import build_pretrain_config, plan_pretraining, pretrain
 
     backbone = PM.get('backbone', method.default_backbone).info
-    split = PM.get('dataset', 'ucf101').info.module().read_split(small_demo, '1')
+    if method.data == 'image':
+        small_demo = request.getfixturevalue('small_image_demo')
+        split = PM.get('dataset', 'imagenet').info.module().read_split(small_demo, 'val')
+    else:
+        small_demo = request.getfixturevalue('small_demo')
+        split = PM.get('dataset', 'ucf101').info.module().read_split(small_demo, '1')
     ann_file = datasets.annotation_list(tmp_path, 'train', split.train)
     config = pick_config(method.configs, name, method.name)[1]
     build = dict(data_root=small_demo, ann_file=ann_file, seed=0, launcher='none',
@@ -59,25 +67,33 @@ def test_pretraining_config_trains_two_iterations(method, name, small_demo, tmp_
     assert result.iters == 2 and result.checkpoint_sha256
 
 
-def eval_request(protocol, name, small_demo, tmp_path, cfg_options=None):
+#: the backbone each kind of evaluator is smoke-tested with
+EVAL_BACKBONE = {'video': 'r3d18', 'image': 'resnet18'}
+
+
+def eval_request(evaluator, protocol, name, data_root, tmp_path, cfg_options=None):
+    backbone = PM.get('backbone', EVAL_BACKBONE[evaluator.data]).info
     return EvalRequest(
-        protocol=protocol, backbone=PM.get('backbone', 'r3d18').info, backbone_weights=None,
-        dataset=PM.get('dataset', 'ucf101').info, data_root=small_demo, is_demo=True,
-        work_dir=tmp_path / 'eval', split='1', seed=0, cfg_options=cfg_options or {},
-        imports=PM.get('backbone', 'r3d18').info.imports, cache_dir=tmp_path / 'features',
-        config=pick_config(protocol.configs, name, protocol.name)[1])
+        protocol=protocol, backbone=backbone, backbone_weights=None,
+        dataset=PM.get('dataset', evaluator.dataset).info, data_root=data_root, is_demo=True,
+        work_dir=tmp_path / 'eval', split=evaluator.splits[0], seed=0,
+        cfg_options=cfg_options or {}, imports=backbone.imports,
+        cache_dir=tmp_path / 'features', config=pick_config(protocol.configs, name,
+                                                            protocol.name)[1])
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize('evaluator,protocol,name', PROTOCOLS,
                          ids=[f'{e.name}-{p.name}-{n}' for e, p, n in PROTOCOLS])
-def test_protocol_config_evaluates_on_demo_data(evaluator, protocol, name, small_demo,
-                                                tmp_path):
+def test_protocol_config_evaluates_on_demo_data(evaluator, protocol, name, request, tmp_path):
     from harness.api import import_object
 
+    data_root = request.getfixturevalue('small_image_demo' if evaluator.data == 'image'
+                                        else 'small_demo')
     runner = import_object(evaluator.evaluator)()
-    full = runner.config(eval_request(protocol, name, small_demo, tmp_path))
-    request = eval_request(protocol, name, small_demo, tmp_path, shrink_options(full))
+    full = runner.config(eval_request(evaluator, protocol, name, data_root, tmp_path))
+    request = eval_request(evaluator, protocol, name, data_root, tmp_path,
+                           shrink_options(full))
     result = runner.evaluate(request)
     assert set(result.metrics) == set(protocol.metrics)
     assert result.settings

@@ -155,7 +155,7 @@ def _texture(texture: str, size: int, rng: np.random.Generator) -> np.ndarray:
     for stripes, orientation); all zero for ``plain``."""
     if texture == "plain":
         return np.zeros((size, size), np.float32)
-    period = rng.uniform(0.12, 0.2) * size
+    period = rng.uniform(0.08, 0.12) * size
     y, x = np.mgrid[0:size, 0:size].astype(np.float32)
     if texture == "stripes":
         theta = rng.uniform(0, np.pi)
@@ -177,14 +177,14 @@ def render_image(shape: str, texture: str, *, size: int, rng: np.random.Generato
                  ) -> np.ndarray:
     """Render one image: uint8 [size, size, 3] in BGR order.
 
-    The shape (one of :data:`SHAPES`) covers 1/4 to 1/2 of the side, at a random position and
+    The shape (one of :data:`SHAPES`) spans 0.45 to 0.7 of the side, at a random position and
     rotation, filled with a random saturated colour whose ``texture`` parts are darkened to
     40%; colours, background texture and noise are drawn from ``rng``.
     """
     if size < 16:
         raise ValueError(f"size must be >= 16, got {size}")
     contours = _outline(shape)
-    radius = size * rng.uniform(0.125, 0.25)
+    radius = size * rng.uniform(0.225, 0.35)
     centre = rng.uniform(radius, size - radius, size=2)
     angle = rng.uniform(0, 2 * np.pi)
     c, s = np.cos(angle), np.sin(angle)

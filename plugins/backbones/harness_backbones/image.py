@@ -51,6 +51,30 @@ class ResNet50(_TorchvisionResNet):
 
 
 @MODELS.register_module()
+class ResNet18Slim(BaseModule):
+    """ResNet-18 at a quarter of its width (stem 16, stage widths 16, 32, 64, 128), mmdet's
+    ``ResNet(depth=18, base_channels=16)``: torchvision's layout and parameter names (so mmdet
+    loads it as it is), about 14x cheaper than ResNet-18, which is what lets the CPU demo
+    pretrain long enough to learn something. 128 output channels at stride 32."""
+
+    feat_dim = 128
+
+    def __init__(self, init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        from mmdet.models.backbones import ResNet as MMDetResNet
+
+        self.net = MMDetResNet(depth=18, base_channels=16, stem_channels=16, style='pytorch',
+                               out_indices=(3,), norm_eval=False)
+        self.net.init_weights()
+        # initialised now: mmengine's init_weights() would otherwise run mmdet's own again
+        # after this module's init_cfg, overwriting transferred weights with random ones
+        self.net.is_init = True
+
+    def forward(self, x):
+        return self.net(x)[-1]
+
+
+@MODELS.register_module()
 class VGG16(BaseModule):
     """VGG-16 (torchvision ``vgg16``, no BN): its ``features``, 512 output channels at stride
     32 (Transitive Invariance's backbone)."""
@@ -98,8 +122,9 @@ class AlexNetBN(BaseModule):
 
 class _TimmViT(BaseModule):
     """A timm ``VisionTransformer`` (patch 16, class token, learned positions, final LayerNorm)
-    at any input size (``dynamic_img_size``: positions are interpolated); forward gives the
-    normalised patch tokens as a map ``[N, D, H/16, W/16]``. timm's parameter names are kept
+    at any input size (``dynamic_img_size``: positions are interpolated; a side that is not a
+    multiple of 16 is padded up to one, ``dynamic_img_pad``); forward gives the normalised
+    patch tokens as a map ``[N, D, ceil(H/16), ceil(W/16)]``. timm's parameter names are kept
     (``patch_embed.proj``, ``cls_token``, ``pos_embed``, ``blocks.i.*``, ``norm``), so the
     methods that drive the blocks themselves (SiameseIM) use the same module."""
 
@@ -114,7 +139,7 @@ class _TimmViT(BaseModule):
         self.vit = VisionTransformer(
             img_size=224, patch_size=16, embed_dim=self.embed_dim, depth=self.depth,
             num_heads=self.num_heads, num_classes=0, global_pool='', fc_norm=False,
-            dynamic_img_size=True, drop_path_rate=drop_path_rate)
+            dynamic_img_size=True, dynamic_img_pad=True, drop_path_rate=drop_path_rate)
         # timm initialised it already; mmengine's init_weights() would otherwise call timm's
         # init_weights() again after this module's init_cfg, replacing transferred weights
         self.vit.is_init = True
@@ -122,7 +147,7 @@ class _TimmViT(BaseModule):
 
     def forward(self, x):
         tokens = self.vit.forward_features(x)[:, self.vit.num_prefix_tokens:]
-        height, width = x.shape[-2] // 16, x.shape[-1] // 16
+        height, width = -(-x.shape[-2] // 16), -(-x.shape[-1] // 16)
         return tokens.transpose(1, 2).reshape(len(x), self.embed_dim, height, width)
 
 

@@ -29,7 +29,13 @@ def harness_register_backbones(register):
         data='image', cfg={'type': 'harness.ResNet18'}, feat_dim=512, imports=IMAGE))
     register(BackboneInfo(
         name='resnet50', summary='ResNet-50 (torchvision resnet50), 2048-d; mmdet ResNet key layout',
-        data='image', cfg={'type': 'harness.ResNet50'}, feat_dim=2048, imports=IMAGE))
+        data='image', cfg={'type': 'harness.ResNet50'}, feat_dim=2048, imports=IMAGE,
+        demo_standin='resnet18-slim'))
+    register(BackboneInfo(
+        name='resnet18-slim',
+        summary="ResNet-18 at quarter width (mmdet ResNet, base_channels 16), 128-d; the image "
+                'demo default', data='image', cfg={'type': 'harness.ResNet18Slim'},
+        feat_dim=128, imports=IMAGE))
     register(BackboneInfo(
         name='vit-s16', summary='ViT-S/16 (timm VisionTransformer), 384-d, any input size',
         data='image', cfg={'type': 'harness.ViTS16'}, feat_dim=384, imports=IMAGE))

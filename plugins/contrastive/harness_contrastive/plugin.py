@@ -1,4 +1,5 @@
-"""Registers moco, videomoco, byol and simsiam (video, two clips per video). Cheap to import."""
+"""Registers moco, videomoco, byol and simsiam on two clips of a video, and byol also on two
+augmented views of an image. Cheap to import."""
 from harness import hookimpl
 from harness.api import MethodInfo, packaged_configs
 
@@ -23,9 +24,19 @@ METHODS = {
 }
 
 
+#: methods that also train on two augmented views of an image: name -> config stem
+IMAGE_METHODS = {'byol': 'byol_image'}
+
+
 @hookimpl
 def harness_register_methods(register):
     for name, (summary, stem, citation) in METHODS.items():
+        also = ()
+        if name in IMAGE_METHODS:
+            also = (MethodInfo(name=name, summary=summary, data='image',
+                               configs=packaged_configs('harness_contrastive',
+                                                        IMAGE_METHODS[name]),
+                               default_backbone='resnet50', citation=citation),)
         register(MethodInfo(name=name, summary=summary, data='video',
                             configs=packaged_configs('harness_contrastive', stem),
-                            default_backbone='r3d18', citation=citation))
+                            default_backbone='r3d18', citation=citation, also=also))

@@ -21,22 +21,21 @@ def demo_root(tmp_path_factory) -> Path:
 def test_demo_is_read_back_as_the_layout_says(demo_root):
     split = imagenet.read_split(demo_root, 'val')
     assert split.classes == tuple(sorted(imagenet.CLASSES_DEMO))
-    assert len(split.train) == 6 * 3 and len(split.test) == 6 * 2
+    assert len(split.train) == 5 * 3 and len(split.test) == 5 * 2
     first = split.train[0]
     assert first.path == f'train/{split.classes[0]}/{split.classes[0]}_00000.png'
     assert first.label == 0
-    assert {item.label for item in split.test} == set(range(6))
+    assert {item.label for item in split.test} == set(range(5))
     assert all(item.path.startswith('val/') for item in split.test)
     assert not probe_items(demo_root, split.train + split.test, 'image').unreadable
     assert imagenet.is_demo(demo_root)
 
 
-def test_every_shape_and_every_texture_is_in_two_demo_classes():
+def test_every_demo_class_has_its_own_shape():
     shapes = [shape for shape, _ in imagenet.DEMO_SPECS.values()]
-    textures = [texture for _, texture in imagenet.DEMO_SPECS.values()]
-    assert all(shapes.count(s) == 2 for s in shapes)
-    assert all(textures.count(t) == 2 for t in textures)
-    assert len(set(imagenet.DEMO_SPECS.values())) == len(imagenet.DEMO_SPECS)
+    assert len(set(shapes)) == len(shapes)
+    textures = {texture for _, texture in imagenet.DEMO_SPECS.values()}
+    assert len(textures) >= 3
 
 
 def test_demo_is_deterministic_and_idempotent(demo_root, tmp_path):

@@ -48,7 +48,7 @@ def knn_probe(request: EvalRequest) -> EvalResult:
           f'{len(train_x)} train and {len(test_x)} val images', flush=True)
     scores = knn_scores(train_x[:, 0], train_y, test_x[:, 0], num_classes, k=k,
                         temperature=temperature)
-    ks = (1, 5) if num_classes > 5 else (1,)
+    ks = (1, 5) if num_classes >= 5 else (1,)  # top-5 of fewer classes is not defined
     accuracy = top_k_accuracy(list(scores.numpy()), test_y.numpy(), topk=ks)
     metrics = {f'top{n}': round(100 * float(value), 2) for n, value in zip(ks, accuracy)}
     return EvalResult(metrics=metrics, higher_is_better={name: True for name in metrics},

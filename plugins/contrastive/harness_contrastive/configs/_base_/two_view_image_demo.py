@@ -1,0 +1,43 @@
+# Two augmented views of one image (the image versions of MoCo / BYOL / SimSiam), demo size:
+# the demo imagenet's 64-pixel images are the intermediate (decode_size 64, no resampling in
+# the worker) and each view is a 56-pixel random resized crop (area 0.2-1 as MoCo v2 and
+# SimSiam, aspect 3/4-4/3), flipped, colour-jittered (0.4, 0.4, 0.4, 0.1) with p 0.8, grey with
+# p 0.2 and blurred with p 0.5, augmented on the device. Method configs set `model` (and their
+# own views where their paper's recipe differs).
+# The harness sets model.backbone (--backbone), model.feat_dim, the dataset's data_root and
+# ann_file (--pretrain-data) and the seed; under plain mmengine set the data yourself.
+default_scope = 'harness'
+custom_imports = dict(imports=['harness.datasets', 'harness.data.images', 'harness.data.augment',
+                               'harness.hooks',
+                               'harness_contrastive.models', 'harness_backbones.image'],
+                      allow_failed_imports=False)
+
+train_dataloader = dict(
+    batch_size=32,
+    num_workers=2,
+    persistent_workers=True,
+    # iteration-based training: one endless shuffled stream, no restart at epoch ends
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(
+        type='ImageListDataset', data_root=None, ann_file=None,
+        pipeline=[
+            dict(type='SampleImageViews', views=dict(
+                view1=dict(size=56, decode_size=64, augment=dict(
+                    scale=(0.2, 1.0), ratio=(3 / 4, 4 / 3), jitter=(0.4, 0.4, 0.4, 0.1),
+                    blur=0.5)),
+                view2=dict(size=56, decode_size=64, augment=dict(
+                    scale=(0.2, 1.0), ratio=(3 / 4, 4 / 3), jitter=(0.4, 0.4, 0.4, 0.1),
+                    blur=0.5)))),
+            dict(type='PackInputs'),
+        ],
+    ),
+)
+
+# 300 steps of batch 32 (40 passes over the 240 demo train images), not tuned per method
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=300)
+optim_wrapper = dict(optimizer=dict(type='AdamW', lr=1e-3, weight_decay=1e-2))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=10),
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=10, T_max=290),
+]
