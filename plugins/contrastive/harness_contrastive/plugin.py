@@ -1,5 +1,5 @@
-"""Registers moco, videomoco, byol and simsiam on two clips of a video, and byol also on two
-augmented views of an image. Cheap to import."""
+"""Registers moco, videomoco, byol and simsiam on two clips of a video; moco, byol and simsiam
+also on two augmented views of an image. Cheap to import."""
 from harness import hookimpl
 from harness.api import MethodInfo, packaged_configs
 
@@ -25,7 +25,7 @@ METHODS = {
 
 
 #: methods that also train on two augmented views of an image: name -> config stem
-IMAGE_METHODS = {'byol': 'byol_image'}
+IMAGE_METHODS = {'moco': 'moco_image', 'byol': 'byol_image', 'simsiam': 'simsiam_image'}
 
 
 @hookimpl
