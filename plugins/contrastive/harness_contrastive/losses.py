@@ -38,6 +38,25 @@ def _nce(query: Tensor, key: Tensor, negatives: Tensor, temperature: float) -> T
     return F.cross_entropy(logits, torch.zeros(len(query), dtype=torch.long, device=query.device))
 
 
+def nt_xent(z1: Tensor, z2: Tensor, temperature: float, extra_negatives: Tensor | None = None
+            ) -> Tensor:
+    """SimCLR's NT-Xent over the 2N views of N images: view ``i`` of ``z1`` and view ``i`` of
+    ``z2`` are each other's positive, the other 2N - 2 views (and ``extra_negatives``, e.g.
+    other processes' views) are negatives; cosine similarities over ``temperature``,
+    cross-entropy averaged over all 2N anchors.
+
+    z1, z2: ``[N, D]`` projections (normalised here); extra_negatives: ``[M, D]``.
+    """
+    z = F.normalize(torch.cat([z1, z2]), dim=1)
+    n = len(z1)
+    others = z if extra_negatives is None else torch.cat(
+        [z, F.normalize(extra_negatives, dim=1)])
+    logits = z @ others.t() / temperature
+    logits[torch.arange(2 * n), torch.arange(2 * n)] = float('-inf')  # not its own negative
+    positive = torch.cat([torch.arange(n, 2 * n), torch.arange(n)]).to(z.device)
+    return F.cross_entropy(logits, positive)
+
+
 def negative_cosine(prediction: Tensor, target: Tensor) -> Tensor:
     """SimSiam's D(p, z) = -cos(p, sg(z)), averaged over the batch (stop-gradient applied)."""
     return -F.cosine_similarity(prediction, target.detach(), dim=-1).mean()

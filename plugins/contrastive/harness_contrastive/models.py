@@ -1,4 +1,5 @@
-"""MoCo v2, VideoMoCo, BYOL and SimSiam on two clips of one video (views ``view1``, ``view2``)."""
+"""MoCo v2, VideoMoCo, BYOL, SimSiam and SimCLR on two views of one video or image (``view1``,
+``view2``: clips or images, whichever the backbone takes)."""
 from __future__ import annotations
 
 import copy
@@ -14,7 +15,7 @@ from harness.modules import global_pool, mlp
 from harness.registry import MODELS
 from harness_contrastive import optim  # noqa: F401  (registers MultiOptimWrapperConstructor)
 from harness_contrastive.losses import (byol_regression, decayed_info_nce, info_nce,
-                                        momentum_update, negative_cosine)
+                                        momentum_update, negative_cosine, nt_xent)
 from harness_contrastive.shuffle import (gather_all, shuffle_across_processes,
                                          unshuffle_across_processes)
 
@@ -115,6 +116,31 @@ class BYOL(_TwoViewModel):
             z1 = self.target_projector(global_pool(self.target_backbone(view1)))
             z2 = self.target_projector(global_pool(self.target_backbone(view2)))
         return (byol_regression(p1, z2) + byol_regression(p2, z1)) / 2
+
+
+@MODELS.register_module()
+class SimCLR(_TwoViewModel):
+    """SimCLR: projector (Linear-BN-ReLU-Linear), NT-Xent over the 2N views of a batch at
+    ``temperature``. Under DDP the other processes' views are extra negatives without gradient
+    (each process's loss covers its own anchors)."""
+
+    def __init__(self, backbone: dict, feat_dim: int, hidden_dim: int = 2048, dim: int = 128,
+                 temperature: float = 0.1, data_preprocessor=None, init_cfg=None):
+        super().__init__(backbone, data_preprocessor, init_cfg)
+        self.projector = mlp(feat_dim, hidden_dim, dim, last_bn=False)
+        self.temperature = temperature
+
+    def two_view_loss(self, view1, view2):
+        from mmengine.dist import get_rank, get_world_size
+
+        z1, z2 = self.projector(self.embed(view1)), self.projector(self.embed(view2))
+        remote = None
+        if get_world_size() > 1:  # every process's views, this one's left out
+            both = gather_all(torch.cat([z1, z2]).detach())
+            per_rank = len(both) // get_world_size()
+            rank = get_rank()
+            remote = torch.cat([both[:rank * per_rank], both[(rank + 1) * per_rank:]])
+        return nt_xent(z1, z2, self.temperature, remote)
 
 
 @MODELS.register_module()

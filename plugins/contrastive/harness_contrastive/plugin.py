@@ -1,5 +1,5 @@
 """Registers moco, videomoco, byol and simsiam on two clips of a video; moco, byol and simsiam
-also on two augmented views of an image. Cheap to import."""
+also on two augmented views of an image, and simclr on images. Cheap to import."""
 from harness import hookimpl
 from harness.api import MethodInfo, packaged_configs
 
@@ -24,6 +24,14 @@ METHODS = {
 }
 
 
+#: image-only methods: name -> (summary, config stem, citation)
+IMAGE_ONLY = {
+    'simclr': ('SimCLR: NT-Xent over the 2N augmented views of a batch, MLP projector',
+               'simclr',
+               'Chen, Kornblith, Norouzi, Hinton, "A Simple Framework for Contrastive Learning '
+               'of Visual Representations", ICML 2020'),
+}
+
 #: methods that also train on two augmented views of an image: name -> config stem
 IMAGE_METHODS = {'moco': 'moco_image', 'byol': 'byol_image', 'simsiam': 'simsiam_image'}
 
@@ -40,3 +48,7 @@ def harness_register_methods(register):
         register(MethodInfo(name=name, summary=summary, data='video',
                             configs=packaged_configs('harness_contrastive', stem),
                             default_backbone='r3d18', citation=citation, also=also))
+    for name, (summary, stem, citation) in IMAGE_ONLY.items():
+        register(MethodInfo(name=name, summary=summary, data='image',
+                            configs=packaged_configs('harness_contrastive', stem),
+                            default_backbone='resnet50', citation=citation))

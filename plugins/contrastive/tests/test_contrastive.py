@@ -1,4 +1,4 @@
-"""MoCo v2, BYOL, SimSiam: losses against hand values, the queue, the momentum update."""
+"""MoCo v2, BYOL, SimSiam, SimCLR: losses against hand values, the queue, the momentum update."""
 from __future__ import annotations
 
 import math
@@ -9,8 +9,8 @@ from torch import nn
 
 from harness.registry import MODELS
 from harness_contrastive.losses import (byol_regression, info_nce, momentum_update,
-                                        negative_cosine)
-from harness_contrastive.models import BYOL, MoCo, SimSiam
+                                        negative_cosine, nt_xent)
+from harness_contrastive.models import BYOL, MoCo, SimCLR, SimSiam
 
 
 def test_info_nce_with_a_queue_hand_value():
@@ -20,6 +20,23 @@ def test_info_nce_with_a_queue_hand_value():
     t = 0.5
     expected = -math.log(math.exp(2) / (math.exp(2) + math.exp(0) + math.exp(-2)))
     assert info_nce(q, k, queue, t).item() == pytest.approx(expected)
+
+
+def test_nt_xent_hand_value():
+    """Two images: z1 = (e1, e2), z2 = (e1, -e2). Anchor 0 (e1): positive 2 (e1, cos 1),
+    negatives 1 (e2, cos 0) and 3 (-e2, cos 0); anchor 1 (e2): positive 3 (cos -1), negatives
+    0 and 2 (cos 0). Anchors 2 and 3 mirror 0 and 1."""
+    z1 = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    z2 = torch.tensor([[2.0, 0.0], [0.0, -3.0]])  # lengths do not matter
+    t = 0.5
+    aligned = -math.log(math.exp(2) / (math.exp(2) + 2))
+    opposed = -math.log(math.exp(-2) / (math.exp(-2) + 2))
+    assert nt_xent(z1, z2, t).item() == pytest.approx((aligned + opposed) / 2)
+    # an extra negative equal to e1 adds exp(2) to anchor 0's and 2's denominators, 1 to 1's, 3's
+    extra = torch.tensor([[1.0, 0.0]])
+    aligned_x = -math.log(math.exp(2) / (2 * math.exp(2) + 2))
+    opposed_x = -math.log(math.exp(-2) / (math.exp(-2) + 3))
+    assert nt_xent(z1, z2, t, extra).item() == pytest.approx((aligned_x + opposed_x) / 2)
 
 
 def test_info_nce_falls_as_negatives_move_away():
@@ -73,7 +90,7 @@ def test_moco_queue_is_a_ring_buffer_of_keys():
     assert not any(p.requires_grad for p in model.key_backbone.parameters())
 
 
-@pytest.mark.parametrize('cls', [BYOL, SimSiam])
+@pytest.mark.parametrize('cls', [BYOL, SimSiam, SimCLR])
 def test_loss_falls_over_a_few_steps(cls):
     torch.manual_seed(0)
     model = cls(backbone=dict(type='harness.TinyPairNet'), feat_dim=8, hidden_dim=16, dim=8)
