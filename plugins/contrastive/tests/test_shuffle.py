@@ -1,5 +1,6 @@
-"""Shuffle-BN across two real (gloo) processes: the key batch is mixed across processes and
-comes back in order; every process enqueues every process's keys."""
+"""Across two real (gloo) processes: shuffle-BN mixes the key batch across processes and brings
+it back in order, every process enqueues every process's keys, and SimCLR takes the other
+process's views as negatives."""
 from __future__ import annotations
 
 import torch
@@ -39,3 +40,33 @@ def test_one_process_is_the_identity():
     shuffled, order = shuffle_across_processes(batch)
     assert shuffled is batch and order is None
     assert unshuffle_across_processes(batch, order) is batch and gather_all(batch) is batch
+
+
+class _Identity(torch.nn.Module):
+    def forward(self, x):
+        return x
+
+
+def _simclr_worker(rank: int, port: int, results) -> None:
+    from harness_contrastive.models import SimCLR
+
+    torch_dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank,
+                                  world_size=2)
+    model = SimCLR.__new__(SimCLR)  # no backbone: the views are the projections
+    torch.nn.Module.__init__(model)
+    model.embed, model.projector, model.temperature = _Identity(), _Identity(), 0.5
+    generator = torch.Generator().manual_seed(rank)
+    view1, view2 = torch.randn(3, 4, generator=generator), torch.randn(3, 4, generator=generator)
+    results[rank] = dict(loss=model.two_view_loss(view1, view2), views=torch.cat([view1, view2]))
+    torch_dist.destroy_process_group()
+
+
+def test_simclr_takes_the_other_processes_views_as_negatives():
+    from harness_contrastive.losses import nt_xent
+
+    results = run_two_processes(_simclr_worker)
+    for rank in (0, 1):
+        own, other = results[rank]['views'], results[1 - rank]['views']
+        expected = nt_xent(own[:3], own[3:], 0.5, other)
+        assert torch.allclose(results[rank]['loss'], expected)
+        assert not torch.allclose(expected, nt_xent(own[:3], own[3:], 0.5))
