@@ -54,7 +54,7 @@ def _simclr_worker(rank: int, port: int, results) -> None:
                                   world_size=2)
     model = SimCLR.__new__(SimCLR)  # no backbone: the views are the projections
     torch.nn.Module.__init__(model)
-    model.embed, model.projector, model.temperature = _Identity(), _Identity(), 0.5
+    model.backbone, model.projector, model.temperature = _Identity(), _Identity(), 0.5
     generator = torch.Generator().manual_seed(rank)
     view1, view2 = torch.randn(3, 4, generator=generator), torch.randn(3, 4, generator=generator)
     results[rank] = dict(loss=model.two_view_loss(view1, view2), views=torch.cat([view1, view2]))
