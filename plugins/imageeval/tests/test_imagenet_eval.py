@@ -33,10 +33,16 @@ def test_random_resnet18_knn_on_the_demo_writes_a_record_and_reuses_features(wor
 
 
 def test_an_image_evaluation_of_a_video_backbone_is_one_line(work, capsys):
-    assert main(['run', '--method', 'random', '--eval', 'imagenet', '--work-dir',
-                 str(work)]) == 2
+    assert main(['run', '--method', 'random', '--backbone', 'r3d18', '--eval', 'imagenet',
+                 '--work-dir', str(work)]) == 2
     err = capsys.readouterr().err
     assert err.count('\n') == 1 and "evaluator 'imagenet' takes image" in err
+
+
+def test_random_on_images_defaults_to_the_image_methods_demo_backbone(work, capsys):
+    assert main(['run', '--method', 'random', '--eval', 'imagenet', '--work-dir', str(work),
+                 '--dry-run']) == 0
+    assert 'backbone resnet18-slim' in capsys.readouterr().out
 
 
 def test_extracted_features_are_the_pooled_backbone_of_the_centre_crop(tmp_path):
