@@ -9,8 +9,9 @@ items the store lacks (or whose file changed). Protocols with the same sampling 
 so two probes of one checkpoint extract once, and the splits of a dataset, which partition
 (mostly) the same files, share their extractions.
 
-Evaluators bring the extraction itself (:func:`cached_features`'s ``extract``): mmaction2's
-recognizer for videos, the backbone on an image pipeline for images.
+Evaluators bring the extraction itself (:data:`Extract`): mmaction2's recognizer for videos,
+the backbone on an image pipeline for images. Their configs name the sampling the same way:
+``feature_pipeline`` and ``data_preprocessor``.
 """
 from __future__ import annotations
 
@@ -27,9 +28,16 @@ from harness.api import EvalRequest
 
 FORMAT_VERSION = 1
 
-#: ``extract(items, list_file) -> (features [len(items), views, D], weight-load report)``: the
-#: features of ``items`` in the order of ``list_file`` (their ``path label`` lines).
-Extract = Callable[[Sequence[Any], Path], 'tuple[torch.Tensor, dict | None]']
+#: ``extract(request, items, cfg, list_file) -> (features [len(items), views, D], weight-load
+#: report)``: the features of ``items`` in the order of ``list_file`` (their ``path label``
+#: lines), on every process of a distributed run.
+Extract = Callable[[EvalRequest, Sequence[Any], Any, Path], 'tuple[torch.Tensor, dict | None]']
+
+
+def sampling(cfg: Any) -> dict[str, Any]:
+    """What determines an item's features besides the backbone: the protocol config's
+    ``feature_pipeline`` and ``data_preprocessor``."""
+    return {'pipeline': cfg.feature_pipeline, 'preprocessor': cfg.data_preprocessor}
 
 
 def cache_key(request: EvalRequest, sampling: Mapping[str, Any]) -> str:
@@ -62,17 +70,18 @@ def gather_in_order(rows: list, size: int) -> list:
     return [row for same_step in zip(*shares) for row in same_step][:size]
 
 
-def cached_features(request: EvalRequest, items: Sequence[Any], sampling: Mapping[str, Any],
-                    extract: Extract) -> tuple[torch.Tensor, dict | None]:
-    """The features of ``items``, in their order, and the backbone's weight-load report; items
-    already in the cache store (same file stamp) are not extracted again. In a distributed run
-    every process calls this and gets all the features (``extract`` splits the work)."""
+def cached_features(request: EvalRequest, items: Sequence[Any], cfg: Any, extract: Extract
+                    ) -> tuple[torch.Tensor, dict | None]:
+    """The features of ``items`` under the protocol config ``cfg``, in their order, and the
+    backbone's weight-load report; items already in the cache store (same file stamp) are not
+    extracted again. In a distributed run every process calls this and gets all the features
+    (``extract`` splits the work)."""
     from mmengine.dist import barrier, is_main_process
 
     from harness.data.probe import NOUNS
     from harness.engine import main_process_first
 
-    key = cache_key(request, sampling)
+    key = cache_key(request, sampling(cfg))
     cache_dir = request.cache_dir or request.work_dir / 'features'
     path = cache_dir / f'{request.dataset.name}_{key[:16]}.pt'
     store = torch.load(path, map_location='cpu', weights_only=True) if path.is_file() else {}
@@ -87,7 +96,7 @@ def cached_features(request: EvalRequest, items: Sequence[Any], sampling: Mappin
     else:
         with main_process_first():
             list_file = datasets.annotation_list(cache_dir / 'lists', request.dataset.name, todo)
-        new, report = extract(todo, list_file)  # every process gets all of them
+        new, report = extract(request, todo, cfg, list_file)  # every process gets all
         if len(new) != len(todo):
             raise RuntimeError(f'extracted {len(new)} feature rows for {len(todo)} items')
         start = 0 if store['features'] is None else len(store['features'])
@@ -108,13 +117,12 @@ def cached_features(request: EvalRequest, items: Sequence[Any], sampling: Mappin
     return store['features'][rows], store['weights']
 
 
-def split_features(request: EvalRequest, features_of: Callable[[Sequence[Any]], Any]):
+def split_features(request: EvalRequest, cfg: Any, extract: Extract):
     """(train features, train labels, test features, test labels, weight report) of the
-    request's split, the train and test items extracted (and cached) together by
-    ``features_of(items) -> (features, report)``."""
+    request's split, the train and test items extracted (and cached) together."""
     split = request.read_split()
     items = list(split.train) + list(split.test)
-    features, report = features_of(items)
+    features, report = cached_features(request, items, cfg, extract)
     labels = torch.tensor([item.label for item in items])
     n = len(split.train)
     return features[:n], labels[:n], features[n:], labels[n:], report

@@ -76,15 +76,21 @@ def _avi_cut(path: Path, size: int) -> str | None:
     return None
 
 
-def check_video(path: str | os.PathLike) -> str | None:
-    """Why the video at ``path`` is unreadable, or None when it is readable."""
-    path = Path(path)
+def _size(path: Path) -> tuple[int, str | None]:
+    """The file's size, and 'not on disk' or 'empty file' when it cannot be read at all."""
     try:
         size = path.stat().st_size
     except OSError:
-        return 'not on disk'
-    if size == 0:
-        return 'empty file'
+        return 0, 'not on disk'
+    return size, 'empty file' if size == 0 else None
+
+
+def check_video(path: str | os.PathLike) -> str | None:
+    """Why the video at ``path`` is unreadable, or None when it is readable."""
+    path = Path(path)
+    size, problem = _size(path)
+    if problem:
+        return problem
     cut = _avi_cut(path, size)  # before decoding: FFmpeg would print its complaints
     if cut:
         return cut
@@ -106,12 +112,9 @@ def check_image(path: str | os.PathLike) -> str | None:
     from PIL import Image
 
     path = Path(path)
-    try:
-        size = path.stat().st_size
-    except OSError:
-        return 'not on disk'
-    if size == 0:
-        return 'empty file'
+    size, problem = _size(path)
+    if problem:
+        return problem
     try:
         with Image.open(path) as image:
             image.load()  # decodes every byte: a cut-off file fails here

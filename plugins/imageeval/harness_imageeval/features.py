@@ -15,7 +15,7 @@ import torch
 from mmengine.config import Config
 
 from harness.api import EvalRequest
-from harness.features import cached_features, gather_in_order
+from harness.features import gather_in_order
 from harness.features import split_features as features_of_split
 
 
@@ -74,19 +74,7 @@ def extract(request: EvalRequest, items: Sequence[Any], cfg: Config, list_file: 
     return features, getattr(backbone, 'weight_load_report', None)
 
 
-def sampling(cfg: Config) -> dict:
-    """What determines an image's features besides the backbone: the cache's sampling key."""
-    return {'pipeline': cfg.feature_pipeline, 'preprocessor': cfg.data_preprocessor}
-
-
-def image_features(request: EvalRequest, items: Sequence[Any], cfg: Config
-                   ) -> tuple[torch.Tensor, dict | None]:
-    """The features of ``items`` (see :func:`extract`), in their order, through the cache."""
-    return cached_features(request, items, sampling(cfg),
-                           lambda todo, list_file: extract(request, todo, cfg, list_file))
-
-
 def split_features(request: EvalRequest, cfg: Config):
     """(train features, train labels, test features, test labels, weight report) of the
-    request's split."""
-    return features_of_split(request, lambda items: image_features(request, items, cfg))
+    request's split, through the feature cache (:func:`harness.features.split_features`)."""
+    return features_of_split(request, cfg, extract)

@@ -75,20 +75,14 @@ def extract(request: EvalRequest, items: Sequence[Any], cfg: Config, list_file: 
     return features, getattr(model.backbone, 'weight_load_report', None)
 
 
-def sampling(cfg: Config) -> dict:
-    """What determines a video's features besides the backbone: the cache's sampling key."""
-    return {'pipeline': cfg.feature_pipeline, 'preprocessor': cfg.data_preprocessor}
-
-
 def video_features(request: EvalRequest, items: Sequence[Any], cfg: Config
                    ) -> tuple[torch.Tensor, dict | None]:
     """The features of ``items`` (see :func:`extract`), in their order, through the feature
     cache (:func:`harness.features.cached_features`)."""
-    return cached_features(request, items, sampling(cfg),
-                           lambda todo, list_file: extract(request, todo, cfg, list_file))
+    return cached_features(request, items, cfg, extract)
 
 
 def split_features(request: EvalRequest, cfg: Config):
     """(train features, train labels, test features, test labels, weight report) of the
     request's split (:func:`harness.features.split_features`)."""
-    return features_of_split(request, lambda items: video_features(request, items, cfg))
+    return features_of_split(request, cfg, extract)
