@@ -57,6 +57,19 @@ def nt_xent(z1: Tensor, z2: Tensor, temperature: float, extra_negatives: Tensor 
     return F.cross_entropy(logits, positive)
 
 
+def symmetric_key_contrast(query: Tensor, key: Tensor, temperature: float) -> Tensor:
+    """MoCo v3's contrastive term for one direction: each query's positive is the key of the
+    same image, the other keys of the batch are its negatives; cross-entropy over
+    ``q.k / temperature`` scaled by ``2 * temperature`` (as MoCo v3's code does).
+
+    query: ``[N, D]``; key: ``[M, D]`` with the batch's own keys first (``M >= N``: keys of
+    other processes after them); both normalised here.
+    """
+    logits = F.normalize(query, dim=1) @ F.normalize(key, dim=1).t() / temperature
+    labels = torch.arange(len(query), device=query.device)
+    return 2 * temperature * F.cross_entropy(logits, labels)
+
+
 def negative_cosine(prediction: Tensor, target: Tensor) -> Tensor:
     """SimSiam's D(p, z) = -cos(p, sg(z)), averaged over the batch (stop-gradient applied)."""
     return -F.cosine_similarity(prediction, target.detach(), dim=-1).mean()

@@ -1,4 +1,4 @@
-"""MoCo v2, VideoMoCo, BYOL, SimSiam and SimCLR on two views of one video or image (``view1``,
+"""MoCo v2 and v3, VideoMoCo, BYOL, SimSiam and SimCLR on two views of one video or image (``view1``,
 ``view2``: clips or images, whichever the backbone takes)."""
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from harness.modules import global_pool, mlp
 from harness.registry import MODELS
 from harness_contrastive import optim  # noqa: F401  (registers MultiOptimWrapperConstructor)
 from harness_contrastive.losses import (byol_regression, decayed_info_nce, info_nce,
-                                        momentum_update, negative_cosine, nt_xent)
+                                        momentum_update, negative_cosine, nt_xent,
+                                        symmetric_key_contrast)
 from harness_contrastive.shuffle import (gather_all, shuffle_across_processes,
                                          unshuffle_across_processes)
 
@@ -141,6 +142,51 @@ class SimCLR(_TwoViewModel):
             rank = get_rank()
             remote = torch.cat([both[:rank * per_rank], both[(rank + 1) * per_rank:]])
         return nt_xent(z1, z2, self.temperature, remote)
+
+
+@MODELS.register_module()
+class MoCoV3(_TwoViewModel):
+    """MoCo v3: backbone + projector (3 layers, BN) + predictor (2 layers, BN) queries against
+    a momentum encoder's (backbone + projector) keys of the other view, in-batch negatives,
+    symmetrized: ``ctr(q1, k2) + ctr(q2, k1)``. Under DDP every process's keys are negatives
+    (rank-ordered, this process's first). The momentum follows a cosine to 1 when the config
+    adds ``CosineMomentumHook``."""
+
+    def __init__(self, backbone: dict, feat_dim: int, hidden_dim: int = 4096, dim: int = 256,
+                 momentum: float = 0.99, temperature: float = 0.2, data_preprocessor=None,
+                 init_cfg=None):
+        super().__init__(backbone, data_preprocessor, init_cfg)
+        self.projector = nn.Sequential(
+            nn.Linear(feat_dim, hidden_dim), nn.BatchNorm1d(hidden_dim), nn.ReLU(inplace=True),
+            nn.Linear(hidden_dim, hidden_dim), nn.BatchNorm1d(hidden_dim), nn.ReLU(inplace=True),
+            nn.Linear(hidden_dim, dim), nn.BatchNorm1d(dim, affine=False))
+        self.predictor = nn.Sequential(
+            nn.Linear(dim, hidden_dim), nn.BatchNorm1d(hidden_dim), nn.ReLU(inplace=True),
+            nn.Linear(hidden_dim, dim), nn.BatchNorm1d(dim, affine=False))
+        self.key_backbone = copy.deepcopy(self.backbone).requires_grad_(False)
+        self.key_projector = copy.deepcopy(self.projector).requires_grad_(False)
+        self.momentum, self.temperature = momentum, temperature
+
+    def keys(self, view):
+        """The momentum encoder's keys of ``view``, this process's first, then the others'."""
+        from mmengine.dist import get_rank, get_world_size
+
+        keys = self.key_projector(global_pool(self.key_backbone(view)))
+        if get_world_size() == 1:
+            return keys
+        gathered = gather_all(keys).chunk(get_world_size())
+        rank = get_rank()
+        return torch.cat([keys, *gathered[:rank], *gathered[rank + 1:]])
+
+    def two_view_loss(self, view1, view2):
+        q1 = self.predictor(self.projector(self.embed(view1)))
+        q2 = self.predictor(self.projector(self.embed(view2)))
+        with torch.no_grad():
+            momentum_update(self.backbone, self.key_backbone, self.momentum)
+            momentum_update(self.projector, self.key_projector, self.momentum)
+            k1, k2 = self.keys(view1), self.keys(view2)
+        return (symmetric_key_contrast(q1, k2, self.temperature)
+                + symmetric_key_contrast(q2, k1, self.temperature))
 
 
 @MODELS.register_module()

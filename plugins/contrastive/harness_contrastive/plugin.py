@@ -1,5 +1,5 @@
 """Registers moco, videomoco, byol and simsiam on two clips of a video; moco, byol and simsiam
-also on two augmented views of an image, and simclr on images. Cheap to import."""
+also on two augmented views of an image, and simclr and mocov3 on images. Cheap to import."""
 from harness import hookimpl
 from harness.api import MethodInfo, packaged_configs
 
@@ -30,6 +30,11 @@ IMAGE_ONLY = {
                'simclr',
                'Chen, Kornblith, Norouzi, Hinton, "A Simple Framework for Contrastive Learning '
                'of Visual Representations", ICML 2020'),
+    'mocov3': ('MoCo v3: predictor queries against momentum keys of the other view, in-batch '
+               'negatives, symmetrized, momentum on a cosine to 1',
+               'mocov3',
+               'Chen, Xie, He, "An Empirical Study of Training Self-Supervised Vision '
+               'Transformers", ICCV 2021'),
 }
 
 #: methods that also train on two augmented views of an image: name -> config stem

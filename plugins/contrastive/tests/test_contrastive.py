@@ -9,8 +9,8 @@ from torch import nn
 
 from harness.registry import MODELS
 from harness_contrastive.losses import (byol_regression, info_nce, momentum_update,
-                                        negative_cosine, nt_xent)
-from harness_contrastive.models import BYOL, MoCo, SimCLR, SimSiam
+                                        negative_cosine, nt_xent, symmetric_key_contrast)
+from harness_contrastive.models import BYOL, MoCo, MoCoV3, SimCLR, SimSiam
 
 
 def test_info_nce_with_a_queue_hand_value():
@@ -37,6 +37,19 @@ def test_nt_xent_hand_value():
     aligned_x = -math.log(math.exp(2) / (2 * math.exp(2) + 2))
     opposed_x = -math.log(math.exp(-2) / (math.exp(-2) + 3))
     assert nt_xent(z1, z2, t, extra).item() == pytest.approx((aligned_x + opposed_x) / 2)
+
+
+def test_moco_v3_contrast_hand_value():
+    """q = (e1, e2), k = (e1, -e2) at t = 0.5: row 0 logits (2, 0), positive first; row 1
+    logits (0, -2), positive second; times 2t = 1."""
+    q = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    k = torch.tensor([[3.0, 0.0], [0.0, -1.0]])
+    row0 = -math.log(math.exp(2) / (math.exp(2) + 1))
+    row1 = -math.log(math.exp(-2) / (1 + math.exp(-2)))
+    assert symmetric_key_contrast(q, k, 0.5).item() == pytest.approx((row0 + row1) / 2)
+    # keys of another process only add negatives
+    more = symmetric_key_contrast(q, torch.cat([k, torch.tensor([[1.0, 0.0]])]), 0.5)
+    assert more.item() > symmetric_key_contrast(q, k, 0.5).item()
 
 
 def test_info_nce_falls_as_negatives_move_away():
@@ -90,7 +103,7 @@ def test_moco_queue_is_a_ring_buffer_of_keys():
     assert not any(p.requires_grad for p in model.key_backbone.parameters())
 
 
-@pytest.mark.parametrize('cls', [BYOL, SimSiam, SimCLR])
+@pytest.mark.parametrize('cls', [BYOL, SimSiam, SimCLR, MoCoV3])
 def test_loss_falls_over_a_few_steps(cls):
     torch.manual_seed(0)
     model = cls(backbone=dict(type='harness.TinyPairNet'), feat_dim=8, hidden_dim=16, dim=8)
