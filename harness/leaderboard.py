@@ -117,7 +117,7 @@ def _table(records: list[dict], demo: bool = False) -> list[str]:
     counts = [n for r in records for n in (r['eval'].get('test_videos') or {}).values() if n]
     if demo and counts:
         fewest = min(counts)
-        notes.append(f'With {fewest} test videos, one video is worth {100 / fewest:.1f} points '
+        notes.append(f'With {fewest} test videos, one video is worth {100 / fewest:.3g} points '
                      'of a percentage.')
     if notes:
         lines.append('')

@@ -28,7 +28,7 @@ def _table_rows(text, heading):
 def test_demo_tables_say_what_one_test_video_is_worth():
     demo = _demo(eval__test_videos={'split1': 30})
     text = render_markdown([demo, make_record(eval__test_videos={'split1': 3783})])
-    assert 'With 30 test videos, one video is worth 3.3 points' in text
+    assert 'With 30 test videos, one video is worth 3.33 points' in text
     assert 'one video is worth' not in text.split('# Demo data')[0]  # not under real data
 
 
