@@ -67,15 +67,18 @@ def test_pretraining_config_trains_two_iterations(method, name, request, tmp_pat
     assert result.iters == 2 and result.checkpoint_sha256
 
 
-#: the backbone each kind of evaluator is smoke-tested with
-EVAL_BACKBONE = {'video': 'r3d18', 'image': 'resnet18'}
+#: each kind of evaluator is smoke-tested with this backbone on this small demo dataset (every
+#: video protocol reads the UCF101 layout's demo)
+SMOKE = {'video': ('r3d18', 'ucf101', 'small_demo'),
+         'image': ('resnet18', 'imagenet', 'small_image_demo')}
 
 
 def eval_request(evaluator, protocol, name, data_root, tmp_path, cfg_options=None):
-    backbone = PM.get('backbone', EVAL_BACKBONE[evaluator.data]).info
+    backbone_name, dataset, _ = SMOKE[evaluator.data]
+    backbone = PM.get('backbone', backbone_name).info
     return EvalRequest(
         protocol=protocol, backbone=backbone, backbone_weights=None,
-        dataset=PM.get('dataset', evaluator.dataset).info, data_root=data_root, is_demo=True,
+        dataset=PM.get('dataset', dataset).info, data_root=data_root, is_demo=True,
         work_dir=tmp_path / 'eval', split=evaluator.splits[0], seed=0,
         cfg_options=cfg_options or {}, imports=backbone.imports,
         cache_dir=tmp_path / 'features', config=pick_config(protocol.configs, name,
@@ -88,8 +91,7 @@ def eval_request(evaluator, protocol, name, data_root, tmp_path, cfg_options=Non
 def test_protocol_config_evaluates_on_demo_data(evaluator, protocol, name, request, tmp_path):
     from harness.api import import_object
 
-    data_root = request.getfixturevalue('small_image_demo' if evaluator.data == 'image'
-                                        else 'small_demo')
+    data_root = request.getfixturevalue(SMOKE[evaluator.data][2])
     runner = import_object(evaluator.evaluator)()
     full = runner.config(eval_request(evaluator, protocol, name, data_root, tmp_path))
     request = eval_request(evaluator, protocol, name, data_root, tmp_path,
