@@ -9,10 +9,6 @@ model = dict(type='BYOL',
              data_preprocessor=dict(type='harness.AugmentViews', channels_last=True),
              backbone=dict(type='harness.ResNet50'), feat_dim=2048,
              hidden_dim=4096, dim=256, momentum=0.996)
-custom_imports = dict(imports=['harness.datasets', 'harness.data.images', 'harness.data.augment',
-                               'harness.hooks', 'harness.optimizers',
-                               'harness_contrastive.models', 'harness_backbones.image'],
-                      allow_failed_imports=False)
 train_dataloader = dict(dataset=dict(pipeline=[
     dict(type='SampleImageViews', views=dict(
         view1=dict(size=224, decode_size=256, augment=dict(

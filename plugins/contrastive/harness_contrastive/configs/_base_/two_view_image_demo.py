@@ -8,7 +8,7 @@
 # ann_file (--pretrain-data) and the seed; under plain mmengine set the data yourself.
 default_scope = 'harness'
 custom_imports = dict(imports=['harness.datasets', 'harness.data.images', 'harness.data.augment',
-                               'harness.hooks',
+                               'harness.hooks', 'harness.optimizers',
                                'harness_contrastive.models', 'harness_backbones.image'],
                       allow_failed_imports=False)
 
