@@ -17,7 +17,7 @@ from harness_contrastive import optim  # noqa: F401  (registers MultiOptimWrappe
 from harness_contrastive.losses import (byol_regression, decayed_info_nce, info_nce,
                                         momentum_update, negative_cosine, nt_xent,
                                         symmetric_key_contrast)
-from harness_contrastive.shuffle import (gather_all, shuffle_across_processes,
+from harness_contrastive.shuffle import (gather_all, gather_others, shuffle_across_processes,
                                          unshuffle_across_processes)
 
 
@@ -132,16 +132,8 @@ class SimCLR(_TwoViewModel):
         self.temperature = temperature
 
     def two_view_loss(self, view1, view2):
-        from mmengine.dist import get_rank, get_world_size
-
         z1, z2 = self.projector(self.embed(view1)), self.projector(self.embed(view2))
-        remote = None
-        if get_world_size() > 1:  # every process's views, this one's left out
-            both = gather_all(torch.cat([z1, z2]).detach())
-            per_rank = len(both) // get_world_size()
-            rank = get_rank()
-            remote = torch.cat([both[:rank * per_rank], both[(rank + 1) * per_rank:]])
-        return nt_xent(z1, z2, self.temperature, remote)
+        return nt_xent(z1, z2, self.temperature, gather_others(torch.cat([z1, z2])))
 
 
 @MODELS.register_module()
@@ -169,14 +161,9 @@ class MoCoV3(_TwoViewModel):
 
     def keys(self, view):
         """The momentum encoder's keys of ``view``, this process's first, then the others'."""
-        from mmengine.dist import get_rank, get_world_size
-
         keys = self.key_projector(global_pool(self.key_backbone(view)))
-        if get_world_size() == 1:
-            return keys
-        gathered = gather_all(keys).chunk(get_world_size())
-        rank = get_rank()
-        return torch.cat([keys, *gathered[:rank], *gathered[rank + 1:]])
+        others = gather_others(keys)
+        return keys if others is None else torch.cat([keys, others])
 
     def two_view_loss(self, view1, view2):
         q1 = self.predictor(self.projector(self.embed(view1)))

@@ -5,7 +5,9 @@ encoder could use the batch statistics to find the positive ("cheat"); MoCo ther
 the key batch across processes before the key encoder and restores the order after it
 (:func:`shuffle_across_processes` / :func:`unshuffle_across_processes`). The keys every process
 computed are enqueued by all (:func:`gather_all`), so the processes' queues stay identical.
-In a single process all three are the identity (there is no other process to shuffle with).
+In-batch contrastive losses take the other processes' samples as negatives
+(:func:`gather_others`). In a single process there is no other process to shuffle with or
+gather from.
 """
 from __future__ import annotations
 
@@ -19,6 +21,15 @@ def gather_all(tensor: Tensor) -> Tensor:
     if dist.get_world_size() == 1:
         return tensor
     return torch.cat(dist.all_gather(tensor.detach().contiguous()))
+
+
+def gather_others(tensor: Tensor) -> Tensor | None:
+    """The tensors of all other processes, concatenated in rank order (no gradient): extra
+    negatives for in-batch contrastive losses (SimCLR, MoCo v3). None in a single process."""
+    if dist.get_world_size() == 1:
+        return None
+    shares = dist.all_gather(tensor.detach().contiguous())
+    return torch.cat([share for rank, share in enumerate(shares) if rank != dist.get_rank()])
 
 
 def shuffle_across_processes(batch: Tensor) -> tuple[Tensor, Tensor | None]:

@@ -7,7 +7,7 @@ import torch
 import torch.distributed as torch_dist
 
 from harness.testing import run_two_processes
-from harness_contrastive.shuffle import (gather_all, shuffle_across_processes,
+from harness_contrastive.shuffle import (gather_all, gather_others, shuffle_across_processes,
                                          unshuffle_across_processes)
 
 
@@ -19,7 +19,7 @@ def _worker(rank: int, port: int, results) -> None:
     shuffled, order = shuffle_across_processes(batch)
     encoded = shuffled * 2  # a row-wise "encoder"
     results[rank] = dict(shuffled=shuffled, back=unshuffle_across_processes(encoded, order),
-                         batch=batch, gathered=gather_all(batch))
+                         batch=batch, gathered=gather_all(batch), others=gather_others(batch))
     torch_dist.destroy_process_group()
 
 
@@ -29,6 +29,7 @@ def test_shuffle_across_two_processes_round_trips():
     for rank in (0, 1):
         assert torch.equal(results[rank]['back'], results[rank]['batch'] * 2)
         assert torch.equal(results[rank]['gathered'], both)
+        assert torch.equal(results[rank]['others'], results[1 - rank]['batch'])
     # the two shares partition the whole batch, and some rows changed process
     shares = torch.cat([results[0]['shuffled'], results[1]['shuffled']])
     assert sorted(shares[:, 0].tolist()) == sorted(both[:, 0].tolist())
@@ -40,6 +41,7 @@ def test_one_process_is_the_identity():
     shuffled, order = shuffle_across_processes(batch)
     assert shuffled is batch and order is None
     assert unshuffle_across_processes(batch, order) is batch and gather_all(batch) is batch
+    assert gather_others(batch) is None
 
 
 class _Identity(torch.nn.Module):
