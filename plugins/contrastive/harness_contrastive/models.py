@@ -1,5 +1,5 @@
-"""MoCo v2 and v3, VideoMoCo, BYOL, SimSiam and SimCLR on two views of one video or image (``view1``,
-``view2``: clips or images, whichever the backbone takes)."""
+"""MoCo v2 and v3, VideoMoCo, BYOL, SimSiam and SimCLR on two views of one video or image
+(``view1``, ``view2``: clips or images, whichever the backbone takes)."""
 from __future__ import annotations
 
 import copy
