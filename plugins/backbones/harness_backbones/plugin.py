@@ -25,10 +25,12 @@ def harness_register_backbones(register):
         data='video', cfg={'type': 'harness.R3D18Slim'}, feat_dim=128, imports=VIDEO))
 
     register(BackboneInfo(
-        name='resnet18', summary='ResNet-18 (torchvision resnet18), 512-d; mmdet ResNet key layout',
+        name='resnet18',
+        summary='ResNet-18 (torchvision resnet18), 512-d; mmdet ResNet key layout',
         data='image', cfg={'type': 'harness.ResNet18'}, feat_dim=512, imports=IMAGE))
     register(BackboneInfo(
-        name='resnet50', summary='ResNet-50 (torchvision resnet50), 2048-d; mmdet ResNet key layout',
+        name='resnet50',
+        summary='ResNet-50 (torchvision resnet50), 2048-d; mmdet ResNet key layout',
         data='image', cfg={'type': 'harness.ResNet50'}, feat_dim=2048, imports=IMAGE,
         demo_standin='resnet18-slim'))
     register(BackboneInfo(

@@ -100,8 +100,9 @@ def generate_demo(root: str | os.PathLike, *, classes: Iterable[str] = CLASSES_D
     """Write a small synthetic image folder in the layout above under ``root``; return it.
 
     By default 5 classes (:data:`DEMO_SPECS`: a shape with a texture) x (48 train + 24 val) PNG
-    images of 64 x 64 pixels: 240 train and 120 val images (one val image is 0.83 points). Colour, position, size, rotation and
-    background vary per image. The train images also serve image pretraining.
+    images of 64 x 64 pixels: 240 train and 120 val images (one val image is 0.83 points).
+    Colour, position, size, rotation and background vary per image. The train images also
+    serve image pretraining.
 
     Deterministic: the same arguments give identical images. Idempotent: returns at once when
     ``DEMO.txt`` records the same parameters. ``DEMO.txt`` is written last, so an interrupted
