@@ -98,6 +98,8 @@ class MethodInfo:
     also: the same method on another kind of data, each a MethodInfo of the same name with
     its own ``data``, ``configs`` and ``default_backbone`` (e.g. BYOL on clips and on images);
     a run takes the one whose data its evaluator reads (:meth:`for_data`).
+    backbones: the backbones it can train, by name, when not every backbone of its data
+    (SiameseIM drives a ViT's patch embedding and blocks itself); empty: all of them.
     """
 
     name: str
@@ -107,6 +109,7 @@ class MethodInfo:
     default_backbone: str
     citation: str = ''
     also: Sequence['MethodInfo'] = ()
+    backbones: Sequence[str] = ()
 
     @property
     def pretrains(self) -> bool:
@@ -116,6 +119,10 @@ class MethodInfo:
     def kinds(self) -> tuple[str, ...]:
         """Every kind of data the method trains on."""
         return (self.data, *(other.data for other in self.also))
+
+    def trains(self, backbone: str) -> bool:
+        """Whether the method can train the backbone named ``backbone`` (of its data)."""
+        return not self.backbones or backbone in self.backbones
 
     def for_data(self, kind: str) -> 'MethodInfo | None':
         """The variant of the method for data of ``kind`` (itself, one of ``also``), or

@@ -173,7 +173,9 @@ def cmd_list(args) -> int:
     print('methods:')
     for name, entry in sorted(components['method'].items()):
         info = entry.info
-        print(f'  {name:<14} [{", ".join(info.kinds)}] {info.summary}{_configs(info.configs)}')
+        only = f" (backbones: {', '.join(info.backbones)})" if info.backbones else ''
+        print(f'  {name:<14} [{", ".join(info.kinds)}] {info.summary}{_configs(info.configs)}'
+              f'{only}')
     print('backbones:')
     for name, entry in sorted(components['backbone'].items()):
         print(f'  {name:<14} [{entry.info.data}] {entry.info.summary}')

@@ -1,6 +1,8 @@
-"""Small network pieces shared by method plugins (projectors, predictors, pooling)."""
+"""Small network pieces shared by method plugins (projectors, predictors, pooling, the
+momentum update of target networks)."""
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 
@@ -18,3 +20,12 @@ def mlp(in_dim: int, hidden_dim: int, out_dim: int, *, last_bn: bool) -> nn.Sequ
     if last_bn:
         layers.append(nn.BatchNorm1d(out_dim))
     return nn.Sequential(*layers)
+
+
+@torch.no_grad()
+def momentum_update(online: nn.Module, target: nn.Module, momentum: float) -> None:
+    """target <- momentum * target + (1 - momentum) * online (parameters; buffers copied)."""
+    for p_online, p_target in zip(online.parameters(), target.parameters()):
+        p_target.mul_(momentum).add_(p_online.detach(), alpha=1 - momentum)
+    for b_online, b_target in zip(online.buffers(), target.buffers()):
+        b_target.copy_(b_online)

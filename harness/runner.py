@@ -186,6 +186,10 @@ def plan_run(pm: PluginManager, options: RunOptions) -> RunPlan:
         # the default's cheaper sibling, so a CPU demo pretrains long enough to learn
         # something; every method on the demo gets it, random init included
         backbone = pm.get('backbone', backbone.info.demo_standin)
+    if not method.info.trains(backbone.info.name):
+        raise HarnessError(f"method '{method.info.name}' trains only the backbones "
+                           f"{', '.join(method.info.backbones)}, not '{backbone.info.name}'; "
+                           'pick one of them with --backbone')
     pretrain_data = None
     if method.info.pretrains:
         pretrain_data = resolve_pretrain_data(pm, options.pretrain_data, eval_data,

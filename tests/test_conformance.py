@@ -13,7 +13,8 @@ PM = PluginManager()
 METHODS = [variant for e in PM.components['method'].values()
            for variant in (e.info, *e.info.also) if variant.pretrains]
 BACKBONES = [e.info for e in PM.components['backbone'].values()]
-PAIRS = [(m, b) for m in METHODS for b in BACKBONES if b.data == m.data]
+PAIRS = [(m, b) for m in METHODS for b in BACKBONES
+         if b.data == m.data and m.trains(b.name)]
 
 
 @pytest.mark.parametrize('method,backbone', PAIRS,

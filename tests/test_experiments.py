@@ -40,3 +40,12 @@ def test_demo_signal_effective_dimension_counts_the_directions_features_use():
     on_a_line = torch.randn(1000, 1) * torch.tensor([[1.0, -2.0, 3.0]]) + \
         1e-4 * torch.randn(1000, 3)
     assert demo_signal.effective_dimension(on_a_line) == pytest.approx(1.0, abs=0.01)
+
+
+def test_sim_views_adds_its_option_to_the_one_cfg_options_list():
+    sim_views = load('sim_views')
+    assert sim_views.with_option([], 'model.target_view=same') == \
+        ['--cfg-options', 'model.target_view=same']
+    assert sim_views.with_option(['--cfg-options', 'train_cfg.max_iters=5', '--amp', 'bf16'],
+                                 'model.target_view=same') == \
+        ['--cfg-options', 'model.target_view=same', 'train_cfg.max_iters=5', '--amp', 'bf16']

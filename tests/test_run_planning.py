@@ -92,6 +92,13 @@ def test_a_video_method_on_an_image_evaluator_is_one_line(work, capsys):
     assert "method 'brave' trains on video, not on image" in error_line(capsys)
 
 
+def test_a_backbone_the_method_cannot_train_is_one_line(work, capsys):
+    assert main(['run', '--method', 'sim', '--backbone', 'resnet18', '--eval', 'imagenet',
+                 '--work-dir', str(work), '--dry-run']) == 2
+    assert ("method 'sim' trains only the backbones vit-b16, vit-s16, vit-tiny8, not "
+            "'resnet18'") in error_line(capsys)
+
+
 def test_a_method_on_two_kinds_of_data_runs_the_variant_its_evaluator_reads():
     from harness.api import MethodInfo
 

@@ -50,25 +50,45 @@ class SampleImageViews:
     square, by default 8/7 of ``size``). A view is ``{'image': uint8 [3, D, D], 'augment':
     parameters}``, which the model's ``AugmentViews`` preprocessor turns into
     ``float [3, S, S]``. The image is read once.
+
+    geometry: also hand on where each view lies in the image, ``inputs['geometry'] = {name:
+    {'box': (top, left, height, width) as fractions of the image, 'flip': bool}}`` (the crop
+    is taken first, then flipped), for methods that relate the views' positions (SiameseIM).
     """
 
-    def __init__(self, views: Mapping[str, Mapping[str, Any]]):
+    def __init__(self, views: Mapping[str, Mapping[str, Any]], geometry: bool = False):
         self.views = {name: ViewSpec(frames=1, **dict(spec)) for name, spec in views.items()}
+        self.geometry = geometry
 
     def __call__(self, results: dict) -> dict:
         image = read_image(results['filename'])
-        results['inputs'] = {name: prepare_image(image, spec)
-                             for name, spec in self.views.items()}
+        inputs = {name: prepare_image(image, spec) for name, spec in self.views.items()}
+        if self.geometry:
+            inputs['geometry'] = {name: {'box': view['augment']['box'],
+                                         'flip': view['augment']['flip']}
+                                  for name, view in inputs.items()}
+        results['inputs'] = inputs
         return results
 
     def random_inputs(self, batch_size: int) -> dict[str, Any]:
         """Random batched inputs shaped like the model receives them after augmentation (for
         model tests)."""
-        return {name: torch.randn(batch_size, 3, spec.size, spec.size)
-                for name, spec in self.views.items()}
+        inputs: dict[str, Any] = {name: torch.randn(batch_size, 3, spec.size, spec.size)
+                                  for name, spec in self.views.items()}
+        if self.geometry:
+            inputs['geometry'] = {name: random_geometry(batch_size) for name in self.views}
+        return inputs
 
     def __repr__(self) -> str:
-        return f'{type(self).__name__}(views={self.views})'
+        return f'{type(self).__name__}(views={self.views}, geometry={self.geometry})'
+
+
+def random_geometry(batch_size: int) -> dict[str, torch.Tensor]:
+    """Random crop boxes inside the image (fractions, sides 0.3-1) and flips, batched."""
+    sides = 0.3 + 0.7 * torch.rand(batch_size, 2)
+    corners = (1 - sides) * torch.rand(batch_size, 2)
+    return {'box': torch.cat([corners, sides], dim=1),
+            'flip': torch.rand(batch_size) < 0.5}
 
 
 @TRANSFORMS.register_module()

@@ -121,25 +121,29 @@ class AlexNetBN(BaseModule):
 
 
 class _TimmViT(BaseModule):
-    """A timm ``VisionTransformer`` (patch 16, class token, learned positions, final LayerNorm)
-    at any input size (``dynamic_img_size``: positions are interpolated; a side that is not a
-    multiple of 16 is padded up to one, ``dynamic_img_pad``); forward gives the normalised
-    patch tokens as a map ``[N, D, ceil(H/16), ceil(W/16)]``. timm's parameter names are kept
-    (``patch_embed.proj``, ``cls_token``, ``pos_embed``, ``blocks.i.*``, ``norm``), so the
-    methods that drive the blocks themselves (SiameseIM) use the same module."""
+    """A timm ``VisionTransformer`` (class token, learned positions, final LayerNorm) at any
+    input size (``dynamic_img_size``: positions are interpolated from the ``img_size`` grid; a
+    side that is not a multiple of the patch is padded up to one, ``dynamic_img_pad``); forward
+    gives the normalised patch tokens as a map ``[N, D, ceil(H/p), ceil(W/p)]``. timm's
+    parameter names are kept (``patch_embed.proj``, ``cls_token``, ``pos_embed``,
+    ``blocks.i.*``, ``norm``), so the methods that drive the blocks themselves (SiameseIM) use
+    the same module."""
 
     embed_dim = 384
     depth = 12
     num_heads = 6
+    patch_size = 16
+    img_size = 224
 
     def __init__(self, init_cfg=None, drop_path_rate: float = 0.0):
         super().__init__(init_cfg=init_cfg)
         from timm.models.vision_transformer import VisionTransformer
 
         self.vit = VisionTransformer(
-            img_size=224, patch_size=16, embed_dim=self.embed_dim, depth=self.depth,
-            num_heads=self.num_heads, num_classes=0, global_pool='', fc_norm=False,
-            dynamic_img_size=True, dynamic_img_pad=True, drop_path_rate=drop_path_rate)
+            img_size=self.img_size, patch_size=self.patch_size, embed_dim=self.embed_dim,
+            depth=self.depth, num_heads=self.num_heads, num_classes=0, global_pool='',
+            fc_norm=False, dynamic_img_size=True, dynamic_img_pad=True,
+            drop_path_rate=drop_path_rate)
         # timm initialised it already; mmengine's init_weights() would otherwise call timm's
         # init_weights() again after this module's init_cfg, replacing transferred weights
         self.vit.is_init = True
@@ -147,7 +151,8 @@ class _TimmViT(BaseModule):
 
     def forward(self, x):
         tokens = self.vit.forward_features(x)[:, self.vit.num_prefix_tokens:]
-        height, width = -(-x.shape[-2] // 16), -(-x.shape[-1] // 16)
+        patch = self.patch_size
+        height, width = -(-x.shape[-2] // patch), -(-x.shape[-1] // patch)
         return tokens.transpose(1, 2).reshape(len(x), self.embed_dim, height, width)
 
 
@@ -163,3 +168,14 @@ class ViTB16(_TimmViT):
     embed_dim = 768
     num_heads = 12
 
+
+@MODELS.register_module()
+class ViTTiny8(_TimmViT):
+    """A small ViT for CPU demos: ViT-Tiny's width (192-d, 3 heads) at 4 blocks, 8-pixel
+    patches, positions for a 56-pixel image (a 7 x 7 grid, the image demo's crop size)."""
+
+    embed_dim = 192
+    depth = 4
+    num_heads = 3
+    patch_size = 8
+    img_size = 56

@@ -43,7 +43,13 @@ def harness_register_backbones(register):
         data='image', cfg={'type': 'harness.ViTS16'}, feat_dim=384, imports=IMAGE))
     register(BackboneInfo(
         name='vit-b16', summary='ViT-B/16 (timm VisionTransformer), 768-d, any input size',
-        data='image', cfg={'type': 'harness.ViTB16'}, feat_dim=768, imports=IMAGE))
+        data='image', cfg={'type': 'harness.ViTB16'}, feat_dim=768, imports=IMAGE,
+        demo_standin='vit-tiny8'))
+    register(BackboneInfo(
+        name='vit-tiny8',
+        summary='ViT at 192-d, 4 blocks, 8-pixel patches (timm VisionTransformer); the image '
+                'ViT demo default', data='image', cfg={'type': 'harness.ViTTiny8'},
+        feat_dim=192, imports=IMAGE))
     register(BackboneInfo(
         name='vgg16', summary='VGG-16 (torchvision vgg16 features, no BN), 512-d',
         data='image', cfg={'type': 'harness.VGG16'}, feat_dim=512, imports=IMAGE))

@@ -14,7 +14,7 @@ IMAGE_BACKBONES = [e.info for e in PluginManager().components['backbone'].values
 # output side at 64 px input: stride 32 for the CNNs (AlexNet's ceil-mode pools leave 1),
 # 16 for the ViTs
 SIDE_AT_64 = {'resnet18': 2, 'resnet50': 2, 'resnet18-slim': 2, 'vgg16': 2, 'alexnet-bn': 1,
-              'vit-s16': 4, 'vit-b16': 4}
+              'vit-s16': 4, 'vit-b16': 4, 'vit-tiny8': 8}
 
 
 def test_every_image_backbone_has_an_expected_side():

@@ -78,12 +78,3 @@ def negative_cosine(prediction: Tensor, target: Tensor) -> Tensor:
 def byol_regression(prediction: Tensor, target: Tensor) -> Tensor:
     """BYOL's 2 - 2 cos(q(z_online), sg(z_target)), averaged over the batch."""
     return 2 + 2 * negative_cosine(prediction, target)
-
-
-@torch.no_grad()
-def momentum_update(online: torch.nn.Module, target: torch.nn.Module, momentum: float) -> None:
-    """target <- momentum * target + (1 - momentum) * online (parameters; buffers copied)."""
-    for p_online, p_target in zip(online.parameters(), target.parameters()):
-        p_target.mul_(momentum).add_(p_online.detach(), alpha=1 - momentum)
-    for b_online, b_target in zip(online.buffers(), target.buffers()):
-        b_target.copy_(b_online)

@@ -11,12 +11,11 @@ from mmengine.optim import OptimWrapperDict
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from harness.modules import global_pool, mlp
+from harness.modules import global_pool, mlp, momentum_update
 from harness.registry import MODELS
 from harness_contrastive import optim  # noqa: F401  (registers MultiOptimWrapperConstructor)
 from harness_contrastive.losses import (byol_regression, decayed_info_nce, info_nce,
-                                        momentum_update, negative_cosine, nt_xent,
-                                        symmetric_key_contrast)
+                                        negative_cosine, nt_xent, symmetric_key_contrast)
 from harness_contrastive.shuffle import (gather_all, gather_others, shuffle_across_processes,
                                          unshuffle_across_processes)
 

@@ -7,9 +7,10 @@ import pytest
 import torch
 from torch import nn
 
+from harness.modules import momentum_update
 from harness.registry import MODELS
-from harness_contrastive.losses import (byol_regression, info_nce, momentum_update,
-                                        negative_cosine, nt_xent, symmetric_key_contrast)
+from harness_contrastive.losses import (byol_regression, info_nce, negative_cosine, nt_xent,
+                                        symmetric_key_contrast)
 from harness_contrastive.models import BYOL, MoCo, MoCoV3, SimCLR, SimSiam
 
 

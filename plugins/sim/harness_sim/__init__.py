@@ -1,0 +1,1 @@
+"""Siamese Image Modeling (SiameseIM) as an ssl-harness method plugin."""

@@ -1,0 +1,69 @@
+# Siamese Image Modeling (Tao et al., CVPR 2023; docs/methods.md §3), demo size: a CPU run of
+# about a minute on the image demo. SiameseIM's views: crops of area 0.08-1, independent flips,
+# colour jitter (0.4, 0.4, 0.2, 0.1) p 0.8, grey p 0.2; blur p 1.0 / 0.1 and solarize p 0 / 0.2
+# for the first / second view; each view's crop box and flip are handed on (geometry=True) for
+# the relative positions. The first view is block-masked (60% of its patches dropped), UniGrad
+# with lambda 0.02, target EMA rising to 1 on a cosine.
+# Demo: on demo data the harness trains vit-tiny8 (7 x 7 patches of 8 pixels at 56 px) in place
+# of ViT-B/16; decoder 192 wide, projector 1 and predictor 2 blocks (paper 768, 2 and 4), smallest mask block 4 patches
+# (BEiT's 16 of 196, scaled to 49), EMA from 0.99 (paper 0.995), AdamW at batch 32.
+# The harness sets model.backbone (--backbone), model.feat_dim, the dataset's data_root and
+# ann_file (--pretrain-data) and the seed; under plain mmengine set the data yourself.
+default_scope = 'harness'
+custom_imports = dict(imports=['harness.datasets', 'harness.data.images', 'harness.data.augment',
+                               'harness.hooks', 'harness_sim.model', 'harness_backbones.image'],
+                      allow_failed_imports=False)
+
+model = dict(
+    type='SiameseIM',
+    data_preprocessor=dict(type='harness.AugmentViews'),  # augmentation, batched on the device
+    backbone=dict(type='harness.ViTB16'),
+    feat_dim=768,
+    hidden_dim=192,  # decoder width (paper 768)
+    head_dim=32,  # 6 heads
+    projector_depth=1,
+    predictor_depth=2,
+    mask_ratio=0.6,
+    mask_min_block=4,
+    neg_weight=0.02,
+    momentum=0.99,
+    token_norm='batch',
+    target_view='other',
+)
+
+train_dataloader = dict(
+    batch_size=32,
+    num_workers=2,
+    persistent_workers=True,
+    # iteration-based training: one endless shuffled stream, no restart at epoch ends
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(
+        type='ImageListDataset', data_root=None, ann_file=None,
+        pipeline=[
+            dict(type='SampleImageViews', geometry=True, views=dict(
+                view1=dict(size=56, decode_size=64, augment=dict(
+                    scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3), jitter=(0.4, 0.4, 0.2, 0.1),
+                    blur=1.0)),
+                view2=dict(size=56, decode_size=64, augment=dict(
+                    scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3), jitter=(0.4, 0.4, 0.2, 0.1),
+                    blur=0.1, solarize=0.2)))),
+            dict(type='PackInputs'),
+        ],
+    ),
+)
+
+# 300 steps of batch 32 (40 passes over the 240 demo train images)
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=300)
+optim_wrapper = dict(optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.95),
+                                    weight_decay=0.05),
+                     clip_grad=dict(max_norm=1.0),
+                     paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0,
+                                        custom_keys={'cls_token': dict(decay_mult=0.0),
+                                                     'mask_token': dict(decay_mult=0.0)}))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=10),
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=10, T_max=290),
+]
+custom_hooks = [dict(type='ProgressBarHook', desc='pretrain'),
+                dict(type='CosineMomentumHook', end=1.0)]
