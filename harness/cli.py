@@ -108,8 +108,8 @@ def build_parser() -> ArgumentParser:
     run.add_argument('--records-dir', help='where the result record goes (default: '
                                            'WORK_DIR/records)')
     run.add_argument('--max-unreadable', type=float, default=0.05, metavar='FRACTION',
-                     help='unreadable videos are skipped and counted; above this fraction of a '
-                          'split the run stops (default 0.05)')
+                     help='unreadable items (videos, images) are skipped and counted; above '
+                          'this fraction of a split the run stops (default 0.05)')
 
     sub.add_parser('list', help='methods, backbones and evaluators with their protocols')
     sub.add_parser('plugins', help='installed plugins as JSON')
@@ -245,9 +245,11 @@ def cmd_run(args) -> int:
 def cmd_data_prepare(args) -> int:
     """``DATASET_{train,val}_split<k>_videos.txt`` for every split: ``path label`` lines,
     paths relative to the root (mmaction2 VideoDataset with ``data_prefix`` = the root)."""
+    from harness.data.probe import NOUNS
     from harness.results import atomic_write_text
 
-    module = _plugin_manager(args).get('dataset', args.dataset).info.module()
+    info = _plugin_manager(args).get('dataset', args.dataset).info
+    module, noun = info.module(), NOUNS.get(info.data, 'items')
     root = Path(args.root).expanduser()
     if not root.is_dir():
         raise HarnessError(f'{root} does not exist; point --root at a {args.dataset} '
@@ -258,8 +260,8 @@ def cmd_data_prepare(args) -> int:
         for side, items in (('train', split.train), ('val', split.test)):
             path = out / f'{args.dataset}_{side}_split{split.name}_videos.txt'
             atomic_write_text(path, ''.join(f'{i.path} {i.label}\n' for i in items))
-            print(f'{path}: {len(items)} videos, {len(split.classes)} classes '
-                  f'({split.missing} listed videos of split {split.name} missing on disk)')
+            print(f'{path}: {len(items)} {noun}, {len(split.classes)} classes '
+                  f'({split.missing} listed {noun} of split {split.name} missing on disk)')
     return 0
 
 

@@ -75,8 +75,8 @@ def _natural(name: str) -> list:
             for part in re.split(r'(\d+)', name)]
 
 
-def _videos_cell(evaluation: dict) -> str:
-    counts = evaluation.get('test_videos') or {}
+def _items_cell(evaluation: dict) -> str:
+    counts = evaluation.get('test_items') or {}
     return '/'.join(str(counts[s]) for s in evaluation['splits'] if s in counts) or '-'
 
 
@@ -84,7 +84,7 @@ def _table(records: list[dict], demo: bool = False) -> list[str]:
     metric_names = sorted({name for record in records for name in record['metrics']},
                           key=_natural)
     header = (['Method', 'Backbone', 'Pretrain data', 'Split(s)', 'Clips x crops',
-               'Test videos'] + metric_names + ['Source', 'Seed(s)', 'Config'])
+               'Test items'] + metric_names + ['Source', 'Seed(s)', 'Config'])
     lines = ['| ' + ' | '.join(_cell(name) for name in header) + ' |',
              '|' + '---|' * len(header)]
     first = metric_names[0] if metric_names else None
@@ -108,17 +108,17 @@ def _table(records: list[dict], demo: bool = False) -> list[str]:
             method += ' †'
             dirty = True
         cells = ([method, record['backbone']['name'], _pretrain_cell(pretrain),
-                  ', '.join(evaluation['splits']), views, _videos_cell(evaluation)]
+                  ', '.join(evaluation['splits']), views, _items_cell(evaluation)]
                  + [_metric_cell(record['metrics'].get(name)) for name in metric_names]
                  + [source, ', '.join(str(seed) for seed in record['seeds']) or '-', config[:8]])
         lines.append('| ' + ' | '.join(_cell(cell) for cell in cells) + ' |')
     notes = [f'[{n}] {" ".join(citation.split())}' for n, citation in enumerate(citations, 1)]
     notes += [DIRTY_NOTE] if dirty else []
-    counts = [n for r in records for n in (r['eval'].get('test_videos') or {}).values() if n]
+    counts = [n for r in records for n in (r['eval'].get('test_items') or {}).values() if n]
     if demo and counts:
         fewest = min(counts)
-        notes.append(f'With {fewest} test videos, one video is worth {100 / fewest:.3g} points '
-                     'of a percentage.')
+        notes.append(f'With {fewest} test items, one test item is worth {100 / fewest:.3g} '
+                     'points of a percentage.')
     if notes:
         lines.append('')
         lines += [note + '  ' for note in notes]

@@ -9,10 +9,13 @@ leaderboard tables.
 Records are validated against :data:`RECORD_SCHEMA` on write and on read; a malformed record
 raises :class:`~harness.errors.RecordError` with a one-line message naming the file and the
 field, e.g. ``leaderboards/records/x.json: field 'eval.protocol': 5 is not of type 'string'``.
+A record of an older schema version is upgraded when it is read (:func:`upgrade_record`), so
+records written before stay readable; a record is written in the current version only.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
@@ -26,7 +29,15 @@ from jsonschema.exceptions import best_match
 
 from harness.errors import RecordError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+#: The keys schema version 2 renamed (what is evaluated are items: videos or images), in the
+#: ``eval`` block and in each pretraining block (``pretrain`` and its ``per_split``/``per_seed``
+#: blocks): schema-1 name -> schema-2 name.
+RENAMED_IN_V2 = {
+    'eval': {'test_videos': 'test_items', 'skipped_videos': 'skipped_items'},
+    'pretrain': {'num_videos': 'num_items', 'skipped_videos': 'skipped_items'},
+}
 
 _SHA256_PATTERN = '^[0-9a-f]{64}$'
 _SHA256 = {'type': 'string', 'pattern': _SHA256_PATTERN}
@@ -44,13 +55,13 @@ _COMPONENT = {
 # Pretraining of a reproduced record: null (no pretraining) or the full identity of the run.
 _PRETRAIN_REPRODUCED = {
     'type': ['object', 'null'],
-    'required': ['dataset', 'data', 'split', 'num_videos', 'files_sha256', 'epochs', 'iters',
+    'required': ['dataset', 'data', 'split', 'num_items', 'files_sha256', 'epochs', 'iters',
                  'config_sha256', 'checkpoint_sha256', 'reused'],
     'properties': {
         'dataset': _NAME,
         'data': _DATA,
         'split': {'type': 'string'},
-        'num_videos': {'type': 'integer', 'minimum': 0},
+        'num_items': {'type': 'integer', 'minimum': 0},
         'files_sha256': _SHA256,
         'epochs': {'type': ['number', 'null'], 'minimum': 0},
         'iters': {'type': ['integer', 'null'], 'minimum': 0},
@@ -97,11 +108,11 @@ _EVAL = {
                 'unexpected': {'type': 'array', 'items': {'type': 'string'}},
             },
         },
-        # split -> number of test videos evaluated (what one video is worth)
-        'test_videos': {'type': 'object', 'additionalProperties': {'type': 'integer',
-                                                                   'minimum': 0}},
-        # split -> videos left out of it: listed but not on disk, or on disk but unreadable
-        'skipped_videos': {
+        # split -> number of test items (videos or images) evaluated (what one item is worth)
+        'test_items': {'type': 'object', 'additionalProperties': {'type': 'integer',
+                                                                  'minimum': 0}},
+        # split -> items left out of it: listed but not on disk, or on disk but unreadable
+        'skipped_items': {
             'type': 'object',
             'additionalProperties': {
                 'type': 'object', 'required': ['missing', 'unreadable'],
@@ -252,9 +263,16 @@ def validate_record(record: dict, source=None) -> dict:
     """Check ``record`` against :data:`RECORD_SCHEMA` and return it.
 
     Raises :class:`RecordError` with a one-line message naming ``source`` (a file path, if
-    given) and the field of the most relevant error.
+    given) and the field of the most relevant error; a key that schema version 2 renamed
+    (:data:`RENAMED_IN_V2`) is named with its new name. Records of older versions are upgraded
+    by :func:`upgrade_record` first, not here.
     """
     where = str(source) if source is not None else 'result record'
+    for path, block, part in _renamed_blocks(record) if isinstance(record, dict) else ():
+        for old, new in RENAMED_IN_V2[part].items():
+            if old in block:
+                raise RecordError(f"{where}: field '{_field_path([*path, old])}': renamed to "
+                                  f"'{_field_path([*path, new])}' in schema version 2")
     error = best_match(_VALIDATOR.iter_errors(record))
     if error is not None:
         field, message = _describe(error)
@@ -266,6 +284,44 @@ def validate_record(record: dict, source=None) -> dict:
     if isinstance(pretrain, dict) and 'data' in pretrain and pretrain['data'] != record['data']:
         raise RecordError(f"{where}: field 'pretrain.data': {pretrain['data']!r} does not match "
                           f"the record's data {record['data']!r}")
+    return record
+
+
+def _renamed_blocks(record: dict):
+    """``(path, block, part)`` of each block of ``record`` that :data:`RENAMED_IN_V2` names
+    keys of (``part``): ``eval``, ``pretrain`` and the pretraining blocks of its ``per_split``
+    (split -> block) and ``per_seed`` (seed -> split -> block); whatever is not a dict is
+    passed over (validation reports it)."""
+    if isinstance(record.get('eval'), dict):
+        yield ['eval'], record['eval'], 'eval'
+    pretrain = record.get('pretrain')
+    if not isinstance(pretrain, dict):
+        return
+    yield ['pretrain'], pretrain, 'pretrain'
+    per_split = pretrain.get('per_split')
+    splits = [(['pretrain', 'per_split'], per_split)] if isinstance(per_split, dict) else []
+    per_seed = pretrain.get('per_seed')
+    if isinstance(per_seed, dict):
+        splits += [(['pretrain', 'per_seed', seed], blocks) for seed, blocks in per_seed.items()
+                   if isinstance(blocks, dict)]
+    for path, blocks in splits:
+        for split, block in blocks.items():
+            if isinstance(block, dict):
+                yield [*path, split], block, 'pretrain'
+
+
+def upgrade_record(record):
+    """``record`` in the current schema version: a schema-1 record becomes a schema-2 one (a
+    copy, with the keys of :data:`RENAMED_IN_V2` renamed and ``schema_version`` 2); any other
+    record is returned as it is (validation then judges it)."""
+    if not isinstance(record, dict) or record.get('schema_version') != 1:
+        return record
+    record = copy.deepcopy(record)
+    for _, block, part in _renamed_blocks(record):
+        for old, new in RENAMED_IN_V2[part].items():
+            if old in block and new not in block:
+                block[new] = block.pop(old)
+    record['schema_version'] = 2
     return record
 
 
@@ -349,7 +405,8 @@ def _reject_constant(name):
 
 
 def read_record(path) -> dict:
-    """Read and validate one record; bad JSON or a schema failure raises :class:`RecordError`."""
+    """Read one record, upgrade it to the current schema version (:func:`upgrade_record`) and
+    validate it; bad JSON or a schema failure raises :class:`RecordError`."""
     path = Path(path)
     try:
         text = path.read_text(encoding='utf-8')
@@ -362,7 +419,7 @@ def read_record(path) -> dict:
                           f'{exc.msg}') from exc
     except ValueError as exc:
         raise RecordError(f'{path}: invalid JSON: {exc}') from exc
-    return validate_record(record, source=path)
+    return validate_record(upgrade_record(record), source=path)
 
 
 def read_records(directory) -> list[dict]:

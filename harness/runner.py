@@ -1,9 +1,9 @@
 """One run: resolve names and configs -> pretrain (cached) -> evaluate -> record.
 
 The pretraining set (``--pretrain-data``) is chosen independently of the evaluation data
-(``--eval``/``--data``). It never holds a test video of an evaluated split: when it is the
-evaluation dataset itself, each split pretrains on its own train list; otherwise one
-pretraining serves every split, and a pretraining video that is also a test video of an
+(``--eval``/``--data``). It never holds a test item (video or image) of an evaluated split:
+when it is the evaluation dataset itself, each split pretrains on its own train list; otherwise
+one pretraining serves every split, and a pretraining item that is also a test item of an
 evaluated split (the same file) stops the run before anything is trained.
 """
 from __future__ import annotations
@@ -28,7 +28,7 @@ from harness.errors import DataError, HarnessError, PluginError
 from harness.plugins import PluginManager, Registered
 from harness.pretrain import PretrainResult
 from harness.provenance import device_name, git_commit, package_versions
-from harness.results import atomic_write_text
+from harness.results import RENAMED_IN_V2, SCHEMA_VERSION, atomic_write_text
 
 Log = Callable[[str], None]
 
@@ -106,7 +106,7 @@ class RunPlan:
     dry_run: bool = False
     amp: str | None = None
     skipped: dict[str, dict[str, int]] = field(default_factory=dict)
-    test_videos: dict[str, int] = field(default_factory=dict)
+    test_items: dict[str, int] = field(default_factory=dict)
     pretrained: dict[tuple[int, str], PlannedPretraining] = field(default_factory=dict)
 
     @property
@@ -297,8 +297,8 @@ def readable(plan: RunPlan, source: DataSource, items: Sequence[Any], what: str,
 
 
 def eval_split(plan: RunPlan, name: str, log: Log) -> Any:
-    """Split ``name`` of the evaluation data without its unreadable videos (counted in
-    ``plan.skipped``)."""
+    """Split ``name`` of the evaluation data without its unreadable items (counted in
+    ``plan.skipped``; its test items in ``plan.test_items``)."""
     from harness.data.probe import NOUNS
 
     split = plan.eval_data.read_split(name)
@@ -310,27 +310,30 @@ def eval_split(plan: RunPlan, name: str, log: Log) -> Any:
     kept_paths = {item.path for item in kept}
     split = replace(split, train=tuple(i for i in split.train if i.path in kept_paths),
                     test=tuple(i for i in split.test if i.path in kept_paths))
-    plan.test_videos[name] = len(split.test)
+    plan.test_items[name] = len(split.test)
     return split
 
 
 def check_disjoint(pretrain: DataSource, items: Sequence[Any], evaluation: DataSource,
                    tests: Mapping[str, Sequence[Any]]) -> None:
-    """No pretraining video may be a test video of an evaluated split (same file on disk)."""
+    """No pretraining item may be a test item of an evaluated split (same file on disk)."""
+    from harness.data.probe import NOUNS
+
     pretrain_files = {os.path.realpath(pretrain.root / item.path) for item in items}
     for split, test in tests.items():
         shared = sorted(item.path for item in test
                         if os.path.realpath(evaluation.root / item.path) in pretrain_files)
         if shared:
             raise DataError(f'the pretraining set ({pretrain.name}) holds {len(shared)} test '
-                            f'videos of {evaluation.name} split {split} (e.g. {shared[0]}); '
+                            f'{NOUNS[evaluation.dataset.data]} of {evaluation.name} split '
+                            f'{split} (e.g. {shared[0]}); '
                             'pretrain on a set without them')
 
 
 def pretraining_set(plan: RunPlan, split: Any, log: Log) -> tuple[list[Any], dict[str, Any]]:
-    """The videos the method pretrains on for evaluated split ``split``, and their identity
-    for the record: dataset, data, split used, number of videos, file-list sha256, videos
-    left out."""
+    """The items (videos or images) the method pretrains on for evaluated split ``split``, and
+    their identity for the record: dataset, data, split used, number of items, file-list
+    sha256, items left out."""
     from harness.data.probe import NOUNS
 
     source = plan.pretrain_data
@@ -351,12 +354,21 @@ def pretraining_set(plan: RunPlan, split: Any, log: Log) -> tuple[list[Any], dic
     check_disjoint(source, items, plan.eval_data, tests)
     if not items:
         raise DataError(f'the pretraining set {source.name} at {source.root} has no readable '
-                        'training videos')
+                        f'training {NOUNS[source.dataset.data]}')
     identity = {'dataset': source.name, 'data': source.label, 'split': used,
-                'num_videos': len(items), 'files_sha256': datasets.list_sha256(items)}
+                'num_items': len(items), 'files_sha256': datasets.list_sha256(items)}
     if skipped is not None:
-        identity['skipped_videos'] = skipped
+        identity['skipped_items'] = skipped
     return items, identity
+
+
+def config_data_identity(identity: Mapping[str, Any]) -> dict[str, Any]:
+    """The pretraining data's identity as the merged config's ``pretrain_data`` holds it: with
+    the key names of record schema 1 (``num_videos``, ``skipped_videos``). That config's hash
+    is part of the pretraining cache key, so keeping these names when the record's were renamed
+    (schema 2) keeps every finished pretraining reusable."""
+    old_names = {new: old for old, new in RENAMED_IN_V2['pretrain'].items()}
+    return {old_names.get(key, key): value for key, value in identity.items()}
 
 
 # ------------------------------------------------------------------------------ pretraining
@@ -392,7 +404,7 @@ def pretraining_for(plan: RunPlan, split: Any, seed: int, log: Log
         backbone = plan.backbone.info
         cfg = build_pretrain_config(plan.method_config[1], backbone,
                                     data_root=plan.pretrain_data.root, ann_file=ann_file,
-                                    data_identity=identity, seed=seed,
+                                    data_identity=config_data_identity(identity), seed=seed,
                                     launcher=plan.launcher, cfg_options=pretrain_options)
         use_amp(cfg, plan.amp)
         check_config(cfg, 'pretraining config')
@@ -530,7 +542,7 @@ def build_record(plan: RunPlan, pretrained: list[tuple[int, PlannedPretraining]]
                                  (plan.method, plan.backbone, plan.evaluator)
                                  if e.plugin.distribution}))
     return {
-        'schema_version': 1,
+        'schema_version': SCHEMA_VERSION,
         'method': component(plan.method),
         'backbone': component(plan.backbone),
         'pretrain': pretrain_record(pretrained),
@@ -538,7 +550,7 @@ def build_record(plan: RunPlan, pretrained: list[tuple[int, PlannedPretraining]]
                  'protocol_version': plan.protocol.version, 'config': plan.eval_config[0],
                  'splits': result.splits, 'clips': result.clips, 'crops': result.crops,
                  'config_sha256': result.config_sha256, 'weights': result.weights,
-                 'skipped_videos': plan.skipped, 'test_videos': plan.test_videos,
+                 'skipped_items': plan.skipped, 'test_items': plan.test_items,
                  **result.settings},
         'metrics': {name: metric_entry(result, name) for name in result.metrics},
         'seeds': list(plan.seeds),

@@ -8,11 +8,11 @@ SHA_A = 'a' * 64
 SHA_B = 'b' * 64
 
 _BASE = {
-    'schema_version': 1,
+    'schema_version': 2,
     'method': {'name': 'videomae', 'distribution': 'ssl-harness-videomae', 'version': '0.1.0'},
     'backbone': {'name': 'vit-s16', 'distribution': 'ssl-harness', 'version': '0.1.0'},
     'pretrain': {
-        'dataset': 'ucf101', 'data': 'real', 'split': 'train1', 'num_videos': 9537,
+        'dataset': 'ucf101', 'data': 'real', 'split': 'train1', 'num_items': 9537,
         'files_sha256': SHA_A, 'epochs': 10, 'iters': None, 'config_sha256': '0123abcd' + 'c' * 56,
         'checkpoint_sha256': SHA_B, 'reused': False,
     },
@@ -60,3 +60,22 @@ def make_reported(**overrides) -> dict:
                          pretrain={'dataset': 'kinetics400', 'note': 'official checkpoint'})
     del record['provenance']
     return _apply(record, overrides)
+
+
+def as_schema_1(record: dict) -> dict:
+    """``record`` (schema 2) as schema version 1 wrote it: ``eval.test_videos``,
+    ``eval.skipped_videos`` and each pretraining block's ``num_videos`` and ``skipped_videos``
+    (schema 2 calls them ``..._items``)."""
+    record = copy.deepcopy(record)
+    record['schema_version'] = 1
+    renames = {'test_items': 'test_videos', 'skipped_items': 'skipped_videos',
+               'num_items': 'num_videos'}
+    pretrain = record.get('pretrain') or {}
+    blocks = [record['eval'], pretrain, *(pretrain.get('per_split') or {}).values()]
+    blocks += [block for split in (pretrain.get('per_seed') or {}).values()
+               for block in split.values()]
+    for block in blocks:
+        for new, old in renames.items():
+            if new in block:
+                block[old] = block.pop(new)
+    return record

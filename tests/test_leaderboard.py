@@ -3,8 +3,8 @@
 import random
 
 from harness.leaderboard import DEMO_TITLE, is_current, render, render_markdown
-from harness.results import write_record
-from tests._records import make_record, make_reported
+from harness.results import dumps_record, read_record, record_id, write_record
+from tests._records import as_schema_1, make_record, make_reported
 
 
 def _demo(**overrides):
@@ -25,11 +25,11 @@ def _table_rows(text, heading):
     return rows
 
 
-def test_demo_tables_say_what_one_test_video_is_worth():
-    demo = _demo(eval__test_videos={'split1': 30})
-    text = render_markdown([demo, make_record(eval__test_videos={'split1': 3783})])
-    assert 'With 30 test videos, one video is worth 3.33 points' in text
-    assert 'one video is worth' not in text.split('# Demo data')[0]  # not under real data
+def test_demo_tables_say_what_one_test_item_is_worth():
+    demo = _demo(eval__test_items={'split1': 30})
+    text = render_markdown([demo, make_record(eval__test_items={'split1': 3783})])
+    assert 'With 30 test items, one test item is worth 3.33 points' in text
+    assert 'one test item is worth' not in text.split('# Demo data')[0]  # not under real data
 
 
 def test_demo_records_only_in_demo_part():
@@ -75,9 +75,9 @@ def test_cells_format_metrics_clips_seeds_and_config():
     record = make_record(metrics={
         'top1': {'value': 81.25, 'std': 0.44, 'higher_is_better': True, 'unit': '%'},
         'auc': {'value': 0.912345, 'higher_is_better': True}}, seeds=[0, 1, 2],
-        eval__test_videos={'split1': 3783})
+        eval__test_items={'split1': 3783})
     text = render_markdown([record])
-    assert '| Method | Backbone | Pretrain data | Split(s) | Clips x crops | Test videos | auc | ' \
+    assert '| Method | Backbone | Pretrain data | Split(s) | Clips x crops | Test items | auc | ' \
            'top1 | Source | Seed(s) | Config |' in text
     row = _table_rows(text, '## ucf101 / finetune')[0]
     assert row[4] == '5x3'
@@ -180,3 +180,30 @@ def test_a_pretraining_from_a_dirty_tree_marks_the_record_dirty_in_any_seed_or_s
     assert is_dirty(make_record(pretrain__per_split={'1': clean, '2': dirty}))
     assert is_dirty(make_record(pretrain__per_seed={'0': {'1': clean}, '1': {'1': dirty}}))
     assert not is_dirty(make_record(pretrain__per_seed={'0': {'1': clean}, '1': {'1': clean}}))
+
+
+def test_a_schema_1_record_renders_as_it_did_and_is_added_as_schema_2(tmp_path, capsys):
+    from harness.cli import main
+
+    current = _demo(eval__test_items={'split1': 80},
+                    eval__skipped_items={'split1': {'missing': 0, 'unreadable': 0}})
+    records_dir, output = tmp_path / 'records', tmp_path / 'README.md'
+    records_dir.mkdir()
+    old = records_dir / f'{record_id(current)}.json'
+    old.write_text(dumps_record(as_schema_1(current)))
+    assert '"test_videos"' in old.read_text()
+    assert render(records_dir, output) is True
+    text = output.read_text()
+    assert text == render_markdown([current])
+    assert _table_rows(text, '## ucf101 / finetune')[0][5] == '80'
+    assert 'With 80 test items, one test item is worth 1.25 points' in text
+    assert is_current(records_dir, output)
+    # `harness leaderboard add` of an old record writes it in the current schema
+    board = tmp_path / 'board'
+    board.mkdir()
+    assert main(['leaderboard', 'add', str(old), '--records-dir', str(board)]) == 0
+    added = board / old.name
+    assert added.read_text() == dumps_record(current) and '"test_items"' in added.read_text()
+    assert read_record(added) == current
+    assert main(['leaderboard', 'render', '--records-dir', str(records_dir), '--output',
+                 str(output), '--check']) == 0

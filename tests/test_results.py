@@ -5,9 +5,9 @@ import json
 import pytest
 
 from harness.errors import RecordError
-from harness.results import (read_record, read_records, record_id, validate_record,
-                             write_record)
-from tests._records import make_record, make_reported
+from harness.results import (SCHEMA_VERSION, read_record, read_records, record_id,
+                             upgrade_record, validate_record, write_record)
+from tests._records import as_schema_1, make_record, make_reported
 
 
 def test_valid_reproduced_and_reported_records_pass():
@@ -46,7 +46,11 @@ def _without(record, *path):
     (make_record(pretrain={'dataset': 'kinetics400', 'note': 'loose form is for reported rows'}),
      'pretrain.data'),
     (make_record(citation='A paper'), 'citation'),
-    (make_record(schema_version=2), 'schema_version'),
+    (make_record(schema_version=1), 'schema_version'),
+    (make_record(schema_version=3), 'schema_version'),
+    (make_record(eval__test_videos={'split1': 30}), 'eval.test_videos'),
+    (make_record(pretrain__num_videos=9537), 'pretrain.num_videos'),
+    (_without(make_record(), 'pretrain', 'num_items'), 'pretrain.num_items'),
     (make_record(pretrain__data='demo'), 'pretrain.data'),
     (make_record(metrics__top1__value=float('nan')), 'metrics.top1.value'),
 ])
@@ -145,3 +149,55 @@ def test_read_records_sorted_by_filename_and_missing_dir_is_empty(tmp_path):
     write_record(make_record(method__name='alpha'), tmp_path)
     (tmp_path / 'notes.txt').write_text('not a record')
     assert [r['method']['name'] for r in read_records(tmp_path)] == ['alpha', 'zeta']
+
+
+def _with_item_counts(record):
+    """``record`` with every field schema 2 renamed: test and skipped items, and a pretraining
+    per seed with its own item counts."""
+    block = {key: record['pretrain'][key] for key in ('dataset', 'data', 'split', 'num_items')}
+    block['skipped_items'] = {'missing': 4, 'unreadable': 0}
+    record['eval'].update(test_items={'split1': 30},
+                          skipped_items={'split1': {'missing': 1, 'unreadable': 2}})
+    record['pretrain'].update(skipped_items={'missing': 4, 'unreadable': 0},
+                              per_seed={'0': {'split1': block}, '1': {'split1': dict(block)}})
+    return record
+
+
+def test_a_schema_1_record_is_upgraded_on_read(tmp_path):
+    current = _with_item_counts(make_record(seeds=[0, 1]))
+    old = as_schema_1(current)
+    assert old['schema_version'] == 1 and 'test_videos' in old['eval']
+    assert 'num_videos' in old['pretrain']['per_seed']['1']['split1']
+    path = tmp_path / 'old.json'
+    path.write_text(json.dumps(old))
+    assert SCHEMA_VERSION == 2
+    assert read_record(path) == current
+    assert json.loads(path.read_text()) == old  # reading leaves the file as it is
+    assert read_records(tmp_path) == [current]
+
+
+def test_upgrade_record_copies_a_schema_1_record_and_leaves_others_alone():
+    current = _with_item_counts(make_record())
+    old = as_schema_1(current)
+    before = json.dumps(old, sort_keys=True)
+    assert upgrade_record(old) == current
+    assert json.dumps(old, sort_keys=True) == before  # the input is not changed
+    assert upgrade_record(current) is current
+    for odd in ([], {'schema_version': 1}, {'schema_version': 1, 'eval': 5, 'pretrain': None}):
+        upgrade_record(odd)  # malformed records are left to validation
+
+
+def test_only_the_current_schema_is_written(tmp_path):
+    with pytest.raises(RecordError, match=r"field 'eval\.test_videos': renamed to "
+                                          r"'eval\.test_items' in schema version 2"):
+        write_record(as_schema_1(_with_item_counts(make_record())), tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_schema_1_record_with_a_renamed_key_also_under_its_new_name_is_refused(tmp_path):
+    old = as_schema_1(make_record())
+    old['pretrain']['num_items'] = 1
+    path = tmp_path / 'both.json'
+    path.write_text(json.dumps(old))
+    with pytest.raises(RecordError, match=r"both\.json: field 'pretrain\.num_videos'"):
+        read_record(path)

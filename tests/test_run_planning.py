@@ -165,6 +165,11 @@ def test_pretraining_on_the_evaluation_set_uses_each_splits_own_train_list(work)
         tested = {item.path for item in split.test}
         assert not listed & tested, f'split {name} pretrains on its own test videos'
         assert planned.identity['split'] == name
+        assert planned.identity['num_items'] == len(split.train) == len(listed)
+        assert plan.test_items[name] == len(split.test)
+        # the config (its hash: the cache key) keeps the schema-1 name, so caches stay valid
+        assert planned.cfg.pretrain_data['num_videos'] == len(split.train)
+        assert 'num_items' not in planned.cfg.pretrain_data
         keys.add(planned.result.key)
     assert len(keys) == 3  # one pretraining per split
 

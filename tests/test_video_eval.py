@@ -45,7 +45,7 @@ def test_hmdb51_linear_on_all_splits_is_one_record_with_mean_and_std(harness_cli
     assert list(top1['per_split']) == ['1', '2', '3']
     assert top1['value'] == round(statistics.fmean(values), 2)
     assert top1['std'] == round(statistics.stdev(values), 2)
-    assert record['eval']['skipped_videos'] == {s: {'missing': 0, 'unreadable': 0}
+    assert record['eval']['skipped_items'] == {s: {'missing': 0, 'unreadable': 0}
                                                 for s in ('1', '2', '3')}
     # the splits partition mostly the same videos: splits 2 and 3 extract only the videos that
     # split 1 leaves unused
@@ -90,7 +90,7 @@ def test_a_truncated_video_is_skipped_and_counted(harness_cli, small_demo, tmp_p
                  '--protocol', 'linear', '--cfg-options', *FEATURE_SMOKE)
     assert '1 unreadable videos in split 1 skipped' in result.stdout
     record = read_record(record_path(result.stdout))
-    assert record['eval']['skipped_videos'] == {'1': {'missing': 0, 'unreadable': 1}}
+    assert record['eval']['skipped_items'] == {'1': {'missing': 0, 'unreadable': 1}}
     strict = run(harness_cli, data, tmp_path / 'strict', '--method', 'random', '--eval',
                  'ucf101', '--protocol', 'linear', '--max-unreadable', '0', check=False)
     assert strict.returncode == 2 and len(strict.stderr.strip().splitlines()) == 1
@@ -107,7 +107,7 @@ def test_several_seeds_are_one_record_with_each_seeds_value(harness_cli, small_d
     assert list(top1['per_seed']) == ['0', '1']
     assert top1['value'] == round(statistics.fmean(top1['per_seed'].values()), 2)
     assert top1['std'] == round(statistics.stdev(top1['per_seed'].values()), 2)
-    assert record['eval']['test_videos'] == {'1': 20}
+    assert record['eval']['test_items'] == {'1': 20}
     assert len(list((tmp_path / 'pretrain').glob('*/backbone.pth'))) == 2  # one per seed
     per_seed = record['pretrain']['per_seed']  # every seed's weights stay identified
     assert list(per_seed) == ['0', '1'] and 'per_split' not in record['pretrain']
