@@ -6,6 +6,7 @@ from harness.api import EvalRequest, EvalResult, import_object
 #: protocol name -> 'module:function' running it (imported only when that protocol runs).
 PROTOCOLS = {
     'knn': 'harness_imageeval.knn:knn_probe',
+    'linear': 'harness_imageeval.linear:linear_probe',
 }
 
 

@@ -19,5 +19,14 @@ def harness_register_evaluators(register):
                         'k nearest train images by cosine (k=20), votes weighted by '
                         'exp(sim/0.07), top-1/top-5',
                 configs=packaged_configs(PACKAGE, 'knn'), metrics=('top1', 'top5')),
+            ProtocolInfo(
+                name='linear', version='1',
+                summary='frozen backbone kept in eval mode, global average pooled features, '
+                        'Linear head (N(0, 0.01), bias 0; optionally after BatchNorm1d '
+                        'without affine) trained by mmengine on random resized crops + flip, '
+                        'tested on the knn centre crops, top-1/top-5',
+                configs=packaged_configs(PACKAGE, 'linear',
+                                         ('demo', 'paper', 'lars_paper', 'vit_paper')),
+                metrics=('top1', 'top5')),
         ),
         evaluator='harness_imageeval.evaluator:ImageNetEvaluator'))
