@@ -15,8 +15,12 @@ TFLOP/s (forward + backward FLOPs counted by ``torch.utils.flop_counter``).
 
 Sizes are ``FRAMESxPIXELS``: ``--narrow`` / ``--broad`` for BraVe's views, ``--view`` for both
 clips of the two-view methods (moco, byol, simsiam, videomoco), ``--clip`` for the clips of the
-transformation methods (transrank and the RecogTrans baselines). Only the sizes given are
-changed; the rest is the method's demo config.
+transformation methods (transrank and the RecogTrans baselines); ``--image PIXELS`` for every
+view of an image method (simclr, mocov3, sim, counting, and moco, byol, simsiam with an image
+``--backbone``), which then trains on demo images instead of demo videos. Only the sizes given
+are changed; the rest is the method's demo config.
+
+    .venv/bin/python benchmarks/pretrain_throughput.py --method simclr --batch 32 --image 56
 """
 from __future__ import annotations
 
@@ -41,6 +45,11 @@ def resize_views(cfg, args) -> int:
     must hold (frames x stride) so the demo videos can be rendered long enough."""
     sampler = cfg.train_dataloader.dataset.pipeline[0]
     spans = []
+    if sampler.type == 'SampleImageViews':  # images: one frame, a square intermediate
+        for view in sampler.views.values():
+            if args.image:
+                view.size, view.decode_size = args.image, args.image * 8 // 7
+        return 1
     if 'views' in sampler:
         for name, views in sampler.views.items():
             wanted = args.narrow if name == 'narrow' else args.broad if name == 'broad' else \
@@ -133,6 +142,7 @@ def main() -> None:
                         help='channels-last 3D clips (a GPU fast path) in both runs')
     for name in ('narrow', 'broad', 'view', 'clip'):
         parser.add_argument(f'--{name}', type=size, metavar='FRAMESxPIXELS')
+    parser.add_argument('--image', type=int, metavar='PIXELS', help='image views (image methods)')
     parser.add_argument('--work-dir', help='default: a temporary folder')
     args = parser.parse_args()
 
@@ -143,10 +153,11 @@ def main() -> None:
     from harness.pretrain import build_pretrain_config
     from harness.registry import MODELS
     from harness.testing import random_view_inputs
-    from harness_videodata.ucf101 import generate_demo
 
     pm = PluginManager()
     method = pm.get('method', args.method).info
+    if args.backbone:  # the method's variant for the backbone's kind of data
+        method = method.for_data(pm.get('backbone', args.backbone).info.data) or method
     backbone = pm.get('backbone', args.backbone or method.default_backbone).info
     work = Path(args.work_dir or tempfile.mkdtemp(prefix='throughput-'))
     config = pick_config(method.configs, 'demo', method.name)[1]
@@ -155,9 +166,18 @@ def main() -> None:
     span = resize_views(probe, args)
     largest = max((s[1] for s in (args.narrow, args.broad, args.view, args.clip) if s),
                   default=32)
-    demo = generate_demo(work / 'videos', groups=3, clips_per_group=2, frames=max(48, span),
-                         size=max(80, 2 * ((largest * 5 // 4 + 1) // 2)))
-    split = pm.get('dataset', 'ucf101').info.module().read_split(demo, '1')
+    if method.data == 'image':
+        from harness_imagedata.imagenet import generate_demo as generate_images
+
+        demo = generate_images(work / 'images', train_per_class=8, val_per_class=1,
+                               size=max(64, (args.image or 56) * 8 // 7))
+        split = pm.get('dataset', 'imagenet').info.module().read_split(demo, 'val')
+    else:
+        from harness_videodata.ucf101 import generate_demo
+
+        demo = generate_demo(work / 'videos', groups=3, clips_per_group=2, frames=max(48, span),
+                             size=max(80, 2 * ((largest * 5 // 4 + 1) // 2)))
+        split = pm.get('dataset', 'ucf101').info.module().read_split(demo, '1')
     ann_file = datasets.annotation_list(work / 'lists', 'train', split.train)
     options = {'train_cfg.max_iters': args.iters, 'train_dataloader.batch_size': args.batch,
                'train_dataloader.num_workers': args.workers,
@@ -185,8 +205,9 @@ def main() -> None:
                                 args.device, args.amp)
 
     harness_rate, plain_rate = args.batch / step_s, args.batch / plain_s
-    sizes = ', '.join(f'{k} {v[0]}x{v[1]}' for k in ('narrow', 'broad', 'view', 'clip')
-                      if (v := getattr(args, k)))
+    sizes = ', '.join([f'{k} {v[0]}x{v[1]}' for k in ('narrow', 'broad', 'view', 'clip')
+                       if (v := getattr(args, k))]
+                      + ([f'images {args.image}px'] if args.image else []))
     print(f'{method.name} on {backbone.name}, {args.device}, {args.amp or "fp32"}, batch '
           f"{args.batch}, {args.workers} workers, {sizes or 'demo sizes'}, "
           f'{args.iters - args.warmup} timed iterations after {args.warmup}')

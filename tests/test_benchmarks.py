@@ -13,7 +13,8 @@ from tests.conftest import REPO
 @pytest.mark.slow
 @pytest.mark.parametrize('method,sizes', [('brave', ['--narrow', '4x16', '--broad', '4x16']),
                                           ('transrank', ['--clip', '4x16']),
-                                          ('videomoco', ['--view', '4x16'])])  # two optimizers
+                                          ('videomoco', ['--view', '4x16']),  # two optimizers
+                                          ('simclr', ['--image', '16'])])  # images
 def test_pretrain_throughput_compares_harness_and_plain_loop(method, sizes, tmp_path):
     result = subprocess.run(
         [sys.executable, str(REPO / 'benchmarks' / 'pretrain_throughput.py'), '--method', method,
