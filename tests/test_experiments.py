@@ -49,3 +49,31 @@ def test_sim_views_adds_its_option_to_the_one_cfg_options_list():
     assert sim_views.with_option(['--cfg-options', 'train_cfg.max_iters=5', '--amp', 'bf16'],
                                  'model.target_view=same') == \
         ['--cfg-options', 'model.target_view=same', 'train_cfg.max_iters=5', '--amp', 'bf16']
+
+
+def test_counting_collapse_options_norms_and_table():
+    import torch
+    from torch import nn
+
+    collapse = load('counting_collapse')
+    assert collapse.cfg_options(0.0, 150) == [
+        'model.contrastive_weight=0.0', 'train_cfg.max_iters=150', 'param_scheduler.1.T_max=140']
+    assert collapse.cfg_options(1.0, None) == ['model.contrastive_weight=1.0']
+    with pytest.raises(SystemExit, match='warm-up'):
+        collapse.cfg_options(1.0, 10)
+    assert collapse.split_cfg_options(['--cfg-options', 'a=1', 'b=2', '--backbone', 'x']) == \
+        (['a=1', 'b=2'], ['--backbone', 'x'])
+
+    class Fixed(nn.Module):  # features (3, 4) and counts (0, 0) for every image
+        head = staticmethod(lambda f: torch.zeros(len(f), 2))
+
+        def features(self, images):
+            return torch.tensor([[3.0, 4.0]]).expand(len(images), 2)
+
+    assert collapse.mean_norms(Fixed(), torch.zeros(5, 3, 8, 8), batch=2) == (0.0, 5.0)
+    table = collapse.format_table([
+        dict(name='untrained', weight=None, counts=0.28, features=4.282),
+        dict(name='no-hinge', weight=0.0, counts=0.0, features=52.59, equivariance=0.0,
+             contrastive=0.0, top1=26.67)])
+    assert '| untrained | - | 0.28 | 4.282 | - | - | - |' in table
+    assert '| no-hinge | 0 | 0 | 52.59 | 0 | 0 | 26.67 |' in table

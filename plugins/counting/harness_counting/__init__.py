@@ -1,0 +1,2 @@
+"""Learning to Count: representation learning by counting visual primitives (Noroozi,
+Pirsiavash, Favaro, ICCV 2017)."""

@@ -1,0 +1,38 @@
+# Learning to Count at paper scale (Noroozi, Pirsiavash, Favaro, ICCV 2017; docs/methods.md §5).
+# From memory, unverified ([mem] in docs/methods.md §5a): AlexNet-style (CaffeNet widths) with
+# BN, 228 x 228 crops, so tiles and the downsampled copy are 114 x 114; here a random 228-pixel
+# crop of the image brought to 256 x 256 (area (228/256)^2, aspect 1, flip), no colour
+# augmentation. Head fc6-fc7-fc8 4096 -> 4096 -> 1000 counts, final ReLU, M = 10 ([mem]).
+# Unknown: the paper's optimiser, learning rate, batch size and schedule are not in
+# docs/methods.md; the values below are placeholders: Adam at lr 1e-4 as the clvrai
+# reimplementation (TF, VGG-style) uses, batch 256, and a length of about 350k iterations that
+# is a recollection, not a checked number. The paper's set of interpolation methods for D is
+# also [mem] (bilinear / bicubic / Lanczos / ...; torch has no Lanczos): nearest, antialiased
+# bilinear and bicubic, and area here.
+_base_ = ['./counting_demo.py']
+
+model = dict(
+    data_preprocessor=dict(type='harness.AugmentViews', channels_last=True),
+    hidden_dim=4096,
+    num_counts=1000,
+)
+
+train_dataloader = dict(
+    batch_size=256,
+    num_workers=8,
+    pin_memory=True,
+    dataset=dict(pipeline=[
+        dict(type='SampleImageViews', views=dict(
+            crop=dict(size=228, decode_size=256, augment=dict(
+                scale=((228 / 256) ** 2, (228 / 256) ** 2), ratio=(1.0, 1.0), flip=0.5,
+                color=0.0, grayscale=0.0)))),
+        dict(type='PackInputs'),
+    ]),
+)
+
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=350000)  # [mem], unverified
+optim_wrapper = dict(optimizer=dict(_delete_=True, type='Adam', lr=1e-4))  # unknown: clvrai's
+param_scheduler = []  # unknown: constant lr
+default_hooks = dict(checkpoint=dict(interval=5000), logger=dict(interval=50))
+# the fixed image shapes let cuDNN pick its fastest convolutions
+env_cfg = dict(cudnn_benchmark=True)
