@@ -53,9 +53,12 @@ train_dataloader = dict(
     ),
 )
 
-# 300 steps of batch 32 (40 passes over the 240 demo train images)
+# 300 steps of batch 32 (40 passes over the 240 demo train images). The lr was chosen on a
+# validation demo (the imagenet demo generated with seed 1, 300 val images; never this demo's val
+# split), kNN top-1 on vit-tiny8, seed 0: lr 3e-4 25.7%, 1e-3 22.0%, 3e-3 19.3%; crops of area
+# 0.2-1 at 1e-3 20.0%; random init 26.3%. At this budget SiameseIM does not beat random init.
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=300)
-optim_wrapper = dict(optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.95),
+optim_wrapper = dict(optimizer=dict(type='AdamW', lr=3e-4, betas=(0.9, 0.95),
                                     weight_decay=0.05),
                      clip_grad=dict(max_norm=1.0),
                      paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0,
