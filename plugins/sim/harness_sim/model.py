@@ -141,8 +141,8 @@ class SiameseIM(BaseModel):
     def embed(self, images: Tensor) -> Tensor:
         return global_pool(self.backbone(images))
 
-    def online(self, x1: Tensor, mask: Tensor, grid: tuple[int, int], tokens: Tensor,
-               queries: Tensor) -> Tensor:
+    def online(self, tokens: Tensor, grid: tuple[int, int], mask: Tensor, queries: Tensor
+               ) -> Tensor:
         """Predictions ``[B, N2, dim]`` for the ``N2`` query positions ``queries [B, N2, dim]``
         (codes of x2's patches) from x1's patch ``tokens`` with ``mask`` dropped."""
         vit = self.backbone.vit
@@ -187,7 +187,7 @@ class SiameseIM(BaseModel):
                                       geometry2['flip'], grid1, grid_of(vit, x2))
         queries = self.decoder_pos_mlp(relative_code(where, scales, self.mask_token.shape[-1])
                                        .to(tokens))
-        prediction = self.online(x1, mask, grid1, tokens, queries)
+        prediction = self.online(tokens, grid1, mask, queries)
         target = self.target(x2)
         with torch.autocast(x1.device.type, enabled=False):  # the loss in fp32
             return unigrad(prediction.float().flatten(0, 1), target.flatten(0, 1),

@@ -175,7 +175,7 @@ def test_sim_predictions_depend_on_where_the_other_view_lies(sim_parts):
                                       box2, geometry['view2']['flip'], grid, grid)
         queries = model.decoder_pos_mlp(relative_code(where, scales, 192))
         with torch.no_grad():
-            return model.online(inputs['view1'], mask, grid, tokens, queries)
+            return model.online(tokens, grid, mask, queries)
 
     here = predict(geometry['view2']['box'])
     moved = geometry['view2']['box'].clone()
