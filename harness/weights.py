@@ -5,6 +5,12 @@ Evaluators load SSL weights through the mmengine weight initializer ``harness.SS
 the load happens where mmengine initializes weights, and is never silent: the report of
 loaded / missing / unexpected keys is logged and kept on the module as ``weight_load_report``.
 A load that leaves most backbone weights unloaded raises :class:`WeightTransferError`.
+
+A downstream model may take the SSL weights into several modules, each with its own
+initializer and report: a Faster R-CNN C4 detector takes the stem and ``layer1``-``layer3``
+into its backbone and ``layer4`` into its RoI head's shared head, so each initializer names its
+``module`` (e.g. ``'roi_head.shared_head'``) and each expects the keys of the other part as
+unexpected.
 """
 from __future__ import annotations
 
@@ -23,13 +29,14 @@ class WeightTransferError(HarnessError):
 
 
 def load_backbone_weights(module: nn.Module, state_dict: Mapping[str, torch.Tensor], *,
-                          min_loaded: float = 0.5, source: str = 'checkpoint') -> dict[str, Any]:
+                          min_loaded: float = 0.5, source: str = 'checkpoint',
+                          name: str = 'backbone') -> dict[str, Any]:
     """Load ``state_dict`` into ``module`` (non-strict) and report what happened.
 
     A key loads when it exists in the module with the same shape; shape mismatches count as
     missing (and unexpected). Returns ``{loaded, total, missing, unexpected}`` where counts are
-    parameter/buffer tensors of the module. Raises WeightTransferError when fewer than
-    ``min_loaded`` of the module's tensors were loaded.
+    parameter/buffer tensors of the module. Raises WeightTransferError, naming the module
+    (``name``), when fewer than ``min_loaded`` of its tensors were loaded.
     """
     own = module.state_dict()
     usable = {k: v for k, v in state_dict.items() if k in own and own[k].shape == v.shape}
@@ -41,8 +48,8 @@ def load_backbone_weights(module: nn.Module, state_dict: Mapping[str, torch.Tens
     if not own or len(usable) < min_loaded * len(own):
         example = ', '.join(missing[:3])
         raise WeightTransferError(
-            f'only {len(usable)} of {len(own)} backbone tensors loaded from {source} '
-            f'(missing e.g. {example}); the checkpoint does not match this backbone: '
+            f'only {len(usable)} of {len(own)} {name} tensors loaded from {source} '
+            f'(missing e.g. {example}); the checkpoint does not match this {name}: '
             f'check --backbone against the pretraining')
     return report
 
@@ -55,20 +62,27 @@ def read_state_dict(path: str) -> dict[str, torch.Tensor]:
 
 @WEIGHT_INITIALIZERS.register_module(name='SSLPretrained')
 class SSLPretrainedInit:
-    """mmengine weight initializer: load harness-exported backbone weights with a report."""
+    """mmengine weight initializer: load harness-exported backbone weights with a report.
 
-    def __init__(self, checkpoint: str, min_loaded: float = 0.5, **_: Any):
+    module: what the weights go into, for the report and errors (``'backbone'``, or e.g.
+    ``'roi_head.shared_head'`` for the res5 of a C4 detector)."""
+
+    def __init__(self, checkpoint: str, min_loaded: float = 0.5, module: str = 'backbone',
+                 **_: Any):
         self.checkpoint = checkpoint
         self.min_loaded = min_loaded
+        self.module = module
         self.wholemodule = False
 
     def __call__(self, module: nn.Module) -> None:
         report = load_backbone_weights(module, read_state_dict(self.checkpoint),
-                                       min_loaded=self.min_loaded, source=self.checkpoint)
+                                       min_loaded=self.min_loaded, source=self.checkpoint,
+                                       name=self.module)
         module.weight_load_report = report
-        print_log(f"backbone weights: loaded {report['loaded']}/{report['total']} tensors from "
-                  f"{self.checkpoint}; missing {len(report['missing'])}, unexpected "
+        print_log(f"{self.module} weights: loaded {report['loaded']}/{report['total']} tensors "
+                  f"from {self.checkpoint}; missing {len(report['missing'])}, unexpected "
                   f"{len(report['unexpected'])}", logger='current')
 
     def _get_init_info(self) -> str:
-        return f'{type(self).__name__}: load harness backbone weights from {self.checkpoint}'
+        return (f'{type(self).__name__}: load harness backbone weights into the {self.module} '
+                f'from {self.checkpoint}')
