@@ -244,7 +244,9 @@ def cmd_run(args) -> int:
 
 def cmd_data_prepare(args) -> int:
     """``DATASET_{train,val}_split<k>_videos.txt`` for every split: ``path label`` lines,
-    paths relative to the root (mmaction2 VideoDataset with ``data_prefix`` = the root)."""
+    paths relative to the root (mmaction2 VideoDataset with ``data_prefix`` = the root). A
+    dataset module with its own ``prepare(root)`` (detection layouts, which mmdet reads as they
+    are) only checks the layout and prints its counts."""
     from harness.data.probe import NOUNS
     from harness.results import atomic_write_text
 
@@ -254,6 +256,10 @@ def cmd_data_prepare(args) -> int:
     if not root.is_dir():
         raise HarnessError(f'{root} does not exist; point --root at a {args.dataset} '
                            'dataset in its official layout')
+    if hasattr(module, 'prepare'):  # a layout its evaluators read as it is: checked, counted
+        for line in module.prepare(root):
+            print(line)
+        return 0
     out = Path(args.out).expanduser() if args.out else root / 'annotations'
     splits = [module.read_split(root, k) for k in module.SPLITS]  # all read before any write
     for split in splits:
