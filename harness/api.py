@@ -288,6 +288,20 @@ class EvalRequest:
             self.data_split = self.dataset.module().read_split(self.data_root, self.split)
         return self.data_split
 
+    def split_lists(self) -> tuple[int, Path, Path]:
+        """(number of classes, train list, test list) of the split, written as mmaction2's
+        VideoDataset and the harness's ImageListDataset read them (``path label``, paths
+        relative to the data root), beside the work dir (``../lists``). The number of classes
+        is the dataset's, never the labels present."""
+        from harness import data as datasets
+
+        split = self.read_split()
+        lists = self.work_dir.parent / 'lists'
+        stem = f'{self.dataset.name}_{{}}{self.split}'
+        return (len(split.classes),
+                datasets.annotation_list(lists, stem.format('train'), split.train),
+                datasets.annotation_list(lists, stem.format('test'), split.test))
+
 
 @dataclass
 class EvalResult:

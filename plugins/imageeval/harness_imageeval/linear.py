@@ -187,20 +187,6 @@ class HeadOptimWrapperConstructor(DefaultOptimWrapperConstructor):
 # ------------------------------------------------------------------------------ the protocol
 
 
-def split_lists(request: EvalRequest) -> tuple[int, Path, Path]:
-    """(number of classes, train list, test list) of the request's split, as
-    ``harness.ImageListDataset`` reads them (``path label``, paths relative to the data
-    root). The number of classes is the dataset's (its train/ folders)."""
-    from harness import data as datasets
-
-    split = request.read_split()
-    lists = request.work_dir.parent / 'lists'
-    stem = f'{request.dataset.name}_{{}}{request.split}'
-    return (len(split.classes),
-            datasets.annotation_list(lists, stem.format('train'), split.train),
-            datasets.annotation_list(lists, stem.format('test'), split.test))
-
-
 def top_ks(num_classes: int) -> tuple[int, ...]:
     """The accuracies reported: top-5 only where there are at least 5 classes."""
     return (1, 5) if num_classes >= 5 else (1,)
@@ -253,7 +239,7 @@ def linear_probe(request: EvalRequest) -> EvalResult:
     from harness.config import config_sha256, summarize
     from harness.engine import build_runner
 
-    num_classes, train_list, test_list = split_lists(request)
+    num_classes, train_list, test_list = request.split_lists()
     cfg = build_config(request, num_classes, train_list, test_list)
     check_config(cfg, 'evaluation config')
     sha = config_sha256(cfg)

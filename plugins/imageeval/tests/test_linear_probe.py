@@ -20,8 +20,7 @@ from harness.data.splits import DataItem
 from harness.data.views import ViewSpec
 from harness.registry import MODELS
 from harness_imageeval.linear import (HeadOptimWrapperConstructor, LinearHead, LinearProbe,
-                                      ProbePreprocessor, build_config, linear_probe, split_lists,
-                                      top_ks)
+                                      ProbePreprocessor, build_config, linear_probe, top_ks)
 
 CONFIGS = {name: f'harness_imageeval:configs/linear_{name}.py'
            for name in ('demo', 'paper', 'lars_paper', 'vit_paper')}
@@ -176,7 +175,7 @@ def test_linear_tests_on_the_knn_centre_crops_and_takes_the_classes_of_the_datas
     split = SimpleNamespace(classes=tuple('abcdefg'), train=(DataItem('train/a/1.png', 0),),
                             test=(DataItem('val/a/2.png', 0), DataItem('val/b/3.png', 1)))
     request = request_for(tmp_path, tmp_path, config=name, data_split=split)
-    cfg = build_config(request, *split_lists(request))
+    cfg = build_config(request, *request.split_lists())
     assert cfg.test_dataloader.dataset.pipeline == knn.feature_pipeline
     assert cfg.model.data_preprocessor.images == knn.data_preprocessor
     assert cfg.test_dataloader.batch_size == knn.feature_loader.batch_size

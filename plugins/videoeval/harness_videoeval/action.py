@@ -17,9 +17,9 @@ class ActionEvaluator:
 
     def config(self, request: EvalRequest):
         if request.protocol.name == 'finetune':
-            from harness_videoeval.finetune import build_config, split_lists
+            from harness_videoeval.finetune import build_config
 
-            return build_config(request, *split_lists(request))
+            return build_config(request, *request.split_lists())
         from harness.config import load_eval_config
 
         return load_eval_config(request)

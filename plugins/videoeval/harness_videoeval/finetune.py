@@ -8,7 +8,6 @@ from typing import Sequence
 
 from mmengine.config import Config
 
-from harness import data as datasets
 from harness.api import EvalRequest, EvalResult
 from harness.config import apply_cfg_options, config_sha256, load_config, summarize, use_amp
 
@@ -23,17 +22,6 @@ def views_of(pipeline: Sequence[dict]) -> tuple[int, int]:
             clips = step.get('num_clips', 1)
         crops = CROPS.get(step['type'].split('.')[-1], crops)
     return clips, crops
-
-
-def split_lists(request: EvalRequest) -> tuple[int, Path, Path]:
-    """(number of classes, train list, test list) of the request's split, written as
-    mmaction2's VideoDataset reads them (``path label``, paths relative to the data root)."""
-    split = request.read_split()
-    lists = request.work_dir.parent / 'lists'
-    stem = f'{request.dataset.name}_{{}}{request.split}'
-    return (len(split.classes),
-            datasets.annotation_list(lists, stem.format('train'), split.train),
-            datasets.annotation_list(lists, stem.format('test'), split.test))
 
 
 def build_config(request: EvalRequest, num_classes: int, train_list: Path, test_list: Path
@@ -63,7 +51,7 @@ def finetune(request: EvalRequest) -> EvalResult:
     from harness.checks import check_config
     from harness.engine import build_runner
 
-    cfg = build_config(request, *split_lists(request))
+    cfg = build_config(request, *request.split_lists())
     check_config(cfg, 'evaluation config')
     sha = config_sha256(cfg)
     cfg.work_dir = str(request.work_dir)
