@@ -99,12 +99,32 @@ def _trajectory(motion: str, frames: int, size: int, radius: float, speed: float
 def _colours(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """A muted background colour and a saturated object colour far from it (BGR floats)."""
     bg = rng.uniform(50, 190, size=3)
+    return bg, foreground_colour(bg, rng)
+
+
+def foreground_colour(bg: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A saturated object colour far from the background colour ``bg`` (BGR floats)."""
     for _ in range(64):
         hsv = np.uint8([[[rng.integers(0, 180), rng.integers(170, 256), rng.integers(170, 256)]]])
         fg = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)[0, 0].astype(np.float64)
         if np.linalg.norm(fg - bg) >= 130:
-            return bg, fg
-    return bg, 255.0 - bg  # the complement is always far enough
+            return fg
+    return 255.0 - bg  # the complement is always far enough
+
+
+def shape_mask(shape: str, centre, radius: float, angle: float, width: int, height: int
+               ) -> np.ndarray:
+    """The anti-aliased coverage mask (uint8 [height, width], 0-255) of one of :data:`SHAPES`
+    centred at ``centre`` (x, y), ``radius`` pixels from centre to outline, turned by
+    ``angle``; every renderer draws its shapes with it."""
+    c, s = np.cos(angle), np.sin(angle)
+    rot = np.array([[c, -s], [s, c]]) * radius
+    mask = np.zeros((height, width), dtype=np.uint8)
+    for k, contour in enumerate(_outline(shape)):
+        pts = (contour @ rot.T + centre) * (1 << _SUBPIXEL)
+        cv2.fillPoly(mask, [np.round(pts).astype(np.int32)], 0 if k else 255,
+                     lineType=cv2.LINE_AA, shift=_SUBPIXEL)
+    return mask
 
 
 def _background(size: int, base: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -124,22 +144,15 @@ def render_clip(shape: str, motion: str, *, frames: int, size: int, speed: float
     """
     if frames < 1 or size < 8:
         raise ValueError(f"frames must be >= 1 and size >= 8, got frames={frames}, size={size}")
-    contours = _outline(shape)
+    _outline(shape)  # an unknown shape fails before anything is drawn
     radius = size / 4.0  # shape extent is about 2*radius = half the side: ~1/4 of the area
     centres, angles, scales = _trajectory(motion, frames, size, radius, speed, rng)
     bg_colour, fg_colour = _colours(rng)
     background = _background(size, bg_colour, rng)
     fg = fg_colour.astype(np.float32)[None, None, :]
     out = np.empty((frames, size, size, 3), dtype=np.uint8)
-    mask = np.zeros((size, size), dtype=np.uint8)
     for i in range(frames):
-        c, s = np.cos(angles[i]), np.sin(angles[i])
-        rot = np.array([[c, -s], [s, c]]) * (radius * scales[i])
-        mask.fill(0)
-        for k, contour in enumerate(contours):
-            pts = (contour @ rot.T + centres[i]) * (1 << _SUBPIXEL)
-            cv2.fillPoly(mask, [np.round(pts).astype(np.int32)], 0 if k else 255,
-                         lineType=cv2.LINE_AA, shift=_SUBPIXEL)
+        mask = shape_mask(shape, centres[i], radius * scales[i], angles[i], size, size)
         alpha = (mask.astype(np.float32) / 255.0)[:, :, None]
         frame = background * (1.0 - alpha) + fg * alpha
         frame += rng.normal(0.0, 4.0, size=frame.shape).astype(np.float32)
@@ -183,17 +196,11 @@ def render_image(shape: str, texture: str, *, size: int, rng: np.random.Generato
     """
     if size < 16:
         raise ValueError(f"size must be >= 16, got {size}")
-    contours = _outline(shape)
+    _outline(shape)  # an unknown shape fails before anything is drawn
     radius = size * rng.uniform(0.225, 0.35)
     centre = rng.uniform(radius, size - radius, size=2)
     angle = rng.uniform(0, 2 * np.pi)
-    c, s = np.cos(angle), np.sin(angle)
-    rot = np.array([[c, -s], [s, c]]) * radius
-    mask = np.zeros((size, size), dtype=np.uint8)
-    for k, contour in enumerate(contours):
-        pts = (contour @ rot.T + centre) * (1 << _SUBPIXEL)
-        cv2.fillPoly(mask, [np.round(pts).astype(np.int32)], 0 if k else 255,
-                     lineType=cv2.LINE_AA, shift=_SUBPIXEL)
+    mask = shape_mask(shape, centre, radius, angle, size, size)
     alpha = (mask.astype(np.float32) / 255.0)[:, :, None]
     bg_colour, fg_colour = _colours(rng)
     dark = _texture(texture, size, rng)[:, :, None]

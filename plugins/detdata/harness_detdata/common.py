@@ -75,37 +75,6 @@ class DetSplit(Split):
 DEMO_SHAPES = ('circle', 'square', 'triangle', 'cross', 'ring')
 
 
-def _object_colour(bg: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A saturated colour far from the background colour ``bg`` (BGR floats), drawn as
-    :func:`harness.data.synth._colours` draws a foreground."""
-    import cv2
-
-    for _ in range(64):
-        hsv = np.uint8([[[rng.integers(0, 180), rng.integers(170, 256), rng.integers(170, 256)]]])
-        fg = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)[0, 0].astype(np.float64)
-        if np.linalg.norm(fg - bg) >= 130:
-            return fg
-    return 255.0 - bg
-
-
-def shape_mask(shape: str, centre: Sequence[float], radius: float, angle: float,
-               width: int, height: int) -> np.ndarray:
-    """The anti-aliased coverage mask (uint8 [height, width], 0-255) of one shape of
-    :data:`harness.data.synth.SHAPES`, drawn as ``synth.render_image`` draws it."""
-    import cv2
-
-    from harness.data import synth
-
-    c, s = np.cos(angle), np.sin(angle)
-    rot = np.array([[c, -s], [s, c]]) * radius
-    mask = np.zeros((height, width), dtype=np.uint8)
-    for k, contour in enumerate(synth._outline(shape)):
-        pts = (contour @ rot.T + np.asarray(centre, dtype=np.float64)) * (1 << synth._SUBPIXEL)
-        cv2.fillPoly(mask, [np.round(pts).astype(np.int32)], 0 if k else 255,
-                     lineType=cv2.LINE_AA, shift=synth._SUBPIXEL)
-    return mask
-
-
 def mask_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
     """The tight box ``(x0, y0, x1, y1)`` (0-based, inclusive) of the pixels a shape covers at
     least half (``mask >= 128``, what the eye sees as the shape), or None when none."""
@@ -145,14 +114,14 @@ def render_scene(shapes: Sequence[str], *, width: int, height: int, rng: np.rand
                 margin = radius * 1.15 + 2
             centre = (rng.uniform(margin, width - margin), rng.uniform(margin, height - margin))
             angle = rng.uniform(0, 2 * np.pi)
-            mask = shape_mask(shapes[cls], centre, radius, angle, width, height)
+            mask = synth.shape_mask(shapes[cls], centre, radius, angle, width, height)
             box = mask_box(mask)
             if box is None or any(box[0] <= b[2] + 2 and b[0] <= box[2] + 2 and
                                   box[1] <= b[3] + 2 and b[1] <= box[3] + 2 for _, b in placed):
                 continue
             texture = synth.TEXTURES[int(rng.integers(len(synth.TEXTURES)))]
             dark = synth._texture(texture, side, rng)[:height, :width, None]
-            fg = _object_colour(bg_colour, rng).astype(np.float32)[None, None, :] * (
+            fg = synth.foreground_colour(bg_colour, rng).astype(np.float32)[None, None, :] * (
                 1.0 - 0.6 * dark)
             alpha = (mask.astype(np.float32) / 255.0)[:, :, None]
             canvas = canvas * (1.0 - alpha) + fg * alpha

@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from harness.data.synth import shape_mask
 from harness.errors import DataError
 from harness_detdata import coco, voc07
-from harness_detdata.common import mask_box, render_scene, shape_mask
+from harness_detdata.common import mask_box, render_scene
 
 SMALL = dict(width=160, height=120, seed=0)
 
