@@ -95,7 +95,9 @@ def build_parser() -> ArgumentParser:
                           'each value, the mean and the std')
     run.add_argument('--work-dir', default='work_dirs')
     seeds = run.add_mutually_exclusive_group()
-    seeds.add_argument('--seed', type=int, default=0, help='default 0')
+    seeds.add_argument('--seed', type=int, default=None,
+                       help="default: the evaluation config's seeds (a paper config may name "
+                            'several, e.g. the 5 trials of the MoCo detection protocol), else 0')
     seeds.add_argument('--seeds', type=parse_seeds, metavar='S,S,...',
                        help='run everything once per seed (e.g. 0,1,2): one record with each '
                             "seed's value, the mean and the sample std")
@@ -213,7 +215,8 @@ def cmd_run(args) -> int:
                             'eval.randomness.deterministic': True})
     options = RunOptions(method=args.method, eval=args.eval, backbone=args.backbone,
                          protocol=args.protocol, data=args.data, split=args.split,
-                         work_dir=args.work_dir, seeds=args.seeds or (args.seed,),
+                         work_dir=args.work_dir, seeds=args.seeds or (
+                             (args.seed,) if args.seed is not None else None),
                          resume=args.resume, launcher=args.launcher, cfg_options=cfg_options,
                          records_dir=args.records_dir, max_unreadable=args.max_unreadable,
                          config=args.config, eval_config=args.eval_config,

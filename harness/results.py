@@ -106,6 +106,10 @@ _EVAL = {
                 'total': {'type': 'integer', 'minimum': 0},
                 'missing': {'type': 'array', 'items': {'type': 'string'}},
                 'unexpected': {'type': 'array', 'items': {'type': 'string'}},
+                # a checkpoint loaded into several modules (a C4 detector's backbone and res5
+                # head): each module's own report; the fields above then sum them up
+                'modules': {'type': 'object', 'additionalProperties': {
+                    'type': 'object', 'required': ['loaded', 'total']}},
             },
         },
         # split -> number of test items (videos or images) evaluated (what one item is worth)

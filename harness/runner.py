@@ -44,7 +44,7 @@ class RunOptions:
     data: str = 'demo'
     split: str | None = None  # None: the evaluator's first split
     work_dir: str = 'work_dirs'
-    seeds: tuple[int, ...] = (0,)
+    seeds: tuple[int, ...] | None = None  # None: the evaluation config's ``seeds``, else (0,)
     resume: bool = False
     launcher: str = 'none'
     cfg_options: Mapping[str, Any] = field(default_factory=dict)
@@ -198,9 +198,26 @@ def plan_run(pm: PluginManager, options: RunOptions) -> RunPlan:
         raise HarnessError(f"method '{method.info.name}' does not pretrain, so it takes no "
                            '--pretrain-data; drop it')
     return RunPlan(method, backbone, evaluator, protocol, method_config, eval_config, eval_data,
-                   pretrain_data, splits, work_dir, tuple(options.seeds), options.resume,
+                   pretrain_data, splits, work_dir,
+                   tuple(options.seeds or config_seeds(eval_config[1]) or (0,)), options.resume,
                    options.launcher, options.cfg_options, records_dir, options.max_unreadable,
                    options.dry_run, options.amp)
+
+
+def config_seeds(path: Path) -> tuple[int, ...] | None:
+    """The seeds an evaluation config runs when none are given (its top-level ``seeds``,
+    e.g. the five trials a detection paper config averages), or None."""
+    from harness.config import load_config
+
+    seeds = load_config(path, label='evaluation config').get('seeds')
+    if seeds is None:
+        return None
+    if not isinstance(seeds, (list, tuple)) or not seeds or \
+            not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds) or \
+            len(set(seeds)) != len(seeds):
+        raise HarnessError(f'evaluation config {path}: seeds={seeds!r} must be a list of '
+                           'distinct integers')
+    return tuple(seeds)
 
 
 def check_amp(amp: str | None) -> None:

@@ -54,10 +54,31 @@ def load_backbone_weights(module: nn.Module, state_dict: Mapping[str, torch.Tens
     return report
 
 
-def read_state_dict(path: str) -> dict[str, torch.Tensor]:
-    """A plain tensor state dict saved by the harness (weights only, safe to load)."""
+def read_state_dict(path: str, prefix: str = '') -> dict[str, torch.Tensor]:
+    """A plain tensor state dict saved by the harness (weights only, safe to load); with
+    ``prefix``, only its keys that start with it, the prefix removed."""
     state = torch.load(path, map_location='cpu', weights_only=True)
-    return state.get('state_dict', state)
+    state = state.get('state_dict', state)
+    if prefix:
+        state = {key[len(prefix):]: value for key, value in state.items()
+                 if key.startswith(prefix)}
+    return state
+
+
+def merge_load_reports(reports: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """One report for a checkpoint loaded into several modules (``{module: report}``, e.g. a
+    C4 detector's ``backbone`` and ``roi_head.shared_head``): loaded and total summed,
+    ``missing`` the modules' missing keys under their module's name, ``unexpected`` the
+    checkpoint keys no module took, and ``modules`` the reports themselves."""
+    names = list(reports)
+    unexpected = set(reports[names[0]]['unexpected']) if names else set()
+    for name in names[1:]:
+        unexpected &= set(reports[name]['unexpected'])
+    return {'loaded': sum(r['loaded'] for r in reports.values()),
+            'total': sum(r['total'] for r in reports.values()),
+            'missing': [f'{name}.{key}' for name in names for key in reports[name]['missing']],
+            'unexpected': sorted(unexpected),
+            'modules': {name: dict(report) for name, report in reports.items()}}
 
 
 @WEIGHT_INITIALIZERS.register_module(name='SSLPretrained')
@@ -65,17 +86,20 @@ class SSLPretrainedInit:
     """mmengine weight initializer: load harness-exported backbone weights with a report.
 
     module: what the weights go into, for the report and errors (``'backbone'``, or e.g.
-    ``'roi_head.shared_head'`` for the res5 of a C4 detector)."""
+    ``'roi_head.shared_head'`` for the res5 of a C4 detector). prefix: only the checkpoint's
+    keys starting with it are loaded, the prefix removed (e.g. ``'net.'`` for a backbone that
+    wraps the network it exports)."""
 
     def __init__(self, checkpoint: str, min_loaded: float = 0.5, module: str = 'backbone',
-                 **_: Any):
+                 prefix: str = '', **_: Any):
         self.checkpoint = checkpoint
         self.min_loaded = min_loaded
         self.module = module
+        self.prefix = prefix
         self.wholemodule = False
 
     def __call__(self, module: nn.Module) -> None:
-        report = load_backbone_weights(module, read_state_dict(self.checkpoint),
+        report = load_backbone_weights(module, read_state_dict(self.checkpoint, self.prefix),
                                        min_loaded=self.min_loaded, source=self.checkpoint,
                                        name=self.module)
         module.weight_load_report = report

@@ -115,6 +115,32 @@ def _ids(path: Path) -> list[str]:
             if line.strip()]
 
 
+def read_listing(root: str | os.PathLike, year: str, listing: str,
+                 classes: Iterable[str]) -> tuple[tuple[DetItem, ...], int, int]:
+    """The images of ``VOCdevkit/<year>/ImageSets/Main/<listing>.txt`` under ``root``:
+    ``(items, missing, dropped)``, items with paths relative to ``root``; ``missing``: listed
+    ids whose image or annotation is not on disk (skipped); ``dropped``: objects of a class
+    outside ``classes``. A year folder without the listing is a one-line DataError."""
+    root = Path(root).expanduser()
+    folder = devkit_root(root) / year
+    listed = folder / 'ImageSets' / 'Main' / f'{listing}.txt'
+    for path in (folder / 'JPEGImages', folder / 'Annotations', listed):
+        if not path.exists():
+            raise DataError(f'no {path}; {_HINT}')
+    prefix = folder.relative_to(root).as_posix() + '/'
+    items, missing, dropped = [], 0, 0
+    for image_id in _ids(listed):
+        image, xml = folder / 'JPEGImages' / f'{image_id}.jpg', \
+            folder / 'Annotations' / f'{image_id}.xml'
+        if not image.is_file() or not xml.is_file():
+            missing += 1
+            continue
+        ann, lost = parse_annotation(xml, classes)
+        dropped += lost
+        items.append(DetItem(f'{prefix}JPEGImages/{image_id}.jpg', image_id=image_id, **ann))
+    return tuple(items), missing, dropped
+
+
 def read_split(root: str | os.PathLike, split: str = 'test', *,
                classes: Iterable[str] | None = None) -> DetSplit:
     """Train items from ``trainval.txt``, test items from ``test.txt`` (split 'test'); paths
@@ -123,38 +149,17 @@ def read_split(root: str | os.PathLike, split: str = 'test', *,
         raise DataError(f"unknown voc07 split {split!r}; VOC 2007 has one split, 'test' "
                         '(train on trainval, test on test)')
     root = Path(root).expanduser()
-    devkit = devkit_root(root)
-    year = devkit / YEAR
-    for sub in ('JPEGImages', 'Annotations', 'ImageSets/Main/trainval.txt',
-                'ImageSets/Main/test.txt'):
-        if not (year / sub).exists():
-            raise DataError(f'no {year / sub}; {_HINT}')
+    year = devkit_root(root) / YEAR
     classes = tuple(classes) if classes is not None else classes_of(root)
-    prefix = year.relative_to(root).as_posix()
-    prefix = '' if prefix == '.' else prefix + '/'
-    missing, dropped = 0, 0
-
-    def items(listing: str) -> tuple[DetItem, ...]:
-        nonlocal missing, dropped
-        out = []
-        for image_id in _ids(year / 'ImageSets' / 'Main' / f'{listing}.txt'):
-            image, xml = year / 'JPEGImages' / f'{image_id}.jpg', \
-                year / 'Annotations' / f'{image_id}.xml'
-            if not image.is_file() or not xml.is_file():
-                missing += 1
-                continue
-            ann, lost = parse_annotation(xml, classes)
-            dropped += lost
-            out.append(DetItem(f'{prefix}JPEGImages/{image_id}.jpg', image_id=image_id, **ann))
-        return tuple(out)
-
-    train, test = items(TRAIN_LIST), items(TEST_LIST)
+    train, lost_train, dropped_train = read_listing(root, YEAR, TRAIN_LIST, classes)
+    test, lost_test, dropped_test = read_listing(root, YEAR, TEST_LIST, classes)
     if not train or not test:
         side = TRAIN_LIST if not train else TEST_LIST
         raise DataError(f'no image of {year}/ImageSets/Main/{side}.txt is on disk '
                         f'(.jpg under {year / "JPEGImages"}); {_HINT}')
-    return DetSplit(name='test', classes=classes, train=train, test=test, missing=missing,
-                    dropped={'unknown_class': dropped})
+    return DetSplit(name='test', classes=classes, train=train, test=test,
+                    missing=lost_train + lost_test,
+                    dropped={'unknown_class': dropped_train + dropped_test})
 
 
 def prepare(root: str | os.PathLike) -> list[str]:
