@@ -72,6 +72,7 @@ _PRETRAIN_REPRODUCED = {
         # written before): the named config, the cache key, the source hashes, and the
         # provenance of the run that trained it
         'config': {'type': 'string'},
+        'seed': {'type': 'integer'},
         'key': _SHA256,
         'sources': {'type': 'object', 'additionalProperties': _SHA256},
         'provenance': {'type': 'object'},

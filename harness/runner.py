@@ -108,6 +108,9 @@ class RunPlan:
     skipped: dict[str, dict[str, int]] = field(default_factory=dict)
     test_items: dict[str, int] = field(default_factory=dict)
     pretrained: dict[tuple[int, str], PlannedPretraining] = field(default_factory=dict)
+    #: the seed of the one pretraining every seed evaluates (the evaluation config's ``seeds``
+    #: are fine-tuning trials of one pretrained model); None: each seed pretrains on its own
+    pretrain_seed: int | None = None
 
     @property
     def pretrains_per_split(self) -> bool:
@@ -197,16 +200,18 @@ def plan_run(pm: PluginManager, options: RunOptions) -> RunPlan:
     elif options.pretrain_data:
         raise HarnessError(f"method '{method.info.name}' does not pretrain, so it takes no "
                            '--pretrain-data; drop it')
+    trials = None if options.seeds else config_seeds(eval_config[1])
     return RunPlan(method, backbone, evaluator, protocol, method_config, eval_config, eval_data,
-                   pretrain_data, splits, work_dir,
-                   tuple(options.seeds or config_seeds(eval_config[1]) or (0,)), options.resume,
-                   options.launcher, options.cfg_options, records_dir, options.max_unreadable,
-                   options.dry_run, options.amp)
+                   pretrain_data, splits, work_dir, tuple(options.seeds or trials or (0,)),
+                   options.resume, options.launcher, options.cfg_options, records_dir,
+                   options.max_unreadable, options.dry_run, options.amp,
+                   pretrain_seed=0 if trials else None)
 
 
 def config_seeds(path: Path) -> tuple[int, ...] | None:
-    """The seeds an evaluation config runs when none are given (its top-level ``seeds``,
-    e.g. the five trials a detection paper config averages), or None."""
+    """The fine-tuning trials an evaluation config runs when no seed is given (its top-level
+    ``seeds``, e.g. the five trials a detection paper averages: one pretraining, seed 0,
+    fine-tuned with each seed), or None."""
     from harness.config import load_config
 
     seeds = load_config(path, label='evaluation config').get('seeds')
@@ -405,12 +410,14 @@ def pretraining_for(plan: RunPlan, split: Any, seed: int, log: Log
                     ) -> PlannedPretraining | None:
     """The pretraining evaluated split ``split`` uses with ``seed`` (None for a method that
     does not pretrain): one per split when the pretraining set is the evaluation dataset, else
-    one for all the splits of a seed. Its config is checked here, before anything is trained."""
+    one for all the splits of a seed (of ``plan.pretrain_seed`` when that is set). Its config
+    is checked here, before anything is trained."""
     from harness.checks import check_config
     from harness.pretrain import build_pretrain_config, plan_pretraining
 
     if not plan.method.info.pretrains:
         return None
+    seed = seed if plan.pretrain_seed is None else plan.pretrain_seed
     memo = (seed, split.name if plan.pretrains_per_split else '')
     if memo not in plan.pretrained:
         items, identity = pretraining_set(plan, split, log)
@@ -427,7 +434,7 @@ def pretraining_for(plan: RunPlan, split: Any, seed: int, log: Log
         check_config(cfg, 'pretraining config')
         planned = plan_pretraining(cfg, plan.work_dir, plan.method.info.name, backbone.name,
                                    component_versions(plan.method, plan.backbone))
-        identity = dict(identity, config=plan.method_config[0], **summarize(cfg))
+        identity = dict(identity, config=plan.method_config[0], seed=seed, **summarize(cfg))
         plan.pretrained[memo] = PlannedPretraining(cfg, identity, planned)
     return plan.pretrained[memo]
 

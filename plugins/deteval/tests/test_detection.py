@@ -293,18 +293,23 @@ def test_a_short_finetune_scores_the_test_set_and_reports_the_weights(dataset, t
 # --------------------------------------------------------------------------- through the CLI
 
 
-def test_a_paper_config_runs_its_five_seeds_unless_told_otherwise(tmp_path, capsys):
+def test_a_paper_config_runs_five_finetune_trials_of_one_pretraining(tmp_path, capsys):
+    """MoCo's detection numbers are the mean of 5 fine-tuning trials: a paper config names
+    them, so one pretraining (seed 0) is fine-tuned with seeds 0-4; --seed/--seeds override it
+    (each seed then pretrains too)."""
     from harness.cli import main
 
-    base = ['run', '--method', 'random', '--backbone', 'resnet50', '--eval', 'voc07',
+    base = ['run', '--method', 'simclr', '--backbone', 'resnet18', '--eval', 'voc07',
             '--eval-config', 'paper07', '--work-dir', str(tmp_path), '--dry-run']
     assert main(base) == 0
     out = capsys.readouterr().out
-    assert 'seed 0, 1, 2, 3, 4;' in out and out.count('merged config:') == 5
+    assert 'seed 0, 1, 2, 3, 4;' in out and out.count('evaluation voc07/finetune') == 5
+    assert out.count('pretraining (to train)') == 1
     assert 'seeds = ' not in out  # the runner's, not a key of the Runner config
-    assert main(base + ['--seed', '3']) == 0
+    assert main(base + ['--seeds', '3,4']) == 0
     out = capsys.readouterr().out
-    assert 'seed 3;' in out and out.count('merged config:') == 1
+    assert 'seed 3, 4;' in out and out.count('evaluation voc07/finetune') == 2
+    assert out.count('pretraining (to train)') == 2
 
 
 def test_a_backbone_without_a_detection_trunk_is_one_line_and_exit_2(tmp_path, capsys):
