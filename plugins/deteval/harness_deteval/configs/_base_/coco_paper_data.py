@@ -1,7 +1,9 @@
 # COCO data of the SSL detection benchmarks' 1x schedule (MoCo / mmselfsup "ms-1x";
-# docs/image-evals.md §1): train2017 at short side 640-800 (steps of 32, long side <= 1333) with
-# a horizontal flip, images without boxes or under 32 pixels left out; val2017 at short side
-# 800. 2 images per GPU.
+# docs/image-evals.md §1): the VOC recipe (voc_paper_data.py) on CocoDataset, train2017 at short
+# side 640-800 (steps of 32, long side <= 1333) with a horizontal flip, val2017 at short side
+# 800, one pass over the data per epoch (DefaultSampler). 2 images per GPU.
+_base_ = ['./voc_paper_data.py']
+
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),
@@ -10,22 +12,6 @@ train_pipeline = [
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackDetInputs'),
 ]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(1333, 800), keep_ratio=True),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='PackDetInputs',
-         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
-]
-train_dataloader = dict(
-    batch_size=2, num_workers=2, persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    batch_sampler=dict(type='AspectRatioBatchSampler'),
-    dataset=dict(type='CocoDataset', data_root=None, ann_file=None, data_prefix=None,
-                 metainfo=None, filter_cfg=dict(filter_empty_gt=True, min_size=32),
-                 pipeline=train_pipeline))
-test_dataloader = dict(
-    batch_size=1, num_workers=2, persistent_workers=True, drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type='CocoDataset', data_root=None, ann_file=None, data_prefix=None,
-                 metainfo=None, test_mode=True, pipeline=test_pipeline))
+train_dataloader = dict(sampler=dict(type='DefaultSampler'),
+                        dataset=dict(type='CocoDataset', pipeline=train_pipeline))
+test_dataloader = dict(dataset=dict(type='CocoDataset'))

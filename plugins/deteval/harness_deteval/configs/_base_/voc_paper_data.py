@@ -1,8 +1,8 @@
 # VOC data of the MoCo / mmselfsup protocol (docs/image-evals.md §1): train short side drawn
 # from 480-800 in steps of 32 (long side <= 1333) with a horizontal flip, images without boxes
-# or under 32 pixels left out; test at short side 800. Train sets: VOC2007 trainval, plus
-# VOC2012 trainval for the 07+12 protocol (train_sets). 2 images per GPU.
-train_sets = ['VOC2007', 'VOC2012']
+# or under 32 pixels left out; test at short side 800. 2 images per GPU. The train sets are a
+# config's train_sets: VOC2007 trainval (the default), plus VOC2012 trainval for 07+12.
+# None: set by the harness from --data.
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),
