@@ -357,17 +357,23 @@ def record_id(record: dict) -> str:
 
 
 def atomic_write_text(path, text: str) -> Path:
-    """Write ``text`` to ``path`` so that readers see the old or the new file, never a part.
+    """Write ``text`` (UTF-8, ``\\n`` line ends) to ``path`` atomically
+    (:func:`atomic_write_bytes`)."""
+    return atomic_write_bytes(path, text.encode('utf-8'))
 
-    The text goes to a temporary file in the same directory, is flushed to disk and then
+
+def atomic_write_bytes(path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` so that readers see the old or the new file, never a part.
+
+    The data goes to a temporary file in the same directory, is flushed to disk and then
     renamed over ``path``; the temporary file is removed if anything fails.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     try:
-        with os.fdopen(fd, 'w', encoding='utf-8', newline='\n') as handle:
-            handle.write(text)
+        with os.fdopen(fd, 'wb') as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)

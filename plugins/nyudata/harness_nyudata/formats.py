@@ -25,16 +25,10 @@ MAT_HEADER = b'MATLAB 5.0 MAT-file, written by ssl-harness (harness_nyudata)'.lj
 
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically; return the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.stem}.tmp{os.getpid()}{path.suffix}')
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    """Write ``data`` to ``path`` atomically (:func:`harness.results.atomic_write_bytes`)."""
+    from harness.results import atomic_write_bytes
+
+    return atomic_write_bytes(path, data)
 
 
 def write_rgb(path: str | os.PathLike, rgb: np.ndarray) -> Path:
