@@ -96,3 +96,51 @@ def test_transitivity_adds_the_cross_pairs_of_an_inter_edge():
     assert components(positive_pairs(intra, inter, kinds='intra')) == {1: 1, 2: 1, 3: 3, 4: 3}
     with pytest.raises(ValueError, match='kinds must be one of'):
         positive_pairs(intra, inter, kinds='both')
+
+
+# ----------------------------------------------------------------------- mining intra edges
+
+
+def moving_patch_video(frames=8, size=64, step=2, start=(10, 24), side=16, seed=0):
+    """A textured square moving ``step`` pixels right per frame over a still textured
+    background: ``(video [T, H, W, 3], the square's top-left corner per frame)``."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    background = rng.integers(0, 120, (size, size, 3), dtype=np.uint8)
+    texture = rng.integers(130, 256, (side, side, 3), dtype=np.uint8)
+    video, corners = [], []
+    for t in range(frames):
+        frame = background.copy()
+        x, y = start[0] + step * t, start[1]
+        frame[y:y + side, x:x + side] = texture
+        video.append(frame)
+        corners.append((x, y))
+    return np.stack(video), corners
+
+
+def test_a_moving_object_is_found_and_followed_to_where_it_went():
+    from harness_transitive.mining import mine_tracks
+
+    video, corners = moving_patch_video()
+    (track,) = mine_tracks(video, size=16, per_window=1, window=8)
+    x0, y0 = corners[0]
+    assert abs(track.first[0] - x0) <= 4 and abs(track.first[1] - y0) <= 4
+    moved = track.last[0] - track.first[0]
+    assert 10 <= moved <= 16 and abs(track.last[1] - track.first[1]) <= 2  # 14 px to the right
+    assert (track.start, track.end) == (0, 7) and track.motion > 1.0
+
+
+def test_a_still_video_gives_no_tracks_and_boxes_do_not_overlap():
+    import numpy as np
+
+    from harness_transitive.mining import mine_tracks, salient_boxes
+
+    video, _ = moving_patch_video(step=0)
+    assert mine_tracks(video, size=16) == []
+    magnitude = np.zeros((32, 32))
+    magnitude[4:12, 4:12] = 5.0
+    magnitude[20:28, 20:28] = 3.0
+    boxes = salient_boxes(magnitude, 8, 5)
+    assert [box for box, _ in boxes] == [(4, 4, 12, 12), (20, 20, 28, 28)]
+    assert [round(score, 6) for _, score in boxes] == [5.0, 3.0]
