@@ -77,3 +77,34 @@ def count_kinds(pairs: Mapping[Edge, str]) -> dict[str, int]:
     for kind in pairs.values():
         counts[kind] += 1
     return counts
+
+
+def inter_edges(features, instance, *, cluster_size: int = 4, seed: int = 0) -> list[Edge]:
+    """Inter-instance edges: patches of different instances that a first-stage network sees
+    alike. ``features`` ``[N, D]`` (one row per patch, any scale: L2-normalised here),
+    ``instance`` ``[N]`` (the track each patch came from). The patches are clustered into many
+    small clusters (k-means on the unit features, ``N // cluster_size`` clusters, scikit-learn,
+    seeded) and each patch is linked to its most similar patch of another instance in its
+    cluster, if there is one."""
+    import numpy as np
+    from sklearn.cluster import KMeans
+
+    features = np.asarray(features, dtype=np.float64)
+    instance = np.asarray(instance)
+    if features.ndim != 2 or len(features) != len(instance):
+        raise ValueError(f'features [N, D] and one instance id per row, got {features.shape} '
+                         f'and {instance.shape}')
+    unit = features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
+    clusters = max(1, len(unit) // cluster_size)
+    labels = KMeans(n_clusters=clusters, n_init=4, random_state=seed).fit_predict(unit) \
+        if clusters > 1 else np.zeros(len(unit), dtype=int)
+    edges = set()
+    for cluster in np.unique(labels):
+        members = np.flatnonzero(labels == cluster)
+        similarity = unit[members] @ unit[members].T
+        for row, node in enumerate(members):
+            others = instance[members] != instance[node]
+            if others.any():
+                best = members[np.flatnonzero(others)[np.argmax(similarity[row, others])]]
+                edges.add(_edge(int(node), int(best)))
+    return sorted(edges)

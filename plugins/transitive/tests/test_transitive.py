@@ -144,3 +144,22 @@ def test_a_still_video_gives_no_tracks_and_boxes_do_not_overlap():
     boxes = salient_boxes(magnitude, 8, 5)
     assert [box for box, _ in boxes] == [(4, 4, 12, 12), (20, 20, 28, 28)]
     assert [round(score, 6) for _, score in boxes] == [5.0, 3.0]
+
+
+def test_inter_edges_join_look_alikes_of_different_instances_only():
+    import numpy as np
+
+    from harness_transitive.graph import inter_edges
+
+    rng = np.random.default_rng(0)
+    centres = np.eye(8)[:3] * 10  # three looks
+    # instances 0..3 with two patches each; instance 0 and 2 share look 0, 1 and 3 look 1;
+    # patch 8 (instance 4) is alone with look 2
+    looks = [0, 0, 1, 1, 0, 0, 1, 1, 2]
+    instance = [0, 0, 1, 1, 2, 2, 3, 3, 4]
+    features = centres[looks] + rng.normal(0, 0.1, (9, 8))
+    edges = inter_edges(features, instance, cluster_size=3)
+    assert edges and all(instance[a] != instance[b] and looks[a] == looks[b] for a, b in edges)
+    assert {frozenset((instance[a], instance[b])) for a, b in edges} == {
+        frozenset((0, 2)), frozenset((1, 3))}
+    assert not any(8 in edge for edge in edges)
