@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -132,15 +133,23 @@ def _coco_annotations(official: Path, kept: set, copy_path: Path, data: Detectio
                       ) -> Path:
     """``official``, or when the run kept fewer of its images, a copy at ``copy_path`` with
     only the kept images and their annotations (to be written by :meth:`DetectionData.write`)."""
+    if _image_ids(official, official.stat().st_mtime_ns) <= kept:
+        return official
     with open(official, encoding='utf-8') as handle:
         content = json.load(handle)
-    if all(image['id'] in kept for image in content['images']):
-        return official
     content['images'] = [image for image in content['images'] if image['id'] in kept]
     content['annotations'] = [ann for ann in content['annotations']
                               if ann.get('image_id') in kept]
     data.files[copy_path] = json.dumps(content)
     return copy_path
+
+
+@lru_cache(maxsize=8)
+def _image_ids(path: Path, mtime_ns: int) -> frozenset:
+    """The image ids of a COCO annotation file (read once per file version: the config is
+    built for every seed of a run, and the train file of real COCO is 450 MB)."""
+    with open(path, encoding='utf-8') as handle:
+        return frozenset(image['id'] for image in json.load(handle)['images'])
 
 
 def _coco_dataset(template: Mapping, where: str, root: Path, subset: str, ann_file: Path,
