@@ -23,8 +23,9 @@ from harness.errors import ConfigError, DataError
 
 #: protocol -> the tasks its configs may name, and the item field holding its targets
 PROTOCOL_TASKS = {'normals': ('classify40', 'regress'), 'depth': ('depth',)}
-#: the backbones DilatedResNet brings to output stride 8 (ResNets named as torchvision's)
-RESNETS = ('resnet18', 'resnet50', 'resnet18-slim')
+#: the backbones DilatedBackbone brings to output stride 8 (ResNets named as torchvision's,
+#: VGG-16)
+DILATABLE = ('resnet18', 'resnet50', 'resnet18-slim', 'vgg16')
 CODEBOOK_SIZE, CODEBOOK_SEED, CODEBOOK_PIXELS = 40, 0, 4000
 
 
@@ -56,10 +57,10 @@ def build_config(request: EvalRequest) -> tuple[Config, dict, str]:
     if task not in PROTOCOL_TASKS[kind]:
         raise ConfigError(f"evaluation config: task={task!r}: the {kind} protocol trains "
                           f"{' or '.join(PROTOCOL_TASKS[kind])}")
-    if request.backbone.name not in RESNETS:
-        raise ConfigError(f"nyuv2 brings the backbone to output stride 8 by dilating a ResNet's "
-                          f"last two stages; '{request.backbone.name}' is not one of "
-                          f"{', '.join(RESNETS)}: pick one with --backbone")
+    if request.backbone.name not in DILATABLE:
+        raise ConfigError(f"nyuv2 brings the backbone to output stride 8 by dilating its last "
+                          f"stages; '{request.backbone.name}' is not one of "
+                          f"{', '.join(DILATABLE)}: pick one with --backbone")
     lists = _lists(request, request.read_split(), kind)
     model = cfg['model']
     for key in ('backbone', 'feat_dim', 'task', 'codebook', 'data_preprocessor'):

@@ -4,7 +4,8 @@ PSPNet's pyramid pooling (``ppm``) decoder.
 
 - :func:`dilate_resnet` turns a ResNet's layer3 and layer4 from strided into dilated
   convolutions in place; parameter names and shapes do not change, so SSL weights load by key
-  before or after. ``harness.DilatedResNet`` is a backbone config wrapped in it.
+  before or after; :func:`dilate_vgg16` does the same for VGG-16 (DeepLab's: pool4 and pool5
+  removed, conv5 dilated 2). ``harness.DilatedBackbone`` is a backbone config wrapped in them.
 - ``harness.PyramidPoolingHead`` is the decoder; it returns logits (``out_channels`` classes
   for ``classify40``, 3 for ``regress``); the softmax or the normalisation is the caller's.
 """
@@ -97,10 +98,45 @@ def dilate_resnet(backbone: nn.Module, output_stride: int = 8) -> nn.Module:
     return backbone
 
 
+#: VGG-16 ``features`` indices: the max-pools after conv4_3 and conv5_3, and the conv5 layers
+VGG16_POOL4, VGG16_POOL5, VGG16_CONV5 = 23, 30, (24, 26, 28)
+
+
+def dilate_vgg16(backbone: nn.Module, output_stride: int = 8) -> nn.Module:
+    """Make a VGG-16 trunk (a ``features`` Sequential in torchvision's layout, as
+    ``harness.VGG16``) dense, in place: pool5 removed (stride 16); for ``output_stride=8`` also
+    pool4, with conv5_1-conv5_3 dilated 2 (DeepLab's VGG-16). Pooling layers have no parameters,
+    so names and shapes of the weights do not change. Returns ``backbone``; TypeError when it
+    is not that layout."""
+    if output_stride not in (8, 16):
+        raise ValueError(f'output_stride must be 8 or 16, got {output_stride}')
+    features = getattr(backbone, 'features', None)
+    layout_ok = isinstance(features, nn.Sequential) and len(features) == 31 and all(
+        isinstance(features[i], nn.MaxPool2d) for i in (VGG16_POOL4, VGG16_POOL5)) and all(
+        isinstance(features[i], nn.Conv2d) and features[i].dilation == (1, 1)
+        for i in VGG16_CONV5)
+    if not layout_ok:
+        raise TypeError(f'{type(backbone).__name__} is not an undilated VGG-16 (a 31-layer '
+                        'features Sequential in torchvision\'s layout)')
+    features[VGG16_POOL5] = nn.Identity()
+    if output_stride == 8:
+        features[VGG16_POOL4] = nn.Identity()
+        for index in VGG16_CONV5:
+            features[index].dilation, features[index].padding = (2, 2), (2, 2)
+    return backbone
+
+
+def dilate(backbone: nn.Module, output_stride: int = 8) -> nn.Module:
+    """:func:`dilate_vgg16` for a VGG-16 trunk, :func:`dilate_resnet` otherwise."""
+    if isinstance(getattr(backbone, 'features', None), nn.Sequential):
+        return dilate_vgg16(backbone, output_stride)
+    return dilate_resnet(backbone, output_stride)
+
+
 @MODELS.register_module()
-class DilatedResNet(BaseModule):
-    """A ResNet backbone (its config, with the SSL weights as its own ``init_cfg``) with its
-    output stride brought to 8 by :func:`dilate_resnet`: ``[N, 3, H, W]`` ->
+class DilatedBackbone(BaseModule):
+    """A ResNet or VGG-16 backbone (its config, with the SSL weights as its own ``init_cfg``)
+    with its output stride brought to 8 by :func:`dilate`: ``[N, 3, H, W]`` ->
     ``[N, D, H/8, W/8]``. The backbone sits at ``self.backbone`` under its own parameter
     names, so its weights load into it by key exactly as into the undilated backbone."""
 
@@ -109,7 +145,7 @@ class DilatedResNet(BaseModule):
         super().__init__(init_cfg=init_cfg)
         self.backbone = (backbone if isinstance(backbone, nn.Module)
                          else MODELS.build(dict(backbone)))
-        dilate_resnet(self.backbone, output_stride)
+        dilate(self.backbone, output_stride)
         self.output_stride = output_stride
         self.feat_dim = getattr(self.backbone, 'feat_dim', None)
 

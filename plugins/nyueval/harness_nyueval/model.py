@@ -1,8 +1,9 @@
 """The dense probe of the nyuv2 evaluator, and its metrics (mmengine ``BaseMetric``s).
 
-:class:`DenseProbe`: the backbone brought to output stride 8 (:class:`~harness_nyueval.heads.
-DilatedResNet`), frozen and kept in eval mode unless ``freeze_backbone=False``, then a
-:class:`~harness_nyueval.heads.PyramidPoolingHead`. Its ``task``:
+:class:`DenseProbe`: the backbone (a ResNet or VGG-16) brought to output stride 8
+(:class:`~harness_nyueval.heads.DilatedBackbone`), frozen and kept in eval mode unless
+``freeze_backbone=False``, then a :class:`~harness_nyueval.heads.PyramidPoolingHead`. Its
+``task``:
 
 - ``classify40``: K logits per pixel against a codebook of K unit normals; trained by
   cross-entropy on each pixel's nearest codeword at the head's resolution (ssl-transfer's
@@ -28,7 +29,7 @@ from torch.nn import functional as F
 
 from harness.registry import METRICS, MODELS
 from harness_nyueval.depth import depth_l1_loss, depth_metrics
-from harness_nyueval.heads import DilatedResNet, PyramidPoolingHead
+from harness_nyueval.heads import DilatedBackbone, PyramidPoolingHead
 from harness_nyueval.normals import (IGNORE_INDEX, classification_loss, cosine_loss,
                                      decode_classes, normal_metrics, angular_errors)
 
@@ -80,7 +81,7 @@ class DenseProbe(BaseModel):
         if (task == 'classify40') != (codebook is not None):
             raise ValueError('a codebook is given with task classify40, and only then')
         self.task, self.freeze_backbone = task, freeze_backbone
-        self.backbone = DilatedResNet(dict(backbone), output_stride=output_stride)
+        self.backbone = DilatedBackbone(dict(backbone), output_stride=output_stride)
         if freeze_backbone:
             self.backbone.requires_grad_(False)
             self.backbone.eval()

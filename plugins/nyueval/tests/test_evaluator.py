@@ -20,7 +20,7 @@ from harness_nyueval.normals import codebook_labels, normal_metrics
 NYUV2 = DatasetInfo('nyuv2', '', 'image', 'harness_nyudata.nyuv2')
 SLIM = BackboneInfo('resnet18-slim', '', 'image', {'type': 'harness.ResNet18Slim'}, 128,
                     imports=('harness_backbones.image',))
-VGG = BackboneInfo('vgg16', '', 'image', {'type': 'harness.VGG16'}, 512)
+VIT = BackboneInfo('vit-s16', '', 'image', {'type': 'harness.ViTS16'}, 384)
 CONFIGS = {'normals': ('demo', 'paper', 'regress_paper', 'finetune_paper'),
            'depth': ('demo', 'paper')}
 FAST = {'train_cfg.max_iters': 4, 'train_dataloader.num_workers': 0,
@@ -158,9 +158,9 @@ def test_a_backbone_it_cannot_dilate_and_missing_normals_are_one_line_errors(tmp
                                                                              demo_root):
     import shutil
 
-    with pytest.raises(ConfigError, match=r"'vgg16' is not one of resnet18, resnet50, "
-                                          r'resnet18-slim'):
-        build_config(request_for(tmp_path, demo_root, backbone=VGG))
+    with pytest.raises(ConfigError, match=r"'vit-s16' is not one of resnet18, resnet50, "
+                                          r'resnet18-slim, vgg16'):
+        build_config(request_for(tmp_path, demo_root, backbone=VIT))
     root = tmp_path / 'nyu'
     shutil.copytree(demo_root, root)
     (root / 'normals' / 'nm_000002.mat').unlink()

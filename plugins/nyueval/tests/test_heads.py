@@ -12,7 +12,7 @@ from torch.nn import functional as F
 from torchvision import models as tv_models
 
 from harness.registry import MODELS
-from harness_nyueval.heads import DilatedResNet, PyramidPoolingHead, dilate_resnet
+from harness_nyueval.heads import DilatedBackbone, PyramidPoolingHead, dilate_resnet
 from harness_nyueval.normals import classification_loss, cosine_loss
 
 importlib.import_module('harness_backbones.image')  # registers the harness image backbones
@@ -85,7 +85,7 @@ def test_head_learns_a_normals_target():
     assert losses[-1] < 0.3 * losses[0]
 
 
-# ---------------------------------------------------------------------------- DilatedResNet
+# ---------------------------------------------------------------------------- DilatedBackbone
 
 BACKBONES = [('harness.ResNet18', 512), ('harness.ResNet50', 2048),
              ('harness.ResNet18Slim', 128)]
@@ -99,8 +99,8 @@ def shapes(module):
 def test_dilated_resnet_has_stride_8_and_the_same_outputs_where_both_have_them(name, channels):
     torch.manual_seed(0)
     plain = MODELS.build(dict(type=name)).eval()
-    dilated = MODELS.build(dict(type='harness.DilatedResNet', backbone=dict(type=name))).eval()
-    assert isinstance(dilated, DilatedResNet) and dilated.feat_dim == channels
+    dilated = MODELS.build(dict(type='harness.DilatedBackbone', backbone=dict(type=name))).eval()
+    assert isinstance(dilated, DilatedBackbone) and dilated.feat_dim == channels
     # same keys and shapes: the plain network's weights load by key, strictly
     assert shapes(dilated.backbone) == shapes(plain)
     dilated.backbone.load_state_dict(plain.state_dict(), strict=True)
@@ -149,7 +149,7 @@ def test_dilate_resnet_in_place_on_torchvision_resnets(builder):
 def test_output_stride_16_dilates_layer4_only():
     torch.manual_seed(0)
     plain = MODELS.build(dict(type='harness.ResNet18')).eval()
-    dilated = DilatedResNet(dict(type='harness.ResNet18'), output_stride=16).eval()
+    dilated = DilatedBackbone(dict(type='harness.ResNet18'), output_stride=16).eval()
     dilated.backbone.load_state_dict(plain.state_dict())
     images = torch.randn(1, 3, 64, 64)
     with torch.no_grad():
@@ -183,7 +183,7 @@ def test_ssl_weights_load_into_the_dilated_backbone_by_key(tmp_path):
     source = MODELS.build(dict(type='harness.ResNet18'))
     checkpoint = tmp_path / 'backbone.pth'
     torch.save(source.state_dict(), checkpoint)
-    dilated = DilatedResNet(dict(type='harness.ResNet18', init_cfg=dict(
+    dilated = DilatedBackbone(dict(type='harness.ResNet18', init_cfg=dict(
         type='harness.SSLPretrained', checkpoint=str(checkpoint))))
 
     dilated.init_weights()
@@ -193,3 +193,17 @@ def test_ssl_weights_load_into_the_dilated_backbone_by_key(tmp_path):
     assert not report['missing'] and not report['unexpected']
     for key, value in source.state_dict().items():
         assert torch.equal(dilated.backbone.state_dict()[key], value), key
+
+
+def test_vgg16_dilated_to_stride_8_keeps_its_weights_and_names():
+    """DeepLab's VGG-16: pool4 and pool5 gone, conv5 dilated 2; a 64-pixel input gives an
+    8 x 8 map, the state dict is the undilated one's, and conv1-conv4 compute what they did."""
+    torch.manual_seed(0)
+    plain = MODELS.build(dict(type='harness.VGG16')).eval()
+    dilated = DilatedBackbone(dict(type='harness.VGG16')).eval()
+    dilated.backbone.load_state_dict(plain.state_dict())
+    assert plain.state_dict().keys() == dilated.backbone.state_dict().keys()
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        assert dilated(x).shape == (1, 512, 8, 8)
+        assert torch.allclose(dilated.backbone.features[:23](x), plain.features[:23](x))
