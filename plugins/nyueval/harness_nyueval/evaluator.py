@@ -104,16 +104,28 @@ def codebook_file(request: EvalRequest) -> Path:
     return request.work_dir / 'codebook40.npy'
 
 
-def write_codebook(request: EvalRequest, split) -> str:
-    """Write the codebook to :func:`codebook_file`; return where it came from, for the record:
-    the dataset's ``vocab40.mat``, or a spherical k-means of the train normals (up to
-    :data:`CODEBOOK_PIXELS` valid pixels of each train image)."""
+KMEANS_SOURCE = (f'spherical k-means of the train normals (k={CODEBOOK_SIZE}, seed '
+                 f'{CODEBOOK_SEED}, up to {CODEBOOK_PIXELS} pixels an image)')
+
+
+def codebook_source(request: EvalRequest) -> str:
+    """Where the classify40 codebook comes from, for the record: the dataset's
+    ``vocab40.mat``, or :data:`KMEANS_SOURCE`."""
+    from harness_nyudata import nyuv2
+
+    return nyuv2.VOCAB_FILE if (Path(request.data_root) / nyuv2.VOCAB_FILE).is_file() \
+        else KMEANS_SOURCE
+
+
+def write_codebook(request: EvalRequest, split) -> None:
+    """Write the codebook (:func:`codebook_source`) to :func:`codebook_file`: the dataset's
+    ``vocab40.mat``, or a spherical k-means of up to :data:`CODEBOOK_PIXELS` valid pixels of
+    each train image's normals."""
     from harness.results import atomic_write_bytes
     from harness_nyudata import nyuv2
     from harness_nyueval.normals import kmeans_codebook
 
     vocab = nyuv2.load_vocab(request.data_root)
-    source = 'vocab40.mat'
     if vocab is None:
         rng = np.random.default_rng(CODEBOOK_SEED)
         samples = []
@@ -123,12 +135,9 @@ def write_codebook(request: EvalRequest, split) -> str:
             take = rng.choice(len(pixels), min(len(pixels), CODEBOOK_PIXELS), replace=False)
             samples.append(pixels[take])
         vocab = kmeans_codebook(np.concatenate(samples), k=CODEBOOK_SIZE, seed=CODEBOOK_SEED)
-        source = (f'spherical k-means of the train normals (k={CODEBOOK_SIZE}, seed '
-                  f'{CODEBOOK_SEED}, up to {CODEBOOK_PIXELS} pixels an image)')
     buffer = io.BytesIO()
     np.save(buffer, np.asarray(vocab, dtype=np.float32))
     atomic_write_bytes(codebook_file(request), buffer.getvalue())
-    return source
 
 
 class NYUv2Evaluator:
@@ -152,16 +161,15 @@ class NYUv2Evaluator:
         check_config(cfg, 'evaluation config')
         sha = config_sha256(cfg)
         split = request.read_split()
-        settings = dict(task=task)
         with main_process_first():  # the lists and the codebook, written once
             if is_main_process():
                 for path, text in files.items():
-                    path.parent.mkdir(parents=True, exist_ok=True)
                     atomic_write_text(path, text)
                 if task == 'classify40':
-                    settings['codebook'] = write_codebook(request, split)
-        if task == 'classify40' and 'codebook' not in settings:
-            settings['codebook'] = 'see the main process'
+                    write_codebook(request, split)
+        settings = dict(task=task)
+        if task == 'classify40':
+            settings['codebook'] = codebook_source(request)
         settings['ground_truth'] = (nyuv2.normals_source(request.data_root)
                                     if request.protocol.name == 'normals'
                                     else 'depth (millimetre PNGs)')
