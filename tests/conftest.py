@@ -50,6 +50,35 @@ def small_image_demo(tmp_path_factory) -> Path:
     return generate_demo(root, train_per_class=4, val_per_class=2)
 
 
+@pytest.fixture(scope='session')
+def small_voc07_demo(tmp_path_factory) -> Path:
+    """A small VOC2007-layout demo (6 trainval, 4 test images), with VOC2012 a copy of VOC2007
+    (the 07+12 configs' second train set)."""
+    import shutil
+
+    from harness_detdata.voc07 import generate_demo
+
+    root = generate_demo(tmp_path_factory.mktemp('voc07-demo'), trainval=6, test=4)
+    shutil.copytree(root / 'VOCdevkit' / 'VOC2007', root / 'VOCdevkit' / 'VOC2012')
+    return root
+
+
+@pytest.fixture(scope='session')
+def small_coco_demo(tmp_path_factory) -> Path:
+    """A small COCO-layout demo (6 train, 4 val images)."""
+    from harness_detdata.coco import generate_demo
+
+    return generate_demo(tmp_path_factory.mktemp('coco-demo'), train=6, val=4)
+
+
+@pytest.fixture(scope='session')
+def small_nyuv2_demo(tmp_path_factory) -> Path:
+    """A small NYUv2-layout demo (6 train, 3 test rooms)."""
+    from harness_nyudata.nyuv2 import generate_demo
+
+    return generate_demo(tmp_path_factory.mktemp('nyuv2-demo'), train=6, test=3)
+
+
 @pytest.fixture
 def harness_cli(example_site):
     """Run ``python -m harness.cli ARGS`` in a subprocess with the example plugin installed."""

@@ -67,19 +67,26 @@ def test_pretraining_config_trains_two_iterations(method, name, request, tmp_pat
     assert result.iters == 2 and result.checkpoint_sha256
 
 
-#: each kind of evaluator is smoke-tested with this backbone on this small demo dataset (every
-#: video protocol reads the UCF101 layout's demo)
-SMOKE = {'video': ('r3d18', 'ucf101', 'small_demo'),
-         'image': ('resnet18', 'imagenet', 'small_image_demo')}
+#: each evaluator is smoke-tested on a small demo of its dataset (fixtures of tests/conftest.py;
+#: every video protocol reads the UCF101 layout's demo), with the backbone of its data kind or
+#: the one a config's detector family needs
+SMOKE_DATA = {'ucf101': 'small_demo', 'hmdb51': 'small_demo', 'imagenet': 'small_image_demo',
+              'voc07': 'small_voc07_demo', 'coco': 'small_coco_demo',
+              'nyuv2': 'small_nyuv2_demo'}
+SMOKE_BACKBONE = {'video': 'r3d18', 'image': 'resnet18'}
+CONFIG_BACKBONE = {'vgg16_paper': 'vgg16'}
+
+
+def smoke_dataset(evaluator) -> str:
+    return 'ucf101' if evaluator.data == 'video' else evaluator.dataset
 
 
 def eval_request(evaluator, protocol, name, data_root, tmp_path, cfg_options=None):
-    backbone_name, dataset, _ = SMOKE[evaluator.data]
-    backbone = PM.get('backbone', backbone_name).info
+    backbone = PM.get('backbone', CONFIG_BACKBONE.get(name, SMOKE_BACKBONE[evaluator.data])).info
     return EvalRequest(
         protocol=protocol, backbone=backbone, backbone_weights=None,
-        dataset=PM.get('dataset', dataset).info, data_root=data_root, is_demo=True,
-        work_dir=tmp_path / 'eval', split=evaluator.splits[0], seed=0,
+        dataset=PM.get('dataset', smoke_dataset(evaluator)).info, data_root=data_root,
+        is_demo=True, work_dir=tmp_path / 'eval', split=evaluator.splits[0], seed=0,
         cfg_options=cfg_options or {}, imports=backbone.imports,
         cache_dir=tmp_path / 'features', config=pick_config(protocol.configs, name,
                                                             protocol.name)[1])
@@ -91,7 +98,7 @@ def eval_request(evaluator, protocol, name, data_root, tmp_path, cfg_options=Non
 def test_protocol_config_evaluates_on_demo_data(evaluator, protocol, name, request, tmp_path):
     from harness.api import import_object
 
-    data_root = request.getfixturevalue(SMOKE[evaluator.data][2])
+    data_root = request.getfixturevalue(SMOKE_DATA[smoke_dataset(evaluator)])
     runner = import_object(evaluator.evaluator)()
     full = runner.config(eval_request(evaluator, protocol, name, data_root, tmp_path))
     request = eval_request(evaluator, protocol, name, data_root, tmp_path,
