@@ -9,6 +9,7 @@ stopped as soon as the loop that used them ends.
 from __future__ import annotations
 
 import importlib
+import itertools
 import logging
 import shutil
 from contextlib import contextmanager
@@ -100,13 +101,24 @@ def import_config_modules(cfg: Config) -> None:
         importlib.import_module(module)
 
 
+#: numbers the runners this process builds (:func:`build_runner`)
+_RUNNER_NUMBERS = itertools.count(1)
+
+
 def build_runner(cfg: Config) -> HarnessRunner:
-    """A HarnessRunner for ``cfg``, with its modules imported and resume made loadable."""
+    """A HarnessRunner for ``cfg``, with its modules imported and resume made loadable.
+
+    mmengine names a runner's logger, visualizer and message hub (process-wide instances) after
+    ``experiment_name`` and the second the runner is built, so two runners built within one
+    second would share them, the second writing its scalars into the first one's folder (or
+    failing, once that folder is gone). Each runner's experiment name therefore gets this
+    process's running number of it."""
     from harness.compat import allow_mmengine_checkpoints
 
     allow_mmengine_checkpoints()
     import_config_modules(cfg)
     cpu_distributed_wrapper(cfg)
+    cfg.experiment_name = f"{cfg.get('experiment_name') or 'run'}-{next(_RUNNER_NUMBERS)}"
     return HarnessRunner.from_cfg(cfg)
 
 

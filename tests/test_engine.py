@@ -52,3 +52,38 @@ def test_train_stops_its_dataloader_workers_when_it_returns(tmp_path):
 def test_stop_loader_workers_ignores_what_is_not_a_built_loop():
     assert stop_loader_workers(None) == 0
     assert stop_loader_workers(dict(type='IterBasedTrainLoop')) == 0
+
+
+def test_runners_built_within_one_second_keep_their_own_log_folders(tmp_path):
+    """mmengine names a runner's visualizer and logger after the experiment name and the
+    second: build_runner numbers the name, so the second runner writes its scalars into its own
+    folder even when the first one's is gone."""
+    import shutil
+
+    from mmengine.config import Config
+
+    from harness.engine import build_runner
+    from harness.registry import DATASETS, MODELS
+
+    MODELS.register_module(name='EngineTestRegress', module=Regress, force=True)
+    DATASETS.register_module(name='EngineTestNumbers', module=Numbers, force=True)
+
+    def cfg(name):
+        return Config(dict(
+            model=dict(type='harness.EngineTestRegress'), work_dir=str(tmp_path / name),
+            experiment_name='pretrain', default_scope='harness',
+            train_dataloader=dict(dataset=dict(type='harness.EngineTestNumbers'), batch_size=4,
+                                  num_workers=0,
+                                  sampler=dict(type='InfiniteSampler', shuffle=True)),
+            train_cfg=dict(type='IterBasedTrainLoop', max_iters=2),
+            optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
+            default_hooks=dict(checkpoint=None, logger=dict(type='LoggerHook', interval=1)),
+            log_processor=dict(by_epoch=False)))
+
+    first = build_runner(cfg('a'))
+    second = build_runner(cfg('b'))
+    assert first.experiment_name != second.experiment_name
+    assert first.experiment_name.startswith('pretrain-')
+    shutil.rmtree(tmp_path / 'a')
+    second.train()
+    assert list((tmp_path / 'b').rglob('scalars.json'))
