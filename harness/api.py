@@ -100,6 +100,11 @@ class MethodInfo:
     a run takes the one whose data its evaluator reads (:meth:`for_data`).
     backbones: the backbones it can train, by name, when not every backbone of its data
     (SiameseIM drives a ViT's patch embedding and blocks itself); empty: all of them.
+    reads: the kind of data its pretraining sampler reads when that is not ``data`` (e.g.
+    ``'video'`` for a method that trains an image backbone on patches or frames of videos);
+    '' for ``data``. demo_pretrain: the dataset whose demo it pretrains on when a run on demo
+    data names no ``--pretrain-data`` (needed when ``reads`` differs from the evaluator's
+    data, e.g. ``'ucf101'``); '' for the evaluator's choice.
     """
 
     name: str
@@ -110,10 +115,17 @@ class MethodInfo:
     citation: str = ''
     also: Sequence['MethodInfo'] = ()
     backbones: Sequence[str] = ()
+    reads: str = ''
+    demo_pretrain: str = ''
 
     @property
     def pretrains(self) -> bool:
         return bool(self.configs)
+
+    @property
+    def pretrain_kind(self) -> str:
+        """The kind of data ('video', 'image', 'any') its pretraining set holds."""
+        return self.reads or self.data
 
     @property
     def kinds(self) -> tuple[str, ...]:

@@ -20,8 +20,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 import harness
 from harness import data as datasets
-from harness.api import (DatasetInfo, EvalRequest, EvalResult, ProtocolInfo, import_object,
-                         pick_config)
+from harness.api import (DatasetInfo, EvalRequest, EvalResult, MethodInfo, ProtocolInfo,
+                         import_object, pick_config)
 from harness.config import split_cfg_options, summarize, use_amp
 from harness.engine import init_distributed, main_process_first, prepare_work_dir
 from harness.errors import DataError, HarnessError, PluginError
@@ -195,8 +195,10 @@ def plan_run(pm: PluginManager, options: RunOptions) -> RunPlan:
                            'pick one of them with --backbone')
     pretrain_data = None
     if method.info.pretrains:
-        pretrain_data = resolve_pretrain_data(pm, options.pretrain_data, eval_data,
-                                              evaluator.info.demo_pretrain, work_dir)
+        pretrain_data = resolve_pretrain_data(
+            pm, options.pretrain_data, eval_data,
+            method.info.demo_pretrain or evaluator.info.demo_pretrain, work_dir)
+        check_pretrain_kind(method.info, pretrain_data)
     elif options.pretrain_data:
         raise HarnessError(f"method '{method.info.name}' does not pretrain, so it takes no "
                            '--pretrain-data; drop it')
@@ -276,6 +278,15 @@ def resolve_pretrain_data(pm: PluginManager, option: str | None, eval_data: Data
         return data_source(dataset, 'demo', work_dir, '--pretrain-data')
     raise HarnessError(f'--pretrain-data {name} needs its root: --pretrain-data '
                        f'{name}=/path/to/{name} (or {name}=demo)')
+
+
+def check_pretrain_kind(method: MethodInfo, source: DataSource) -> None:
+    """The pretraining set holds the kind of data the method's sampler reads."""
+    kind = method.pretrain_kind
+    if kind not in ('any', source.dataset.data):
+        raise HarnessError(f"method '{method.name}' pretrains on {kind} but --pretrain-data "
+                           f"{source.name} holds {source.dataset.data}; name a {kind} dataset "
+                           "(see 'harness list')")
 
 
 def resolve_splits(evaluator: str, available, protocol: ProtocolInfo, requested: str

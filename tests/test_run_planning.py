@@ -99,6 +99,21 @@ def test_a_backbone_the_method_cannot_train_is_one_line(work, capsys):
             "'resnet18'") in error_line(capsys)
 
 
+def test_an_image_method_that_reads_videos_pretrains_on_its_own_demo_video_set(work):
+    pm = PluginManager()
+    plan = plan_run(pm, RunOptions(method='transitive', eval='voc07', work_dir=str(work),
+                                   dry_run=True))
+    assert plan.backbone.info.data == 'image'
+    assert (plan.pretrain_data.name, plan.pretrain_data.is_demo) == ('kinetics400', True)
+
+
+def test_a_pretraining_set_of_the_wrong_kind_is_one_line(work, capsys):
+    assert main(['run', '--method', 'transitive', '--eval', 'voc07', '--pretrain-data',
+                 'imagenet=demo', '--work-dir', str(work), '--dry-run']) == 2
+    assert ("method 'transitive' pretrains on video but --pretrain-data imagenet holds image"
+            in error_line(capsys))
+
+
 def test_a_method_on_two_kinds_of_data_runs_the_variant_its_evaluator_reads():
     from harness.api import MethodInfo
 

@@ -1,7 +1,7 @@
 """Intra-instance edges from a video (docs/methods.md §4, the Wang & Gupta 2015 pipeline): find
 motion-salient patches in the first frame of a window, follow each through the window by dense
-optical flow (OpenCV's Farneback), and link the first patch to the last one: the same object
-seen in another pose, place or deformation.
+optical flow (:func:`harness.data.flow.flows`), and link the first patch to the last one: the
+same object seen in another pose, place or deformation.
 
 Everything here is a function of frames (``uint8 [T, H, W, 3]``), so any video the harness can
 decode (the demo included) can be mined; boxes are ``(x0, y0, x1, y1)`` pixel boxes, exclusive
@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from harness.data.flow import flows, magnitude
 
 Box = tuple[int, int, int, int]
 
@@ -27,18 +29,6 @@ class Track:
     start: int
     end: int
     motion: float
-
-
-def flows(frames: np.ndarray) -> np.ndarray:
-    """Dense optical flow between consecutive frames: float32 ``[T-1, H, W, 2]`` (dx, dy),
-    Farneback's on the grey frames."""
-    import cv2
-
-    grey = [cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) for frame in frames]
-    return np.stack([cv2.calcOpticalFlowFarneback(a, b, None, pyr_scale=0.5, levels=3,
-                                                  winsize=9, iterations=3, poly_n=5,
-                                                  poly_sigma=1.1, flags=0)
-                     for a, b in zip(grey, grey[1:])]).astype(np.float32)
 
 
 def box_means(values: np.ndarray, size: int) -> np.ndarray:
@@ -97,8 +87,8 @@ def mine_tracks(frames: np.ndarray, *, size: int, per_window: int = 2, window: i
     tracks = []
     for start in range(0, len(frames) - window + 1, stride):
         flow = flows(frames[start:start + window])
-        magnitude = np.linalg.norm(flow[0], axis=-1)
-        for box, motion in salient_boxes(magnitude, size, per_window, min_ratio=min_ratio):
+        moving = magnitude(flow[0])
+        for box, motion in salient_boxes(moving, size, per_window, min_ratio=min_ratio):
             last = box
             for step in flow:
                 last = follow(last, step, width, height)

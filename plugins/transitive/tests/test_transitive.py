@@ -163,3 +163,174 @@ def test_inter_edges_join_look_alikes_of_different_instances_only():
     assert {frozenset((instance[a], instance[b])) for a, b in edges} == {
         frozenset((0, 2)), frozenset((1, 3))}
     assert not any(8 in edge for edge in edges)
+
+
+# ------------------------------------------------------------------ mining stage and dataset
+
+
+def test_mining_cuts_first_and_last_patch_of_each_track_and_caches_them(tmp_path):
+    from harness_transitive.mining import mine_tracks
+    from harness_transitive.patches import load_or_mine, mining_options
+
+    video, _ = moving_patch_video()
+    reads = []
+
+    def read(path, max_frames):
+        reads.append(path)
+        if path == 'broken.avi':
+            raise OSError('cannot decode')
+        return video[:max_frames] if path == 'moving.avi' else video[:1].repeat(8, axis=0)
+
+    options = mining_options(dict(size=16, per_window=1, window=8, max_frames=8))
+    paths = ['moving.avi', 'broken.avi', 'still.avi']
+    mined = load_or_mine(paths, options, tmp_path, log=lambda line: None, read=read)
+    assert mined.patches.shape == (2, 16, 16, 3)  # one track: its first and last patch
+    assert mined.track.tolist() == [0, 0] and mined.video.tolist() == [0, 0]
+    assert mined.intra_edges == [(0, 1)] and mined.skipped == ['broken.avi']
+    (track,) = mine_tracks(video, size=16, per_window=1, window=8)
+    (x0, y0, x1, y1), (u0, v0, u1, v1) = track.first, track.last
+    assert (mined.patches[0] == video[0, y0:y1, x0:x1]).all()
+    assert (mined.patches[1] == video[7, v0:v1, u0:u1]).all()
+    again = load_or_mine(paths, options, tmp_path, log=lambda line: None, read=read)
+    assert len(reads) == 3  # the second call read the cache, no video
+    assert (again.patches == mined.patches).all() and again.skipped == mined.skipped
+    other = load_or_mine(paths, dict(options, per_window=2), tmp_path, log=lambda line: None,
+                         read=read)
+    assert len(reads) == 6 and len(other) == 4  # other options: mined again (two tracks)
+
+
+def test_an_unknown_mining_option_is_named():
+    from harness_transitive.patches import mining_options
+
+    with pytest.raises(ValueError, match='unknown mining option.*sizes'):
+        mining_options(dict(sizes=3))
+
+
+def patch_pairs(pairs='all', tracks=3):
+    """A MinedPatchPairs over ``tracks`` tracks of constant patches (no videos), intra-only."""
+    import numpy as np
+
+    from harness_transitive.dataset import MinedPatchPairs
+    from harness_transitive.patches import PatchSet
+
+    dataset = MinedPatchPairs.__new__(MinedPatchPairs)
+    dataset.pairs = pairs
+    patches = np.stack([np.full((8, 8, 3), k, np.uint8) for k in range(2 * tracks)])
+    dataset.patchset = PatchSet(patches, np.repeat(np.arange(tracks), 2),
+                                np.zeros(2 * tracks, int), ['v.avi'], [])
+    dataset.pipeline = lambda results: results
+    dataset.set_graph(None)
+    return dataset
+
+
+def test_the_graph_starts_intra_only_and_the_inter_edges_bring_transitive_pairs():
+    dataset = patch_pairs('all')
+    assert dataset.partners == {0: [1], 1: [0], 2: [3], 3: [2], 4: [5], 5: [4]}
+    assert len(set(dataset.groups.tolist())) == 3
+    counts = dataset.set_graph([(1, 2)])  # track 0's last patch looks like track 1's first
+    assert counts == {'intra': 3, 'inter': 1, 'transitive': 3}  # 0-2, 0-3, 1-3
+    assert dataset.partners[0] == [1, 2, 3] and dataset.partners[4] == [5]
+    assert dataset.groups[0] == dataset.groups[3] != dataset.groups[4]
+    item = dataset.prepare_data(0)
+    assert item['anchor'][0, 0, 0] == 0 and item['positive'][0, 0, 0] in (1, 2, 3)
+
+
+def test_inter_pairs_alone_train_only_the_patches_that_have_one():
+    dataset = patch_pairs('inter')
+    dataset.set_graph([(1, 2)])
+    assert dataset.trainable == [1, 2]
+    for index in range(len(dataset)):  # every item is one of the two inter pairs
+        item = dataset.prepare_data(index)
+        assert {int(item['anchor'][0, 0, 0]), int(item['positive'][0, 0, 0])} == {1, 2}
+
+
+def test_the_pair_sampler_makes_two_views_of_the_configured_size():
+    import numpy as np
+
+    from harness_transitive.dataset import SamplePatchPair
+
+    sampler = SamplePatchPair(view=dict(size=12, decode_size=16))
+    out = sampler({'anchor': np.zeros((8, 8, 3), np.uint8),
+                   'positive': np.ones((8, 8, 3), np.uint8), 'group': 7})['inputs']
+    assert out['anchor']['image'].shape == (3, 16, 16) and out['group'] == 7
+    assert int(out['positive']['augment']['size']) == 12
+    assert sampler.random_inputs(3)['anchor'].shape == (3, 3, 12, 12)
+
+
+# ------------------------------------------------------------------------ model and hook
+
+
+def small_model():
+    import importlib
+
+    from harness_transitive.model import TransitiveTriplet
+
+    for module in ('harness.data.augment', 'harness_backbones.image'):  # register the parts
+        importlib.import_module(module)
+
+    torch.manual_seed(0)
+    backbone = dict(type='harness.ResNet18Slim')
+    return TransitiveTriplet(backbone, feat_dim=128, hidden_dim=32, embed_dim=16,
+                             data_preprocessor=dict(type='harness.AugmentViews'))
+
+
+def test_the_triplet_loss_falls_over_a_few_steps_on_fixed_pairs():
+    from harness.testing import assert_trains
+
+    model = small_model()
+    inputs = {'anchor': torch.randn(6, 3, 24, 24), 'positive': torch.randn(6, 3, 24, 24),
+              'group': torch.arange(6)}
+    first = assert_trains(model, inputs)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    for _ in range(15):
+        optimizer.zero_grad()
+        loss = model(inputs)['loss_triplet']
+        loss.backward()
+        optimizer.step()
+    assert float(model(inputs)['loss_triplet'].detach()) < 0.5 * first
+    assert model(inputs, mode='tensor').shape == (6, 128)
+
+
+def fake_runner(dataset, model, work_dir, *, iteration=0, workers=0, max_iters=10):
+    from types import SimpleNamespace
+
+    lines = []
+    loader = SimpleNamespace(dataset=dataset, num_workers=workers)
+    return SimpleNamespace(train_dataloader=loader, model=model, work_dir=str(work_dir),
+                           iter=iteration, max_iters=max_iters, seed=0,
+                           logger=SimpleNamespace(info=lines.append), lines=lines)
+
+
+def test_the_graph_hook_clusters_the_networks_features_at_graph_iter_and_saves_them(tmp_path):
+    import json
+
+    from harness_transitive.hooks import GRAPH_FILE, TransitiveGraph
+
+    dataset, model = patch_pairs('all', tracks=4), small_model()
+    hook = TransitiveGraph(graph_iter=3, view_size=16, cluster_size=4)
+    runner = fake_runner(dataset, model, tmp_path, iteration=2)
+    hook.before_train(runner)
+    hook.before_train_iter(runner, 0)
+    assert dataset.inter is None and not (tmp_path / GRAPH_FILE).exists()
+    runner.iter = 3
+    hook.before_train_iter(runner, 0)
+    saved = json.loads((tmp_path / GRAPH_FILE).read_text())
+    assert saved['iter'] == 3 and [tuple(e) for e in saved['inter']] == dataset.inter
+    assert dataset.inter and all(dataset.patchset.track[a] != dataset.patchset.track[b]
+                                 for a, b in dataset.inter)
+    assert 'inter-instance edges' in runner.lines[-1]
+    resumed = patch_pairs('all', tracks=4)  # a resumed run reads the saved graph
+    hook.before_train(fake_runner(resumed, None, tmp_path, iteration=5))
+    assert resumed.inter == dataset.inter
+
+
+def test_the_graph_hook_refuses_loader_workers_and_a_graph_after_the_last_iteration(tmp_path):
+    from harness.errors import ConfigError
+    from harness_transitive.hooks import TransitiveGraph
+
+    hook = TransitiveGraph(graph_iter=3, view_size=16)
+    with pytest.raises(ConfigError, match='num_workers=0'):
+        hook.before_train(fake_runner(patch_pairs(), None, tmp_path, workers=2))
+    with pytest.raises(ConfigError, match='graph_iter=3 leaves no iteration'):
+        hook.before_train(fake_runner(patch_pairs(), None, tmp_path, max_iters=3))
+    hook.before_train(fake_runner(patch_pairs('intra'), None, tmp_path, workers=2))  # no graph
