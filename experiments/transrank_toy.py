@@ -10,7 +10,6 @@ videos with speediness = score[2x] - score[1x]. The paper says ranking orders
 from __future__ import annotations
 
 import argparse
-import glob
 from pathlib import Path
 
 import torch

@@ -176,8 +176,9 @@ def cmd_list(args) -> int:
     for name, entry in sorted(components['method'].items()):
         info = entry.info
         only = f" (backbones: {', '.join(info.backbones)})" if info.backbones else ''
-        print(f'  {name:<14} [{", ".join(info.kinds)}] {info.summary}{_configs(info.configs)}'
-              f'{only}')
+        reads = f'; pretrains on {info.reads}' if info.reads else ''
+        print(f'  {name:<14} [{", ".join(info.kinds)}{reads}] {info.summary}'
+              f'{_configs(info.configs)}{only}')
     print('backbones:')
     for name, entry in sorted(components['backbone'].items()):
         print(f'  {name:<14} [{entry.info.data}] {entry.info.summary}')

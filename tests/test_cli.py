@@ -78,6 +78,9 @@ def test_list_shows_components_and_protocols(capsys):
                      'finetune (v1)', 'linear (v1)', 'retrieval (v1)', 'order (v1)',
                      'sync (v1)', 'motion (v1)'):
         assert expected in out
+    transitive = next(line for line in out.splitlines() if line.split()[:1] == ['transitive'])
+    assert '[image; pretrains on video]' in transitive
+    assert '(configs: demo, paper, intra_demo, inter_demo)' in transitive
 
 
 def test_plugins_is_json_with_distributions(capsys):

@@ -77,3 +77,46 @@ def test_counting_collapse_options_norms_and_table():
              contrastive=0.0, top1=26.67)])
     assert '| untrained | - | 0.28 | 4.282 | - | - | - |' in table
     assert '| no-hinge | 0 | 0 | 52.59 | 0 | 0 | 26.67 |' in table
+
+
+def test_transitive_pairs_runs_each_pair_set_on_one_backbone_and_tabulates_mean_and_std(
+        tmp_path):
+    from types import SimpleNamespace
+
+    pairs = load('transitive_pairs')
+    args = SimpleNamespace(eval='nyuv2', protocol='normals', seeds='0,1', work_dir=tmp_path,
+                           backbone='resnet18-slim')
+    line = pairs.command('transitive', 'inter_demo', args, tmp_path / 'r', ['--amp', 'x'])
+    assert line[3:] == ['run', '--method', 'transitive', '--eval', 'nyuv2', '--work-dir',
+                        str(tmp_path), '--records-dir', str(tmp_path / 'r'), '--seeds', '0,1',
+                        '--backbone', 'resnet18-slim', '--config', 'inter_demo', '--protocol',
+                        'normals', '--amp', 'x']
+    assert '--config' not in pairs.command('random', None, args, tmp_path, [])
+    metric = {'mean_deg': {'value': 40.126, 'std': 1.5}, 'within_30': {'value': 50.0}}
+    text = pairs.table({'all': {'metrics': metric}, 'random': {'metrics': metric}})
+    assert text.splitlines()[0] == '| pairs | mean_deg | within_30 |'
+    assert text.splitlines()[2] == '| all | 40.13 ± 1.50 | 50.00 |'
+
+
+def test_multitask_claim_commands_and_verdict(tmp_path):
+    claim = load('multitask_claim')
+    args, extra = claim.parse_args(['--configs', 'demo,motion_demo', '--steps', '50',
+                                    '--work-dir', str(tmp_path), '--', '--cfg-options',
+                                    'eval.train_cfg.max_iters=5', 'model.hidden_dim=8'])
+    joint = claim.command('demo', args, extra)
+    assert joint[joint.index('--config') + 1] == 'demo'
+    assert joint[joint.index('--cfg-options') + 1:] == [
+        'train_cfg.max_iters=50', 'param_scheduler.1.T_max=40', 'eval.train_cfg.max_iters=5',
+        'model.hidden_dim=8']
+    random = claim.command('random', args, extra)  # only the evaluation's options
+    assert random[random.index('--cfg-options') + 1:] == ['eval.train_cfg.max_iters=5']
+    with pytest.raises(SystemExit):
+        claim.parse_args(['--configs', 'nope_demo'])
+
+    def record(value):
+        return {'metrics': {'delta_1.25': {'value': value}}}
+
+    rows = {'motion_demo': record(50.0), 'colorization_demo': record(52.5),
+            'demo': record(51.0)}
+    assert claim.verdict(rows) == ('joint delta_1.25 51.000 vs best single task '
+                                   '(colorization_demo) 52.500: -1.500 points')

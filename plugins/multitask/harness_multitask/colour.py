@@ -58,3 +58,25 @@ def ab_targets(rgb: np.ndarray, grid: float = 10.0) -> np.ndarray:
         nearest = np.argmin(((missed[:, None, :] - centres[None]) ** 2).sum(-1), axis=1)
         position[~exact] = nearest
     return position.astype(np.int64)
+
+
+def lightness(rgb: np.ndarray) -> np.ndarray:
+    """The L channel of uint8 RGB ``[H, W, 3]`` as a grey image: uint8 ``[H, W]``, L (0-100)
+    scaled to 0-255. This is what the colorization task's network sees."""
+    return np.clip(np.rint(lab(rgb)[..., 0] * 2.55), 0, 255).astype(np.uint8)
+
+
+def chroma(rgb: np.ndarray) -> np.ndarray:
+    """Per-pixel chroma ``sqrt(a² + b²)`` of uint8 RGB ``[..., 3]`` (0 for grey)."""
+    ab = lab(rgb)[..., 1:]
+    return np.sqrt((ab ** 2).sum(-1))
+
+
+def bin_targets(rgb: np.ndarray, size: int, grid: float = 10.0) -> np.ndarray:
+    """The ab-bin target of each cell of a ``size`` x ``size`` grid over the RGB crop
+    ``[H, W, 3]``: the crop is shrunk to the grid by area averaging (OpenCV ``INTER_AREA``),
+    then each pixel binned (:func:`ab_targets`). int64 ``[size, size]``."""
+    import cv2
+
+    small = cv2.resize(np.ascontiguousarray(rgb), (size, size), interpolation=cv2.INTER_AREA)
+    return ab_targets(small, grid)
