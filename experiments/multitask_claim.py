@@ -121,7 +121,7 @@ def run_row(config: str, args: argparse.Namespace, extra: list[str]) -> dict:
     if not found:
         args.work_dir.mkdir(parents=True, exist_ok=True)
         line = command(config, args, extra)
-        print(f'[multitask_claim] {config}: {" ".join(line[2:])}', flush=True)
+        print(f'[multitask_claim] {config}: harness {" ".join(line[3:])}', flush=True)
         log = args.work_dir / f'{config}.log'
         with open(log, 'w') as handle:
             done = subprocess.run(line, stdout=handle, stderr=subprocess.STDOUT)

@@ -107,6 +107,7 @@ SHRINK_RULES = {
     'hidden_dim': lambda v: min(v, 16), 'dim': lambda v: min(v, 16),
     'proj_dim': lambda v: min(v, 16), 'pred_dim': lambda v: min(v, 8),
     'queue_size': lambda v: min(v, 8),
+    'graph_iter': lambda v: 0,  # the first iteration, which a two-iteration run reaches
 }
 
 

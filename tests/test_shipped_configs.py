@@ -50,7 +50,7 @@ def test_pretraining_config_trains_two_iterations(method, name, request, tmp_pat
     from harness.pretrain import build_pretrain_config, plan_pretraining, pretrain
 
     backbone = PM.get('backbone', method.default_backbone).info
-    if method.data == 'image':
+    if method.pretrain_kind == 'image':
         small_demo = request.getfixturevalue('small_image_demo')
         split = PM.get('dataset', 'imagenet').info.module().read_split(small_demo, 'val')
     else:

@@ -74,6 +74,11 @@ class TransitiveGraph(Hook):
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         patches = torch.from_numpy(dataset.patchset.patches)
         features = model.describe(patches, self.view_size, self.batch_size)
+        if not torch.isfinite(features).all():
+            raise ConfigError(
+                f'the features of the mined patches are not finite at iteration {runner.iter}: '
+                'training diverged before the graph was built; lower the learning rate or '
+                'build the graph earlier (graph_iter)')
         edges = inter_edges(features.numpy(), dataset.patchset.track,
                             cluster_size=self.cluster_size, seed=runner.seed or 0)
         if is_main_process():

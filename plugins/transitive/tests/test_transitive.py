@@ -334,3 +334,15 @@ def test_the_graph_hook_refuses_loader_workers_and_a_graph_after_the_last_iterat
     with pytest.raises(ConfigError, match='graph_iter=3 leaves no iteration'):
         hook.before_train(fake_runner(patch_pairs(), None, tmp_path, max_iters=3))
     hook.before_train(fake_runner(patch_pairs('intra'), None, tmp_path, workers=2))  # no graph
+
+
+def test_a_diverged_first_stage_is_one_clear_error_not_a_kmeans_traceback(tmp_path):
+    from harness.errors import ConfigError
+    from harness_transitive.hooks import TransitiveGraph
+
+    model = small_model()
+    with torch.no_grad():
+        model.backbone.net.conv1.weight.fill_(float('nan'))
+    hook = TransitiveGraph(graph_iter=0, view_size=16)
+    with pytest.raises(ConfigError, match='not finite at iteration 0: training diverged'):
+        hook.before_train_iter(fake_runner(patch_pairs(), model, tmp_path), 0)

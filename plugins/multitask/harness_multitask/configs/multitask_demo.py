@@ -27,8 +27,8 @@ custom_imports = dict(imports=['harness.datasets', 'harness.data.views', 'harnes
 model = dict(
     type='MultiTask',
     data_preprocessor=dict(type='harness.AugmentViews'),  # exemplar views, on the device
-    backbone=dict(type='harness.ResNet18Slim'),
-    feat_dim=128,
+    backbone=dict(type='harness.ResNet50'),  # set by the harness (--backbone)
+    feat_dim=2048,
     tasks=('relative_position', 'colorization', 'exemplar', 'motion'),
     hidden_dim=128,
     layers=('layer4',),  # the stage every head reads

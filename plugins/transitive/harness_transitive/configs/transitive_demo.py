@@ -21,15 +21,11 @@ custom_imports = dict(imports=['harness.datasets', 'harness.data.augment', 'harn
                                'harness_transitive.model', 'harness_backbones.image'],
                       allow_failed_imports=False)
 
-view = dict(size=48, decode_size=48,
-            augment=dict(scale=(0.7, 1.0), ratio=(3 / 4, 4 / 3), flip=0.5, color=0.0,
-                         grayscale=0.0))
-
 model = dict(
     type='TransitiveTriplet',
     data_preprocessor=dict(type='harness.AugmentViews'),  # augmentation, batched on the device
-    backbone=dict(type='harness.ResNet18Slim'),
-    feat_dim=128,
+    backbone=dict(type='harness.ResNet50'),  # set by the harness (--backbone)
+    feat_dim=2048,
     hidden_dim=256,  # paper: 4096 (fc6) [mem]
     embed_dim=128,  # paper: 1024 (fc7) [mem]
     margin=1.0,  # RankHardLoss example prototxt [code]; Wang & Gupta 2015: 0.5 [mem]
@@ -45,7 +41,12 @@ train_dataloader = dict(
     dataset=dict(
         type='MinedPatchPairs', data_root=None, ann_file=None, pairs='all',
         mining=dict(size=40, window=8, stride=8, per_window=2, min_ratio=2.0, max_frames=48),
-        pipeline=[dict(type='SamplePatchPair', view=view), dict(type='PackInputs')],
+        pipeline=[
+            dict(type='SamplePatchPair', view=dict(
+                size=48, decode_size=48, augment=dict(scale=(0.7, 1.0), ratio=(3 / 4, 4 / 3),
+                                                      flip=0.5, color=0.0, grayscale=0.0))),
+            dict(type='PackInputs'),
+        ],
     ),
 )
 

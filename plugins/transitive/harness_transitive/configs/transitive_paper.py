@@ -11,10 +11,6 @@
 # 50k iterations on the intra-instance pairs (see harness_transitive.hooks).
 _base_ = ['./transitive_demo.py']
 
-view = dict(size=227, decode_size=227,
-            augment=dict(scale=(0.7, 1.0), ratio=(3 / 4, 4 / 3), flip=0.5, color=0.0,
-                         grayscale=0.0))
-
 model = dict(
     data_preprocessor=dict(type='harness.AugmentViews', channels_last=True),
     hidden_dim=4096,
@@ -27,7 +23,13 @@ train_dataloader = dict(
     dataset=dict(
         mining=dict(size=128, window=30, stride=30, per_window=2, min_ratio=2.0,
                     max_frames=300),
-        pipeline=[dict(type='SamplePatchPair', view=view), dict(type='PackInputs')]),
+        pipeline=[
+            dict(type='SamplePatchPair', view=dict(
+                size=227, decode_size=227, augment=dict(
+                    scale=(0.7, 1.0), ratio=(3 / 4, 4 / 3), flip=0.5, color=0.0,
+                    grayscale=0.0))),
+            dict(type='PackInputs'),
+        ]),
 )
 
 custom_hooks = [dict(type='ProgressBarHook', desc='pretrain'),
