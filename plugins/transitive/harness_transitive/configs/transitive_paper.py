@@ -9,6 +9,9 @@
 # 50k, clusters of about 4 patches, 30-frame tracks of 128-pixel patches in 256-pixel videos.
 # The paper's first stage (context prediction, Doersch et al.) is replaced by the first
 # 50k iterations on the intra-instance pairs (see harness_transitive.hooks).
+# Scale: the mined patches are held in memory and mined in one process (README, Transitive
+# Invariance): this config's sizes are right for a few thousand videos, not the paper's
+# millions of patches.
 _base_ = ['./transitive_demo.py']
 
 model = dict(
