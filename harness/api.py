@@ -104,7 +104,7 @@ class MethodInfo:
     ``'video'`` for a method that trains an image backbone on patches or frames of videos);
     '' for ``data``. demo_pretrain: the dataset whose demo it pretrains on when a run on demo
     data names no ``--pretrain-data`` (needed when ``reads`` differs from the evaluator's
-    data, e.g. ``'ucf101'``); '' for the evaluator's choice.
+    data, e.g. ``'kinetics400'``); '' for the evaluator's choice.
     """
 
     name: str

@@ -284,9 +284,9 @@ def check_pretrain_kind(method: MethodInfo, source: DataSource) -> None:
     """The pretraining set holds the kind of data the method's sampler reads."""
     kind = method.pretrain_kind
     if kind not in ('any', source.dataset.data):
-        raise HarnessError(f"method '{method.name}' pretrains on {kind} but --pretrain-data "
-                           f"{source.name} holds {source.dataset.data}; name a {kind} dataset "
-                           "(see 'harness list')")
+        raise HarnessError(f"method '{method.name}' pretrains on {kind} but the pretraining "
+                           f"set {source.name} holds {source.dataset.data}; name a {kind} "
+                           "dataset with --pretrain-data (see 'harness list')")
 
 
 def resolve_splits(evaluator: str, available, protocol: ProtocolInfo, requested: str

@@ -110,8 +110,8 @@ def test_an_image_method_that_reads_videos_pretrains_on_its_own_demo_video_set(w
 def test_a_pretraining_set_of_the_wrong_kind_is_one_line(work, capsys):
     assert main(['run', '--method', 'transitive', '--eval', 'voc07', '--pretrain-data',
                  'imagenet=demo', '--work-dir', str(work), '--dry-run']) == 2
-    assert ("method 'transitive' pretrains on video but --pretrain-data imagenet holds image"
-            in error_line(capsys))
+    assert ("method 'transitive' pretrains on video but the pretraining set imagenet holds "
+            'image; name a video dataset with --pretrain-data') in error_line(capsys)
 
 
 def test_a_method_on_two_kinds_of_data_runs_the_variant_its_evaluator_reads():
