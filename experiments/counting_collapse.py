@@ -28,6 +28,8 @@ from pathlib import Path
 
 import torch
 
+from run_args import split_cfg_options
+
 #: variant -> the contrastive (hinge) weight it trains with
 VARIANTS = {'with-hinge': 1.0, 'no-hinge': 0.0}
 EVAL_SIZE, EVAL_CROP = 64, 56  # the kNN protocol's demo feature pipeline
@@ -42,22 +44,6 @@ def cfg_options(weight: float, steps: int | None, warmup: int = 10) -> list[str]
             raise SystemExit(f'--steps must be more than the {warmup} warm-up steps')
         options += [f'train_cfg.max_iters={steps}', f'param_scheduler.1.T_max={steps - warmup}']
     return options
-
-
-def split_cfg_options(extra: list[str]) -> tuple[list[str], list[str]]:
-    """``harness run`` arguments given after ``--``: (the values of their ``--cfg-options``,
-    everything else), so that they join the variant's own ``--cfg-options`` (a second
-    ``--cfg-options`` flag would replace the first)."""
-    options, others, inside = [], [], False
-    for arg in extra:
-        if arg == '--cfg-options':
-            inside = True
-        elif inside and not arg.startswith('--'):
-            options.append(arg)
-        else:
-            inside = False
-            others.append(arg)
-    return options, others
 
 
 def run_harness(work_dir: Path, weight: float, steps: int | None, seed: int,

@@ -30,6 +30,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from run_args import split_cfg_options
+
 SINGLE = ('relative_position_demo', 'colorization_demo', 'exemplar_demo', 'motion_demo')
 JOINT = 'demo'
 RANDOM = 'random'  # the reference row: no pretraining
@@ -77,22 +79,6 @@ def schedule_options(steps: int | None) -> list[str]:
     if steps is None:
         return []
     return [f'train_cfg.max_iters={steps}', f'param_scheduler.1.T_max={steps - WARMUP}']
-
-
-def split_cfg_options(extra: list[str]) -> tuple[list[str], list[str]]:
-    """``harness run`` arguments given after ``--``: (the values of their ``--cfg-options``,
-    everything else), so that they join the row's own ``--cfg-options`` (a second
-    ``--cfg-options`` flag would replace the first)."""
-    options, others, inside = [], [], False
-    for arg in extra:
-        if arg == '--cfg-options':
-            inside = True
-        elif inside and not arg.startswith('--'):
-            options.append(arg)
-        else:
-            inside = False
-            others.append(arg)
-    return options, others
 
 
 def command(config: str, args: argparse.Namespace, extra: list[str]) -> list[str]:

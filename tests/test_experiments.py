@@ -10,6 +10,12 @@ from tests.conftest import REPO
 
 
 def load(name: str):
+    """An experiment script as a module; its folder is on ``sys.path`` as when it is run
+    (the scripts import what they share from there)."""
+    import sys
+
+    if str(REPO / 'experiments') not in sys.path:
+        sys.path.insert(0, str(REPO / 'experiments'))
     spec = importlib.util.spec_from_file_location(name, REPO / 'experiments' / f'{name}.py')
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
