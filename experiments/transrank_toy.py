@@ -82,8 +82,8 @@ def main() -> None:
     for loss in ('rank', 'ce'):
         cfg = toy_config(loss, root, ann_file, args.iters, args.seed)
         import_config_modules(cfg)
-        planned = plan_pretraining(cfg, work / 'toy', f'transrank-toy-{loss}', 'r3d18', {})
-        result = pretrain(cfg, planned, resume=False)
+        job = plan_pretraining(cfg, work / 'toy', f'transrank-toy-{loss}', 'r3d18', {})
+        result = pretrain(job, resume=False)
         model = load_model(cfg, Path(result.work_dir))
         rows[loss] = speediness(model, test_paths)
     label = 'demo data' if is_demo else str(root)

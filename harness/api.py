@@ -17,7 +17,9 @@ Contracts the runner relies on:
   ``forward`` maps a clip batch ``[N, C, T, H, W]`` (or images ``[N, C, H, W]``) to a feature map
   ``[N, D, ...]``; ``feat_dim`` is ``D``. The same class is used in pretraining and inside the
   downstream models (mmaction2's Recognizer3D, mmdet's detectors), so weights transfer 1:1.
-* An **evaluator** returns an :class:`EvalResult` from ``evaluate(request)``.
+* An **evaluator** describes a dataset's protocols; each :class:`ProtocolInfo` names the class
+  that runs it (``implementation``), a :class:`harness.evaluate.RunnerProtocol` or
+  :class:`harness.evaluate.FeatureProtocol`, which the core's one evaluation engine drives.
 """
 from __future__ import annotations
 
@@ -174,6 +176,8 @@ class ProtocolInfo:
     metrics: the names of the metrics it reports, first is the headline.
     splits: the splits it is defined on (None: every split of its evaluator), e.g. retrieval
     is reported on split 1 only.
+    implementation: ``'module:Class'`` of the protocol (a :class:`harness.evaluate.RunnerProtocol`
+    or :class:`harness.evaluate.FeatureProtocol` subclass), imported only to run.
     """
 
     name: str
@@ -182,6 +186,7 @@ class ProtocolInfo:
     configs: Mapping[str, str] = field(default_factory=dict)
     metrics: Sequence[str] = ()
     splits: Sequence[str] | None = None
+    implementation: str = ''
 
 
 @dataclass(frozen=True)
@@ -189,7 +194,7 @@ class EvaluatorInfo:
     """A downstream evaluation.
 
     dataset: the name of the dataset layout it reads (a registered :class:`DatasetInfo`).
-    evaluator: ``'module:attr'`` of an :class:`Evaluator` (imported only to run).
+    protocols: its protocols, each naming the class that runs it.
     demo_pretrain: the pretraining set a run on demo data uses when ``--pretrain-data`` is not
     given (a registered dataset's demo, e.g. ``'kinetics400'``); '' for the evaluation
     dataset's own train list.
@@ -200,7 +205,6 @@ class EvaluatorInfo:
     data: str
     dataset: str
     protocols: Sequence[ProtocolInfo]
-    evaluator: str
     splits: Sequence[str] = ('1',)
     demo_pretrain: str = ''
 
@@ -247,18 +251,20 @@ class BackboneExporter(Protocol):
         """Weights of the backbone to transfer, keys relative to the backbone module."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class EvalRequest:
-    """Everything an evaluator needs for one evaluation.
+    """Everything a protocol needs for one evaluation, built once per job by the runner.
 
-    dataset: the registered dataset (:class:`DatasetInfo`); backbone_weights: path of
-    the pretrained backbone state dict, or None (random init). data_root: the dataset root
-    (demo or real). split: one split name; data_split: that split's videos as the runner
-    read them (:meth:`read_split`). backbone_sha256: identity of the weights ('random' init has
-    none). cache_dir: where evaluators may keep what is worth reusing across runs (features).
-    config: the protocol's config file (``--eval-config``; default: its ``demo`` config);
-    cfg_options: ``--cfg-options`` meant for the evaluation config. amp: ``bf16``/``fp16`` to
-    train with mixed precision (:func:`harness.config.use_amp`), None for fp32.
+    dataset: the registered dataset (:class:`DatasetInfo`); backbone_weights: path of the
+    pretrained backbone state dict, or None (random init). data_root: the dataset root (demo or
+    real). split: one split name; data_split: that split's items as the runner read them
+    (unreadable ones removed; None: :meth:`read_split` reads the layout). work_dir: the
+    evaluation's own folder. lists_dir: where annotation lists shared by the evaluations of a
+    run are written (default: ``work_dir/lists``). cache_dir: where features worth reusing
+    across runs are kept (default: ``work_dir/features``). config: the protocol's config file
+    (``--eval-config``; default: its ``demo`` config); cfg_options: ``--cfg-options`` meant
+    for the evaluation config. amp: ``bf16``/``fp16`` to train with mixed precision
+    (:func:`harness.config.use_amp`), None for fp32.
     """
 
     protocol: ProtocolInfo
@@ -266,23 +272,33 @@ class EvalRequest:
     backbone_weights: Path | None
     dataset: DatasetInfo
     data_root: Path
-    is_demo: bool
     work_dir: Path
     split: str
     seed: int
+    config: Path | None = None
     resume: bool = False
     launcher: str = 'none'
     cfg_options: Mapping[str, Any] = field(default_factory=dict)
     imports: Sequence[str] = ()
     data_split: Any = None
-    backbone_sha256: str | None = None
     cache_dir: Path | None = None
-    config: Path | None = None
+    lists_dir: Path | None = None
     amp: str | None = None
 
     def __post_init__(self):
         if self.config is None and DEFAULT_CONFIG in self.protocol.configs:
-            self.config = resolve_config(self.protocol.configs[DEFAULT_CONFIG])
+            object.__setattr__(self, 'config',
+                               resolve_config(self.protocol.configs[DEFAULT_CONFIG]))
+
+    @property
+    def lists(self) -> Path:
+        """The folder of the run's annotation lists."""
+        return self.lists_dir or self.work_dir / 'lists'
+
+    @property
+    def features_dir(self) -> Path:
+        """The folder of the feature cache."""
+        return self.cache_dir or self.work_dir / 'features'
 
     def backbone_config(self) -> dict:
         """The backbone's model config, loading the pretrained weights (with a load report,
@@ -294,25 +310,24 @@ class EvalRequest:
         return backbone
 
     def read_split(self) -> Any:
-        """The split to evaluate: the runner's (unreadable videos already removed), or the
+        """The split to evaluate: the runner's (unreadable items already removed), or the
         dataset layout's own reading of ``split`` when the request was made by hand."""
-        if self.data_split is None:
-            self.data_split = self.dataset.module().read_split(self.data_root, self.split)
-        return self.data_split
+        if self.data_split is not None:
+            return self.data_split
+        return self.dataset.module().read_split(self.data_root, self.split)
 
     def split_lists(self) -> tuple[int, Path, Path]:
         """(number of classes, train list, test list) of the split, written as mmaction2's
         VideoDataset and the harness's ImageListDataset read them (``path label``, paths
-        relative to the data root), beside the work dir (``../lists``). The number of classes
-        is the dataset's, never the labels present."""
+        relative to the data root) into :attr:`lists`. The number of classes is the dataset's,
+        never the labels present."""
         from harness import data as datasets
 
         split = self.read_split()
-        lists = self.work_dir.parent / 'lists'
         stem = f'{self.dataset.name}_{{}}{self.split}'
         return (len(split.classes),
-                datasets.annotation_list(lists, stem.format('train'), split.train),
-                datasets.annotation_list(lists, stem.format('test'), split.test))
+                datasets.annotation_list(self.lists, stem.format('train'), split.train),
+                datasets.annotation_list(self.lists, stem.format('test'), split.test))
 
 
 @dataclass
@@ -338,15 +353,3 @@ class EvalResult:
     per_split: dict[str, dict[str, float]] = field(default_factory=dict)
     per_seed: dict[str, dict[str, float]] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
-
-
-class Evaluator(Protocol):
-    """Runs one protocol of one downstream task (the class an EvaluatorInfo points at)."""
-
-    def config(self, request: EvalRequest) -> Any:
-        """The merged mmengine config the protocol would run for ``request`` (its config file,
-        the harness's fields, ``request.cfg_options``), without running it (``--dry-run``)."""
-
-    def evaluate(self, request: EvalRequest) -> EvalResult:
-        """Train/test as the protocol says and return its metrics."""
-

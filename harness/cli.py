@@ -207,7 +207,7 @@ def cmd_plugins(args) -> int:
 def cmd_run(args) -> int:
     from mmengine.dist import is_main_process
 
-    from harness.runner import RunOptions, execute, plan_run
+    from harness.run import RunOptions, execute, plan_run
 
     pm = _plugin_manager(args)
     cfg_options = parse_cfg_options(args.cfg_options)

@@ -47,12 +47,12 @@ def load_pretrain_config(path: str | os.PathLike) -> Config:
     return Config(cfg.to_dict(), filename=method.filename)
 
 
-def load_eval_config(request) -> Config:
+def load_eval_config(request, *, runtime: bool = True) -> Config:
     """An evaluation protocol's config (``request.config``, a :class:`harness.api.EvalRequest`)
     with the request's seed (``randomness``; the config's default ``seeds`` removed) and its
-    ``--cfg-options`` applied (keys must exist)."""
+    ``--cfg-options`` applied (keys must exist). runtime: whether a Runner runs it."""
     cfg = load_config(request.config, label='evaluation config')
-    cfg.pop('seeds', None)  # which seeds run is the runner's (harness.runner.config_seeds)
+    cfg.pop('seeds', None)  # which seeds run is the runner's (harness.run.plan.config_seeds)
     cfg.randomness = dict(seed=request.seed, deterministic=False)
     return apply_cfg_options(cfg, request.cfg_options, label='evaluation config',
                              prefix='eval.')

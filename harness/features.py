@@ -1,21 +1,25 @@
-"""Frozen-backbone features of a dataset's items (videos or images), extracted once and cached:
-the one cache every feature-based protocol (linear, svm, kNN, retrieval, temporal probes) uses.
+"""Frozen-backbone features: the one path every feature-based protocol builds its backbone
+through (:func:`frozen_backbone`, weights loaded by ``harness.SSLPretrained``), and the one
+feature extraction and cache the split-level protocols share (linear, svm, kNN, retrieval).
+
+:func:`extract` reads the items of a list through the dataset reader of their modality
+(:data:`FEATURE_DATASETS`: mmaction2's ``VideoDataset`` for videos, the harness's
+``ImageListDataset`` for images), the protocol config's ``feature_pipeline`` and
+``data_preprocessor``, and pools the backbone's feature map globally: ``[items, views, D]``
+(views: the clips x crops of a video's test pipeline; 1 for an image).
 
 The cache is a store per backbone and sampling: its key is the sha256 of what determines an
-item's features, the backbone (its config and the sha256 of its weights, or 'random' and the
-seed), the data root and the sampling (the evaluator's pipeline and preprocessing). It holds one
-row per item, stamped with the file's size and modification time; a request extracts only the
-items the store lacks (or whose file changed). Protocols with the same sampling share a store,
-so two probes of one checkpoint extract once, and the splits of a dataset, which partition
-(mostly) the same files, share their extractions.
-
-Evaluators bring the extraction itself (:data:`Extract`): mmaction2's recognizer for videos,
-the backbone on an image pipeline for images. Their configs name the sampling the same way:
-``feature_pipeline`` and ``data_preprocessor``.
+item's features, the backbone (its config and the sha256 of its weights file, or 'random' and
+the seed), the data root and the sampling (the config's pipeline and preprocessing). It holds
+one row per item, stamped with the file's size and modification time; a request extracts only
+the items the store lacks (or whose file changed). Protocols with the same sampling share a
+store, so two probes of one checkpoint extract once, and the splits of a dataset, which
+partition (mostly) the same files, share their extractions.
 """
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
 from pathlib import Path
@@ -28,10 +32,87 @@ from harness.api import EvalRequest
 
 FORMAT_VERSION = 1
 
-#: ``extract(request, items, cfg, list_file) -> (features [len(items), views, D], weight-load
-#: report)``: the features of ``items`` in the order of ``list_file`` (their ``path label``
-#: lines), on every process of a distributed run.
-Extract = Callable[[EvalRequest, Sequence[Any], Any, Path], 'tuple[torch.Tensor, dict | None]']
+Log = Callable[[str], None]
+
+#: modality -> (the dataset config reading a list of such items, the collate function).
+FEATURE_DATASETS = {
+    'video': (lambda root, ann: dict(type='mmaction.VideoDataset', ann_file=ann,
+                                     data_prefix=dict(video=root), test_mode=True),
+              'pseudo_collate'),
+    'image': (lambda root, ann: dict(type='harness.ImageListDataset', ann_file=ann,
+                                     data_root=root, test_mode=True),
+              'default_collate'),
+}
+#: The number of dimensions of one input of a backbone of each modality: ``[C, T, H, W]`` or
+#: ``[C, H, W]``.
+INPUT_DIMS = {'video': 4, 'image': 3}
+
+
+def device() -> torch.device:
+    return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+
+
+def import_modules(request: EvalRequest, cfg: Any) -> None:
+    """The modules the backbone and the protocol config register (weights, datasets, ...)."""
+    imports = (cfg.get('custom_imports') or {}).get('imports', [])
+    for module in ('harness.weights', *imports, *request.imports):
+        importlib.import_module(module)
+
+
+def frozen_backbone(request: EvalRequest, cfg: Any) -> torch.nn.Module:
+    """The request's backbone with its SSL weights loaded through ``harness.SSLPretrained``
+    (seeded random init when there are none), in eval mode, on the GPU when there is one. Its
+    ``weight_load_report`` is the load report (absent: random init)."""
+    from mmengine.runner import set_random_seed
+
+    from harness.registry import MODELS
+
+    import_modules(request, cfg)
+    set_random_seed(request.seed, deterministic=cfg.randomness.deterministic)
+    backbone = MODELS.build(request.backbone_config())
+    backbone.init_weights()
+    return backbone.eval().to(device())
+
+
+def weight_report(backbone: torch.nn.Module) -> dict | None:
+    return getattr(backbone, 'weight_load_report', None)
+
+
+@torch.no_grad()
+def extract(request: EvalRequest, cfg: Any, list_file: Path, size: int
+            ) -> tuple[torch.Tensor, dict | None]:
+    """Features ``[size, views, D]`` (float32) of the ``size`` items of ``list_file``, in its
+    order, and the backbone's weight-load report. In a distributed run the processes extract a
+    share each and every process gets all the features."""
+    from mmengine.dist import is_main_process
+    from mmengine.registry import DATASETS, MODELS, init_default_scope
+    from mmengine.runner import Runner
+    from tqdm import tqdm
+
+    from harness.modules import global_pool
+
+    kind = request.dataset.data
+    backbone = frozen_backbone(request, cfg)
+    init_default_scope(cfg.get('default_scope') or 'harness')
+    preprocessor = MODELS.build(dict(cfg.data_preprocessor)).to(device())
+    make_dataset, collate = FEATURE_DATASETS[kind]
+    dataset = DATASETS.build(dict(make_dataset(str(request.data_root), str(list_file)),
+                                  pipeline=list(cfg.feature_pipeline)))
+    if len(dataset) != size:
+        raise RuntimeError(f'{list_file} lists {len(dataset)} items, expected {size}')
+    loader = Runner.build_dataloader(dict(
+        batch_size=cfg.feature_loader.batch_size, num_workers=cfg.feature_loader.num_workers,
+        # in order; in a distributed run each process takes every world_size-th item
+        sampler=dict(type='DefaultSampler', shuffle=False),
+        collate_fn=dict(type=collate), dataset=dataset), seed=request.seed)
+    rows = []
+    for batch in tqdm(loader, desc='features', leave=False, disable=not is_main_process()):
+        inputs = preprocessor(batch, False)['inputs']
+        per_item = inputs.shape[1] if inputs.dim() == INPUT_DIMS[kind] + 2 else None
+        flat = inputs.flatten(0, 1) if per_item else inputs
+        pooled = global_pool(backbone(flat)).float()
+        rows.extend(pooled.view(len(inputs), per_item or 1, -1).cpu())
+    return torch.stack(gather_in_order(rows, len(dataset))), weight_report(backbone)
 
 
 def sampling(cfg: Any) -> dict[str, Any]:
@@ -42,7 +123,10 @@ def sampling(cfg: Any) -> dict[str, Any]:
 
 def cache_key(request: EvalRequest, sampling: Mapping[str, Any]) -> str:
     """sha256 of the backbone identity, the data root and the sampling (see the module doc)."""
-    weights = request.backbone_sha256 or f'random-seed{request.seed}'
+    from harness.config import file_sha256
+
+    weights = file_sha256(request.backbone_weights) if request.backbone_weights \
+        else f'random-seed{request.seed}'
     identity = {
         'format': FORMAT_VERSION,
         'backbone': dict(request.backbone.cfg), 'weights': weights,
@@ -70,19 +154,19 @@ def gather_in_order(rows: list, size: int) -> list:
     return [row for same_step in zip(*shares) for row in same_step][:size]
 
 
-def cached_features(request: EvalRequest, items: Sequence[Any], cfg: Any, extract: Extract
+def cached_features(request: EvalRequest, items: Sequence[Any], cfg: Any, log: Log = print
                     ) -> tuple[torch.Tensor, dict | None]:
     """The features of ``items`` under the protocol config ``cfg``, in their order, and the
     backbone's weight-load report; items already in the cache store (same file stamp) are not
     extracted again. In a distributed run every process calls this and gets all the features
-    (``extract`` splits the work)."""
+    (:func:`extract` splits the work)."""
     from mmengine.dist import barrier, is_main_process
 
     from harness.data.probe import NOUNS
-    from harness.engine import main_process_first
+    from harness.engine import file_logger, main_process_first
 
     key = cache_key(request, sampling(cfg))
-    cache_dir = request.cache_dir or request.work_dir / 'features'
+    cache_dir = request.features_dir
     path = cache_dir / f'{request.dataset.name}_{key[:16]}.pt'
     store = torch.load(path, map_location='cpu', weights_only=True) if path.is_file() else {}
     if store.get('key') != key:
@@ -92,13 +176,14 @@ def cached_features(request: EvalRequest, items: Sequence[Any], cfg: Any, extrac
                    if store['rows'].get(item.path, (None, None))[1] != stamps[item.path]
                    }.values(), key=lambda item: item.path)
     if not todo:
-        print(f'[harness] features reused from cache: {path}', flush=True)
+        log(f'features reused from cache: {path}')
     else:
+        logger = file_logger(f'features-{request.work_dir.name}',
+                             request.work_dir / 'features.log')
+        log(f'feature extraction log: {logger.handlers[-1].baseFilename}')
         with main_process_first():
             list_file = datasets.annotation_list(cache_dir / 'lists', request.dataset.name, todo)
-        new, report = extract(request, todo, cfg, list_file)  # every process gets all
-        if len(new) != len(todo):
-            raise RuntimeError(f'extracted {len(new)} feature rows for {len(todo)} items')
+        new, report = extract(request, cfg, list_file, len(todo))  # every process gets all
         start = 0 if store['features'] is None else len(store['features'])
         store['features'] = new if store['features'] is None else \
             torch.cat([store['features'], new])
@@ -110,19 +195,21 @@ def cached_features(request: EvalRequest, items: Sequence[Any], cfg: Any, extrac
             tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
             torch.save(store, tmp)
             os.replace(tmp, path)
-            print(f'[harness] features of {len(todo)} {NOUNS[request.dataset.data]} extracted '
-                  f'({len(stamps) - len(todo)} reused from cache): {path}', flush=True)
+            log(f'features of {len(todo)} {NOUNS[request.dataset.data]} extracted '
+                f'({len(stamps) - len(todo)} reused from cache): {path}')
         barrier()
     rows = [store['rows'][item.path][0] for item in items]
     return store['features'][rows], store['weights']
 
 
-def split_features(request: EvalRequest, cfg: Any, extract: Extract):
-    """(train features, train labels, test features, test labels, weight report) of the
-    request's split, the train and test items extracted (and cached) together."""
+def split_features(request: EvalRequest, cfg: Any, log: Log = print):
+    """The :class:`harness.evaluate.Features` of the request's split, the train and test items
+    extracted (and cached) together."""
+    from harness.evaluate import Features
+
     split = request.read_split()
     items = list(split.train) + list(split.test)
-    features, report = cached_features(request, items, cfg, extract)
+    features, report = cached_features(request, items, cfg, log)
     labels = torch.tensor([item.label for item in items])
     n = len(split.train)
-    return features[:n], labels[:n], features[n:], labels[n:], report
+    return Features(features[:n], labels[:n], features[n:], labels[n:], report)

@@ -61,7 +61,7 @@ def harness_register_datasets(register):
 def harness_run_start(run):
     """Called once a run is resolved, before anything is trained.
 
-    ``run`` is the :class:`harness.runner.RunPlan` (method, backbone, evaluator, protocol, data
+    ``run`` is the :class:`harness.run.RunPlan` (method, backbone, evaluator, protocol, data
     root, work dir, seed). Use it to log, to check prerequisites, or to add tags; do not mutate
     the plan's components.
     """

@@ -5,11 +5,13 @@ The method's config is completed with the backbone, the data and the seed. Its i
 distributions involved and the hash of the code that trains it) names the pretraining
 directory. A finished pretraining leaves ``backbone.pth`` (the exported backbone weights) and
 ``pretrain.json`` (its identity and its own provenance: commit, dirty flag, time); a later run
-with the same identity reuses them instead of training. An unfinished one is continued with
+with the same identity reuses them instead of training. A planned pretraining is a
+:class:`PretrainJob`, a finished one a :class:`Pretrained`. An unfinished one is continued with
 ``--resume`` (mmengine's resume from the last checkpoint).
 """
 from __future__ import annotations
 
+import copy
 import json
 import os
 import time
@@ -25,14 +27,19 @@ from harness.api import BackboneExporter, BackboneInfo
 from harness.config import apply_cfg_options, config_sha256, file_sha256, load_pretrain_config
 from harness.errors import HarnessError
 from harness.identity import pretrain_key, source_sha256
-from harness.results import atomic_write_text
+from harness.results import RENAMED_IN_V2, atomic_write_text
+
+#: The files a finished pretraining leaves: the exported backbone weights, and its record
+#: (written last: its presence means the pretraining finished).
+WEIGHTS_FILE, META_FILE = 'backbone.pth', 'pretrain.json'
 
 
-@dataclass
-class PretrainResult:
+@dataclass(frozen=True)
+class Pretrained:
     """A finished pretraining, as ``pretrain.json`` describes it.
 
-    key: its identity (cache key); sources: package/module -> sha256 of the code that trained
+    key: its identity (cache key); backbone_path: the exported backbone weights;
+    checkpoint_sha256: their sha256; sources: package/module -> sha256 of the code that trained
     it; versions: distribution -> version; provenance: commit, dirty flag, harness version,
     device and times of the run that trained it (kept when a later run reuses it).
     """
@@ -43,11 +50,32 @@ class PretrainResult:
     checkpoint_sha256: str
     iters: int | None
     epochs: float | None
-    reused: bool
     work_dir: str
     sources: dict[str, str] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, eq=False)
+class PretrainJob:
+    """A pretraining a run needs, planned before anything is trained: its merged config, its
+    identity (``key``: :func:`harness.identity.pretrain_key`), the folder it trains in, the
+    identity of its data for the record (``data``), and the finished pretraining with the same
+    identity found in that folder (``finished``), which the run reuses."""
+
+    cfg: Config
+    key: str
+    config_sha256: str
+    work_dir: Path
+    sources: Mapping[str, str]
+    versions: Mapping[str, str]
+    data: Mapping[str, Any]
+    finished: Pretrained | None = None
+
+    @property
+    def backbone_path(self) -> Path:
+        """Where the exported backbone weights are (or will be)."""
+        return self.work_dir / WEIGHTS_FILE
 
 
 def config_imports(cfg: Config) -> list[str]:
@@ -75,25 +103,35 @@ def build_pretrain_config(config: Path, backbone: BackboneInfo, *, data_root: Pa
     return apply_cfg_options(cfg, cfg_options, label='pretraining config')
 
 
+def config_data_identity(identity: Mapping[str, Any]) -> dict[str, Any]:
+    """The pretraining data's identity as the merged config's ``pretrain_data`` holds it: with
+    the key names of record schema 1 (``num_videos``, ``skipped_videos``). That config's hash
+    is part of the pretraining cache key, so keeping these names when the record's were renamed
+    (schema 2) keeps every finished pretraining reusable."""
+    old_names = {new: old for old, new in RENAMED_IN_V2['pretrain'].items()}
+    return {old_names.get(key, key): value for key, value in identity.items()}
+
+
 def pretrain_dir(work_root: Path, method: str, backbone: str, key: str) -> Path:
     return work_root / 'pretrain' / f'{method}_{backbone}_{key[:12]}'
 
 
-def read_result(directory: Path) -> PretrainResult | None:
+def read_result(directory: Path) -> Pretrained | None:
     """The finished pretraining in ``directory``, if there is one."""
-    meta = directory / 'pretrain.json'
-    if not (meta.is_file() and (directory / 'backbone.pth').is_file()):
+    meta = directory / META_FILE
+    if not (meta.is_file() and (directory / WEIGHTS_FILE).is_file()):
         return None
     fields = json.loads(meta.read_text())
     if 'key' not in fields:  # written by an older harness: not comparable, train again
         return None
-    return PretrainResult(**fields)
+    fields.pop('reused', None)  # kept there by earlier harness versions
+    return Pretrained(**fields)
 
 
-def changed_code(result: PretrainResult) -> tuple[Path, list[str]] | None:
+def changed_code(result: PretrainJob) -> tuple[Path, list[str]] | None:
     """A finished pretraining beside ``result``'s directory with the same config whose code or
     versions differ: (its directory, what changed), to tell the user why it is not reused."""
-    for meta in sorted(Path(result.work_dir).parent.glob('*/pretrain.json')):
+    for meta in sorted(Path(result.work_dir).parent.glob(f'*/{META_FILE}')):
         other = read_result(meta.parent)
         if other is None or other.config_sha256 != result.config_sha256:
             continue
@@ -107,22 +145,24 @@ def changed_code(result: PretrainResult) -> tuple[Path, list[str]] | None:
     return None
 
 
-def export_backbone(model, directory: Path, planned: PretrainResult, iters: int, epochs,
+def export_backbone(model, job: PretrainJob, iters: int, epochs,
                     provenance: Mapping[str, Any]) -> None:
-    """Write ``backbone.pth`` (the weights evaluators load) and ``pretrain.json``, atomically;
-    ``pretrain.json`` last, so its presence means the pretraining finished."""
+    """Write the backbone weights evaluators load and the pretraining's record, atomically; the
+    record last, so its presence means the pretraining finished."""
     import torch
 
-    target = directory / 'backbone.pth'
+    target = job.backbone_path
     tmp = target.with_suffix('.tmp')
     with unwrapped_children(model):
         weights = {k: v.detach().cpu() for k, v in model.backbone_state_dict().items()}
     torch.save(weights, tmp)
     os.replace(tmp, target)
-    result = PretrainResult(**{**asdict(planned), 'backbone_path': str(target),
-                               'checkpoint_sha256': file_sha256(target), 'iters': iters,
-                               'epochs': epochs, 'provenance': dict(provenance)})
-    atomic_write_text(directory / 'pretrain.json', json.dumps(asdict(result), indent=2))
+    result = Pretrained(backbone_path=str(target), key=job.key,
+                        config_sha256=job.config_sha256, checkpoint_sha256=file_sha256(target),
+                        iters=iters, epochs=epochs, work_dir=str(job.work_dir),
+                        sources=dict(job.sources), versions=dict(job.versions),
+                        provenance=dict(provenance))
+    atomic_write_text(job.work_dir / META_FILE, json.dumps(asdict(result), indent=2))
 
 
 def check_distributable(wrapped, model) -> None:
@@ -159,15 +199,18 @@ def unwrapped_children(model):
             setattr(model, name, wrapper)
 
 
-def run_pretraining(cfg: Config, directory: Path, planned: PretrainResult, *, resume: bool
-                    ) -> PretrainResult:
-    """Train with mmengine's Runner in ``directory`` and export the backbone weights."""
+def run_pretraining(job: PretrainJob, *, resume: bool, log: Callable[[str], None] = print
+                    ) -> Pretrained:
+    """Train ``job`` with mmengine's Runner in its folder and export the backbone weights."""
     from mmengine.dist import barrier, is_main_process
+    from mmengine.model import is_model_wrapper
 
     from harness import __version__
     from harness.engine import build_runner, main_process_first, prepare_work_dir
     from harness.provenance import device_name, git_commit
 
+    directory = job.work_dir
+    cfg = copy.deepcopy(job.cfg)  # the job's config stays as planned
     with main_process_first():
         prepare_work_dir(directory, resume=resume, finished=False, what='pretraining')
     cfg.work_dir = str(directory)
@@ -177,47 +220,43 @@ def run_pretraining(cfg: Config, directory: Path, planned: PretrainResult, *, re
     started = time.monotonic()
     commit, dirty = git_commit()
     runner = build_runner(cfg)
-    model = runner.model.module if hasattr(runner.model, 'module') else runner.model
+    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
     check_distributable(runner.model, model)
     if not isinstance(model, BackboneExporter):
         raise HarnessError(f'{type(model).__name__} has no backbone_state_dict(): a method model '
                            f'must say which weights to transfer (harness.api.BackboneExporter)')
-    print(f'[harness] pretraining log: {runner.log_dir}', flush=True)
+    log(f'pretraining log: {runner.log_dir}')
     runner.train()
     if is_main_process():
         provenance = {'harness_version': __version__, 'git_commit': commit, 'git_dirty': dirty,
                       'device': device_name(), 'started_at': started_at,
                       'duration_s': round(time.monotonic() - started, 1)}
-        export_backbone(model, directory, planned, runner.iter,
-                        cfg.train_cfg.get('max_epochs'), provenance)
+        export_backbone(model, job, runner.iter, cfg.train_cfg.get('max_epochs'), provenance)
     barrier()
     return read_result(directory)
 
 
 def plan_pretraining(cfg: Config, work_root: Path, method: str, backbone: str,
-                     versions: Mapping[str, str]) -> PretrainResult:
-    """The finished pretraining with ``cfg``'s identity (``reused`` True), or the plan of one:
-    its key, directory and the weights file it will write (nothing trained yet)."""
+                     versions: Mapping[str, str], data: Mapping[str, Any] | None = None
+                     ) -> PretrainJob:
+    """The pretraining with ``cfg``'s identity: its key and folder, and the finished one found
+    there (nothing is trained here)."""
     sha = config_sha256(cfg)
     sources = source_sha256(config_imports(cfg))
     key = pretrain_key(sha, versions, sources)
     directory = pretrain_dir(work_root, method, backbone, key)
-    found = read_result(directory)
-    if found is not None:
-        found.reused = True
-        return found
-    return PretrainResult(str(directory / 'backbone.pth'), key, sha, '', None, None, False,
-                          str(directory), sources, dict(versions))
+    return PretrainJob(cfg, key, sha, directory, sources, dict(versions), dict(data or {}),
+                       read_result(directory))
 
 
-def pretrain(cfg: Config, planned: PretrainResult, *, resume: bool,
-             log: Callable[[str], None] = print) -> PretrainResult:
-    """Run (or resume) the ``planned`` pretraining; a finished one is returned as it is. When
-    the same config was trained by other code, the log says what changed."""
-    if planned.reused:
-        return planned
-    stale = changed_code(planned)
+def pretrain(job: PretrainJob, *, resume: bool, log: Callable[[str], None] = print
+             ) -> Pretrained:
+    """Run (or resume) ``job``; a finished one is returned as it is. When the same config was
+    trained by other code, the log says what changed."""
+    if job.finished is not None:
+        return job.finished
+    stale = changed_code(job)
     if stale is not None:
         log(f"the pretraining in {stale[0]} has the same config but was trained by other code "
             f"({', '.join(stale[1])}): training again")
-    return run_pretraining(cfg, Path(planned.work_dir), planned, resume=resume)
+    return run_pretraining(job, resume=resume, log=log)

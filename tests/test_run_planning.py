@@ -11,8 +11,9 @@ import pytest
 from harness.cli import main
 from harness.errors import DataError
 from harness.plugins import PluginManager
-from harness.runner import (DataSource, RunOptions, check_disjoint, eval_split, plan_run,
-                            pretraining_for)
+from harness.run import RunOptions, plan_run
+from harness.run.jobs import check_disjoint, plan_jobs
+from harness.run.plan import DataSource
 
 
 @pytest.fixture(scope='module')
@@ -170,23 +171,35 @@ def test_pretraining_on_the_evaluation_set_uses_each_splits_own_train_list(work)
     plan = plan_run(pm, RunOptions(method='brave', eval='ucf101', split='all',
                                    pretrain_data='ucf101', work_dir=str(work)))
     assert plan.pretrains_per_split
-    keys = set()
-    for name in plan.splits:
-        split = eval_split(plan, name, print)
-        planned = pretraining_for(plan, split, 0, print)
+    jobs = plan_jobs(plan, print)
+    assert [job.split.name for job in jobs] == list(plan.splits)
+    for job in jobs:
+        name, split, planned = job.split.name, job.split.split, job.pretraining
         listed = {line.rsplit(' ', 1)[0] for line in
                   Path(planned.cfg.train_dataloader.dataset.ann_file).read_text().splitlines()}
         assert listed == {item.path for item in split.train}
         tested = {item.path for item in split.test}
         assert not listed & tested, f'split {name} pretrains on its own test videos'
-        assert planned.identity['split'] == name
-        assert planned.identity['num_items'] == len(split.train) == len(listed)
-        assert plan.test_items[name] == len(split.test)
+        assert planned.data['split'] == name
+        assert planned.data['num_items'] == len(split.train) == len(listed)
+        assert job.request.data_split is split
+        assert job.request.backbone_weights == planned.backbone_path
         # the config (its hash: the cache key) keeps the schema-1 name, so caches stay valid
         assert planned.cfg.pretrain_data['num_videos'] == len(split.train)
         assert 'num_items' not in planned.cfg.pretrain_data
-        keys.add(planned.result.key)
-    assert len(keys) == 3  # one pretraining per split
+    assert len({job.pretraining.key for job in jobs}) == 3  # one pretraining per split
+
+
+def test_one_pretraining_serves_every_split_and_seed_of_a_trial_config(work):
+    plan = plan_run(PluginManager(), RunOptions(method='brave', eval='ucf101', split='all',
+                                                seeds=(0, 1), work_dir=str(work)))
+    jobs = plan_jobs(plan, print)
+    assert [(job.seed, job.split.name) for job in jobs] == \
+        [(seed, name) for seed in (0, 1) for name in plan.splits]
+    by_seed = {seed: {job.pretraining for job in jobs if job.seed == seed} for seed in (0, 1)}
+    assert all(len(planned) == 1 for planned in by_seed.values())  # shared by the splits
+    assert by_seed[0] != by_seed[1]  # each seed pretrains on its own
+    assert len({job.request.work_dir for job in jobs}) == len(jobs)
 
 
 def test_a_pretraining_set_holding_a_test_video_is_refused(tmp_path):

@@ -62,8 +62,8 @@ def test_pretraining_config_trains_two_iterations(method, name, request, tmp_pat
                  data_identity={'files_sha256': datasets.list_sha256(split.train)})
     full = build_pretrain_config(config, backbone, cfg_options={}, **build)
     cfg = build_pretrain_config(config, backbone, cfg_options=shrink_options(full), **build)
-    planned = plan_pretraining(cfg, tmp_path, method.name, backbone.name, versions={})
-    result = pretrain(cfg, planned, resume=False)
+    job = plan_pretraining(cfg, tmp_path, method.name, backbone.name, versions={})
+    result = pretrain(job, resume=False)
     assert result.iters == 2 and result.checkpoint_sha256
 
 
@@ -86,7 +86,7 @@ def eval_request(evaluator, protocol, name, data_root, tmp_path, cfg_options=Non
     return EvalRequest(
         protocol=protocol, backbone=backbone, backbone_weights=None,
         dataset=PM.get('dataset', smoke_dataset(evaluator)).info, data_root=data_root,
-        is_demo=True, work_dir=tmp_path / 'eval', split=evaluator.splits[0], seed=0,
+        work_dir=tmp_path / 'eval', split=evaluator.splits[0], seed=0,
         cfg_options=cfg_options or {}, imports=backbone.imports,
         cache_dir=tmp_path / 'features', config=pick_config(protocol.configs, name,
                                                             protocol.name)[1])
@@ -96,14 +96,14 @@ def eval_request(evaluator, protocol, name, data_root, tmp_path, cfg_options=Non
 @pytest.mark.parametrize('evaluator,protocol,name', PROTOCOLS,
                          ids=[f'{e.name}-{p.name}-{n}' for e, p, n in PROTOCOLS])
 def test_protocol_config_evaluates_on_demo_data(evaluator, protocol, name, request, tmp_path):
-    from harness.api import import_object
+    from harness.config import load_eval_config
+    from harness.evaluate import evaluate
 
     data_root = request.getfixturevalue(SMOKE_DATA[smoke_dataset(evaluator)])
-    runner = import_object(evaluator.evaluator)()
-    full = runner.config(eval_request(evaluator, protocol, name, data_root, tmp_path))
+    full = load_eval_config(eval_request(evaluator, protocol, name, data_root, tmp_path))
     request = eval_request(evaluator, protocol, name, data_root, tmp_path,
                            shrink_options(full))
-    result = runner.evaluate(request)
+    result = evaluate(request)
     assert set(result.metrics) == set(protocol.metrics)
     assert result.settings
 

@@ -6,7 +6,8 @@ import pytest
 
 from harness.api import EvalResult, ProtocolInfo
 from harness.errors import HarnessError
-from harness.runner import combine_runs, resolve_splits
+from harness.run.plan import resolve_splits
+from harness.run.record import combine_runs
 
 SPLITS = ('1', '2', '3')
 FINETUNE = ProtocolInfo('finetune', '1', 'all splits')

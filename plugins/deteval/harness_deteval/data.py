@@ -3,7 +3,7 @@
 mmdet reads the official files itself; the harness only points it at the images the split
 kept. A listed image that is missing on disk (or that the run's probe found unreadable) would
 stop mmdet mid-training, so when the split left any out, the dataset reads a copy of the
-listing without them, written beside the work dir (``../lists``): an ``ImageSets`` id list for
+listing without them, written into the run's list folder: an ``ImageSets`` id list for
 VOC, an annotation JSON for COCO (which ``CocoMetric`` then scores against, so both sides
 agree). Otherwise the official files are read as they are.
 
@@ -28,20 +28,14 @@ VOC_YEARS = ('VOC2007', 'VOC2012')
 @dataclass
 class DetectionData:
     """The datasets of one run: ``train`` / ``test`` mmdet dataset configs, the metric
-    annotation file (COCO), and the files to write before training (path -> text)."""
+    annotation file (COCO), and the files the run reads that the harness writes before
+    training (path -> text)."""
 
     train: dict
     test: dict
     ann_file: str | None = None
     files: dict[Path, str] = field(default_factory=dict)
     train_images: int = 0
-
-    def write(self) -> None:
-        from harness.results import atomic_write_text
-
-        for path, text in self.files.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(path, text)
 
 
 def _template(dataset: Mapping[str, Any], where: str) -> dict:

@@ -4,7 +4,6 @@ from harness import hookimpl
 from harness.api import EvaluatorInfo, ProtocolInfo, packaged_configs
 
 PACKAGE = 'harness_deteval'
-EVALUATOR = 'harness_deteval.evaluator:DetectionEvaluator'
 
 
 @hookimpl
@@ -22,8 +21,7 @@ def harness_register_evaluators(register):
                     'the last model',
             configs=packaged_configs(PACKAGE, 'voc07_finetune',
                                      ('demo', 'paper', 'paper07', 'fpn_paper', 'vgg16_paper')),
-            metrics=('AP50', 'AP')),),
-        evaluator=EVALUATOR))
+            metrics=('AP50', 'AP'), implementation='harness_deteval.finetune:VocFinetune'),)))
     register(EvaluatorInfo(
         name='coco',
         summary='COCO 2017 detection: an mmdet Faster R-CNN fine-tuned from the backbone on '
@@ -35,5 +33,5 @@ def harness_register_evaluators(register):
                     'frozen stages, SSL weights checked per module; CocoMetric box AP, AP50, '
                     'AP75 of the last model (0 when nothing is detected)',
             configs=packaged_configs(PACKAGE, 'coco_finetune', ('demo', 'paper', 'c4_paper')),
-            metrics=('AP', 'AP50', 'AP75')),),
-        evaluator=EVALUATOR))
+            metrics=('AP', 'AP50', 'AP75'),
+            implementation='harness_deteval.finetune:CocoFinetune'),)))

@@ -18,7 +18,7 @@ from harness.errors import ConfigError, DataError
 from harness.registry import MODELS
 from harness.weights import WeightTransferError
 from harness_deteval.detector import check_no_downloads, fit_detector, weight_modules
-from harness_deteval.evaluator import DetectionEvaluator, build_config
+from harness.evaluate import evaluate, protocol_for
 
 VOC_CONFIGS = ('demo', 'paper', 'paper07', 'fpn_paper', 'vgg16_paper')
 COCO_CONFIGS = ('demo', 'paper', 'c4_paper')
@@ -187,12 +187,19 @@ def request_for(tmp_path: Path, dataset: str, root: Path, config='demo', backbon
                 weights=None, cfg_options=None) -> EvalRequest:
     configs = {name: config_ref(dataset, name)
                for name in (VOC_CONFIGS if dataset == 'voc07' else COCO_CONFIGS)}
-    protocol = ProtocolInfo('finetune', '1', '', configs=configs)
+    protocol = ProtocolInfo('finetune', '1', '', configs=configs, implementation=(
+        'harness_deteval.finetune:' + ('VocFinetune' if dataset == 'voc07' else 'CocoFinetune')))
     return EvalRequest(protocol=protocol, backbone=BACKBONES[backbone],
                        backbone_weights=weights, dataset=DATASETS[dataset], data_root=root,
-                       is_demo=True, work_dir=tmp_path / 'eval',
+                       work_dir=tmp_path / 'eval', lists_dir=tmp_path / 'lists',
                        split='test' if dataset == 'voc07' else 'val2017', seed=0,
                        cfg_options=cfg_options or {}, config=resolve_config(configs[config]))
+
+
+def build_config(request: EvalRequest):
+    """(config, what the protocol filled in besides it) of the prepared evaluation."""
+    prepared = protocol_for(request.protocol).prepare(request)
+    return prepared.cfg, prepared.filled
 
 
 @pytest.mark.parametrize('dataset,name', [('voc07', n) for n in VOC_CONFIGS]
@@ -224,7 +231,7 @@ def test_every_config_builds_a_checked_runner_config(dataset, name, tmp_path, vo
 
 def test_voc0712_trains_on_a_concat_dataset_and_needs_voc2012(tmp_path, voc_root,
                                                                voc0712_root):
-    from harness.runner import config_seeds
+    from harness.run.plan import config_seeds
 
     with pytest.raises(DataError, match=r"no .*VOC2012: put VOC2012 beside VOC2007, or use "
                                         r"the voc07 config 'paper07'"):
@@ -233,7 +240,7 @@ def test_voc0712_trains_on_a_concat_dataset_and_needs_voc2012(tmp_path, voc_root
     train = cfg.train_dataloader.dataset
     assert train.type == 'ConcatDataset' and train.ignore_keys == ['dataset_type']
     assert [d.data_prefix.sub_data_root for d in train.datasets] == ['VOC2007/', 'VOC2012/']
-    assert data.train_images == 12
+    assert data.settings['train_images'] == 12
     paper = resolve_config(config_ref('voc07', 'paper'))
     assert config_seeds(paper) == (0, 1, 2, 3, 4)  # MoCo's five trials
     assert config_seeds(resolve_config(config_ref('voc07', 'demo'))) is None
@@ -279,7 +286,7 @@ def test_a_short_finetune_scores_the_test_set_and_reports_the_weights(dataset, t
     _, path = export(tmp_path, 'resnet18-slim')
     root = voc_root if dataset == 'voc07' else coco_root
     request = request_for(tmp_path, dataset, root, weights=path, cfg_options=SHORT)
-    result = DetectionEvaluator().evaluate(request)
+    result = evaluate(request)
     names = ['AP50', 'AP'] if dataset == 'voc07' else ['AP', 'AP50', 'AP75']
     assert list(result.metrics) == names
     assert all(0 <= value <= 100 for value in result.metrics.values())

@@ -11,7 +11,8 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from harness.api import EvalRequest, EvalResult
+from harness.api import EvalRequest
+from harness.evaluate import FeatureProtocol, Features
 
 
 def knn_scores(train_x: Tensor, train_y: Tensor, test_x: Tensor, num_classes: int, *,
@@ -34,24 +35,22 @@ def knn_scores(train_x: Tensor, train_y: Tensor, test_x: Tensor, num_classes: in
     return torch.cat(scores).float()
 
 
-def knn_probe(request: EvalRequest) -> EvalResult:
-    from mmaction.evaluation.functional import top_k_accuracy
+class Knn(FeatureProtocol):
+    """The config's ``knn`` (``k``, ``temperature``) over the train images' features; top-1
+    (and top-5 with at least 5 classes) of the val images."""
 
-    from harness.config import config_sha256, load_eval_config, summarize
-    from harness_imageeval.features import split_features
+    def settings(self, cfg) -> dict:
+        return dict(knn=dict(k=int(cfg.knn.k), temperature=float(cfg.knn.temperature)))
 
-    cfg = load_eval_config(request)
-    train_x, train_y, test_x, test_y, weights = split_features(request, cfg)
-    num_classes = len(request.read_split().classes)
-    k, temperature = int(cfg.knn.k), float(cfg.knn.temperature)
-    print(f'[harness] {request.protocol.name}: k={k}, T={temperature} over '
-          f'{len(train_x)} train and {len(test_x)} val images', flush=True)
-    scores = knn_scores(train_x[:, 0], train_y, test_x[:, 0], num_classes, k=k,
-                        temperature=temperature)
-    ks = (1, 5) if num_classes >= 5 else (1,)  # top-5 of fewer classes is not defined
-    accuracy = top_k_accuracy(list(scores.numpy()), test_y.numpy(), topk=ks)
-    metrics = {f'top{n}': round(100 * float(value), 2) for n, value in zip(ks, accuracy)}
-    return EvalResult(metrics=metrics, higher_is_better={name: True for name in metrics},
-                      units={name: '%' for name in metrics}, splits=[request.split], clips=1,
-                      crops=1, config_sha256=config_sha256(cfg), weights=weights,
-                      settings=dict(summarize(cfg), knn=dict(k=k, temperature=temperature)))
+    def score(self, features: Features, cfg, request: EvalRequest, log) -> dict[str, float]:
+        from mmaction.evaluation.functional import top_k_accuracy
+
+        num_classes = len(request.read_split().classes)
+        k, temperature = int(cfg.knn.k), float(cfg.knn.temperature)
+        log(f'{request.protocol.name}: k={k}, T={temperature} over {len(features.train_x)} '
+            f'train and {len(features.test_x)} val images')
+        scores = knn_scores(features.train_x[:, 0], features.train_y, features.test_x[:, 0],
+                            num_classes, k=k, temperature=temperature)
+        ks = (1, 5) if num_classes >= 5 else (1,)  # top-5 of fewer classes is not defined
+        accuracy = top_k_accuracy(list(scores.numpy()), features.test_y.numpy(), topk=ks)
+        return {f'top{n}': round(100 * float(value), 2) for n, value in zip(ks, accuracy)}

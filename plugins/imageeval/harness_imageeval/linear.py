@@ -19,24 +19,24 @@ MoCo's ``main_lincls.py`` protocol (docs/image-evals.md §5), run by mmengine's 
 
 The protocol config is the Runner config without the parts the harness fills in: the model's
 backbone, ``feat_dim``, ``num_classes`` and data preprocessor, the data lists, and the test
-phase, which :func:`build_config` makes from ``feature_pipeline``, ``feature_loader`` and
+phase, which :meth:`Linear.fill` makes from ``feature_pipeline``, ``feature_loader`` and
 ``data_preprocessor`` (the same keys, and so the same val crops, as the ``knn`` protocol).
+The head is trained on the train list, then the last head is tested (no model selection on
+the val split).
 """
 from __future__ import annotations
 
-import copy
-from pathlib import Path
 from typing import Any, Mapping
 
 import torch
-from mmengine.config import Config
 from mmengine.model import BaseDataPreprocessor, BaseModel, is_model_wrapper
 from mmengine.optim import DefaultOptimWrapperConstructor
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from harness.api import EvalRequest, EvalResult
+from harness.api import EvalRequest
 from harness.data.augment import IMAGENET_MEAN, IMAGENET_STD, AugmentViews
+from harness.evaluate import Filled, RunnerProtocol
 from harness.modules import global_pool
 from harness.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
 
@@ -192,72 +192,36 @@ def top_ks(num_classes: int) -> tuple[int, ...]:
     return (1, 5) if num_classes >= 5 else (1,)
 
 
-def build_config(request: EvalRequest, num_classes: int, train_list: Path, test_list: Path
-                 ) -> Config:
-    """The Runner config of the protocol: its config (``--cfg-options`` applied to its own
-    keys) with the backbone, the classes, the data lists, the seed, and the test phase made
-    from ``feature_pipeline``, ``feature_loader`` and ``data_preprocessor``."""
-    from harness.config import load_eval_config, use_amp
+class Linear(RunnerProtocol):
+    """A linear head trained on the frozen backbone's pooled features; top-1 (and top-5 with
+    at least 5 classes) of the val images."""
 
-    protocol = load_eval_config(request)
-    data = copy.deepcopy(protocol.to_dict())
-    pipeline = data.pop('feature_pipeline')
-    loader = data.pop('feature_loader')
-    images = data.pop('data_preprocessor')
-    data['model'].update(
-        backbone=request.backbone_config(), feat_dim=request.backbone.feat_dim,
-        num_classes=num_classes,
-        data_preprocessor=dict(type='harness.ProbePreprocessor', images=images))
-    data['train_dataloader']['dataset'].update(ann_file=str(train_list),
-                                               data_root=str(request.data_root))
-    data['test_dataloader'] = dict(
-        **loader,
-        sampler=dict(type='DefaultSampler', shuffle=False),
-        collate_fn=dict(type='default_collate'),
-        dataset=dict(type='ImageListDataset', ann_file=str(test_list),
-                     data_root=str(request.data_root), test_mode=True, pipeline=pipeline))
-    data['test_cfg'] = dict(type='TestLoop')
-    data['test_evaluator'] = dict(
-        type='mmaction.AccMetric', metric_list=('top_k_accuracy',),
-        metric_options=dict(top_k_accuracy=dict(topk=top_ks(num_classes))))
-    data['launcher'] = request.launcher
-    imports = list(data.get('custom_imports', {}).get('imports', []))
-    imports += [m for m in ('harness.weights', 'harness.hooks', *request.imports)
-                if m not in imports]
-    data['custom_imports'] = dict(imports=imports, allow_failed_imports=False)
-    data['custom_hooks'] = list(data.get('custom_hooks', [])) + [
-        dict(type='harness.ProgressBarHook', desc='linear')]
-    return use_amp(Config(data, filename=protocol.filename), request.amp)
+    def fill(self, cfg: dict, request: EvalRequest) -> Filled:
+        num_classes, train_list, test_list = request.split_lists()
+        pipeline = cfg.pop('feature_pipeline')
+        loader = cfg.pop('feature_loader')
+        images = cfg.pop('data_preprocessor')
+        cfg['model'].update(
+            backbone=request.backbone_config(), feat_dim=request.backbone.feat_dim,
+            num_classes=num_classes,
+            data_preprocessor=dict(type='harness.ProbePreprocessor', images=images))
+        cfg['train_dataloader']['dataset'].update(ann_file=str(train_list),
+                                                  data_root=str(request.data_root))
+        cfg['test_dataloader'] = dict(
+            **loader,
+            sampler=dict(type='DefaultSampler', shuffle=False),
+            collate_fn=dict(type='default_collate'),
+            dataset=dict(type='ImageListDataset', ann_file=str(test_list),
+                         data_root=str(request.data_root), test_mode=True, pipeline=pipeline))
+        cfg['test_cfg'] = dict(type='TestLoop')
+        cfg['test_evaluator'] = dict(
+            type='mmaction.AccMetric', metric_list=('top_k_accuracy',),
+            metric_options=dict(top_k_accuracy=dict(topk=top_ks(num_classes))))
+        return Filled(settings=dict(head=dict(cfg['model'].get('head') or {})),
+                      note=f'{num_classes} classes')
 
-
-def linear_probe(request: EvalRequest) -> EvalResult:
-    """Train the head on the train list, then test the last head (no model selection on the
-    val split)."""
-    from mmengine.dist import is_main_process
-
-    from harness.checks import check_config
-    from harness.config import config_sha256, summarize
-    from harness.engine import build_runner
-
-    num_classes, train_list, test_list = request.split_lists()
-    cfg = build_config(request, num_classes, train_list, test_list)
-    check_config(cfg, 'evaluation config')
-    sha = config_sha256(cfg)
-    cfg.work_dir = str(request.work_dir)
-    cfg.resume = request.resume
-    cfg.experiment_name = 'linear'
-    runner = build_runner(cfg)
-    if is_main_process():
-        print(f'[harness] {request.protocol.name}: {num_classes} classes; log: '
-              f'{runner.log_dir}', flush=True)
-    runner.train()
-    metrics = runner.test()
-    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-    scores = {f'top{k}': round(100 * float(metrics[f'acc/top{k}']), 2)
-              for k in top_ks(num_classes)}
-    return EvalResult(metrics=scores, higher_is_better={name: True for name in scores},
-                      units={name: '%' for name in scores}, splits=[request.split], clips=1,
-                      crops=1, config_sha256=sha,
-                      weights=getattr(model.backbone, 'weight_load_report', None),
-                      settings=dict(summarize(cfg), head=dict(cfg.model.get('head') or {})))
-
+    def scores(self, metrics: Mapping[str, Any], request: EvalRequest, cfg: Any
+               ) -> dict[str, float]:
+        num_classes = len(request.read_split().classes)
+        return {f'top{k}': round(100 * float(metrics[f'acc/top{k}']), 2)
+                for k in top_ks(num_classes)}

@@ -18,7 +18,8 @@ def harness_register_evaluators(register):
                 summary='frozen backbone, L2-normalised pooled features of the centre crop, '
                         'k nearest train images by cosine (k=20), votes weighted by '
                         'exp(sim/0.07), top-1/top-5',
-                configs=packaged_configs(PACKAGE, 'knn'), metrics=('top1', 'top5')),
+                configs=packaged_configs(PACKAGE, 'knn'), metrics=('top1', 'top5'),
+                implementation='harness_imageeval.knn:Knn'),
             ProtocolInfo(
                 name='linear', version='1',
                 summary='frozen backbone kept in eval mode, global average pooled features, '
@@ -27,6 +28,5 @@ def harness_register_evaluators(register):
                         'tested on the knn centre crops, top-1/top-5',
                 configs=packaged_configs(PACKAGE, 'linear',
                                          ('demo', 'paper', 'lars_paper', 'vit_paper')),
-                metrics=('top1', 'top5')),
-        ),
-        evaluator='harness_imageeval.evaluator:ImageNetEvaluator'))
+                metrics=('top1', 'top5'), implementation='harness_imageeval.linear:Linear'),
+        )))

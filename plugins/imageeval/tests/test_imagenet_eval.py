@@ -52,7 +52,7 @@ def test_extracted_features_are_the_pooled_backbone_of_the_centre_crop(tmp_path)
     from harness.config import load_eval_config
     from harness.data.splits import DataItem
     from harness.registry import MODELS
-    from harness_imageeval.features import extract
+    from harness.features import extract
 
     rng = np.random.default_rng(0)
     items = []
@@ -69,10 +69,10 @@ def test_extracted_features_are_the_pooled_backbone_of_the_centre_crop(tmp_path)
                               imports=('harness_backbones.image',)),
         backbone_weights=None, dataset=DatasetInfo('imagenet', '', 'image',
                                                    'harness_imagedata.imagenet'),
-        data_root=tmp_path, is_demo=True, work_dir=tmp_path / 'eval', split='val', seed=0,
+        data_root=tmp_path, work_dir=tmp_path / 'eval', split='val', seed=0,
         imports=('harness_backbones.image',))
-    cfg = load_eval_config(request)
-    features, _ = extract(request, items, cfg, list_file)
+    cfg = load_eval_config(request, runtime=False)
+    features, _ = extract(request, cfg, list_file, len(items))
     assert features.shape == (3, 1, 512)
     torch.manual_seed(0)
     backbone = MODELS.build(dict(type='harness.ResNet18')).eval()

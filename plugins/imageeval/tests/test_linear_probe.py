@@ -17,14 +17,16 @@ import harness_backbones.image  # noqa: F401  (registers harness.ResNet18Slim)
 from harness.api import BackboneInfo, DatasetInfo, EvalRequest, ProtocolInfo, resolve_config
 from harness.data.images import prepare_image
 from harness.data.splits import DataItem
+from harness.evaluate import evaluate
 from harness.data.views import ViewSpec
 from harness.registry import MODELS
 from harness_imageeval.linear import (HeadOptimWrapperConstructor, LinearHead, LinearProbe,
-                                      ProbePreprocessor, build_config, linear_probe, top_ks)
+                                      Linear, ProbePreprocessor, top_ks)
 
 CONFIGS = {name: f'harness_imageeval:configs/linear_{name}.py'
            for name in ('demo', 'paper', 'lars_paper', 'vit_paper')}
-PROTOCOL = ProtocolInfo('linear', '1', '', configs=CONFIGS, metrics=('top1', 'top5'))
+PROTOCOL = ProtocolInfo('linear', '1', '', configs=CONFIGS, metrics=('top1', 'top5'),
+                        implementation='harness_imageeval.linear:Linear')
 IMAGENET = DatasetInfo('imagenet', '', 'image', 'harness_imagedata.imagenet')
 SLIM = BackboneInfo('resnet18-slim', '', 'image', {'type': 'harness.ResNet18Slim'}, 128,
                     imports=('harness_backbones.image',))
@@ -158,7 +160,7 @@ def test_lars_configs_adapt_as_their_sources():
 def request_for(tmp_path: Path, data_root: Path, *, config='demo', backbone=SLIM, weights=None,
                 cfg_options=None, data_split=None) -> EvalRequest:
     return EvalRequest(protocol=PROTOCOL, backbone=backbone, backbone_weights=weights,
-                       dataset=IMAGENET, data_root=data_root, is_demo=True,
+                       dataset=IMAGENET, data_root=data_root,
                        work_dir=tmp_path / 'eval', split='val', seed=0,
                        cfg_options=cfg_options or {}, imports=backbone.imports,
                        data_split=data_split, config=resolve_config(CONFIGS[config]))
@@ -175,7 +177,7 @@ def test_linear_tests_on_the_knn_centre_crops_and_takes_the_classes_of_the_datas
     split = SimpleNamespace(classes=tuple('abcdefg'), train=(DataItem('train/a/1.png', 0),),
                             test=(DataItem('val/a/2.png', 0), DataItem('val/b/3.png', 1)))
     request = request_for(tmp_path, tmp_path, config=name, data_split=split)
-    cfg = build_config(request, *request.split_lists())
+    cfg = Linear().prepare(request).cfg
     assert cfg.test_dataloader.dataset.pipeline == knn.feature_pipeline
     assert cfg.model.data_preprocessor.images == knn.data_preprocessor
     assert cfg.test_dataloader.batch_size == knn.feature_loader.batch_size
@@ -212,7 +214,7 @@ def test_linear_probe_reaches_100_percent_on_separable_features(tmp_path):
     request = request_for(tmp_path, root, backbone=pixels, cfg_options={
         'train_dataloader.num_workers': 0, 'train_dataloader.persistent_workers': False,
         'feature_loader.num_workers': 0})
-    result = linear_probe(request)
+    result = evaluate(request)
     assert result.metrics == {'top1': 100.0, 'top5': 100.0}  # 6 classes in the dataset
     assert result.splits == ['val'] and result.weights is None
 
@@ -229,7 +231,7 @@ def test_linear_probe_on_a_small_demo_keeps_the_loaded_backbone_unchanged(tmp_pa
         'train_cfg.max_iters': 4, 'train_dataloader.batch_size': 4,
         'train_dataloader.num_workers': 0, 'train_dataloader.persistent_workers': False,
         'feature_loader.num_workers': 0})
-    result = linear_probe(request)
+    result = evaluate(request)
     assert 0 <= result.metrics['top1'] <= 100
     assert result.metrics['top5'] == 100.0  # five classes: every one is in the top five
     assert result.weights['loaded'] == result.weights['total'] == len(saved)

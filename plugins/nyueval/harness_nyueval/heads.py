@@ -147,7 +147,6 @@ class DilatedBackbone(BaseModule):
                          else MODELS.build(dict(backbone)))
         dilate(self.backbone, output_stride)
         self.output_stride = output_stride
-        self.feat_dim = getattr(self.backbone, 'feat_dim', None)
 
     @property
     def weight_load_report(self) -> dict | None:

@@ -22,12 +22,13 @@ def harness_register_evaluators(register):
                         'valid test pixel in float64',
                 configs=packaged_configs(PACKAGE, 'normals',
                                          ('demo', 'paper', 'regress_paper', 'finetune_paper')),
-                metrics=('mean', 'median', 'within_11.25', 'within_22.5', 'within_30')),
+                metrics=('mean', 'median', 'within_11.25', 'within_22.5', 'within_30'),
+                implementation='harness_nyueval.protocols:Normals'),
             ProtocolInfo(
                 name='depth', version='1',
                 summary='depth: backbone and head trained by L1 in metres; % of valid test '
                         'pixels with max(d/d*, d*/d) < 1.25, abs-rel, RMSE, pooled',
                 configs=packaged_configs(PACKAGE, 'depth'),
-                metrics=('delta_1.25', 'abs_rel', 'rmse')),
-        ),
-        evaluator='harness_nyueval.evaluator:NYUv2Evaluator'))
+                metrics=('delta_1.25', 'abs_rel', 'rmse'),
+                implementation='harness_nyueval.protocols:Depth'),
+        )))

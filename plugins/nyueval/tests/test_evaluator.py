@@ -12,10 +12,11 @@ import harness_backbones.image  # noqa: F401  (registers the harness image backb
 import harness_nyueval.model  # noqa: F401  (registers DenseProbe, the metrics)
 from harness.api import BackboneInfo, DatasetInfo, EvalRequest, ProtocolInfo, resolve_config
 from harness.errors import ConfigError, DataError
+from harness.evaluate import evaluate
 from harness.registry import MODELS
-from harness_nyueval.evaluator import NYUv2Evaluator, build_config
 from harness_nyueval.model import DepthMetric, DenseProbe, NormalsMetric, nearest_codewords
 from harness_nyueval.normals import codebook_labels, normal_metrics
+from harness_nyueval.protocols import Depth, Normals
 
 NYUV2 = DatasetInfo('nyuv2', '', 'image', 'harness_nyudata.nyuv2')
 SLIM = BackboneInfo('resnet18-slim', '', 'image', {'type': 'harness.ResNet18Slim'}, 128,
@@ -45,11 +46,20 @@ def request_for(tmp_path, root, protocol='normals', config='demo', backbone=SLIM
                 cfg_options=None) -> EvalRequest:
     configs = {name: f'harness_nyueval:configs/{protocol}_{name}.py'
                for name in CONFIGS[protocol]}
-    return EvalRequest(protocol=ProtocolInfo(protocol, '1', '', configs=configs),
+    info = ProtocolInfo(protocol, '1', '', configs=configs,
+                        implementation=f'harness_nyueval.protocols:{protocol.title()}')
+    return EvalRequest(protocol=info,
                        backbone=backbone, backbone_weights=weights, dataset=NYUV2,
-                       data_root=root, is_demo=True, work_dir=tmp_path / 'eval',
+                       data_root=root, work_dir=tmp_path / 'eval',
                        split='official', seed=0, cfg_options=cfg_options or {},
                        imports=backbone.imports, config=resolve_config(configs[config]))
+
+
+def build_config(request: EvalRequest):
+    """(config, files to write, task) of the protocol's prepared evaluation."""
+    protocol = {'normals': Normals, 'depth': Depth}[request.protocol.name]()
+    prepared = protocol.prepare(request)
+    return prepared.cfg, prepared.filled.files, prepared.filled.settings['task']
 
 
 # --------------------------------------------------------------------------- model, metrics
@@ -181,7 +191,7 @@ def test_a_short_run_scores_the_test_rooms_and_reports_the_weights(protocol, tmp
     weights = tmp_path / 'backbone.pth'
     torch.save(saved, weights)
     request = request_for(tmp_path, demo_root, protocol, weights=weights, cfg_options=FAST)
-    result = NYUv2Evaluator().evaluate(request)
+    result = evaluate(request)
     if protocol == 'normals':
         assert list(result.metrics) == ['mean', 'median', 'within_11.25', 'within_22.5',
                                         'within_30']

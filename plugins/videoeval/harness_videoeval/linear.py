@@ -6,17 +6,18 @@ predictions) and the top-1 accuracy is mmaction2's ``top_k_accuracy``.
 
 - ``linear``: standardized features, scikit-learn's multinomial ``LogisticRegression``
   (``classifier.C``, ``classifier.max_iter``); clip probabilities averaged.
-- ``svm``: BraVe's protocol (docs/methods.md §0): standardized features, ``LinearSVC`` with
-  ``classifier.C`` (BraVe's README: 1e-4); clip decision values averaged.
+- ``svm``: BraVe's classifier (docs/methods.md §0): standardized features, ``LinearSVC`` with
+  ``classifier.C`` (BraVe's README: 1e-4); clip decision values averaged. BraVe trains it on
+  augmented random clips over 10 passes; here the train clips are the same uniformly spaced
+  ones as the test clips.
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from harness.api import EvalRequest, EvalResult
-from harness.config import config_sha256, load_eval_config, summarize
-from harness_videoeval.features import split_features
+from harness.api import EvalRequest
+from harness.evaluate import FeatureProtocol, Features
 from harness_videoeval.finetune import views_of
 
 
@@ -66,15 +67,16 @@ def fit_and_score(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Te
     return round(100 * float(top1), 2)
 
 
-def linear_probe(request: EvalRequest) -> EvalResult:
-    cfg = load_eval_config(request)
-    train_x, train_y, test_x, test_y, weights = split_features(request, cfg)
-    num_classes = len(request.read_split().classes)
-    print(f'[harness] {request.protocol.name}: {cfg.classifier.type} on {tuple(train_x.shape)} '
-          f'train and {tuple(test_x.shape)} test features', flush=True)
-    top1 = fit_and_score(train_x, train_y, test_x, test_y, dict(cfg.classifier), num_classes)
-    clips, crops = views_of(cfg.feature_pipeline)
-    return EvalResult(metrics={'top1': top1}, higher_is_better={'top1': True},
-                      units={'top1': '%'}, splits=[request.split], clips=clips, crops=crops,
-                      config_sha256=config_sha256(cfg), weights=weights,
-                      settings=summarize(cfg))
+class LinearClassifier(FeatureProtocol):
+    """``linear`` and ``svm``: the config's ``classifier`` fit on the train clips' features."""
+
+    def score(self, features: Features, cfg, request: EvalRequest, log) -> dict[str, float]:
+        num_classes = len(request.read_split().classes)
+        log(f'{request.protocol.name}: {cfg.classifier.type} on '
+            f'{tuple(features.train_x.shape)} train and {tuple(features.test_x.shape)} test '
+            'features')
+        return {'top1': fit_and_score(features.train_x, features.train_y, features.test_x,
+                                      features.test_y, dict(cfg.classifier), num_classes)}
+
+    def views(self, cfg) -> tuple[int, int]:
+        return views_of(cfg.feature_pipeline)

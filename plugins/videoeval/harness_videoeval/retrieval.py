@@ -4,21 +4,20 @@ cosine similarity; R@k is the percentage of test videos with a same-class train 
 their k nearest (:func:`harness_videoeval.recall.recall_at_k`)."""
 from __future__ import annotations
 
-from harness.api import EvalRequest, EvalResult
-from harness.config import config_sha256, load_eval_config, summarize
-from harness_videoeval.features import split_features
+from harness.api import EvalRequest
+from harness.evaluate import FeatureProtocol, Features
 from harness_videoeval.finetune import views_of
 from harness_videoeval.recall import recall_at_k
 
 
-def retrieval(request: EvalRequest) -> EvalResult:
-    cfg = load_eval_config(request)
-    train_x, train_y, test_x, test_y, weights = split_features(request, cfg)
-    ks = tuple(cfg.ks)
-    recalls = recall_at_k(test_x.mean(1), test_y, train_x.mean(1), train_y, ks=ks)
-    metrics = {f'R@{k}': round(100 * recalls[k], 2) for k in ks}
-    clips, crops = views_of(cfg.feature_pipeline)
-    return EvalResult(metrics=metrics, higher_is_better={name: True for name in metrics},
-                      units={name: '%' for name in metrics}, splits=[request.split],
-                      clips=clips, crops=crops, config_sha256=config_sha256(cfg),
-                      weights=weights, settings=summarize(cfg))
+class Retrieval(FeatureProtocol):
+    """Nearest train videos of each test video; R@k for the config's ``ks``."""
+
+    def score(self, features: Features, cfg, request: EvalRequest, log) -> dict[str, float]:
+        ks = tuple(cfg.ks)
+        recalls = recall_at_k(features.test_x.mean(1), features.test_y,
+                              features.train_x.mean(1), features.train_y, ks=ks)
+        return {f'R@{k}': round(100 * recalls[k], 2) for k in ks}
+
+    def views(self, cfg) -> tuple[int, int]:
+        return views_of(cfg.feature_pipeline)

@@ -32,7 +32,6 @@ train samples; the metric is its accuracy on the test samples, in percent.
 """
 from __future__ import annotations
 
-import importlib
 import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
@@ -40,12 +39,12 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from harness.api import EvalRequest, EvalResult
-from harness.config import config_sha256, summarize
+from harness.api import EvalRequest
 from harness.data.video import open_video
 from harness.data.augment import IMAGENET_MEAN, IMAGENET_STD
 from harness.data.views import ViewSpec, decode_clips, view_indices
-from harness.errors import DataError, HarnessError
+from harness.errors import DataError
+from harness.evaluate import FeatureProtocol, Features
 
 #: Seeds of the train and test sample streams: ``default_rng((seed, PARTS[part]))``.
 PARTS = {'train': 0, 'test': 1}
@@ -152,30 +151,6 @@ def preprocess(clip: torch.Tensor, size: int) -> torch.Tensor:
     mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
     std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
     return ((clip - mean) / std).permute(1, 0, 2, 3).contiguous()
-
-
-def build_backbone(request: EvalRequest, cfg: Any) -> tuple[torch.nn.Module, dict | None]:
-    """The backbone of ``request.backbone.cfg`` (seeded random init), with the pretrained
-    weights loaded when there are, in eval mode on the GPU when there is one; and the
-    weight-load report (None: random init)."""
-    from mmengine.runner import set_random_seed
-
-    for module in ('harness.weights', *request.imports):
-        importlib.import_module(module)
-    from harness.registry import MODELS
-    from harness.weights import load_backbone_weights, read_state_dict
-
-    set_random_seed(request.seed, deterministic=cfg.randomness.deterministic)
-    model = MODELS.build(dict(request.backbone.cfg))
-    if hasattr(model, 'init_weights'):
-        model.init_weights()
-    report = None
-    if request.backbone_weights is not None:
-        path = str(request.backbone_weights)
-        report = load_backbone_weights(model, read_state_dict(path), source=path)
-        print(f"[harness] backbone weights: loaded {report['loaded']}/{report['total']} "
-              f"tensors from {path}", flush=True)
-    return model.to('cuda' if torch.cuda.is_available() else 'cpu').eval(), report
 
 
 class ClipEmbedder:
@@ -291,13 +266,80 @@ def pool_clips(features: torch.Tensor) -> np.ndarray:
     return features.mean(1).numpy()
 
 
-def make_probe(request: EvalRequest, cfg: Any) -> tuple[Probe, list, list]:
-    """The protocol's :class:`Probe` and its (train videos, test videos)."""
-    name = request.protocol.name
-    spec = clip_spec(cfg.clip_len, cfg.frame_interval)
-    if name == 'motion':
+class TemporalProbe(FeatureProtocol):
+    """A temporal probe: samples of clips drawn from each video (:meth:`probe`), their pooled
+    features from the frozen backbone (:func:`harness.features.frozen_backbone`), and a
+    linear probe's accuracy on them."""
+
+    def probe(self, request: EvalRequest, cfg: Any) -> tuple[Probe, list, list]:
+        """The protocol's :class:`Probe` and its (train videos, test videos)."""
+        raise NotImplementedError
+
+    def features(self, request: EvalRequest, cfg: Any, log) -> Features:
+        from harness.features import frozen_backbone, weight_report
+
+        name = request.protocol.name
+        probe, train, test = self.probe(request, cfg)
+        model = frozen_backbone(request, cfg)
+        train_x, train_y, train_skipped = extract(request, model, cfg, train, 'train', probe)
+        test_x, test_y, test_skipped = extract(request, model, cfg, test, 'test', probe)
+        left_out = (f'; {train_skipped} train and {test_skipped} test videos shorter than '
+                    f'{probe.min_frames} frames left out' if train_skipped or test_skipped
+                    else '')
+        log(f'temporal {name}: {len(train_y)} train samples from '
+            f'{len(train) - train_skipped} videos, {len(test_y)} test samples from '
+            f'{len(test) - test_skipped} videos{left_out}')
+        for part, labels in (('train', train_y), ('test', test_y)):
+            if not len(labels):
+                raise DataError(f'temporal {name}: no {part} samples in split {request.split} '
+                                f'of {request.data_root}{left_out}')
+        return Features(train_x, train_y, test_x, test_y, weight_report(model))
+
+    def score(self, features: Features, cfg: Any, request: EvalRequest, log
+              ) -> dict[str, float]:
+        return {'accuracy': probe_accuracy(features.train_x, features.train_y,
+                                           features.test_x, features.test_y,
+                                           dict(cfg.classifier))}
+
+
+class Order(TemporalProbe):
+    """Which of two non-overlapping clips comes first (see the module doc)."""
+
+    def probe(self, request: EvalRequest, cfg: Any) -> tuple[Probe, list, list]:
+        spec = clip_spec(cfg.clip_len, cfg.frame_interval)
+        split = request.read_split()
+        probe = Probe(samples_per_video=cfg.pairs_per_video, classes=len(ORDER_CLASSES),
+                      clips=2, combine=pair_features,
+                      min_frames=order_min_frames(spec, cfg.min_gap),
+                      sample=lambda n, label, rng: order_pair(n, spec, cfg.min_gap, label, rng))
+        return probe, list(split.train), list(split.test)
+
+    def views(self, cfg: Any) -> tuple[int, int]:
+        return 2, 1
+
+
+class Sync(TemporalProbe):
+    """The overlap pattern of two overlapping clips (see the module doc)."""
+
+    def probe(self, request: EvalRequest, cfg: Any) -> tuple[Probe, list, list]:
+        spec = clip_spec(cfg.clip_len, cfg.frame_interval)
+        split = request.read_split()
+        probe = Probe(samples_per_video=cfg.pairs_per_video, classes=len(SYNC_CLASSES),
+                      clips=2, combine=pair_features,
+                      sample=lambda n, label, rng: sync_pair(n, spec, label, rng))
+        return probe, list(split.train), list(split.test)
+
+    def views(self, cfg: Any) -> tuple[int, int]:
+        return 2, 1
+
+
+class Motion(TemporalProbe):
+    """The video's labelled motion type (see the module doc)."""
+
+    def probe(self, request: EvalRequest, cfg: Any) -> tuple[Probe, list, list]:
         from harness_videodata.motion import read_motion_labels
 
+        spec = clip_spec(cfg.clip_len, cfg.frame_interval)
         names, motion = read_motion_labels(request.data_root)
         split = request.read_split()
         probe = Probe(samples_per_video=1, classes=0, clips=cfg.motion_clips,
@@ -305,51 +347,6 @@ def make_probe(request: EvalRequest, cfg: Any) -> tuple[Probe, list, list]:
                       combine=pool_clips, label_of=lambda item: motion[item.path])
         return (probe, [i for i in split.train if i.path in motion],
                 [i for i in split.test if i.path in motion])
-    split = request.read_split()
-    if name == 'order':
-        probe = Probe(samples_per_video=cfg.pairs_per_video, classes=len(ORDER_CLASSES),
-                      clips=2, combine=pair_features,
-                      min_frames=order_min_frames(spec, cfg.min_gap),
-                      sample=lambda n, label, rng: order_pair(n, spec, cfg.min_gap, label, rng))
-    elif name == 'sync':
-        probe = Probe(samples_per_video=cfg.pairs_per_video, classes=len(SYNC_CLASSES),
-                      clips=2, combine=pair_features,
-                      sample=lambda n, label, rng: sync_pair(n, spec, label, rng))
-    else:
-        raise HarnessError(f"the temporal evaluator has no protocol '{name}'; known: "
-                           'order, sync, motion')
-    return probe, list(split.train), list(split.test)
 
-
-class TemporalEvaluator:
-    """The ``order``, ``sync`` and ``motion`` probes (see the module doc)."""
-
-    def config(self, request: EvalRequest):
-        from harness.config import load_eval_config
-
-        return load_eval_config(request)
-
-    def evaluate(self, request: EvalRequest) -> EvalResult:
-        from harness.config import load_eval_config
-
-        name = request.protocol.name
-        cfg = load_eval_config(request)
-        probe, train, test = make_probe(request, cfg)
-        model, report = build_backbone(request, cfg)
-        train_x, train_y, train_skipped = extract(request, model, cfg, train, 'train', probe)
-        test_x, test_y, test_skipped = extract(request, model, cfg, test, 'test', probe)
-        left_out = (f'; {train_skipped} train and {test_skipped} test videos shorter than '
-                    f'{probe.min_frames} frames left out' if train_skipped or test_skipped
-                    else '')
-        print(f'[harness] temporal {name}: {len(train_y)} train samples from '
-              f'{len(train) - train_skipped} videos, {len(test_y)} test samples from '
-              f'{len(test) - test_skipped} videos{left_out}', flush=True)
-        for part, labels in (('train', train_y), ('test', test_y)):
-            if not len(labels):
-                raise DataError(f'temporal {name}: no {part} samples in split {request.split} '
-                                f'of {request.data_root}{left_out}')
-        accuracy = probe_accuracy(train_x, train_y, test_x, test_y, dict(cfg.classifier))
-        return EvalResult(metrics={'accuracy': accuracy}, higher_is_better={'accuracy': True},
-                          units={'accuracy': '%'}, splits=[request.split], clips=probe.clips,
-                          crops=1, config_sha256=config_sha256(cfg), weights=report,
-                          settings=summarize(cfg))
+    def views(self, cfg: Any) -> tuple[int, int]:
+        return cfg.motion_clips, 1

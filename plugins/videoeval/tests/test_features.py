@@ -1,6 +1,8 @@
-"""The feature cache: keyed by weights, videos and sampling; rows follow the caller's order."""
+"""The feature cache (harness.features) on the video protocols' sampling: keyed by weights,
+videos and sampling; rows follow the caller's order."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -9,14 +11,19 @@ from mmengine.config import Config
 
 from harness.api import BackboneInfo, DatasetInfo, EvalRequest, ProtocolInfo, resolve_config
 from harness.data.splits import DataItem
-from harness_videoeval import features
+from harness import features
 
 ITEMS = [DataItem(f'UCF-101/C{i % 2}/v_{i}.avi', i % 2) for i in range(6)]
 
 UCF101 = DatasetInfo('ucf101', 'UCF101', 'video', 'harness_videodata.ucf101')
 
 
-def request(tmp_path: Path, weights_sha: str | None = 'f' * 64) -> EvalRequest:
+def request(tmp_path: Path, weights: bytes | None = b'weights') -> EvalRequest:
+    """A request whose backbone weights file holds ``weights`` (None: random init)."""
+    path = None
+    if weights is not None:
+        path = tmp_path / f'weights-{weights.hex()}.pth'
+        path.write_bytes(weights)
     for item in ITEMS:  # the cache stamps each video file with its size and mtime
         video = tmp_path / item.path
         if not video.exists():
@@ -25,9 +32,8 @@ def request(tmp_path: Path, weights_sha: str | None = 'f' * 64) -> EvalRequest:
     return EvalRequest(
         protocol=ProtocolInfo('linear', '1', '', configs={'demo': 'harness_videoeval:configs/linear_demo.py'}),
         backbone=BackboneInfo('tiny', '', 'video', {'type': 'harness.Tiny3D'}, 32),
-        backbone_weights=None, dataset=UCF101, data_root=tmp_path, is_demo=True,
-        work_dir=tmp_path / 'eval' / 'x', split='1', seed=0, backbone_sha256=weights_sha,
-        cache_dir=tmp_path / 'features')
+        backbone_weights=path, dataset=UCF101, data_root=tmp_path,
+        work_dir=tmp_path / 'eval' / 'x', split='1', seed=0, cache_dir=tmp_path / 'features')
 
 
 @pytest.fixture
@@ -35,11 +41,11 @@ def fake_extract(monkeypatch):
     """extract() that returns a video's index in the file list it was given, and counts calls."""
     calls = []
 
-    def extract(req, items, cfg, list_file):
-        calls.append([item.path for item in items])
+    def extract(req, cfg, list_file, size):
         listed = [line.split()[0] for line in Path(list_file).read_text().splitlines()]
-        assert listed == [item.path for item in items]
-        rows = torch.tensor([[[float(item.path.split('_')[-1][:-4])]] for item in items])
+        assert len(listed) == size
+        calls.append(listed)
+        rows = torch.tensor([[[float(path.split('_')[-1][:-4])]] for path in listed])
         return rows.expand(-1, 2, 3).clone(), {'loaded': 1, 'total': 1}
 
     monkeypatch.setattr(features, 'extract', extract)
@@ -51,22 +57,22 @@ CFG = Config.fromfile(str(resolve_config('harness_videoeval:configs/linear_demo.
 
 def test_second_call_reuses_the_cache_and_rows_follow_the_callers_order(tmp_path, fake_extract,
                                                                           capsys):
-    first, report = features.video_features(request(tmp_path), ITEMS, CFG)
+    first, report = features.cached_features(request(tmp_path), ITEMS, CFG)
     assert first[:, 0, 0].tolist() == [0, 1, 2, 3, 4, 5] and report == {'loaded': 1, 'total': 1}
     shuffled = [ITEMS[i] for i in (4, 0, 5, 1, 3, 2)]
-    again, _ = features.video_features(request(tmp_path), shuffled, CFG)
+    again, _ = features.cached_features(request(tmp_path), shuffled, CFG)
     assert again[:, 0, 0].tolist() == [4, 0, 5, 1, 3, 2]
     assert len(fake_extract) == 1
     assert 'features reused from cache' in capsys.readouterr().out
 
 
 def test_other_weights_or_sampling_extract_again(tmp_path, fake_extract):
-    features.video_features(request(tmp_path), ITEMS, CFG)
-    features.video_features(request(tmp_path, weights_sha='e' * 64), ITEMS, CFG)
-    features.video_features(request(tmp_path, weights_sha=None), ITEMS, CFG)
+    features.cached_features(request(tmp_path), ITEMS, CFG)
+    features.cached_features(request(tmp_path, weights=b'other weights'), ITEMS, CFG)
+    features.cached_features(request(tmp_path, weights=None), ITEMS, CFG)
     other = CFG.copy()
     other.merge_from_dict({'feature_pipeline.1.num_clips': 5})
-    features.video_features(request(tmp_path), ITEMS, other)
+    features.cached_features(request(tmp_path), ITEMS, other)
     assert len(fake_extract) == 4
 
 
@@ -78,25 +84,23 @@ def test_the_splits_of_a_dataset_share_one_extraction(tmp_path, fake_extract):
         return type('Split', (), {'train': train, 'test': test, 'classes': ('a', 'b')})()
 
     req = request(tmp_path)
-    req.data_split = split([0, 1, 2])
-    train_x, _, test_x, _, _ = features.split_features(req, CFG)
-    req.data_split = split([5, 3])
-    train_x, train_y, test_x, test_y, _ = features.split_features(req, CFG)
+    features.split_features(replace(req, data_split=split([0, 1, 2])), CFG)
+    got = features.split_features(replace(req, data_split=split([5, 3])), CFG)
     assert len(fake_extract) == 1
-    assert train_x[:, 0, 0].tolist() == [5, 3] and train_y.tolist() == [1, 1]
-    assert test_x[:, 0, 0].tolist() == [0, 1, 2, 4]
+    assert got.train_x[:, 0, 0].tolist() == [5, 3] and got.train_y.tolist() == [1, 1]
+    assert got.test_x[:, 0, 0].tolist() == [0, 1, 2, 4]
 
 
 def test_only_videos_missing_from_the_cache_or_changed_on_disk_are_extracted(tmp_path,
                                                                            fake_extract):
     req = request(tmp_path)
-    features.video_features(req, ITEMS[:4], CFG)
-    both, _ = features.video_features(req, ITEMS[2:], CFG)
+    features.cached_features(req, ITEMS[:4], CFG)
+    both, _ = features.cached_features(req, ITEMS[2:], CFG)
     assert fake_extract == [sorted(item.path for item in ITEMS[:4]),
                             sorted(item.path for item in ITEMS[4:])]
     assert both[:, 0, 0].tolist() == [2, 3, 4, 5]
     (tmp_path / ITEMS[3].path).write_bytes(b'a re-encoded video')
-    features.video_features(req, ITEMS, CFG)
+    features.cached_features(req, ITEMS, CFG)
     assert fake_extract[-1] == [ITEMS[3].path]
 
 

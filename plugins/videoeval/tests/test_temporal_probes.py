@@ -4,6 +4,7 @@ encode the frame index, so that the probe provably learns order and sync from fe
 carry them (and stays at chance on features that do not)."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,10 +14,11 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from harness.api import BackboneInfo, DatasetInfo, EvalRequest, ProtocolInfo
-from harness.errors import DataError, HarnessError
+from harness.errors import DataError, PluginError
+from harness.evaluate import evaluate
 from harness.registry import MODELS
 from harness_videoeval import plugin
-from harness_videoeval.temporal import (TemporalEvaluator, balanced_labels, clip_spec,
+from harness_videoeval.temporal import (balanced_labels, clip_spec,
                                         order_min_frames, order_pair, pair_features, sync_pair,
                                         uniform_clips)
 
@@ -166,7 +168,7 @@ def make_request(name: str, root: Path, work_dir: Path, backbone: str = 'Tempora
         protocol=protocol(name),
         backbone=BackboneInfo(name=backbone, summary='test', data='video',
                               cfg=dict(type=f'harness.{backbone}'), feat_dim=4),
-        backbone_weights=weights, dataset=UCF101, data_root=root, is_demo=True,
+        backbone_weights=weights, dataset=UCF101, data_root=root,
         work_dir=work_dir, split='1', seed=0, cfg_options=options)
 
 
@@ -226,19 +228,19 @@ def check_result(result, clips: int) -> None:
 
 
 def test_order_end_to_end(demo, tmp_path, capsys):
-    result = TemporalEvaluator().evaluate(
+    result = evaluate(
         make_request('order', demo, tmp_path, frame_interval=1, pairs_per_video=2))
     check_result(result, clips=2)
     assert result.weights is None  # random init
     out = capsys.readouterr().out
-    assert ('[harness] temporal order: 40 train samples from 20 videos, 40 test samples from '
+    assert ('temporal order: 40 train samples from 20 videos, 40 test samples from '
             '20 videos') in out
 
 
 def test_sync_end_to_end_with_pretrained_weights(demo, tmp_path):
     net = TemporalProbeNet()
     torch.save(net.state_dict(), tmp_path / 'backbone.pth')
-    result = TemporalEvaluator().evaluate(
+    result = evaluate(
         make_request('sync', demo, tmp_path, weights=tmp_path / 'backbone.pth',
                      frame_interval=1, pairs_per_video=1))
     check_result(result, clips=2)
@@ -249,23 +251,22 @@ def test_sync_end_to_end_with_pretrained_weights(demo, tmp_path):
 def test_order_without_videos_long_enough_is_a_one_line_data_error(demo, tmp_path):
     with pytest.raises(DataError, match='no train samples') as err:
         # clips of 8 frames every 2 frames: an order pair needs 30 frames, the videos have 24
-        TemporalEvaluator().evaluate(make_request('order', demo, tmp_path))
+        evaluate(make_request('order', demo, tmp_path))
     assert '\n' not in str(err.value) and '20 train and 20 test videos shorter than 30' in str(
         err.value)
 
 
-def test_an_unknown_protocol_is_a_one_line_error(demo, tmp_path):
-    req = make_request('order', demo, tmp_path)
-    req.protocol = ProtocolInfo(name='speed', version='1', summary='',
-                                configs={'demo': 'harness_videoeval:configs/temporal_demo.py'})
-    with pytest.raises(HarnessError, match="no protocol 'speed'; known: order, sync, motion"):
-        TemporalEvaluator().evaluate(req)
+def test_a_protocol_without_an_implementation_is_a_one_line_error(demo, tmp_path):
+    speed = ProtocolInfo(name='speed', version='1', summary='',
+                         configs={'demo': 'harness_videoeval:configs/temporal_demo.py'})
+    req = replace(make_request('order', demo, tmp_path), protocol=speed)
+    with pytest.raises(PluginError, match="protocol 'speed' names no implementation"):
+        evaluate(req)
 
 
 @pytest.mark.parametrize('name', ['order', 'sync'])
 def test_features_that_encode_time_are_probed_perfectly(clock, tmp_path, name):
     options = dict(clip_len=4, frame_interval=2, pairs_per_video=4, classifier=dict(C=100.0))
-    evaluate = TemporalEvaluator().evaluate
     result = evaluate(make_request(name, clock, tmp_path, 'TemporalProbeClock', **options))
     assert result.metrics['accuracy'] >= 95.0
     blind = evaluate(make_request(name, clock, tmp_path, 'TemporalProbeBlind', **options))
@@ -284,19 +285,19 @@ def test_motion_features_that_encode_speed_are_probed_perfectly(clock, tmp_path)
     root = Path(shutil.copytree(clock, tmp_path / 'clock'))
     write_motion_labels(root, [(f'UCF-101/{clock_video(v)}', 'slow' if clock_rate(v) == 3
                                 else 'fast') for v in range(12)])
-    result = TemporalEvaluator().evaluate(make_request(
+    result = evaluate(make_request(
         'motion', root, tmp_path, 'TemporalProbeClock', clip_len=4, frame_interval=2,
         motion_clips=3, classifier=dict(C=100.0)))
     check_result(result, clips=3)
     assert result.metrics['accuracy'] == 100.0
-    blind = TemporalEvaluator().evaluate(make_request(
+    blind = evaluate(make_request(
         'motion', root, tmp_path, 'TemporalProbeBlind', motion_clips=3))
     assert blind.metrics['accuracy'] in (25.0, 75.0)  # test videos: 1 slow, 3 fast
 
 
 def test_motion_without_motion_labels_is_a_one_line_data_error(clock, tmp_path):
     with pytest.raises(DataError) as err:
-        TemporalEvaluator().evaluate(make_request('motion', clock, tmp_path))
+        evaluate(make_request('motion', clock, tmp_path))
     assert 'motionLabels.txt' in str(err.value) and '\n' not in str(err.value)
 
 
@@ -306,7 +307,7 @@ def test_motion_end_to_end(demo, tmp_path):
         names, labels = motion.read_motion_labels(demo)
     except DataError:
         pytest.skip('the demo generator does not write motionLabels.txt yet')
-    result = TemporalEvaluator().evaluate(
+    result = evaluate(
         make_request('motion', demo, tmp_path, frame_interval=1, motion_clips=2))
     check_result(result, clips=2)
     assert len(names) >= 2 and set(labels.values()) <= set(range(len(names)))
@@ -314,15 +315,15 @@ def test_motion_end_to_end(demo, tmp_path):
 
 def test_samples_are_reproducible_from_the_request_seed(clock, tmp_path):
     from harness.config import load_eval_config
-    from harness_videoeval.temporal import build_backbone, extract, make_probe
+    from harness.features import frozen_backbone
+    from harness_videoeval.temporal import Sync, extract
 
     def samples(seed: int, part: str = 'train'):
-        req = make_request('sync', clock, tmp_path, 'TemporalProbeClock', clip_len=4,
-                           frame_interval=2, pairs_per_video=3)
-        req.seed = seed
-        cfg = load_eval_config(req)
-        probe, train, test = make_probe(req, cfg)
-        model, _ = build_backbone(req, cfg)
+        req = replace(make_request('sync', clock, tmp_path, 'TemporalProbeClock', clip_len=4,
+                                   frame_interval=2, pairs_per_video=3), seed=seed)
+        cfg = load_eval_config(req, runtime=False)
+        probe, train, test = Sync().probe(req, cfg)
+        model = frozen_backbone(req, cfg)
         return extract(req, model, cfg, train if part == 'train' else test, part, probe)
 
     x, y, skipped = samples(0)

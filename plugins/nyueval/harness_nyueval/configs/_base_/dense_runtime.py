@@ -1,7 +1,7 @@
 # Runtime of the nyuv2 protocols: mmengine's Runner in the harness's registry scope; the last
 # model is tested (no model selection on the test set). The harness sets model.backbone,
 # feat_dim, task (from the top-level task), codebook and data_preprocessor (from the top-level
-# data_preprocessor), the data lists and test_evaluator (harness_nyueval/evaluator.py).
+# data_preprocessor), the data lists and test_evaluator (harness_nyueval/protocols.py).
 default_scope = 'harness'
 custom_imports = dict(imports=['harness.weights', 'harness.hooks', 'harness_nyueval.heads',
                                'harness_nyueval.model', 'harness_nyueval.data',

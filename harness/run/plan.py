@@ -1,0 +1,291 @@
+"""Planning a run: every name, config and data root of ``harness run`` resolved into an
+immutable :class:`RunPlan`, each problem a one-line error raised before anything is trained.
+
+The pretraining set (``--pretrain-data``) is chosen independently of the evaluation data
+(``--eval``/``--data``); :mod:`harness.run.jobs` checks that it holds no test item of an
+evaluated split.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+from harness import data as datasets
+from harness.api import DatasetInfo, MethodInfo, ProtocolInfo, pick_config
+from harness.checks import check_launcher
+from harness.engine import init_distributed, main_process_first
+from harness.errors import HarnessError, PluginError
+from harness.plugins import PluginManager, Registered
+
+
+@dataclass
+class RunOptions:
+    """What ``harness run`` was asked to do."""
+
+    method: str
+    eval: str
+    backbone: str | None = None
+    protocol: str | None = None
+    data: str = 'demo'
+    split: str | None = None  # None: the evaluator's first split
+    work_dir: str = 'work_dirs'
+    seeds: tuple[int, ...] | None = None  # None: the evaluation config's ``seeds``, else (0,)
+    resume: bool = False
+    launcher: str = 'none'
+    cfg_options: Mapping[str, Any] = field(default_factory=dict)
+    records_dir: str | None = None
+    max_unreadable: float = 0.05
+    config: str | None = None
+    eval_config: str | None = None
+    pretrain_data: str | None = None
+    dry_run: bool = False
+    amp: str | None = None
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """A dataset on disk: the registered layout, its root, and whether it is demo data."""
+
+    dataset: DatasetInfo
+    root: Path
+    is_demo: bool
+
+    @property
+    def name(self) -> str:
+        return self.dataset.name
+
+    @property
+    def label(self) -> str:
+        return 'demo' if self.is_demo else 'real'
+
+    def read_split(self, split: str):
+        return self.dataset.module().read_split(self.root, split)
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """A resolved run: the components, their configs, the data, and where things go; immutable
+    (:func:`harness.run.jobs.plan_jobs` turns it into the run's jobs).
+
+    method_config / eval_config: ``(name, file)`` of the configs used (``--config``,
+    ``--eval-config``). splits: the splits evaluated (``--split all``: every split of the
+    protocol). seeds: every seed runs the whole pretraining and evaluation (``--seeds``).
+    pretrain_data: the pretraining set (None for a method that does not pretrain).
+    """
+
+    method: Registered
+    backbone: Registered
+    evaluator: Registered
+    protocol: ProtocolInfo
+    method_config: tuple[str, Path] | None
+    eval_config: tuple[str, Path]
+    eval_data: DataSource
+    pretrain_data: DataSource | None
+    splits: tuple[str, ...]
+    work_dir: Path
+    seeds: tuple[int, ...]
+    resume: bool
+    launcher: str
+    cfg_options: Mapping[str, Any]
+    records_dir: Path
+    max_unreadable: float = 0.05
+    dry_run: bool = False
+    amp: str | None = None
+    #: the seed of the one pretraining every seed evaluates (the evaluation config's ``seeds``
+    #: are fine-tuning trials of one pretrained model); None: each seed pretrains on its own
+    pretrain_seed: int | None = None
+
+    @property
+    def pretrains_per_split(self) -> bool:
+        """Whether each evaluated split pretrains on its own train list (the pretraining set
+        is the evaluation dataset)."""
+        return self.pretrain_data is not None and self.pretrain_data.name == self.eval_data.name
+
+    @property
+    def data_label(self) -> str:
+        demo = self.eval_data.is_demo or (self.pretrain_data and self.pretrain_data.is_demo)
+        return 'demo' if demo else 'real'
+
+
+# ------------------------------------------------------------------------------- planning
+
+
+def plan_run(pm: PluginManager, options: RunOptions) -> RunPlan:
+    """Resolve every name, config and data root; any problem is a one-line HarnessError,
+    raised before anything is trained."""
+    method = pm.get('method', options.method)
+    evaluator = pm.get('evaluator', options.eval)
+    if options.backbone:  # the method's variant for the named backbone's kind of data
+        kind = pm.get('backbone', options.backbone).info.data
+    else:  # the variant for the evaluator's data
+        kind = evaluator.info.data
+    variant = method.info.for_data(kind)
+    if variant is None:
+        raise HarnessError(f"method '{method.info.name}' trains on "
+                           f"{' and '.join(method.info.kinds)}, not on {kind}; pick a "
+                           f"{' or '.join(method.info.kinds)} evaluator or backbone (see "
+                           "'harness list')")
+    method = replace(method, info=variant)
+    backbone = pm.get('backbone', options.backbone or method.info.default_backbone)
+    if method.info.data not in ('any', backbone.info.data):
+        raise HarnessError(f"backbone '{backbone.info.name}' takes {backbone.info.data} but "
+                           f"method '{method.info.name}' trains on {method.info.data}; "
+                           f"pick a {method.info.data} backbone (see 'harness list')")
+    if evaluator.info.data not in ('any', backbone.info.data):
+        raise HarnessError(f"evaluator '{evaluator.info.name}' takes {evaluator.info.data} but "
+                           f"backbone '{backbone.info.name}' takes {backbone.info.data}; pick "
+                           f"a {evaluator.info.data} backbone with --backbone (see 'harness "
+                           "list')")
+    protocols = [p.name for p in evaluator.info.protocols]
+    protocol_name = options.protocol or protocols[0]
+    if protocol_name not in protocols:
+        raise PluginError(f"evaluator '{evaluator.info.name}' has no protocol "
+                          f"'{protocol_name}'; its protocols: {', '.join(protocols)}")
+    protocol = evaluator.info.protocol(protocol_name)
+    method_config = None
+    if method.info.pretrains:
+        method_config = pick_config(method.info.configs, options.config,
+                                    f"method '{method.info.name}'")
+    elif options.config:
+        raise HarnessError(f"method '{method.info.name}' does not pretrain, so it takes no "
+                           '--config; drop it')
+    eval_config = pick_config(protocol.configs, options.eval_config,
+                              f"protocol '{evaluator.info.name}/{protocol.name}'")
+    splits = resolve_splits(evaluator.info.name, evaluator.info.splits, protocol, options.split)
+    if not 0 <= options.max_unreadable <= 1:
+        raise HarnessError(f'--max-unreadable is a fraction in [0, 1], got '
+                           f'{options.max_unreadable}')
+    check_launcher(options.launcher)
+    check_amp(options.amp)
+    init_distributed(options.launcher)
+    work_dir = Path(options.work_dir).expanduser().resolve()
+    records_dir = Path(options.records_dir).expanduser().resolve() if options.records_dir \
+        else work_dir / 'records'
+    check_writable(records_dir, '--records-dir')
+    check_writable(work_dir, '--work-dir')
+    eval_dataset = pm.get('dataset', evaluator.info.dataset).info
+    eval_data = data_source(eval_dataset, options.data, work_dir, '--data')
+    eval_data.read_split(splits[0])  # a root without the layout fails here, not after pretraining
+    if options.backbone is None and eval_data.is_demo and backbone.info.demo_standin:
+        # the default's cheaper sibling, so a CPU demo pretrains long enough to learn
+        # something; every method on the demo gets it, random init included
+        backbone = pm.get('backbone', backbone.info.demo_standin)
+    if not method.info.trains(backbone.info.name):
+        raise HarnessError(f"method '{method.info.name}' trains only the backbones "
+                           f"{', '.join(method.info.backbones)}, not '{backbone.info.name}'; "
+                           'pick one of them with --backbone')
+    pretrain_data = None
+    if method.info.pretrains:
+        pretrain_data = resolve_pretrain_data(
+            pm, options.pretrain_data, eval_data,
+            method.info.demo_pretrain or evaluator.info.demo_pretrain, work_dir)
+        check_pretrain_kind(method.info, pretrain_data)
+    elif options.pretrain_data:
+        raise HarnessError(f"method '{method.info.name}' does not pretrain, so it takes no "
+                           '--pretrain-data; drop it')
+    trials = None if options.seeds else config_seeds(eval_config[1])
+    return RunPlan(method, backbone, evaluator, protocol, method_config, eval_config, eval_data,
+                   pretrain_data, splits, work_dir, tuple(options.seeds or trials or (0,)),
+                   options.resume, options.launcher, options.cfg_options, records_dir,
+                   options.max_unreadable, options.dry_run, options.amp,
+                   pretrain_seed=0 if trials else None)
+
+
+def config_seeds(path: Path) -> tuple[int, ...] | None:
+    """The fine-tuning trials an evaluation config runs when no seed is given (its top-level
+    ``seeds``, e.g. the five trials a detection paper averages: one pretraining, seed 0,
+    fine-tuned with each seed), or None."""
+    from harness.config import load_config
+
+    seeds = load_config(path, label='evaluation config').get('seeds')
+    if seeds is None:
+        return None
+    if not isinstance(seeds, (list, tuple)) or not seeds or \
+            not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds) or \
+            len(set(seeds)) != len(seeds):
+        raise HarnessError(f'evaluation config {path}: seeds={seeds!r} must be a list of '
+                           'distinct integers')
+    return tuple(seeds)
+
+
+def check_amp(amp: str | None) -> None:
+    """``--amp`` is mmengine's AmpOptimWrapper, which trains on CUDA (or NPU, MLU) only."""
+    import torch
+
+    if amp is not None and not torch.cuda.is_available():
+        raise HarnessError(f'--amp {amp} needs a GPU (mmengine\'s AmpOptimWrapper autocasts on '
+                           'CUDA) and torch sees none here; drop --amp to train in fp32')
+
+
+def check_writable(directory: Path, option: str) -> None:
+    """``directory`` exists and is writable, or can be created: checked before any work, so a
+    result is never lost at the end of a long run. Creates nothing."""
+    probe = directory
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        raise HarnessError(f'{option} {directory} cannot be written ({probe} is not a writable '
+                           'folder); choose a folder you can write to')
+
+
+def data_source(dataset: DatasetInfo, data: str, work_dir: Path, option: str) -> DataSource:
+    with main_process_first():  # a demo is generated once
+        root, is_demo = datasets.resolve_data_root(data, dataset, work_dir, option=option)
+    return DataSource(dataset, root, is_demo)
+
+
+def resolve_pretrain_data(pm: PluginManager, option: str | None, eval_data: DataSource,
+                          demo_pretrain: str, work_dir: Path) -> DataSource:
+    """``--pretrain-data NAME[=ROOT]`` as a :class:`DataSource`. Without ROOT: the evaluation
+    data's root when NAME is the evaluation dataset, else the demo when the evaluation data is
+    demo. Without the option, when the evaluation data is demo: the demo of the evaluator's
+    ``demo_pretrain`` (e.g. Kinetics-400), or the evaluation set's train list."""
+    if option is None:
+        if not eval_data.is_demo:
+            raise HarnessError('name the pretraining set with --pretrain-data NAME=ROOT (e.g. '
+                               'kinetics400=/data/kinetics400, or '
+                               f"{eval_data.name} to pretrain on the evaluation set's train "
+                               "lists); see 'harness list' for the datasets")
+        option = demo_pretrain or eval_data.name
+    name, sep, root = option.partition('=')
+    dataset = pm.get('dataset', name.strip()).info
+    if sep:
+        return data_source(dataset, root, work_dir, '--pretrain-data')
+    if dataset.name == eval_data.name:
+        return eval_data
+    if eval_data.is_demo:
+        return data_source(dataset, 'demo', work_dir, '--pretrain-data')
+    raise HarnessError(f'--pretrain-data {name} needs its root: --pretrain-data '
+                       f'{name}=/path/to/{name} (or {name}=demo)')
+
+
+def check_pretrain_kind(method: MethodInfo, source: DataSource) -> None:
+    """The pretraining set holds the kind of data the method's sampler reads."""
+    kind = method.pretrain_kind
+    if kind not in ('any', source.dataset.data):
+        raise HarnessError(f"method '{method.name}' pretrains on {kind} but the pretraining "
+                           f"set {source.name} holds {source.dataset.data}; name a {kind} "
+                           "dataset with --pretrain-data (see 'harness list')")
+
+
+def resolve_splits(evaluator: str, available, protocol: ProtocolInfo, requested: str
+                   ) -> tuple[str, ...]:
+    """``--split`` as the splits to evaluate: one name, 'all' (every split the protocol is
+    defined on), or None (the first of those)."""
+    allowed = tuple(protocol.splits or available)
+    if requested is None:
+        return allowed[:1]
+    if requested == 'all':
+        return allowed
+    if requested not in available:
+        raise HarnessError(f"evaluator '{evaluator}' has no split '{requested}'; its splits: "
+                           f"{', '.join(available)} or all")
+    if requested not in allowed:
+        raise HarnessError(f"protocol '{protocol.name}' of '{evaluator}' is defined on split "
+                           f"{', '.join(allowed)} only; drop --split or use --split "
+                           f"{allowed[0]}")
+    return (requested,)
