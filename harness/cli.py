@@ -97,7 +97,7 @@ def build_parser() -> ArgumentParser:
     seeds = run.add_mutually_exclusive_group()
     seeds.add_argument('--seed', type=int, default=None,
                        help="default: the evaluation config's seeds (a paper config may name "
-                            'several, e.g. the 5 trials of the MoCo detection protocol), else 0')
+                            'several, e.g. the 5 trials of a detection protocol), else 0')
     seeds.add_argument('--seeds', type=parse_seeds, metavar='S,S,...',
                        help='run everything once per seed (e.g. 0,1,2): one record with each '
                             "seed's value, the mean and the sample std")
