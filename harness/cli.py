@@ -150,9 +150,14 @@ def build_parser() -> ArgumentParser:
 
 
 def _plugin_manager(args):
+    """The plugins ``-p`` leaves; a run refuses to start while one of them implements a hook
+    that does not exist (the listings report it as that plugin's load error instead)."""
     from harness.plugins import PluginManager
 
-    return PluginManager(args.plugins)
+    pm = PluginManager(args.plugins)
+    if args.command == 'run':
+        pm.check_hooks()
+    return pm
 
 
 def cmd_version(args) -> int:
