@@ -257,7 +257,7 @@ def cmd_data_prepare(args) -> int:
     dataset module with its own ``prepare(root)`` (detection layouts, which mmdet reads as they
     are) only checks the layout and prints its counts."""
     from harness.data.probe import NOUNS
-    from harness.results import atomic_write_text
+    from harness.io import atomic_write_text
 
     info = _plugin_manager(args).get('dataset', args.dataset).info
     module, noun = info.module(), NOUNS.get(info.data, 'items')

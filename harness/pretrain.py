@@ -11,7 +11,6 @@ with the same identity reuses them instead of training. An unfinished one is con
 from __future__ import annotations
 
 import json
-import os
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -25,7 +24,7 @@ from harness.api import BackboneExporter, BackboneInfo
 from harness.config import apply_cfg_options, config_sha256, file_sha256, load_pretrain_config
 from harness.errors import HarnessError
 from harness.identity import pretrain_key, source_sha256
-from harness.results import atomic_write_text
+from harness.io import atomic_torch_save, atomic_write_text
 
 
 @dataclass
@@ -111,14 +110,10 @@ def export_backbone(model, directory: Path, planned: PretrainResult, iters: int,
                     provenance: Mapping[str, Any]) -> None:
     """Write ``backbone.pth`` (the weights evaluators load) and ``pretrain.json``, atomically;
     ``pretrain.json`` last, so its presence means the pretraining finished."""
-    import torch
-
     target = directory / 'backbone.pth'
-    tmp = target.with_suffix('.tmp')
     with unwrapped_children(model):
         weights = {k: v.detach().cpu() for k, v in model.backbone_state_dict().items()}
-    torch.save(weights, tmp)
-    os.replace(tmp, target)
+    atomic_torch_save(weights, target)
     result = PretrainResult(**{**asdict(planned), 'backbone_path': str(target),
                                'checkpoint_sha256': file_sha256(target), 'iters': iters,
                                'epochs': epochs, 'provenance': dict(provenance)})
