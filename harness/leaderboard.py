@@ -59,10 +59,12 @@ def _pretrain_cell(pretrain: dict | None) -> str:
     return f"{pretrain['dataset']} ({split})" if split else pretrain['dataset']
 
 
-def _row_key(record: dict, first_metric: str | None):
-    """Reported first, then the first metric best-first, then method name; ties fully broken."""
+def _row_key(record: dict, first_metric: str | None, demo: bool = False):
+    """Reported first; then, in a real table, the first metric best-first (a leaderboard ranks)
+    and the method name; in a demo table the method name only, since demo numbers rank nothing
+    (a demo run shows that a pipeline learns, see README). Ties fully broken."""
     entry = record['metrics'].get(first_metric) if first_metric else None
-    if entry is None:
+    if demo or entry is None:
         score = (1, 0.0)
     else:
         score = (0, -entry['value'] if entry['higher_is_better'] else entry['value'])
@@ -91,7 +93,7 @@ def _table(records: list[dict], demo: bool = False) -> list[str]:
     first = metric_names[0] if metric_names else None
     citations: list[str] = []  # numbered under the table, so rows stay one line
     dirty = False
-    for record in sorted(records, key=lambda r: _row_key(r, first)):
+    for record in sorted(records, key=lambda r: _row_key(r, first, demo)):
         evaluation, pretrain = record['eval'], record.get('pretrain')
         source = 'reproduced'
         if record['source'] == 'reported':
