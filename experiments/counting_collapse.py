@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 import torch
 
-from run_args import split_cfg_options
+from run_args import run_or_reuse, split_cfg_options
 
 #: variant -> the contrastive (hinge) weight it trains with
 VARIANTS = {'with-hinge': 1.0, 'no-hinge': 0.0}
@@ -49,21 +48,14 @@ def cfg_options(weight: float, steps: int | None, warmup: int = 10) -> list[str]
 def run_harness(work_dir: Path, weight: float, steps: int | None, seed: int,
                 extra: list[str]) -> dict:
     """Pretrain and evaluate one variant (reused when its record exists); its record."""
-    records = sorted((work_dir / 'records').glob('*.json'))
-    if not records:
-        work_dir.mkdir(parents=True, exist_ok=True)
-        options, others = split_cfg_options(extra)
-        command = [sys.executable, '-m', 'harness.cli', 'run', '--method', 'counting',
-                   '--eval', 'imagenet', '--protocol', 'knn', '--work-dir', str(work_dir),
-                   '--records-dir', str(work_dir / 'records'), '--seed', str(seed), *others,
-                   '--cfg-options', *cfg_options(weight, steps), *options]
-        print(f'[counting_collapse] {work_dir.name}: {" ".join(command[2:])}', flush=True)
-        with open(work_dir.parent / f'{work_dir.name}.log', 'w') as log:
-            done = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT)
-        if done.returncode:
-            raise SystemExit(f'harness run failed for {work_dir.name}: see {log.name}')
-        records = sorted((work_dir / 'records').glob('*.json'))
-    return json.loads(records[-1].read_text())
+    options, others = split_cfg_options(extra)
+    records = work_dir / 'records'
+    command = [sys.executable, '-m', 'harness.cli', 'run', '--method', 'counting',
+               '--eval', 'imagenet', '--protocol', 'knn', '--work-dir', str(work_dir),
+               '--records-dir', str(records), '--seed', str(seed), *others,
+               '--cfg-options', *cfg_options(weight, steps), *options]
+    return run_or_reuse(work_dir.name, command, records, work_dir.parent / f'{work_dir.name}.log',
+                        tag='counting_collapse')
 
 
 def pretrain_dir(work_dir: Path) -> Path:

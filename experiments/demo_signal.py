@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -32,6 +31,7 @@ import torch
 
 from harness_videodata import kinetics400, ucf101
 from harness_videoeval.linear import fit_and_score
+from run_args import run_or_reuse
 
 VALIDATION_SEED = 1  # the default demo is seed 0: its test split is never looked at here
 CLIPS_PER_GROUP = 32
@@ -87,19 +87,16 @@ def probe(work_dir: Path, split, labels: int, subsets: int) -> tuple[list[float]
 
 def run_harness(method: str, seed: int, work_dir: Path, data: Path, pool: Path,
                 extra: list[str]) -> None:
-    if (work_dir / 'features').is_dir():
-        return  # done by an earlier call
+    """Pretrain ``method`` and run the linear protocol, which caches the features the probes
+    read; skipped when an earlier call finished it (its record exists)."""
     command = [sys.executable, '-m', 'harness.cli', 'run', '--method', method,
                '--eval', 'ucf101', '--protocol', 'linear', '--data', str(data),
                '--work-dir', str(work_dir), '--records-dir', str(work_dir / 'records'),
                '--seed', str(seed)]
     if method != 'random':
         command += ['--pretrain-data', f'kinetics400={pool}', *extra]
-    print(f'[demo_signal] {method} seed {seed}: {work_dir}', flush=True)
-    with open(work_dir.parent / f'{work_dir.name}.log', 'w') as log:
-        done = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT)
-    if done.returncode:
-        raise SystemExit(f'harness run failed for {method} seed {seed}: see {log.name}')
+    run_or_reuse(f'{method} seed {seed}', command, work_dir / 'records',
+                 work_dir.parent / f'{work_dir.name}.log', tag='demo_signal')
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -25,12 +25,10 @@ of the claim, nothing about the paper's numbers.
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 from pathlib import Path
 
-from run_args import split_cfg_options
+from run_args import run_or_reuse, split_cfg_options
 
 SINGLE = ('relative_position_demo', 'colorization_demo', 'exemplar_demo', 'motion_demo')
 JOINT = 'demo'
@@ -102,19 +100,8 @@ def command(config: str, args: argparse.Namespace, extra: list[str]) -> list[str
 
 def run_row(config: str, args: argparse.Namespace, extra: list[str]) -> dict:
     """Pretrain (unless random) and evaluate one row, or reuse its record; the record."""
-    records = args.work_dir / 'records' / config
-    found = sorted(records.glob('*.json'))
-    if not found:
-        args.work_dir.mkdir(parents=True, exist_ok=True)
-        line = command(config, args, extra)
-        print(f'[multitask_claim] {config}: harness {" ".join(line[3:])}', flush=True)
-        log = args.work_dir / f'{config}.log'
-        with open(log, 'w') as handle:
-            done = subprocess.run(line, stdout=handle, stderr=subprocess.STDOUT)
-        if done.returncode:
-            raise SystemExit(f'harness run failed for {config}: see {log}')
-        found = sorted(records.glob('*.json'))
-    return json.loads(found[-1].read_text())
+    return run_or_reuse(config, command(config, args, extra), args.work_dir / 'records' / config,
+                        args.work_dir / f'{config}.log', tag='multitask_claim')
 
 
 def cell(metric: dict | None) -> str:

@@ -17,24 +17,15 @@ Arguments after ``--`` go to both pretrainings (e.g. a longer schedule). Work di
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
 from harness_imagedata import imagenet
+from run_args import run_or_reuse
 
 VALIDATION_SEED = 1  # the default demo is seed 0: its val split is never looked at here
 VARIANTS = {'random': None, 'sim-other': 'other', 'sim-same': 'same'}
-
-
-def knn_top1(records_dir: Path) -> float:
-    """The top-1 of the one record a run wrote into ``records_dir``."""
-    found = sorted(records_dir.glob('*.json'))
-    if len(found) != 1:
-        raise SystemExit(f'expected one record in {records_dir}, found {len(found)}')
-    return float(json.loads(found[0].read_text())['metrics']['top1']['value'])
 
 
 def with_option(args: list[str], option: str) -> list[str]:
@@ -48,23 +39,19 @@ def with_option(args: list[str], option: str) -> list[str]:
 
 def run_variant(variant: str, seed: int, work_dir: Path, data: Path, backbone: str,
                 extra: list[str]) -> float:
+    """The kNN top-1 of one variant and seed (its run reused when its record exists)."""
     records = work_dir / 'records'
-    if not records.is_dir():
-        target = VARIANTS[variant]
-        command = [sys.executable, '-m', 'harness.cli', 'run',
-                   '--method', 'random' if target is None else 'sim', '--backbone', backbone,
-                   '--eval', 'imagenet', '--protocol', 'knn', '--data', str(data),
-                   '--work-dir', str(work_dir), '--records-dir', str(records),
-                   '--seed', str(seed)]
-        if target is not None:
-            command += ['--pretrain-data', 'imagenet',
-                        *with_option(extra, f'model.target_view={target}')]
-        print(f'[sim_views] {variant} seed {seed}: {work_dir}', flush=True)
-        with open(work_dir.parent / f'{work_dir.name}.log', 'w') as log:
-            done = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT)
-        if done.returncode:
-            raise SystemExit(f'harness run failed for {variant} seed {seed}: see {log.name}')
-    return knn_top1(records)
+    target = VARIANTS[variant]
+    command = [sys.executable, '-m', 'harness.cli', 'run',
+               '--method', 'random' if target is None else 'sim', '--backbone', backbone,
+               '--eval', 'imagenet', '--protocol', 'knn', '--data', str(data),
+               '--work-dir', str(work_dir), '--records-dir', str(records), '--seed', str(seed)]
+    if target is not None:
+        command += ['--pretrain-data', 'imagenet',
+                    *with_option(extra, f'model.target_view={target}')]
+    record = run_or_reuse(f'{variant} seed {seed}', command, records,
+                          work_dir.parent / f'{work_dir.name}.log', tag='sim_views')
+    return float(record['metrics']['top1']['value'])
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -20,10 +20,10 @@ The table gives each metric's mean (and standard deviation over ``--seeds``).
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 from pathlib import Path
+
+from run_args import run_or_reuse
 
 #: row label -> (method, its config or None)
 VARIANTS = {
@@ -50,17 +50,8 @@ def command(method: str, config: str | None, args, records: Path, extra: list[st
 def run_variant(label: str, method: str, config: str | None, args, extra: list[str]) -> dict:
     """One variant's record (the run is skipped when its record exists)."""
     records = args.work_dir / f"records-{config or method}"
-    found = sorted(records.glob('*.json'))
-    if not found:
-        line = command(method, config, args, records, extra)
-        print(f'[transitive_pairs] {label}: harness {" ".join(line[3:])}', flush=True)
-        log = args.work_dir / f'{config or method}.log'
-        args.work_dir.mkdir(parents=True, exist_ok=True)
-        with open(log, 'w') as handle:
-            if subprocess.run(line, stdout=handle, stderr=subprocess.STDOUT).returncode:
-                raise SystemExit(f'harness run failed for {label}: see {log}')
-        found = sorted(records.glob('*.json'))
-    return json.loads(found[-1].read_text())
+    return run_or_reuse(label, command(method, config, args, records, extra), records,
+                        args.work_dir / f'{config or method}.log', tag='transitive_pairs')
 
 
 def table(records: dict[str, dict]) -> str:

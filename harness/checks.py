@@ -2,10 +2,9 @@
 
 mmengine and the mm libraries reject a bad value only when they build the part that uses it:
 ``batch_size=0`` in torch's sampler, an unknown ``type`` as a KeyError deep in
-``build_from_cfg``, ``--launcher pytorch`` outside torchrun as a KeyError on ``RANK``. The
-functions here find those values first and raise one :class:`~harness.errors.ConfigError`: one
-line naming the config, the full dotted key (list items by index, as ``--cfg-options`` writes
-them), the bad value and what is allowed::
+``build_from_cfg``. The functions here find those values first and raise one
+:class:`~harness.errors.ConfigError`: one line naming the config, the full dotted key (list
+items by index, as ``--cfg-options`` writes them), the bad value and what is allowed::
 
     pretraining config: train_dataloader.batch_size=0: must be a positive integer
 
@@ -40,41 +39,26 @@ What :func:`check_config` checks (what is there; absent keys are mmengine's defa
 - ``default_hooks``/``custom_hooks`` (HOOKS), ``val_evaluator``/``test_evaluator`` (METRICS,
   EVALUATOR), ``log_processor``, ``visualizer`` and its ``vis_backends``, ``model_wrapper_cfg``.
 
-An unknown type's message names the closest registered names (``difflib``).
+An unknown type's message names the closest registered names (``difflib``); the lookups are
+:mod:`harness.registry_lookup`. Whether the ``--launcher`` can start here is
+:mod:`harness.launch`.
 """
 from __future__ import annotations
 
 import difflib
 import importlib
 import inspect
-import logging
 import math
-import os
 import re
-import shutil
-from contextlib import contextmanager
 from numbers import Real
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 from mmengine.config import Config, ConfigDict
 
 from harness.errors import ConfigError
-
-#: The launchers mmengine's ``init_dist`` knows, and ``none`` (one process).
-LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
-
-#: What each launcher reads from the environment (``mmengine.dist.utils._init_dist_*``), and
-#: how to start a command so that it is set.
-LAUNCHER_ENV = {
-    'pytorch': (('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT'),
-                'start the command under torchrun (torchrun --nproc_per_node N harness run ...)'),
-    'slurm': (('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST'),
-              'start the command under srun (srun -n N harness run ...)'),
-    'mpi': (('OMPI_COMM_WORLD_LOCAL_RANK', 'OMPI_COMM_WORLD_RANK', 'OMPI_COMM_WORLD_SIZE',
-             'MASTER_ADDR'),
-            'start the command under Open MPI with MASTER_ADDR set '
-            '(mpirun -np N -x MASTER_ADDR=HOST harness run ...)'),
-}
+from harness.launch import LAUNCHERS
+from harness.registry_lookup import (lookup, quiet_mmengine, registry_scopes, root_registries,
+                                     unknown_type)
 
 #: Problems named in one message; the rest are counted.
 MAX_PROBLEMS = 3
@@ -100,59 +84,14 @@ MODEL_PART_KINDS = ('model', 'task util', 'weight initializer')
 LOG_LEVELS = ('DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL')
 
 
-def check_launcher(launcher: str) -> None:
-    """Raise a one-line ConfigError unless ``launcher`` can start here: a launcher mmengine knows,
-    run with the environment it reads (``none`` always can)."""
-    problem = launcher_problem(launcher)
-    if problem:
-        raise ConfigError(problem)
-
-
-def launcher_problem(launcher: Any, *, environ=None) -> str | None:
-    """Why mmengine's ``init_dist(launcher)`` would fail in this environment, or None."""
-    environ = os.environ if environ is None else environ
-    if launcher not in LAUNCHERS:
-        return (f"launcher {launcher!r} is not one of {', '.join(LAUNCHERS)} "
-                f"('none' runs one process)")
-    if launcher == 'none':
-        return None
-    names, how = LAUNCHER_ENV[launcher]
-    missing = [name for name in names if name not in environ]
-    if launcher == 'slurm' and 'MASTER_ADDR' not in environ and not shutil.which('scontrol'):
-        missing.append('MASTER_ADDR (or scontrol on PATH to find it)')
-    if missing:
-        return (f"launcher {launcher!r} needs the environment variables "
-                f"{', '.join(missing)}, which are not set: {how}, or use --launcher none")
-    if not _has_accelerator() and launcher != 'pytorch':  # pytorch runs on CPUs with gloo
-        return (f"launcher {launcher!r} needs a GPU per process (mmengine's init_dist binds "
-                f"each process to one), and torch sees none here: use --launcher none, or "
-                f"--launcher pytorch under torchrun (CPU processes through gloo)")
-    if launcher == 'pytorch':
-        import torch
-
-        local_rank, count = environ['LOCAL_RANK'], torch.cuda.device_count()
-        if torch.cuda.is_available() and not (local_rank.isdigit() and int(local_rank) < count):
-            return (f"launcher 'pytorch': LOCAL_RANK={local_rank} but this machine has {count} "
-                    f"GPU(s): start at most {count} processes per node (torchrun "
-                    f"--nproc_per_node {count} ...)")
-    return None
-
-
-def _has_accelerator() -> bool:
-    import torch
-    from mmengine.device import is_mlu_available, is_musa_available, is_npu_available
-
-    return (torch.cuda.is_available() or is_npu_available() or is_mlu_available()
-            or is_musa_available())
-
-
 def check_config(cfg: Config, label: str) -> None:
     """Raise a one-line ConfigError, starting with ``label`` (e.g. 'pretraining config'), if a
     Runner built from ``cfg`` would reject one of its values; return None when none is found.
 
     Imports ``cfg.custom_imports`` (the modules that register the config's types). The message
     shows the first :data:`MAX_PROBLEMS` problems; the error's ``problems`` lists them all.
-    ``cfg.launcher`` is checked as a name only: :func:`check_launcher` checks the environment."""
+    ``cfg.launcher`` is checked as a name only: :func:`harness.launch.check_launcher` checks
+    the environment."""
     problems = config_problems(cfg)
     if problems:
         shown = '; '.join(problems[:MAX_PROBLEMS])
@@ -199,50 +138,13 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
-@contextmanager
-def _quiet_mmengine() -> Iterator[None]:
-    """Registry lookups log warnings (unknown scopes, fallbacks) that the check reports itself."""
-    from mmengine.logging import MMLogger
-
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
 # --- the checker ----------------------------------------------------------------------------
-
-class _Registries:
-    """mmengine's root registries under the names the messages use."""
-
-    def __init__(self):
-        from mmengine import registry as mm
-
-        self.roots = {
-            'model': mm.MODELS, 'dataset': mm.DATASETS, 'transform': mm.TRANSFORMS,
-            'data sampler': mm.DATA_SAMPLERS, 'function': mm.FUNCTIONS, 'loop': mm.LOOPS,
-            'hook': mm.HOOKS, 'optimizer': mm.OPTIMIZERS,
-            'optimizer wrapper': mm.OPTIM_WRAPPERS,
-            'optimizer wrapper constructor': mm.OPTIM_WRAPPER_CONSTRUCTORS,
-            'parameter scheduler': mm.PARAM_SCHEDULERS, 'metric': mm.METRICS,
-            'evaluator': mm.EVALUATOR, 'log processor': mm.LOG_PROCESSORS,
-            'visualizer': mm.VISUALIZERS, 'visualization backend': mm.VISBACKENDS,
-            'model wrapper': mm.MODEL_WRAPPERS, 'weight initializer': mm.WEIGHT_INITIALIZERS,
-            'task util': mm.TASK_UTILS,
-        }
-
-    def __getitem__(self, kind: str):
-        return self.roots[kind]
-
 
 class _Checker:
     def __init__(self, cfg: Config):
         self.cfg = cfg
         self.problems: list[str] = []
-        self.registries = _Registries()
+        self.registries = root_registries()
         self.scope = cfg.get('default_scope')
 
     def problem(self, key: str, value: Any, allowed: str) -> None:
@@ -259,7 +161,7 @@ class _Checker:
             return self.problems  # unimported modules would make every type look unknown
         from mmengine.registry import DefaultScope
 
-        with _quiet_mmengine():
+        with quiet_mmengine():
             self.check_scope()
             if self.problems:
                 return self.problems
@@ -316,13 +218,13 @@ class _Checker:
         if MODELS._search_child(self.scope) is None:
             from mmengine.config.utils import MODULE2PACKAGE
 
-            scopes = sorted(_scopes(MODELS))
-            close = difflib.get_close_matches(self.scope, scopes, n=3)
+            known = sorted(registry_scopes(MODELS))
+            close = difflib.get_close_matches(self.scope, known, n=3)
             hint = f" (closest: {', '.join(map(repr, close))})" if close else ''
             if self.scope in MODULE2PACKAGE:
                 hint = f' (pip install {MODULE2PACKAGE[self.scope]} provides it)'
             self.problem('default_scope', self.scope,
-                         f"must be a registry scope: {', '.join(scopes)}{hint}")
+                         f"must be a registry scope: {', '.join(known)}{hint}")
 
     # -- types --
 
@@ -337,9 +239,9 @@ class _Checker:
         root: Registry = self.registries[kind]
         name = value['type']
         if not switch:  # looked up as the Runner does for functions: no scope switch
-            return _get(root, name), root
+            return lookup(root, name), root
         with root.switch_scope_and_registry(value.get('_scope_', scope)) as registry:
-            return _get(registry, name), registry
+            return lookup(registry, name), registry
 
     def resolves_as(self, kind: str, value: dict, scope: str | None) -> bool:
         try:  # some registries mmengine never builds from fail to import their modules
@@ -373,7 +275,7 @@ class _Checker:
         if lenient and any(self.resolves_as(other, value, scope) for other in MODEL_PART_KINDS
                            if other != kind):
             return None
-        self.problem(key, name, _unknown_type(kind, name, registry))
+        self.problem(key, name, unknown_type(kind, name, registry))
         return None
 
     # -- sections --
@@ -719,67 +621,3 @@ class _Checker:
 
 def _is_component(key: Any) -> bool:
     return isinstance(key, str) and (key in TASK_UTIL_KEYS or bool(COMPONENT_KEY.fullmatch(key)))
-
-
-def _get(registry, name: str):
-    """``registry.get(name)``, None where mmengine would not find it."""
-    try:
-        return registry.get(name)
-    except RuntimeError:  # raised by get when the name looks like a path that does not import
-        return None
-
-
-def _scopes(root) -> set[str]:
-    scopes = {root.scope}
-    for child in root.children.values():
-        scopes |= _scopes(child)
-    return scopes
-
-
-def _names(registry) -> set[str]:
-    """Names ``registry`` resolves without a scope: its own and its ancestors'."""
-    names: set[str] = set()
-    while registry is not None:
-        names |= set(registry.module_dict)
-        registry = registry.parent
-    return names
-
-
-def _scoped_names(root) -> set[str]:
-    """``scope.Name`` for every registry of the tree under ``root``."""
-    names = {f'{root.scope}.{name}' for name in root.module_dict}
-    for child in root.children.values():
-        names |= _scoped_names(child)
-    return names
-
-
-def _unknown_type(kind: str, name: str, registry) -> str:
-    """What is allowed instead of the unknown ``name``: the closest registered names."""
-    root = registry.root
-    scope, _ = registry.split_scope_key(name)
-    if scope is not None and scope not in _scopes(root):
-        try:  # 'torch.optim.AdamW'-style paths resolve as Python objects
-            importlib.import_module(scope)
-            known_package = True
-        except ImportError:
-            known_package = False
-        if not known_package:
-            from mmengine.config.utils import MODULE2PACKAGE
-
-            install = (f' (pip install {MODULE2PACKAGE[scope]} provides it)'
-                       if scope in MODULE2PACKAGE else '')
-            return (f"must name a registered {kind}; there is no registry scope "
-                    f"{scope!r}{install}; scopes here: {', '.join(sorted(_scopes(root)))}")
-    candidates = _names(registry) | _scoped_names(root)
-    if scope is not None and scope not in _scopes(root):  # a Python path: 'torch.optim.AdamW'
-        from mmengine.utils import get_object_from_string
-
-        parent = get_object_from_string(name.rpartition('.')[0])
-        candidates = {f"{name.rpartition('.')[0]}.{attr}" for attr in dir(parent)
-                      if not attr.startswith('_')} if parent is not None else set()
-    close = difflib.get_close_matches(name, sorted(candidates), n=3, cutoff=0.6)
-    where = f"in scope {registry.scope!r}" if scope is None else ''
-    hint = (f"closest: {', '.join(map(repr, close))}" if close else
-            "none is close; if it is yours, add the module that registers it to "
-            "custom_imports")
-    return f"must name a registered {kind}{' ' + where if where else ''} ({hint})"

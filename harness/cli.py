@@ -150,9 +150,14 @@ def build_parser() -> ArgumentParser:
 
 
 def _plugin_manager(args):
+    """The plugins ``-p`` leaves; a run refuses to start while one of them implements a hook
+    that does not exist (the listings report it as that plugin's load error instead)."""
     from harness.plugins import PluginManager
 
-    return PluginManager(args.plugins)
+    pm = PluginManager(args.plugins)
+    if args.command == 'run':
+        pm.check_hooks()
+    return pm
 
 
 def cmd_version(args) -> int:
@@ -252,7 +257,7 @@ def cmd_data_prepare(args) -> int:
     dataset module with its own ``prepare(root)`` (detection layouts, which mmdet reads as they
     are) only checks the layout and prints its counts."""
     from harness.data.probe import NOUNS
-    from harness.results import atomic_write_text
+    from harness.io import atomic_write_text
 
     info = _plugin_manager(args).get('dataset', args.dataset).info
     module, noun = info.module(), NOUNS.get(info.data, 'items')

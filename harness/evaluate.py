@@ -210,7 +210,7 @@ def write_files(files: Mapping[Path, Any]) -> None:
     from mmengine.dist import is_main_process
 
     from harness.engine import main_process_first
-    from harness.results import atomic_write_bytes
+    from harness.io import atomic_write_bytes
 
     with main_process_first():
         if is_main_process():

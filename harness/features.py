@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
-import os
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -164,6 +163,7 @@ def cached_features(request: EvalRequest, items: Sequence[Any], cfg: Any, log: L
 
     from harness.data.probe import NOUNS
     from harness.engine import file_logger, main_process_first
+    from harness.io import atomic_torch_save
 
     key = cache_key(request, sampling(cfg))
     cache_dir = request.features_dir
@@ -191,10 +191,7 @@ def cached_features(request: EvalRequest, items: Sequence[Any], cfg: Any, log: L
                               for i, item in enumerate(todo)})
         store['weights'] = report
         if is_main_process():  # one writer
-            cache_dir.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-            torch.save(store, tmp)
-            os.replace(tmp, path)
+            atomic_torch_save(store, path)
             log(f'features of {len(todo)} {NOUNS[request.dataset.data]} extracted '
                 f'({len(stamps) - len(todo)} reused from cache): {path}')
         barrier()

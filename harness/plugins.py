@@ -1,7 +1,8 @@
 """The plugin manager: loads entry-point group ``harness`` and collects what plugins register.
 
 pluggy owns identity and hook calling; this module owns the rest: isolating plugins that fail to
-import, blocking (``-p no:NAME``), explicit loading (``-p module``), and duplicate detection.
+import or break the hook contract (:mod:`harness.hookspecs`), blocking (``-p no:NAME``), explicit
+loading (``-p module``), and duplicate detection.
 Set ``HARNESS_DISABLE_PLUGIN_AUTOLOAD=1`` to load no entry points (then ``-p module`` loads
 plugins one by one), as pytest does with ``PYTEST_DISABLE_PLUGIN_AUTOLOAD``.
 """
@@ -13,7 +14,7 @@ import importlib.metadata as metadata
 import os
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import pluggy
 
@@ -44,6 +45,14 @@ class PluginRecord:
     module: str
     registers: dict[str, list[str]] = field(default_factory=dict)
     error: str | None = None
+    #: hookimpls of this plugin that match no hookspec (misspelt hooks); it is not loaded then
+    unknown_hooks: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        """``'name' (dist DIST)``, or ``'name'`` for a module loaded with ``-p``."""
+        return f"'{self.name}' (dist {self.distribution})" if self.distribution else \
+            f"'{self.name}'"
 
     def as_json(self) -> dict[str, Any]:
         return {'name': self.name, 'distribution': self.distribution, 'version': self.version,
@@ -92,6 +101,7 @@ class PluginManager:
                 self._load_entry_point(entry_point)
         for module in explicit:
             self._load_module(module)
+        self._reject_unknown_hooks()
         self._components: dict[str, dict[str, Registered]] | None = None
 
     # -- loading ---------------------------------------------------------------------------
@@ -128,6 +138,42 @@ class PluginManager:
         except Exception as exc:  # e.g. a hookimpl that does not match its spec
             record.error = _describe(exc)
 
+    def _reject_unknown_hooks(self) -> None:
+        """Unload each plugin with a hookimpl that matches no hookspec, recording why.
+
+        pluggy's ``check_pending`` raises for the first such hookimpl of any plugin; a plugin
+        with a misspelt hook is broken (a misspelt lifecycle hook would silently never run), but
+        like a plugin that fails to import it must not take the others down: so it is
+        unregistered and the check repeated until every remaining hookimpl has its spec.
+        """
+        by_name = {p.name: p for p in self.plugins}
+        while True:
+            try:
+                self._pm.check_pending()
+                return
+            except pluggy.PluginValidationError as exc:
+                plugin = exc.plugin
+            record = by_name[self._pm.get_name(plugin)]
+            record.unknown_hooks = sorted(
+                caller.name for caller in self._pm.get_hookcallers(plugin) or ()
+                if not caller.has_spec() and any(impl.plugin is plugin and not impl.optionalhook
+                                                 for impl in caller.get_hookimpls()))
+            first = record.unknown_hooks[0]
+            more = len(record.unknown_hooks) - 1
+            record.error = (f'{first!r} is no harness hook; {_hook_hint(first)}'
+                            + (f' (and {more} more unknown hook{"s" * (more > 1)})'
+                               if more else ''))
+            self._pm.unregister(plugin)
+
+    def check_hooks(self) -> None:
+        """Raise a one-line PluginError if a plugin implements a hook that does not exist (a
+        run must not go on without it: a misspelt lifecycle hook would silently not run)."""
+        for plugin in self.plugins:
+            if plugin.unknown_hooks:
+                hook = plugin.unknown_hooks[0]
+                raise PluginError(f'plugin {plugin.label} implements {hook!r}, which is no '
+                                  f'harness hook; {_hook_hint(hook)}')
+
     # -- registration ----------------------------------------------------------------------
     @property
     def components(self) -> dict[str, dict[str, Registered]]:
@@ -136,24 +182,9 @@ class PluginManager:
         return self._components
 
     def _collect(self) -> dict[str, dict[str, Registered]]:
-        by_name = {p.name: p for p in self.plugins}
         found: dict[str, dict[str, Registered]] = {kind: {} for kind in KINDS}
         for kind, (hook_name, info_type) in KINDS.items():
-            hook = getattr(self._pm.hook, hook_name)
-            for impl in reversed(hook.get_hookimpls()):  # registration order
-                plugin = by_name[impl.plugin_name]
-                if plugin.error:
-                    continue
-                items: list[Any] = []
-                try:
-                    impl.function(register=items.append)
-                    for item in items:
-                        if not isinstance(item, info_type):
-                            raise TypeError(f'{hook_name} registered {item!r}, '
-                                            f'expected a {info_type.__name__}')
-                except Exception as exc:
-                    plugin.error = _describe(exc)
-                    continue
+            for plugin, items in self._registered_by_plugin(hook_name, info_type):
                 for item in items:
                     previous = found[kind].get(item.name)
                     entry = Registered(item, plugin)
@@ -165,6 +196,37 @@ class PluginManager:
                     found[kind][item.name] = entry
                     plugin.registers.setdefault(kind, []).append(item.name)
         return found
+
+    def _registered_by_plugin(self, hook_name: str, info_type: type
+                              ) -> Iterator[tuple[PluginRecord, list[Any]]]:
+        """``(plugin, what it registered)`` for each plugin implementing ``hook_name``, in
+        registration order; a plugin whose hook raises or registers something other than an
+        ``info_type`` gets that as its error and is passed over.
+
+        The hook is called through pluggy (argument checks, tracing), but once per plugin: one
+        ``pm.hook.NAME(register=...)`` call would stop at the first plugin that raises and could
+        not tell which plugin registered what, so each call goes to a subset hook caller that
+        holds one plugin's hookimpl only.
+        """
+        by_name = {p.name: p for p in self.plugins}
+        hook = getattr(self._pm.hook, hook_name)
+        impls = list(reversed(hook.get_hookimpls()))  # pluggy keeps them last-registered first
+        for impl in impls:
+            plugin = by_name[impl.plugin_name]
+            if plugin.error:
+                continue
+            others = [other.plugin for other in impls if other is not impl]
+            items: list[Any] = []
+            try:
+                self._pm.subset_hook_caller(hook_name, others)(register=items.append)
+                for item in items:
+                    if not isinstance(item, info_type):
+                        raise TypeError(f'{hook_name} registered {item!r}, '
+                                        f'expected a {info_type.__name__}')
+            except Exception as exc:
+                plugin.error = _describe(exc)
+                continue
+            yield plugin, items
 
     def get(self, kind: str, name: str) -> Registered:
         """The registered ``kind`` called ``name``; an unknown name raises a one-line
@@ -185,11 +247,20 @@ class PluginManager:
     def run_start(self, run: Any) -> None:
         self._pm.hook.harness_run_start(run=run)
 
-    def pretrain_end(self, run: Any, checkpoint: Any, reused: bool) -> None:
-        self._pm.hook.harness_pretrain_end(run=run, checkpoint=checkpoint, reused=reused)
+    def pretrain_end(self, run: Any, backbone_weights: str, reused: bool) -> None:
+        self._pm.hook.harness_pretrain_end(run=run, backbone_weights=backbone_weights,
+                                           reused=reused)
 
     def record_written(self, run: Any, record: dict, path: Any) -> None:
         self._pm.hook.harness_record_written(run=run, record=record, path=path)
+
+
+def _hook_hint(name: str) -> str:
+    """``did you mean 'NAME'?`` with the closest hookspec, or where the hooks are listed."""
+    hooks = [n for n in vars(hookspecs) if n.startswith('harness_')]
+    close = difflib.get_close_matches(name, hooks, n=1, cutoff=0.6)
+    return f'did you mean {close[0]!r}?' if close else \
+        'the hooks are listed in harness/hookspecs.py'
 
 
 def _describe(exc: BaseException) -> str:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -27,7 +26,8 @@ from harness.api import BackboneExporter, BackboneInfo
 from harness.config import apply_cfg_options, config_sha256, file_sha256, load_pretrain_config
 from harness.errors import HarnessError
 from harness.identity import pretrain_key, source_sha256
-from harness.results import RENAMED_IN_V2, atomic_write_text
+from harness.io import atomic_torch_save, atomic_write_text
+from harness.schema import RENAMED_IN_V2
 
 #: The files a finished pretraining leaves: the exported backbone weights, and its record
 #: (written last: its presence means the pretraining finished).
@@ -149,14 +149,10 @@ def export_backbone(model, job: PretrainJob, iters: int, epochs,
                     provenance: Mapping[str, Any]) -> None:
     """Write the backbone weights evaluators load and the pretraining's record, atomically; the
     record last, so its presence means the pretraining finished."""
-    import torch
-
     target = job.backbone_path
-    tmp = target.with_suffix('.tmp')
     with unwrapped_children(model):
         weights = {k: v.detach().cpu() for k, v in model.backbone_state_dict().items()}
-    torch.save(weights, tmp)
-    os.replace(tmp, target)
+    atomic_torch_save(weights, target)
     result = Pretrained(backbone_path=str(target), key=job.key,
                         config_sha256=job.config_sha256, checkpoint_sha256=file_sha256(target),
                         iters=iters, epochs=epochs, work_dir=str(job.work_dir),

@@ -126,3 +126,47 @@ def test_multitask_claim_commands_and_verdict(tmp_path):
             'demo': record(51.0)}
     assert claim.verdict(rows) == ('joint delta_1.25 51.000 vs best single task '
                                    '(colorization_demo) 52.500: -1.500 points')
+
+
+def fake_run(records, calls, exit_code=0, records_written=1):
+    """A command standing in for ``harness run``: counts its calls, writes records, exits."""
+    import sys
+
+    code = ('import pathlib, sys; records, calls, n, rc = sys.argv[1:]; '
+            'pathlib.Path(calls).open("a").write("run\\n"); print("trained"); '
+            'pathlib.Path(records).mkdir(parents=True, exist_ok=True); '
+            '[(pathlib.Path(records) / f"r{i}.json").write_text(\'{"metrics": {"top1": '
+            '{"value": 1.5}}}\') for i in range(int(n))]; sys.exit(int(rc))')
+    return [sys.executable, '-c', code, str(records), str(calls), str(records_written),
+            str(exit_code)]
+
+
+def test_run_or_reuse_runs_once_then_reuses_the_record(tmp_path, capsys):
+    run_args = load('run_args')
+    records, calls, log = tmp_path / 'records', tmp_path / 'calls', tmp_path / 'logs' / 'a.log'
+    command = fake_run(records, calls)
+    first = run_args.run_or_reuse('variant a', command, records, log, tag='exp')
+    assert first == {'metrics': {'top1': {'value': 1.5}}}
+    assert log.read_text() == 'trained\n'
+    assert capsys.readouterr().out.startswith('[exp] variant a: harness ')
+    assert run_args.run_or_reuse('variant a', command, records, log, tag='exp') == first
+    assert calls.read_text() == 'run\n'  # the second call reused the record
+    assert capsys.readouterr().out == ''
+
+
+def test_run_or_reuse_names_the_failed_run_and_its_log(tmp_path):
+    run_args = load('run_args')
+    records, calls, log = tmp_path / 'records', tmp_path / 'calls', tmp_path / 'b.log'
+    with pytest.raises(SystemExit) as failed:
+        run_args.run_or_reuse('b', fake_run(records, calls, exit_code=3, records_written=0),
+                              records, log, tag='exp')
+    assert str(failed.value) == f'harness run failed for b (exit code 3): see {log}'
+    with pytest.raises(SystemExit) as silent:
+        run_args.run_or_reuse('b', fake_run(records, calls, records_written=0), records, log,
+                              tag='exp')
+    assert str(silent.value) == f'harness run for b wrote no record into {records}: see {log}'
+    with pytest.raises(SystemExit) as several:
+        run_args.run_or_reuse('b', fake_run(records, calls, records_written=2), records, log,
+                              tag='exp')
+    assert str(several.value) == (f'{records} holds 2 records, so which one is b is unclear: '
+                                  'delete the folder to run it again')

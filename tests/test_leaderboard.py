@@ -8,8 +8,9 @@ from tests._records import as_schema_1, make_record, make_reported
 
 
 def _demo(**overrides):
-    return make_record(data='demo', pretrain__data='demo', pretrain__dataset='demo-videos',
-                       method__name='demo-method', **overrides)
+    return make_record(**{'data': 'demo', 'pretrain__data': 'demo',
+                          'pretrain__dataset': 'demo-videos', 'method__name': 'demo-method',
+                          **overrides})
 
 
 def _table_rows(text, heading):
@@ -61,6 +62,14 @@ def test_row_order_reported_first_then_best_metric_then_method():
     assert rows[0][-3] == 'reported [1]'
     assert '\n[1] Tong et al., NeurIPS 2022\n' in render_markdown(records)
     assert rows[1][-3] == 'reproduced'
+
+
+def test_demo_rows_are_ordered_by_method_name_not_by_value():
+    records = [_demo(method__name=name, metrics__top1__value=value)
+               for name, value in (('b-low', 70.0), ('z-high', 90.0), ('a-mid', 80.0))]
+    text = render_markdown(records)
+    rows = _table_rows(text[text.index(DEMO_TITLE):], '## ucf101 / finetune')
+    assert [row[0] for row in rows] == ['a-mid', 'b-low', 'z-high']
 
 
 def test_lower_is_better_metric_sorts_ascending():

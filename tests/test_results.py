@@ -5,8 +5,8 @@ import json
 import pytest
 
 from harness.errors import RecordError
-from harness.results import (SCHEMA_VERSION, read_record, read_records, record_id,
-                             upgrade_record, validate_record, write_record)
+from harness.results import read_record, read_records, record_id, write_record
+from harness.schema import SCHEMA_VERSION, upgrade_record, validate_record
 from tests._records import as_schema_1, make_record, make_reported
 
 
@@ -115,7 +115,7 @@ def test_failed_write_keeps_old_file_and_removes_temp_file(tmp_path, monkeypatch
     def broken_replace(src, dst):
         raise OSError('disk full')
 
-    monkeypatch.setattr('harness.results.os.replace', broken_replace)
+    monkeypatch.setattr('harness.io.os.replace', broken_replace)
     with pytest.raises(OSError):
         write_record(make_record(metrics__top1__value=1.0), tmp_path)
     assert path.read_text() == before

@@ -44,7 +44,7 @@ def list_sha256(items) -> str:
 def annotation_list(directory: Path, stem: str, items) -> Path:
     """Write ``items`` as mmaction2's VideoDataset reads them (``path label`` per line) to
     ``directory/<stem>_<list sha256[:12]>.txt``: content-addressed, so written once, atomically."""
-    from harness.results import atomic_write_text
+    from harness.io import atomic_write_text
 
     path = Path(directory) / f'{stem}_{list_sha256(items)[:12]}.txt'
     if not path.exists():

@@ -15,7 +15,7 @@ from typing import Iterable, Mapping
 import numpy as np
 
 from harness.errors import DataError
-from harness.results import atomic_write_text
+from harness.io import atomic_write_text
 
 DEMO_MARKER = 'DEMO.txt'
 PARTIAL_MARKER = 'DEMO.partial'

@@ -142,7 +142,7 @@ def _load_cache(cache_file: Path | None) -> dict[str, list]:
 
 
 def _save_cache(cache_file: Path, videos: Mapping[str, list]) -> None:
-    from harness.results import atomic_write_text
+    from harness.io import atomic_write_text
 
     atomic_write_text(cache_file, json.dumps({'version': CACHE_VERSION, 'videos': videos},
                                              sort_keys=True, separators=(',', ':')))

@@ -13,7 +13,7 @@ from harness.api import EvalResult
 from harness.engine import main_process_first, prepare_work_dir
 from harness.plugins import PluginManager
 from harness.pretrain import Pretrained, PretrainJob
-from harness.results import atomic_write_text
+from harness.io import atomic_write_text
 from harness.run.jobs import Job, plan_jobs
 from harness.run.plan import RunPlan
 from harness.run.record import build_record, combine_runs

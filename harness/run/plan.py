@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 from harness import data as datasets
 from harness.api import DatasetInfo, MethodInfo, ProtocolInfo, pick_config
-from harness.checks import check_launcher
+from harness.launch import check_launcher
 from harness.engine import init_distributed, main_process_first
 from harness.errors import HarnessError, PluginError
 from harness.plugins import PluginManager, Registered

@@ -12,7 +12,7 @@ from harness.api import EvalResult
 from harness.plugins import Registered
 from harness.pretrain import Pretrained, PretrainJob
 from harness.provenance import device_name, git_commit, package_versions
-from harness.results import SCHEMA_VERSION
+from harness.schema import SCHEMA_VERSION
 from harness.run.jobs import Job
 from harness.run.plan import RunPlan
 

@@ -161,7 +161,7 @@ def generate_demo(root: str | os.PathLike, *, classes: Iterable[str] = CLASSES_D
     Deterministic, idempotent, ``DEMO.txt`` last.
     """
     from harness.data import synth  # cv2 is only needed when generating
-    from harness.results import atomic_write_text
+    from harness.io import atomic_write_text
     from harness_detdata.common import render_scene
 
     root = Path(root).expanduser()

@@ -210,7 +210,7 @@ def generate_demo(root: str | os.PathLike, *, classes: Iterable[str] = CLASSES_D
     :func:`harness_imagedata.imagenet.generate_demo`).
     """
     from harness.data import synth  # cv2 is only needed when generating
-    from harness.results import atomic_write_text
+    from harness.io import atomic_write_text
     from harness_detdata.common import render_scene
 
     root = Path(root).expanduser()

@@ -72,7 +72,7 @@ def convert_labeled(root: str | os.PathLike) -> list[str]:
     expected layout is a one-line DataError."""
     import h5py
 
-    from harness.results import atomic_write_text
+    from harness.io import atomic_write_text
     from harness_nyudata import formats
 
     root = Path(root).expanduser()

@@ -25,8 +25,8 @@ MAT_HEADER = b'MATLAB 5.0 MAT-file, written by ssl-harness (harness_nyudata)'.lj
 
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (:func:`harness.results.atomic_write_bytes`)."""
-    from harness.results import atomic_write_bytes
+    """Write ``data`` to ``path`` atomically (:func:`harness.io.atomic_write_bytes`)."""
+    from harness.io import atomic_write_bytes
 
     return atomic_write_bytes(path, data)
 

@@ -285,7 +285,7 @@ def generate_demo(root: str | os.PathLike, *, train: int = 24, test: int = 12,
     '<id:06d>')``); ``SOURCE.txt`` says 'demo'; no ``vocab40.mat``. Deterministic,
     idempotent, ``DEMO.txt`` last (as :func:`harness_imagedata.imagenet.generate_demo`).
     """
-    from harness.results import atomic_write_text
+    from harness.io import atomic_write_text
     from harness_nyudata import formats
     from harness_nyudata.render import render_room
 

@@ -67,7 +67,7 @@ class TransitiveGraph(Hook):
     def _build(self, runner) -> None:
         from mmengine.dist import is_main_process
 
-        from harness.results import atomic_write_text
+        from harness.io import atomic_write_text
         from harness_transitive.graph import inter_edges
 
         dataset = runner.train_dataloader.dataset

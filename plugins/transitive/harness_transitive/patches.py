@@ -134,7 +134,7 @@ def load_or_mine(paths: Sequence[str], options: Mapping[str, Any], cache_dir: st
                  read: Callable[[str, int], np.ndarray] = decode) -> PatchSet:
     """The :class:`PatchSet` of ``paths`` from the cache in ``cache_dir``, mined (and
     cached, atomically) when it is not there."""
-    from harness.results import atomic_write_bytes
+    from harness.io import atomic_write_bytes
 
     path = Path(cache_dir) / cache_name(paths, options)
     if path.is_file():

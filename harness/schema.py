@@ -1,0 +1,326 @@
+"""The result record's schema, its validation and the upgrade of older versions (design.md §4).
+
+A record says what was measured (method, backbone, pretraining, evaluation protocol), the
+numbers (``metrics``), and where they come from: ``source`` is ``"reproduced"`` for a run of
+this harness (with full ``provenance``) or ``"reported"`` for a paper's number (with its
+``citation``). ``data`` is ``"demo"`` or ``"real"``; demo results are never mixed into real
+leaderboard tables.
+
+:func:`validate_record` checks a record against :data:`RECORD_SCHEMA`; a malformed record raises
+:class:`~harness.errors.RecordError` with a one-line message naming the file and the field,
+e.g. ``leaderboards/records/x.json: field 'eval.protocol': 5 is not of type 'string'``.
+:func:`upgrade_record` turns a record of an older schema version into the current one, so that
+records written before stay readable; only the current version is written. Reading and writing
+record files is :mod:`harness.results`.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import best_match
+
+from harness.errors import RecordError
+
+SCHEMA_VERSION = 2
+
+#: The keys schema version 2 renamed (what is evaluated are items: videos or images), in the
+#: ``eval`` block and in each pretraining block (``pretrain`` and its ``per_split``/``per_seed``
+#: blocks): schema-1 name -> schema-2 name.
+RENAMED_IN_V2 = {
+    'eval': {'test_videos': 'test_items', 'skipped_videos': 'skipped_items'},
+    'pretrain': {'num_videos': 'num_items', 'skipped_videos': 'skipped_items'},
+}
+
+_SHA256_PATTERN = '^[0-9a-f]{64}$'
+_SHA256 = {'type': 'string', 'pattern': _SHA256_PATTERN}
+_SHA256_OR_NULL = {'type': ['string', 'null'], 'pattern': _SHA256_PATTERN}
+_NAME = {'type': 'string', 'minLength': 1}
+_DATA = {'enum': ['demo', 'real']}
+
+_COMPONENT = {
+    'type': 'object',
+    'required': ['name', 'distribution', 'version'],
+    'properties': {'name': _NAME, 'distribution': {'type': 'string'},
+                   'version': {'type': 'string'}},
+}
+
+# Pretraining of a reproduced record: null (no pretraining) or the full identity of the run.
+_PRETRAIN_REPRODUCED = {
+    'type': ['object', 'null'],
+    'required': ['dataset', 'data', 'split', 'num_items', 'files_sha256', 'epochs', 'iters',
+                 'config_sha256', 'checkpoint_sha256', 'reused'],
+    'properties': {
+        'dataset': _NAME,
+        'data': _DATA,
+        'split': {'type': 'string'},
+        'num_items': {'type': 'integer', 'minimum': 0},
+        'files_sha256': _SHA256,
+        'epochs': {'type': ['number', 'null'], 'minimum': 0},
+        'iters': {'type': ['integer', 'null'], 'minimum': 0},
+        'config_sha256': _SHA256,
+        'checkpoint_sha256': _SHA256_OR_NULL,
+        'reused': {'type': 'boolean'},
+        # since the pretraining identity covers code and versions (all optional for records
+        # written before): the named config, the cache key, the source hashes, and the
+        # provenance of the run that trained it
+        'config': {'type': 'string'},
+        'seed': {'type': 'integer'},
+        'key': _SHA256,
+        'sources': {'type': 'object', 'additionalProperties': _SHA256},
+        'provenance': {'type': 'object'},
+    },
+}
+
+# Pretraining of a reported record: a paper rarely gives more than the dataset (and a note).
+_PRETRAIN_REPORTED = {
+    'type': ['object', 'null'],
+    'required': ['dataset'],
+    'properties': {'dataset': _NAME, 'note': {'type': 'string'}},
+}
+
+_EVAL = {
+    'type': 'object',
+    'required': ['name', 'protocol', 'protocol_version', 'splits', 'clips', 'crops',
+                 'config_sha256'],
+    'properties': {
+        'name': _NAME,
+        'protocol': _NAME,
+        'protocol_version': {'type': 'string'},
+        'splits': {'type': 'array', 'minItems': 1, 'items': _NAME},
+        # null only where a paper does not say (reported records)
+        'clips': {'type': ['integer', 'null'], 'minimum': 1},
+        'crops': {'type': ['integer', 'null'], 'minimum': 1},
+        'config_sha256': _SHA256_OR_NULL,
+        'weights': {
+            'type': ['object', 'null'],
+            'required': ['loaded', 'total'],
+            'properties': {
+                'loaded': {'type': 'integer', 'minimum': 0},
+                'total': {'type': 'integer', 'minimum': 0},
+                'missing': {'type': 'array', 'items': {'type': 'string'}},
+                'unexpected': {'type': 'array', 'items': {'type': 'string'}},
+                # a checkpoint loaded into several modules (a C4 detector's backbone and res5
+                # head): each module's own report; the fields above then sum them up
+                'modules': {'type': 'object', 'additionalProperties': {
+                    'type': 'object', 'required': ['loaded', 'total']}},
+            },
+        },
+        # split -> number of test items (videos or images) evaluated (what one item is worth)
+        'test_items': {'type': 'object', 'additionalProperties': {'type': 'integer',
+                                                                  'minimum': 0}},
+        # split -> items left out of it: listed but not on disk, or on disk but unreadable
+        'skipped_items': {
+            'type': 'object',
+            'additionalProperties': {
+                'type': 'object', 'required': ['missing', 'unreadable'],
+                'properties': {'missing': {'type': 'integer', 'minimum': 0},
+                               'unreadable': {'type': 'integer', 'minimum': 0}},
+            },
+        },
+    },
+}
+
+_METRIC = {
+    'type': 'object',
+    'required': ['value', 'higher_is_better'],
+    'additionalProperties': False,
+    'properties': {
+        'value': {'type': 'number'},
+        'higher_is_better': {'type': 'boolean'},
+        'unit': {'type': 'string'},
+        'std': {'type': 'number', 'minimum': 0},
+        'per_split': {'type': 'object', 'additionalProperties': {'type': 'number'}},
+        'per_seed': {'type': 'object', 'additionalProperties': {'type': 'number'}},
+    },
+}
+
+_PROVENANCE = {
+    'type': 'object',
+    'required': ['harness_version', 'git_commit', 'git_dirty', 'packages', 'device', 'started_at',
+                 'duration_s', 'command'],
+    'properties': {
+        'harness_version': {'type': 'string'},
+        'git_commit': {'type': ['string', 'null']},
+        'git_dirty': {'type': ['boolean', 'null']},
+        'packages': {'type': 'object', 'additionalProperties': {'type': 'string'}},
+        'device': {'type': 'string'},
+        # ISO-8601 date and time; the ``format`` is an annotation, the ``pattern`` is checked.
+        'started_at': {'type': 'string', 'format': 'date-time',
+                       'pattern': r'^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}'},
+        'duration_s': {'type': 'number', 'minimum': 0},
+        'command': {'type': 'string'},
+    },
+}
+
+RECORD_SCHEMA: dict[str, Any] = {
+    '$schema': 'https://json-schema.org/draft/2020-12/schema',
+    '$id': 'https://ssl-harness/result-record.schema.json',
+    'title': 'ssl-harness result record',
+    'type': 'object',
+    'required': ['schema_version', 'method', 'backbone', 'pretrain', 'eval', 'metrics', 'seeds',
+                 'data', 'source'],
+    # Unknown top-level keys are allowed so that later versions can add fields.
+    'properties': {
+        'schema_version': {'const': SCHEMA_VERSION},
+        'method': _COMPONENT,
+        'backbone': _COMPONENT,
+        'eval': _EVAL,
+        'metrics': {'type': 'object', 'minProperties': 1, 'propertyNames': {'minLength': 1},
+                    'additionalProperties': _METRIC},
+        'seeds': {'type': 'array', 'items': {'type': 'integer'}},
+        'data': _DATA,
+        'source': {'enum': ['reproduced', 'reported']},
+        # a paper's named variant of a method (e.g. BraVe's modalities 'V/AF'), if any
+        'variant': {'type': 'string', 'minLength': 1},
+    },
+    'if': {'required': ['source'], 'properties': {'source': {'const': 'reported'}}},
+    'then': {
+        'required': ['citation'],
+        'properties': {
+            'pretrain': _PRETRAIN_REPORTED,
+            'citation': {'type': 'string', 'minLength': 1},
+            'provenance': {'type': ['object', 'null']},
+        },
+    },
+    'else': {
+        'required': ['provenance'],
+        'properties': {
+            'pretrain': _PRETRAIN_REPRODUCED,
+            'seeds': {'minItems': 1},
+            'citation': {'type': 'null'},
+            'provenance': _PROVENANCE,
+        },
+    },
+}
+
+_VALIDATOR = jsonschema.Draft202012Validator(RECORD_SCHEMA)
+
+
+def _field_path(path) -> str:
+    """``['eval', 'splits', 0]`` -> ``eval.splits[0]``."""
+    text = ''
+    for part in path:
+        if isinstance(part, int):
+            text += f'[{part}]'
+        else:
+            part = part if str(part).isprintable() else repr(part)
+            text += f'.{part}' if text else str(part)
+    return text
+
+
+_MAX_MESSAGE = 200
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + '...'
+
+
+def _describe(error: jsonschema.ValidationError) -> tuple[str, str]:
+    """The field path and message of a schema error, naming the missing or extra key itself."""
+    path = list(error.absolute_path)
+    instance = error.instance
+    if error.validator == 'required' and isinstance(instance, dict):
+        missing = [key for key in error.validator_value if key not in instance]
+        if missing:
+            return _field_path(path + [missing[0]]), 'is required but missing'
+    if error.validator == 'additionalProperties' and isinstance(instance, dict):
+        known = error.schema.get('properties', {})
+        extra = sorted(key for key in instance if key not in known)
+        if extra:
+            return _field_path(path + [extra[0]]), 'is not an allowed key here'
+    message = error.message
+    if error.validator == 'type':
+        message = f'{_short(error.instance)} is not of type {error.validator_value!r}'
+    elif error.validator == 'pattern' and error.validator_value == _SHA256_PATTERN:
+        message = f'{error.instance!r} is not a sha256 (64 lowercase hex digits)'
+    if len(message) > _MAX_MESSAGE:
+        message = message[:_MAX_MESSAGE - 3] + '...'
+    return _field_path(path) or '<record>', message
+
+
+def _non_finite(value, path=()):
+    """The path of the first NaN or infinity in ``value`` (JSON cannot hold them), or None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return list(path)
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _non_finite(item, (*path, key))
+        if found is not None:
+            return found
+    return None
+
+
+def validate_record(record: dict, source=None) -> dict:
+    """Check ``record`` against :data:`RECORD_SCHEMA` and return it.
+
+    Raises :class:`RecordError` with a one-line message naming ``source`` (a file path, if
+    given) and the field of the most relevant error; a key that schema version 2 renamed
+    (:data:`RENAMED_IN_V2`) is named with its new name. Records of older versions are upgraded
+    by :func:`upgrade_record` first, not here.
+    """
+    where = str(source) if source is not None else 'result record'
+    for path, block, part in _renamed_blocks(record) if isinstance(record, dict) else ():
+        for old, new in RENAMED_IN_V2[part].items():
+            if old in block:
+                raise RecordError(f"{where}: field '{_field_path([*path, old])}': renamed to "
+                                  f"'{_field_path([*path, new])}' in schema version 2")
+    error = best_match(_VALIDATOR.iter_errors(record))
+    if error is not None:
+        field, message = _describe(error)
+        raise RecordError(f"{where}: field '{field}': {message}")
+    bad = _non_finite(record)
+    if bad is not None:
+        raise RecordError(f"{where}: field '{_field_path(bad)}': NaN and infinity are not allowed")
+    pretrain = record.get('pretrain')
+    if isinstance(pretrain, dict) and 'data' in pretrain and pretrain['data'] != record['data']:
+        raise RecordError(f"{where}: field 'pretrain.data': {pretrain['data']!r} does not match "
+                          f"the record's data {record['data']!r}")
+    return record
+
+
+def _renamed_blocks(record: dict):
+    """``(path, block, part)`` of each block of ``record`` that :data:`RENAMED_IN_V2` names
+    keys of (``part``): ``eval``, ``pretrain`` and the pretraining blocks of its ``per_split``
+    (split -> block) and ``per_seed`` (seed -> split -> block); whatever is not a dict is
+    passed over (validation reports it)."""
+    if isinstance(record.get('eval'), dict):
+        yield ['eval'], record['eval'], 'eval'
+    pretrain = record.get('pretrain')
+    if not isinstance(pretrain, dict):
+        return
+    yield ['pretrain'], pretrain, 'pretrain'
+    per_split = pretrain.get('per_split')
+    splits = [(['pretrain', 'per_split'], per_split)] if isinstance(per_split, dict) else []
+    per_seed = pretrain.get('per_seed')
+    if isinstance(per_seed, dict):
+        splits += [(['pretrain', 'per_seed', seed], blocks) for seed, blocks in per_seed.items()
+                   if isinstance(blocks, dict)]
+    for path, blocks in splits:
+        for split, block in blocks.items():
+            if isinstance(block, dict):
+                yield [*path, split], block, 'pretrain'
+
+
+def upgrade_record(record):
+    """``record`` in the current schema version: a schema-1 record becomes a schema-2 one (a
+    copy, with the keys of :data:`RENAMED_IN_V2` renamed and ``schema_version`` 2); any other
+    record is returned as it is (validation then judges it)."""
+    if not isinstance(record, dict) or record.get('schema_version') != 1:
+        return record
+    record = copy.deepcopy(record)
+    for _, block, part in _renamed_blocks(record):
+        for old, new in RENAMED_IN_V2[part].items():
+            if old in block and new not in block:
+                block[new] = block.pop(old)
+    record['schema_version'] = 2
+    return record
