@@ -157,7 +157,7 @@ def main() -> None:
     pm = PluginManager()
     method = pm.get('method', args.method).info
     if args.backbone:  # the method's variant for the backbone's kind of data
-        method = method.for_data(pm.get('backbone', args.backbone).info.data) or method
+        method = method.for_modality(pm.get('backbone', args.backbone).info.modality) or method
     backbone = pm.get('backbone', args.backbone or method.default_backbone).info
     work = Path(args.work_dir or tempfile.mkdtemp(prefix='throughput-'))
     config = pick_config(method.configs, 'demo', method.name)[1]
@@ -166,7 +166,7 @@ def main() -> None:
     span = resize_views(probe, args)
     largest = max((s[1] for s in (args.narrow, args.broad, args.view, args.clip) if s),
                   default=32)
-    if method.data == 'image':
+    if method.modality == 'image':
         from harness_imagedata.imagenet import generate_demo as generate_images
 
         demo = generate_images(work / 'images', train_per_class=8, val_per_class=1,

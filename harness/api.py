@@ -94,24 +94,24 @@ class MethodInfo:
     reference (``'harness_mymethod:configs/demo.py'``, see :func:`resolve_config`); every
     pretraining method ships ``demo`` (minutes on a CPU) and ``paper`` (the paper's sizes and
     schedule). Empty for a method that does not pretrain (random init).
-    data: 'video', 'image' or 'any' (what its backbone takes). citation: the paper.
+    modality: 'video', 'image' or 'any' (what its backbone takes). citation: the paper.
     default_backbone: used when ``--backbone`` is not given. The modules that register the
     method's models and transforms are its configs' ``custom_imports``.
     also: the same method on another kind of data, each a MethodInfo of the same name with
-    its own ``data``, ``configs`` and ``default_backbone`` (e.g. BYOL on clips and on images);
-    a run takes the one whose data its evaluator reads (:meth:`for_data`).
+    its own ``modality``, ``configs`` and ``default_backbone`` (e.g. BYOL on clips and on images);
+    a run takes the one whose data its evaluator reads (:meth:`for_modality`).
     backbones: the backbones it can train, by name, when not every backbone of its data
     (SiameseIM drives a ViT's patch embedding and blocks itself); empty: all of them.
-    reads: the kind of data its pretraining sampler reads when that is not ``data`` (e.g.
+    reads: the modality its pretraining sampler reads when that is not ``modality`` (e.g.
     ``'video'`` for a method that trains an image backbone on patches or frames of videos);
-    '' for ``data``. demo_pretrain: the dataset whose demo it pretrains on when a run on demo
+    '' for ``modality``. demo_pretrain: the dataset whose demo it pretrains on when a run on demo
     data names no ``--pretrain-data`` (needed when ``reads`` differs from the evaluator's
     data, e.g. ``'kinetics400'``); '' for the evaluator's choice.
     """
 
     name: str
     summary: str
-    data: str
+    modality: str
     configs: Mapping[str, str]
     default_backbone: str
     citation: str = ''
@@ -127,22 +127,22 @@ class MethodInfo:
     @property
     def pretrain_kind(self) -> str:
         """The kind of data ('video', 'image', 'any') its pretraining set holds."""
-        return self.reads or self.data
+        return self.reads or self.modality
 
     @property
     def kinds(self) -> tuple[str, ...]:
         """Every kind of data the method trains on."""
-        return (self.data, *(other.data for other in self.also))
+        return (self.modality, *(other.modality for other in self.also))
 
     def trains(self, backbone: str) -> bool:
         """Whether the method can train the backbone named ``backbone`` (of its data)."""
         return not self.backbones or backbone in self.backbones
 
-    def for_data(self, kind: str) -> 'MethodInfo | None':
+    def for_modality(self, kind: str) -> 'MethodInfo | None':
         """The variant of the method for data of ``kind`` (itself, one of ``also``), or
         None when it has none."""
         for variant in (self, *self.also):
-            if variant.data in ('any', kind):
+            if variant.modality in ('any', kind):
                 return variant
         return None
 
@@ -152,14 +152,14 @@ class BackboneInfo:
     """A network a method trains and an evaluator transfers.
 
     cfg: the mmengine model config that builds it (``type='harness.X'``).
-    data: 'video' or 'image'. feat_dim: channels of its output feature map.
+    modality: 'video' or 'image'. feat_dim: channels of its output feature map.
     demo_standin: the backbone a run on demo data uses in its place when it is a method's
     default and ``--backbone`` is not given (a cheaper network of the same family), or ''.
     """
 
     name: str
     summary: str
-    data: str
+    modality: str
     cfg: Mapping[str, Any]
     feat_dim: int
     imports: Sequence[str] = ()
@@ -193,8 +193,9 @@ class ProtocolInfo:
 class EvaluatorInfo:
     """A downstream evaluation.
 
-    dataset: the name of the dataset layout it reads (a registered :class:`DatasetInfo`).
-    protocols: its protocols, each naming the class that runs it.
+    modality: 'video' or 'image' (what it feeds the backbone). dataset: the name of the
+    dataset layout it reads (a registered :class:`DatasetInfo`). protocols: its protocols, each
+    naming the class that runs it.
     demo_pretrain: the pretraining set a run on demo data uses when ``--pretrain-data`` is not
     given (a registered dataset's demo, e.g. ``'kinetics400'``); '' for the evaluation
     dataset's own train list.
@@ -202,7 +203,7 @@ class EvaluatorInfo:
 
     name: str
     summary: str
-    data: str
+    modality: str
     dataset: str
     protocols: Sequence[ProtocolInfo]
     splits: Sequence[str] = ('1',)
@@ -229,13 +230,13 @@ class DatasetInfo:
     - ``generate_demo(root)``: write a small deterministic demo in the same layout (idempotent);
     - ``is_demo(root)``: whether ``root`` holds such a demo.
 
-    data: 'video' or 'image'. layout_help: what a root must hold, for error messages and
+    modality: 'video' or 'image'. layout_help: what a root must hold, for error messages and
     ``harness list``.
     """
 
     name: str
     summary: str
-    data: str
+    modality: str
     layout: str
     layout_help: str = ''
 

@@ -186,16 +186,16 @@ def cmd_list(args) -> int:
               f'{_configs(info.configs)}{only}')
     print('backbones:')
     for name, entry in sorted(components['backbone'].items()):
-        print(f'  {name:<14} [{entry.info.data}] {entry.info.summary}')
+        print(f'  {name:<14} [{entry.info.modality}] {entry.info.summary}')
     print('evaluators:')
     for name, entry in sorted(components['evaluator'].items()):
-        print(f'  {name:<14} [{entry.info.data}] {entry.info.summary}; data: '
+        print(f'  {name:<14} [{entry.info.modality}] {entry.info.summary}; data: '
               f'{entry.info.dataset}; protocols:')
         for p in entry.info.protocols:
             print(f'    {p.name} (v{p.version}){_configs(p.configs)}')
     print('datasets:')
     for name, entry in sorted(components['dataset'].items()):
-        print(f'  {name:<14} [{entry.info.data}] {entry.info.summary}')
+        print(f'  {name:<14} [{entry.info.modality}] {entry.info.summary}')
     errors = pm.load_errors()
     for plugin in errors:
         print(f'plugin {plugin.name} failed to load: {plugin.error}', file=sys.stderr)
@@ -260,7 +260,7 @@ def cmd_data_prepare(args) -> int:
     from harness.io import atomic_write_text
 
     info = _plugin_manager(args).get('dataset', args.dataset).info
-    module, noun = info.module(), NOUNS.get(info.data, 'items')
+    module, noun = info.module(), NOUNS.get(info.modality, 'items')
     root = Path(args.root).expanduser()
     if not root.is_dir():
         raise HarnessError(f'{root} does not exist; point --root at a {args.dataset} '

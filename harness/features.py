@@ -90,7 +90,7 @@ def extract(request: EvalRequest, cfg: Any, list_file: Path, size: int
 
     from harness.modules import global_pool
 
-    kind = request.dataset.data
+    kind = request.dataset.modality
     backbone = frozen_backbone(request, cfg)
     init_default_scope(cfg.get('default_scope') or 'harness')
     preprocessor = MODELS.build(dict(cfg.data_preprocessor)).to(device())
@@ -192,7 +192,7 @@ def cached_features(request: EvalRequest, items: Sequence[Any], cfg: Any, log: L
         store['weights'] = report
         if is_main_process():  # one writer
             atomic_torch_save(store, path)
-            log(f'features of {len(todo)} {NOUNS[request.dataset.data]} extracted '
+            log(f'features of {len(todo)} {NOUNS[request.dataset.modality]} extracted '
                 f'({len(stamps) - len(todo)} reused from cache): {path}')
         barrier()
     rows = [store['rows'][item.path][0] for item in items]

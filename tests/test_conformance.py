@@ -14,7 +14,7 @@ METHODS = [variant for e in PM.components['method'].values()
            for variant in (e.info, *e.info.also) if variant.pretrains]
 BACKBONES = [e.info for e in PM.components['backbone'].values()]
 PAIRS = [(m, b) for m in METHODS for b in BACKBONES
-         if b.data == m.data and m.trains(b.name)]
+         if b.modality == m.modality and m.trains(b.name)]
 
 
 @pytest.mark.parametrize('method,backbone', PAIRS,
@@ -27,7 +27,7 @@ def test_method_trains_one_step_on_backbone(method, backbone):
     assert exported and all(torch.is_tensor(v) for v in exported.values())
 
 
-VIDEO_BACKBONES = [b for b in BACKBONES if b.data == 'video']
+VIDEO_BACKBONES = [b for b in BACKBONES if b.modality == 'video']
 
 
 @pytest.mark.parametrize('backbone', VIDEO_BACKBONES, ids=[b.name for b in VIDEO_BACKBONES])

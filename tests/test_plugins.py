@@ -22,7 +22,7 @@ from harness.api import MethodInfo
 
 @hookimpl
 def harness_register_methods(register):
-    register(MethodInfo(name={name!r}, summary='fake', data='video', configs={{}},
+    register(MethodInfo(name={name!r}, summary='fake', modality='video', configs={{}},
                         default_backbone='r3d18'))
 '''
 
@@ -148,7 +148,7 @@ from harness.api import MethodInfo
 
 @hookimpl
 def harness_register_method(register):
-    register(MethodInfo(name='typo', summary='fake', data='video', configs={},
+    register(MethodInfo(name='typo', summary='fake', modality='video', configs={},
                         default_backbone='r3d18'))
 
 @hookimpl
@@ -274,17 +274,17 @@ from harness.api import BackboneInfo, DatasetInfo, EvaluatorInfo, ProtocolInfo
 
 @hookimpl
 def harness_register_backbones(register):
-    register(BackboneInfo(name='tiny', summary='fake', data='video', cfg={}, feat_dim=8))
+    register(BackboneInfo(name='tiny', summary='fake', modality='video', cfg={}, feat_dim=8))
 
 @hookimpl
 def harness_register_evaluators(register):
-    register(EvaluatorInfo(name='fake-eval', summary='fake', data='video', dataset='fake-set',
+    register(EvaluatorInfo(name='fake-eval', summary='fake', modality='video', dataset='fake-set',
                            evaluator='fake_parts:Nothing',
                            protocols=[ProtocolInfo('linear', '1', 'fake')]))
 
 @hookimpl
 def harness_register_datasets(register):
-    register(DatasetInfo(name='fake-set', summary='fake', data='video', layout='fake_parts:x'))
+    register(DatasetInfo(name='fake-set', summary='fake', modality='video', layout='fake_parts:x'))
 '''
 
 

@@ -104,7 +104,7 @@ def test_an_image_method_that_reads_videos_pretrains_on_its_own_demo_video_set(w
     pm = PluginManager()
     plan = plan_run(pm, RunOptions(method='transitive', eval='voc07', work_dir=str(work),
                                    dry_run=True))
-    assert plan.backbone.info.data == 'image'
+    assert plan.backbone.info.modality == 'image'
     assert (plan.pretrain_data.name, plan.pretrain_data.is_demo) == ('kinetics400', True)
 
 
@@ -121,10 +121,10 @@ def test_a_method_on_two_kinds_of_data_runs_the_variant_its_evaluator_reads():
     image = MethodInfo('m', 's', 'image', {'demo': 'i.py'}, 'resnet18')
     method = MethodInfo('m', 's', 'video', {'demo': 'v.py'}, 'r3d18', also=(image,))
     assert method.kinds == ('video', 'image')
-    assert method.for_data('video') is method and method.for_data('image') is image
-    assert method.for_data('audio') is None
+    assert method.for_modality('video') is method and method.for_modality('image') is image
+    assert method.for_modality('audio') is None
     anything = MethodInfo('r', 's', 'any', {}, 'r3d18')
-    assert anything.for_data('image') is anything
+    assert anything.for_modality('image') is anything
 
 
 def test_launcher_pytorch_outside_torchrun_is_one_line(work, capsys, monkeypatch):

@@ -16,7 +16,7 @@ PM = PluginManager()
 METHODS = [(variant, name) for e in PM.components['method'].values()
            for variant in (e.info, *e.info.also) if variant.pretrains
            for name in variant.configs]
-IDS = [f'{m.name}-{n}' if m.data == 'video' else f'{m.name}-{m.data}-{n}' for m, n in METHODS]
+IDS = [f'{m.name}-{n}' if m.modality == 'video' else f'{m.name}-{m.modality}-{n}' for m, n in METHODS]
 PROTOCOLS = [(e.info, p, name) for e in PM.components['evaluator'].values()
              for p in e.info.protocols for name in p.configs]
 #: Top-level keys mmengine's Runner or the harness reads from a pretraining config.
@@ -78,11 +78,11 @@ CONFIG_BACKBONE = {'vgg16_paper': 'vgg16'}
 
 
 def smoke_dataset(evaluator) -> str:
-    return 'ucf101' if evaluator.data == 'video' else evaluator.dataset
+    return 'ucf101' if evaluator.modality == 'video' else evaluator.dataset
 
 
 def eval_request(evaluator, protocol, name, data_root, tmp_path, cfg_options=None):
-    backbone = PM.get('backbone', CONFIG_BACKBONE.get(name, SMOKE_BACKBONE[evaluator.data])).info
+    backbone = PM.get('backbone', CONFIG_BACKBONE.get(name, SMOKE_BACKBONE[evaluator.modality])).info
     return EvalRequest(
         protocol=protocol, backbone=backbone, backbone_weights=None,
         dataset=PM.get('dataset', smoke_dataset(evaluator)).info, data_root=data_root,

@@ -58,7 +58,7 @@ def readable(plan: RunPlan, source: DataSource, items: Sequence[Any], what: str,
     than ``plan.max_unreadable`` of them are unreadable."""
     from harness.data.probe import NOUNS, check_unreadable, probe_items
 
-    kind = source.dataset.data
+    kind = source.dataset.modality
     cache = plan.work_dir / 'probe' / f'{source.name}_{source.label}.json'
     with main_process_first():  # probed once, the cache read by the others
         bad = set(probe_items(source.root, items, kind, cache_file=cache).unreadable)
@@ -76,7 +76,7 @@ def eval_split(plan: RunPlan, name: str, log: Log) -> EvalSplit:
 
     split = plan.eval_data.read_split(name)
     if split.missing:
-        log(f'warning: {split.missing} {NOUNS[plan.eval_data.dataset.data]} listed in split '
+        log(f'warning: {split.missing} {NOUNS[plan.eval_data.dataset.modality]} listed in split '
             f'{name} are not on disk and were skipped')
     kept, bad = readable(plan, plan.eval_data, split.train + split.test, f'split {name}', log)
     kept_paths = {item.path for item in kept}
@@ -96,7 +96,7 @@ def check_disjoint(pretrain: DataSource, items: Sequence[Any], evaluation: DataS
                         if os.path.realpath(evaluation.root / item.path) in pretrain_files)
         if shared:
             raise DataError(f'the pretraining set ({pretrain.name}) holds {len(shared)} test '
-                            f'{NOUNS[evaluation.dataset.data]} of {evaluation.name} split '
+                            f'{NOUNS[evaluation.dataset.modality]} of {evaluation.name} split '
                             f'{split} (e.g. {shared[0]}); '
                             'pretrain on a set without them')
 
@@ -117,7 +117,7 @@ def pretraining_set(plan: RunPlan, split: EvalSplit, tests: Mapping[str, Sequenc
         used = source.dataset.module().SPLITS[0]
         full = source.read_split(used)
         if full.missing:
-            log(f'warning: {full.missing} {NOUNS[source.dataset.data]} listed in {source.name} '
+            log(f'warning: {full.missing} {NOUNS[source.dataset.modality]} listed in {source.name} '
                 'are not on disk and were skipped')
         items, bad = readable(plan, source, full.train, f'the {source.name} pretraining set',
                               log)
@@ -125,7 +125,7 @@ def pretraining_set(plan: RunPlan, split: EvalSplit, tests: Mapping[str, Sequenc
     check_disjoint(source, items, plan.eval_data, tests)
     if not items:
         raise DataError(f'the pretraining set {source.name} at {source.root} has no readable '
-                        f'training {NOUNS[source.dataset.data]}')
+                        f'training {NOUNS[source.dataset.modality]}')
     identity = {'dataset': source.name, 'data': source.label, 'split': used,
                 'num_items': len(items), 'files_sha256': datasets.list_sha256(items)}
     if skipped is not None:

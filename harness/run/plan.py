@@ -118,10 +118,10 @@ def plan_run(pm: PluginManager, options: RunOptions) -> RunPlan:
     method = pm.get('method', options.method)
     evaluator = pm.get('evaluator', options.eval)
     if options.backbone:  # the method's variant for the named backbone's kind of data
-        kind = pm.get('backbone', options.backbone).info.data
+        kind = pm.get('backbone', options.backbone).info.modality
     else:  # the variant for the evaluator's data
-        kind = evaluator.info.data
-    variant = method.info.for_data(kind)
+        kind = evaluator.info.modality
+    variant = method.info.for_modality(kind)
     if variant is None:
         raise HarnessError(f"method '{method.info.name}' trains on "
                            f"{' and '.join(method.info.kinds)}, not on {kind}; pick a "
@@ -129,14 +129,14 @@ def plan_run(pm: PluginManager, options: RunOptions) -> RunPlan:
                            "'harness list')")
     method = replace(method, info=variant)
     backbone = pm.get('backbone', options.backbone or method.info.default_backbone)
-    if method.info.data not in ('any', backbone.info.data):
-        raise HarnessError(f"backbone '{backbone.info.name}' takes {backbone.info.data} but "
-                           f"method '{method.info.name}' trains on {method.info.data}; "
-                           f"pick a {method.info.data} backbone (see 'harness list')")
-    if evaluator.info.data not in ('any', backbone.info.data):
-        raise HarnessError(f"evaluator '{evaluator.info.name}' takes {evaluator.info.data} but "
-                           f"backbone '{backbone.info.name}' takes {backbone.info.data}; pick "
-                           f"a {evaluator.info.data} backbone with --backbone (see 'harness "
+    if method.info.modality not in ('any', backbone.info.modality):
+        raise HarnessError(f"backbone '{backbone.info.name}' takes {backbone.info.modality} but "
+                           f"method '{method.info.name}' trains on {method.info.modality}; "
+                           f"pick a {method.info.modality} backbone (see 'harness list')")
+    if evaluator.info.modality not in ('any', backbone.info.modality):
+        raise HarnessError(f"evaluator '{evaluator.info.name}' takes {evaluator.info.modality} but "
+                           f"backbone '{backbone.info.name}' takes {backbone.info.modality}; pick "
+                           f"a {evaluator.info.modality} backbone with --backbone (see 'harness "
                            "list')")
     protocols = [p.name for p in evaluator.info.protocols]
     protocol_name = options.protocol or protocols[0]
@@ -266,9 +266,9 @@ def resolve_pretrain_data(pm: PluginManager, option: str | None, eval_data: Data
 def check_pretrain_kind(method: MethodInfo, source: DataSource) -> None:
     """The pretraining set holds the kind of data the method's sampler reads."""
     kind = method.pretrain_kind
-    if kind not in ('any', source.dataset.data):
+    if kind not in ('any', source.dataset.modality):
         raise HarnessError(f"method '{method.name}' pretrains on {kind} but the pretraining "
-                           f"set {source.name} holds {source.dataset.data}; name a {kind} "
+                           f"set {source.name} holds {source.dataset.modality}; name a {kind} "
                            "dataset with --pretrain-data (see 'harness list')")
 
 

@@ -10,7 +10,7 @@ from harness.plugins import PluginManager
 from harness.registry import MODELS
 
 IMAGE_BACKBONES = [e.info for e in PluginManager().components['backbone'].values()
-                   if e.info.data == 'image']
+                   if e.info.modality == 'image']
 # output side at 64 px input: stride 32 for the CNNs (AlexNet's ceil-mode pools leave 1),
 # 16 for the ViTs
 SIDE_AT_64 = {'resnet18': 2, 'resnet50': 2, 'resnet18-slim': 2, 'vgg16': 2, 'alexnet-bn': 1,

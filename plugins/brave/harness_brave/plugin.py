@@ -9,7 +9,7 @@ def harness_register_methods(register):
         name='brave',
         summary='narrow view and broad (longer, lower-resolution) views regress each other: '
                 'normalized MSE onto stop-gradient projections, no EMA',
-        data='video',
+        modality='video',
         configs=packaged_configs('harness_brave', 'brave'),
         default_backbone='r3d18',
         citation='Recasens et al., "Broaden Your Views for Self-Supervised Video Learning", '

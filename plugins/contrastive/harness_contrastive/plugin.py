@@ -46,14 +46,14 @@ def harness_register_methods(register):
     for name, (summary, stem, citation) in METHODS.items():
         also = ()
         if name in IMAGE_METHODS:
-            also = (MethodInfo(name=name, summary=summary, data='image',
+            also = (MethodInfo(name=name, summary=summary, modality='image',
                                configs=packaged_configs('harness_contrastive',
                                                         IMAGE_METHODS[name]),
                                default_backbone='resnet50', citation=citation),)
-        register(MethodInfo(name=name, summary=summary, data='video',
+        register(MethodInfo(name=name, summary=summary, modality='video',
                             configs=packaged_configs('harness_contrastive', stem),
                             default_backbone='r3d18', citation=citation, also=also))
     for name, (summary, stem, citation) in IMAGE_ONLY.items():
-        register(MethodInfo(name=name, summary=summary, data='image',
+        register(MethodInfo(name=name, summary=summary, modality='image',
                             configs=packaged_configs('harness_contrastive', stem),
                             default_backbone='resnet50', citation=citation))

@@ -9,7 +9,7 @@ def harness_register_methods(register):
         name='counting',
         summary='counts of the 2x-downsampled image equal the sum of its four tiles\' counts '
                 '(non-negative count vector), with a hinge keeping another image\'s counts away',
-        data='image',
+        modality='image',
         configs=packaged_configs('harness_counting', 'counting'),
         default_backbone='alexnet-bn',
         citation='Noroozi, Pirsiavash, Favaro, "Representation Learning by Learning to Count", '

@@ -330,7 +330,7 @@ def test_plugin_registers_both_layouts():
     harness_register_datasets(infos.append)
     assert [i.name for i in infos] == ['voc07', 'coco']
     for info in infos:
-        assert info.data == 'image' and info.layout_help
+        assert info.modality == 'image' and info.layout_help
         module = info.module()
         assert module.SPLITS and callable(module.read_split) and callable(module.prepare)
         assert callable(module.generate_demo) and callable(module.is_demo)

@@ -12,7 +12,7 @@ def harness_register_evaluators(register):
         name='voc07',
         summary='PASCAL VOC 2007 detection: an mmdet Faster R-CNN fine-tuned from the backbone, '
                 'tested on VOC2007 test',
-        data='image', dataset='voc07', splits=('test',), demo_pretrain='imagenet',
+        modality='image', dataset='voc07', splits=('test',), demo_pretrain='imagenet',
         protocols=(ProtocolInfo(
             name='finetune', version='1',
             summary='Faster R-CNN (ResNet C4 with res5 + extra BN as the RoI head, ResNet FPN, '
@@ -26,7 +26,7 @@ def harness_register_evaluators(register):
         name='coco',
         summary='COCO 2017 detection: an mmdet Faster R-CNN fine-tuned from the backbone on '
                 'train2017, tested on val2017',
-        data='image', dataset='coco', splits=('val2017',), demo_pretrain='imagenet',
+        modality='image', dataset='coco', splits=('val2017',), demo_pretrain='imagenet',
         protocols=(ProtocolInfo(
             name='finetune', version='1',
             summary='Faster R-CNN (ResNet FPN or C4) fine-tuned end to end, BN trained, no '

@@ -8,6 +8,6 @@ from harness.api import DatasetInfo
 def harness_register_datasets(register):
     register(DatasetInfo(
         name='imagenet', summary='an ImageNet-style image folder: train/ and val/ class folders',
-        data='image', layout='harness_imagedata.imagenet',
+        modality='image', layout='harness_imagedata.imagenet',
         layout_help='train/<class>/*.JPEG and val/<class>/* (.jpg .jpeg .png .bmp .webp, any '
                     'case); the classes are the folders of train/'))

@@ -11,7 +11,7 @@ def harness_register_evaluators(register):
     register(EvaluatorInfo(
         name='imagenet',
         summary='image classification on an ImageNet-style folder (train/ and val/ classes)',
-        data='image', dataset='imagenet', splits=('val',),
+        modality='image', dataset='imagenet', splits=('val',),
         protocols=(
             ProtocolInfo(
                 name='knn', version='1',

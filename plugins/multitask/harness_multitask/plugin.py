@@ -16,7 +16,7 @@ def harness_register_methods(register):
         summary='one ResNet trunk, heads for relative position, colorization, exemplar and '
                 'motion segmentation, losses summed; grey inputs and the lasso as options; '
                 'all tasks sample frames of the pretraining videos',
-        data='image',
+        modality='image',
         reads='video',
         demo_pretrain='kinetics400',
         configs=packaged_configs('harness_multitask', 'multitask', CONFIGS),

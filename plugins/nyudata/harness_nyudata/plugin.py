@@ -9,7 +9,7 @@ def harness_register_datasets(register):
     register(DatasetInfo(
         name='nyuv2', summary='NYU Depth v2 surface normals and depth: train on 795 images, '
                               'test on 654 (the official split)',
-        data='image', layout='harness_nyudata.nyuv2',
+        modality='image', layout='harness_nyudata.nyuv2',
         layout_help='images/<id:06d>_rgb.jpg, depth/<id:06d>_depth.png (uint16 mm, 0 invalid), '
                     'normals/nm_<id:06d>.mat (nx ny nz depthValid), splits/{train,test}list.txt '
                     '(1-based ids), SOURCE.txt (ladicky, fouhey or depth), optional '

@@ -357,7 +357,7 @@ def test_plugin_registers_the_layout():
     harness_register_datasets(infos.append)
     assert [i.name for i in infos] == ['nyuv2']
     info = infos[0]
-    assert info.data == 'image' and 'nm_<id:06d>.mat' in info.layout_help
+    assert info.modality == 'image' and 'nm_<id:06d>.mat' in info.layout_help
     module = info.module()
     assert module.SPLITS == ('official',) and callable(module.read_split)
     assert callable(module.prepare) and callable(module.generate_demo)

@@ -12,7 +12,7 @@ def harness_register_evaluators(register):
         name='nyuv2',
         summary='NYU Depth v2 dense prediction: a pyramid-pooling head on the backbone at output '
                 'stride 8, trained on the 795 train images, scored on the 654 test images',
-        data='image', dataset='nyuv2', splits=('official',), demo_pretrain='imagenet',
+        modality='image', dataset='nyuv2', splits=('official',), demo_pretrain='imagenet',
         protocols=(
             ProtocolInfo(
                 name='normals', version='1',

@@ -10,6 +10,6 @@ SUMMARY = 'no pretraining: randomly initialised backbone (reference row)'
 @hookimpl
 def harness_register_methods(register):
     register(MethodInfo(
-        name='random', summary=SUMMARY, data='video', configs={}, default_backbone='r3d18',
-        also=(MethodInfo(name='random', summary=SUMMARY, data='image', configs={},
+        name='random', summary=SUMMARY, modality='video', configs={}, default_backbone='r3d18',
+        also=(MethodInfo(name='random', summary=SUMMARY, modality='image', configs={},
                          default_backbone='resnet50'),)))

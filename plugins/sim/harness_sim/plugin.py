@@ -13,7 +13,7 @@ def harness_register_methods(register):
         summary='Siamese Image Modeling: from a block-masked view, predict the dense features '
                 "an EMA target gives another view, at that view's positions relative to the "
                 'first; UniGrad loss',
-        data='image',
+        modality='image',
         configs=packaged_configs('harness_sim', 'sim'),
         default_backbone='vit-b16',
         backbones=VITS,

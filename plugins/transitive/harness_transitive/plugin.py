@@ -10,7 +10,7 @@ def harness_register_methods(register):
         summary='patches mined from videos: tracked (intra-instance) and clustered '
                 '(inter-instance) pairs plus the transitive pairs between them, siamese '
                 'triplet ranking loss',
-        data='image',
+        modality='image',
         reads='video',
         demo_pretrain='kinetics400',
         configs=packaged_configs('harness_transitive', 'transitive',

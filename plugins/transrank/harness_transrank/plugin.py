@@ -43,6 +43,6 @@ METHODS = {
 @hookimpl
 def harness_register_methods(register):
     for name, (summary, stem, citation) in METHODS.items():
-        register(MethodInfo(name=name, summary=summary, data='video',
+        register(MethodInfo(name=name, summary=summary, modality='video',
                             configs=packaged_configs('harness_transrank', stem),
                             default_backbone='r3d18', citation=citation))

@@ -24,7 +24,7 @@ def test_registers_the_four_layouts():
     infos = registered()
     assert tuple(i.name for i in infos) == NAMES
     for info in infos:
-        assert isinstance(info, DatasetInfo) and info.data == 'video'
+        assert isinstance(info, DatasetInfo) and info.modality == 'video'
         assert info.summary and info.layout_help
         assert info.layout == f'harness_videodata.{info.name}'
 

@@ -44,16 +44,16 @@ def action_protocols() -> tuple[ProtocolInfo, ...]:
 def harness_register_evaluators(register):
     register(EvaluatorInfo(
         name='ucf101', summary='UCF101 action recognition (101 classes, official splits)',
-        data='video', dataset='ucf101', splits=('1', '2', '3'), demo_pretrain=DEMO_PRETRAIN,
+        modality='video', dataset='ucf101', splits=('1', '2', '3'), demo_pretrain=DEMO_PRETRAIN,
         protocols=action_protocols()))
     register(EvaluatorInfo(
         name='hmdb51', summary='HMDB51 action recognition (51 classes, official 70/30 splits)',
-        data='video', dataset='hmdb51', splits=('1', '2', '3'), demo_pretrain=DEMO_PRETRAIN,
+        modality='video', dataset='hmdb51', splits=('1', '2', '3'), demo_pretrain=DEMO_PRETRAIN,
         protocols=action_protocols()))
     register(EvaluatorInfo(
         name='temporal',
         summary='temporal probes on frozen features: clip order, clip overlap (sync), motion',
-        data='video', dataset='ucf101', splits=('1', '2', '3'), demo_pretrain=DEMO_PRETRAIN,
+        modality='video', dataset='ucf101', splits=('1', '2', '3'), demo_pretrain=DEMO_PRETRAIN,
         protocols=(
             ProtocolInfo(name='order', version='1',
                          summary='which of two non-overlapping clips of a video comes first '

@@ -302,35 +302,43 @@ class TemporalProbe(FeatureProtocol):
                                            dict(cfg.classifier))}
 
 
-class Order(TemporalProbe):
+class PairProbe(TemporalProbe):
+    """A probe on pairs of clips of a video, labelled by one of ``classes`` (balanced)."""
+
+    classes: tuple[str, ...] = ()
+
+    def sampler(self, spec: ViewSpec, cfg: Any) -> tuple[Callable, int]:
+        """(frames, label, rng) -> the pair's clip indices; and the frames a video needs."""
+        raise NotImplementedError
+
+    def probe(self, request: EvalRequest, cfg: Any) -> tuple[Probe, list, list]:
+        sample, min_frames = self.sampler(clip_spec(cfg.clip_len, cfg.frame_interval), cfg)
+        split = request.read_split()
+        probe = Probe(samples_per_video=cfg.pairs_per_video, classes=len(self.classes),
+                      clips=2, combine=pair_features, min_frames=min_frames, sample=sample)
+        return probe, list(split.train), list(split.test)
+
+    def views(self, cfg: Any) -> tuple[int, int]:
+        return 2, 1
+
+
+class Order(PairProbe):
     """Which of two non-overlapping clips comes first (see the module doc)."""
 
-    def probe(self, request: EvalRequest, cfg: Any) -> tuple[Probe, list, list]:
-        spec = clip_spec(cfg.clip_len, cfg.frame_interval)
-        split = request.read_split()
-        probe = Probe(samples_per_video=cfg.pairs_per_video, classes=len(ORDER_CLASSES),
-                      clips=2, combine=pair_features,
-                      min_frames=order_min_frames(spec, cfg.min_gap),
-                      sample=lambda n, label, rng: order_pair(n, spec, cfg.min_gap, label, rng))
-        return probe, list(split.train), list(split.test)
+    classes = ORDER_CLASSES
 
-    def views(self, cfg: Any) -> tuple[int, int]:
-        return 2, 1
+    def sampler(self, spec: ViewSpec, cfg: Any) -> tuple[Callable, int]:
+        return (lambda n, label, rng: order_pair(n, spec, cfg.min_gap, label, rng),
+                order_min_frames(spec, cfg.min_gap))
 
 
-class Sync(TemporalProbe):
+class Sync(PairProbe):
     """The overlap pattern of two overlapping clips (see the module doc)."""
 
-    def probe(self, request: EvalRequest, cfg: Any) -> tuple[Probe, list, list]:
-        spec = clip_spec(cfg.clip_len, cfg.frame_interval)
-        split = request.read_split()
-        probe = Probe(samples_per_video=cfg.pairs_per_video, classes=len(SYNC_CLASSES),
-                      clips=2, combine=pair_features,
-                      sample=lambda n, label, rng: sync_pair(n, spec, label, rng))
-        return probe, list(split.train), list(split.test)
+    classes = SYNC_CLASSES
 
-    def views(self, cfg: Any) -> tuple[int, int]:
-        return 2, 1
+    def sampler(self, spec: ViewSpec, cfg: Any) -> tuple[Callable, int]:
+        return (lambda n, label, rng: sync_pair(n, spec, label, rng)), 1
 
 
 class Motion(TemporalProbe):

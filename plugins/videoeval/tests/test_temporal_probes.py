@@ -166,7 +166,7 @@ def make_request(name: str, root: Path, work_dir: Path, backbone: str = 'Tempora
             weights: Path | None = None, **options) -> EvalRequest:
     return EvalRequest(
         protocol=protocol(name),
-        backbone=BackboneInfo(name=backbone, summary='test', data='video',
+        backbone=BackboneInfo(name=backbone, summary='test', modality='video',
                               cfg=dict(type=f'harness.{backbone}'), feat_dim=4),
         backbone_weights=weights, dataset=UCF101, data_root=root,
         work_dir=work_dir, split='1', seed=0, cfg_options=options)

@@ -9,7 +9,7 @@ def harness_register_backbones(register):
     register(BackboneInfo(
         name='tiny3d',
         summary='two 3D conv layers, 32-d: for smoke tests, not for results',
-        data='video',
+        modality='video',
         cfg={'type': 'harness.Tiny3D'},
         feat_dim=32,
         imports=('harness_example.tiny3d',),
@@ -22,7 +22,7 @@ def harness_register_methods(register):
         name='tinysiam',
         summary='example: a predictor regresses the other clip of the video (negative cosine, '
                 'stop-gradient target), for smoke tests, not for results',
-        data='video',
+        modality='video',
         # configs shipped inside this package (package data), found the same way whether the
         # plugin is installed editable or from a wheel
         configs={'demo': 'harness_example:configs/tinysiam_demo.py',
