@@ -42,12 +42,18 @@ CORE_IMPORTS = ('harness.datasets', 'harness.data.views', 'harness.data.images',
 
 
 def load_config(path: str | os.PathLike, *, label: str) -> Config:
-    """The mmengine config in ``path``; a file mmengine cannot parse is a one-line error."""
+    """The mmengine config in ``path``, without its private values (top-level names starting
+    with ``_``: values a config shares with the configs built on it, e.g. a method's set of
+    transformations that its demo and paper configs put into their pipelines, and that nothing
+    reads from the merged config); a file mmengine cannot parse is a one-line error."""
     try:
-        return Config.fromfile(str(path))
+        cfg = Config.fromfile(str(path))
     except (SyntaxError, KeyError, ValueError, TypeError, OSError, ImportError) as exc:
         raise ConfigError(f'{label} {path} cannot be read: {type(exc).__name__}: '
                           f"{' '.join(str(exc).split())}") from exc
+    for key in [key for key in cfg.keys() if key.startswith('_')]:
+        cfg.pop(key)
+    return cfg
 
 
 def config_imports(cfg: Mapping) -> list[str]:

@@ -162,3 +162,13 @@ def test_evaluation_config_is_merged_over_the_runtime_unless_it_runs_no_runner(t
     probe.write_text("feature_loader = dict(batch_size=2)\n")
     assert set(load_eval_config(eval_request(probe)).keys()) == {'feature_loader', 'randomness'}
     assert load_eval_config(eval_request(probe), runtime=True).log_level == 'INFO'
+
+
+def test_private_values_are_shared_with_derived_configs_but_not_loaded(tmp_path):
+    from harness.config import load_config
+
+    (tmp_path / 'base.py').write_text("_sizes = [1, 2, 3]\nmodel = dict(n=len(_sizes))\n")
+    (tmp_path / 'leaf.py').write_text("_base_ = ['./base.py']\n"
+                                      "data = dict(sizes=_base_._sizes)\n")
+    cfg = load_config(tmp_path / 'leaf.py', label='config')
+    assert cfg.to_dict() == dict(model=dict(n=3), data=dict(sizes=[1, 2, 3]))
