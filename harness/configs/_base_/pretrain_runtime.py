@@ -1,7 +1,9 @@
-# The runtime of every pretraining (runtime.py), the core's imports and the skeleton of the
-# training data: a method's config gives its model, its schedule and its train_dataloader's
-# batch_size and dataset.pipeline (and the dataset's type where it does not read videos);
-# harness.config merges it over this file, its custom_imports united with these.
+# What every pretraining config runs over: runtime.py with pretraining's logging and checkpoint
+# intervals and progress bar, the core's imports and the skeleton of the training data. A
+# method's config gives its model, its schedule and its train_dataloader's batch_size and
+# dataset.pipeline (and the dataset's type where it does not read videos), and whatever else it
+# changes; harness.config.load_pretrain_config merges it over this file, its custom_imports
+# united with these.
 _base_ = ['./runtime.py']
 
 log_processor = dict(window_size=5)
