@@ -25,33 +25,97 @@ UNHASHED_KEYS = ('work_dir', 'launcher', 'resume', 'load_from', 'experiment_name
 NEW_KEY = '+'
 #: The prefix that routes a ``--cfg-options`` key to the evaluation config.
 EVAL_PREFIX = 'eval.'
-#: The runtime every pretraining config runs with (logging, checkpoints, progress bar); the
-#: method's own config is merged over it.
-PRETRAIN_RUNTIME = Path(__file__).resolve().parent / 'configs' / '_base_' / 'pretrain_runtime.py'
+_BASES = Path(__file__).resolve().parent / 'configs' / '_base_'
+#: The runtime every Runner of the harness runs with (registry scope, process setup, logging,
+#: default hooks); the two below build on it.
+RUNTIME = _BASES / 'runtime.py'
+#: What every pretraining config runs over: the runtime, the core's imports, the training
+#: data's skeleton and the progress bar; the method's own config is merged over it.
+PRETRAIN_RUNTIME = _BASES / 'pretrain_runtime.py'
+#: What every evaluation config a Runner trains runs over: the runtime and the test of the last
+#: model (no validation).
+EVAL_RUNTIME = _BASES / 'eval_runtime.py'
+#: The core's modules in the order a merged config imports them, before every other module
+#: (the order the shipped configs have always listed them in).
+CORE_IMPORTS = ('harness.datasets', 'harness.data.views', 'harness.data.images',
+                'harness.data.augment', 'harness.weights', 'harness.hooks', 'harness.optimizers')
 
 
 def load_config(path: str | os.PathLike, *, label: str) -> Config:
-    """The mmengine config in ``path``; a file mmengine cannot parse is a one-line error."""
+    """The mmengine config in ``path``, without its private values (top-level names starting
+    with ``_``: values a config shares with the configs built on it, e.g. a method's set of
+    transformations that its demo and paper configs put into their pipelines, and that nothing
+    reads from the merged config); a file mmengine cannot parse is a one-line error."""
     try:
-        return Config.fromfile(str(path))
+        cfg = Config.fromfile(str(path))
     except (SyntaxError, KeyError, ValueError, TypeError, OSError, ImportError) as exc:
         raise ConfigError(f'{label} {path} cannot be read: {type(exc).__name__}: '
                           f"{' '.join(str(exc).split())}") from exc
+    for key in [key for key in cfg.keys() if key.startswith('_')]:
+        cfg.pop(key)
+    return cfg
+
+
+def config_imports(cfg: Mapping) -> list[str]:
+    """The modules a config's ``custom_imports`` names."""
+    return list((cfg.get('custom_imports') or {}).get('imports') or [])
+
+
+def unite_imports(base: list[str], own: list[str]) -> list[str]:
+    """The modules of a base's and a config's ``custom_imports``, each once: those of
+    :data:`CORE_IMPORTS` first, in its order, then the others, the base's before the config's
+    (mmengine's merge would replace the base's list by the config's). Where one side names
+    none, the other's list as it is."""
+    if not base or not own:
+        return list(base or own)
+    modules = list(dict.fromkeys([*base, *own]))
+    core = [m for m in CORE_IMPORTS if m in modules]
+    return core + [m for m in modules if m not in core]
+
+
+def _merged(base: Any, own: Any) -> Any:
+    """``own`` merged over ``base`` as mmengine merges a config over its ``_base_``: dicts key by
+    key (``_delete_=True``: ``own``'s dict alone), every other value replaced; a dict also
+    replaces a value of another kind (a runtime's ``test_evaluator = None``)."""
+    if not isinstance(own, Mapping):
+        return own
+    own = dict(own)
+    delete = own.pop('_delete_', False)
+    merged = dict(base) if isinstance(base, Mapping) and not delete else {}
+    for key, value in own.items():
+        merged[key] = _merged(merged.get(key), value)
+    return merged
+
+
+def merge_over(base_path: Path, cfg: Config, *, label: str) -> Config:
+    """``cfg`` merged over the config in ``base_path`` (:func:`_merged`), their
+    ``custom_imports`` united (:func:`unite_imports`)."""
+    base = load_config(base_path, label=label)
+    merged = _merged(base.to_dict(), cfg.to_dict())
+    imports = unite_imports(config_imports(base), config_imports(cfg))
+    if imports:
+        merged['custom_imports'] = dict(merged['custom_imports'], imports=imports)
+    return Config(merged, filename=cfg.filename)
 
 
 def load_pretrain_config(path: str | os.PathLike) -> Config:
-    """A method's pretraining config merged over :data:`PRETRAIN_RUNTIME`."""
-    cfg = load_config(PRETRAIN_RUNTIME, label='pretraining runtime')
-    method = load_config(path, label='pretraining config')
-    cfg.merge_from_dict(method.to_dict())
-    return Config(cfg.to_dict(), filename=method.filename)
+    """A method's pretraining config merged over :data:`PRETRAIN_RUNTIME`
+    (:func:`merge_over`)."""
+    return merge_over(PRETRAIN_RUNTIME, load_config(path, label='pretraining config'),
+                      label='pretraining runtime')
 
 
-def load_eval_config(request, *, runtime: bool = True) -> Config:
+def load_eval_config(request, *, runtime: bool | None = None) -> Config:
     """An evaluation protocol's config (``request.config``, a :class:`harness.api.EvalRequest`)
-    with the request's seed (``randomness``; the config's default ``seeds`` removed) and its
-    ``--cfg-options`` applied (keys must exist). runtime: whether a Runner runs it."""
+    merged over :data:`EVAL_RUNTIME` where a Runner runs it (``runtime``; None: where the
+    config has a ``train_cfg``, so not under a probe on frozen features, which has none), with
+    the request's seed (``randomness``; the config's default ``seeds`` removed) and its
+    ``--cfg-options`` applied (keys must exist)."""
     cfg = load_config(request.config, label='evaluation config')
+    if runtime is None:
+        runtime = 'train_cfg' in cfg
+    if runtime:
+        cfg = merge_over(EVAL_RUNTIME, cfg, label='evaluation runtime')
     cfg.pop('seeds', None)  # which seeds run is the runner's (harness.run.plan.config_seeds)
     cfg.randomness = dict(seed=request.seed, deterministic=False)
     return apply_cfg_options(cfg, request.cfg_options, label='evaluation config',

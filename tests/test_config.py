@@ -102,3 +102,73 @@ def test_amp_turns_every_optimizer_wrapper_into_mmengines_amp_wrapper():
     assert use_amp(sample(), None).optim_wrapper == sample().optim_wrapper
     frozen = Config(dict(feature_pipeline=[]))
     assert use_amp(frozen, 'bf16') is frozen and 'optim_wrapper' not in frozen
+
+
+def test_imports_of_base_and_config_are_united_core_first():
+    from harness.config import unite_imports
+
+    base = ['harness.datasets', 'harness.data.augment', 'harness.hooks']
+    own = ['harness.data.views', 'plugin.model', 'harness.hooks', 'plugin.backbone']
+    assert unite_imports(base, own) == ['harness.datasets', 'harness.data.views',
+                                        'harness.data.augment', 'harness.hooks',
+                                        'plugin.model', 'plugin.backbone']
+    # one side empty: the other's list as it is (an evaluation config's own order)
+    assert unite_imports([], ['mmdet.models', 'harness.hooks']) == ['mmdet.models',
+                                                                    'harness.hooks']
+
+
+def test_pretraining_config_gets_the_data_skeleton_and_the_core_imports(tmp_path):
+    method = tmp_path / 'm.py'
+    method.write_text(
+        "custom_imports = dict(imports=['harness.data.images', 'harness.errors'])\n"
+        "train_dataloader = dict(batch_size=4, sampler=dict(_delete_=True, type='S'),\n"
+        "                        dataset=dict(type='ImageListDataset', pipeline=[]))\n")
+    cfg = load_pretrain_config(method)
+    assert cfg.custom_imports == dict(
+        imports=['harness.datasets', 'harness.data.images', 'harness.data.augment',
+                 'harness.hooks', 'harness.errors'], allow_failed_imports=False)
+    assert cfg.train_dataloader == dict(
+        num_workers=2, persistent_workers=True, sampler=dict(type='S'),
+        collate_fn=dict(type='default_collate'), batch_size=4,
+        dataset=dict(type='ImageListDataset', data_root=None, ann_file=None, pipeline=[]))
+
+
+def eval_request(config):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(config=config, seed=3, cfg_options={})
+
+
+def test_evaluation_config_is_merged_over_the_runtime_unless_it_runs_no_runner(tmp_path):
+    from harness.config import load_eval_config
+
+    protocol = tmp_path / 'p.py'
+    protocol.write_text("default_scope = 'mmdet'\ndefault_hooks = dict(checkpoint=dict("
+                        "interval=7))\ntest_evaluator = dict(type='M')\nseeds = [0, 1]\n"
+                        "train_cfg = dict(type='IterBasedTrainLoop', max_iters=5)\n")
+    cfg = load_eval_config(eval_request(protocol))  # it has a train_cfg: a Runner runs it
+    assert cfg.default_scope == 'mmdet' and cfg.log_level == 'INFO'
+    assert cfg.default_hooks.checkpoint == dict(type='CheckpointHook', by_epoch=False,
+                                                max_keep_ckpts=1, interval=7)
+    assert cfg.default_hooks.timer == dict(type='IterTimerHook')
+    assert cfg.val_cfg is None and cfg.test_cfg == dict(type='TestLoop')
+    assert cfg.test_evaluator == dict(type='M')  # a dict replaces the runtime's None
+    assert cfg.randomness == dict(seed=3, deterministic=False) and 'seeds' not in cfg
+    frozen = load_eval_config(eval_request(protocol), runtime=False)
+    assert set(frozen.keys()) == {'default_scope', 'default_hooks', 'test_evaluator',
+                                  'train_cfg', 'randomness'}
+    assert frozen.default_hooks == dict(checkpoint=dict(interval=7))
+    probe = tmp_path / 'probe.py'  # no train_cfg: a probe on frozen features, no Runner
+    probe.write_text("feature_loader = dict(batch_size=2)\n")
+    assert set(load_eval_config(eval_request(probe)).keys()) == {'feature_loader', 'randomness'}
+    assert load_eval_config(eval_request(probe), runtime=True).log_level == 'INFO'
+
+
+def test_private_values_are_shared_with_derived_configs_but_not_loaded(tmp_path):
+    from harness.config import load_config
+
+    (tmp_path / 'base.py').write_text("_sizes = [1, 2, 3]\nmodel = dict(n=len(_sizes))\n")
+    (tmp_path / 'leaf.py').write_text("_base_ = ['./base.py']\n"
+                                      "data = dict(sizes=_base_._sizes)\n")
+    cfg = load_config(tmp_path / 'leaf.py', label='config')
+    assert cfg.to_dict() == dict(model=dict(n=3), data=dict(sizes=[1, 2, 3]))

@@ -1,6 +1,6 @@
 """Checks every registered method and backbone gets for free (timm's tests/test_models.py):
-one training step of each pretraining method on each backbone of its kind, and each video
-backbone inside mmaction2's Recognizer3D."""
+one training step of each pretraining method on each backbone of its kind, each backbone's output
+width against its registration, and each video backbone inside mmaction2's Recognizer3D."""
 from __future__ import annotations
 
 import pytest
@@ -47,12 +47,30 @@ def test_video_backbone_in_mmaction_recognizer(backbone):
         data_preprocessor=dict(type='ActionDataPreprocessor', format_shape='NCTHW')))
     clips = torch.randn(2, 1, 3, 8, 32, 32)
     samples = [ActionDataSample().set_gt_label(i) for i in (0, 2)]
-    feats = model.backbone(clips[:, 0])
-    assert feats.shape[:2] == (2, backbone.feat_dim)
     losses = model(clips, samples, mode='loss')
     assert torch.isfinite(losses['loss_cls'])
     losses['loss_cls'].backward()
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.backbone.parameters())
+
+
+@pytest.mark.parametrize('backbone', BACKBONES, ids=[b.name for b in BACKBONES])
+def test_backbone_outputs_the_width_its_registration_states(backbone):
+    """BackboneInfo.feat_dim is the one statement of a backbone's width (the harness sets every
+    method's and evaluator's feat_dim from it): the network's output channels match it, and the
+    network does not state it again."""
+    import importlib
+
+    from harness.registry import MODELS
+
+    for module in backbone.imports:
+        importlib.import_module(module)
+    torch.manual_seed(0)
+    net = MODELS.build(dict(backbone.cfg)).eval()
+    inputs = torch.randn(2, 3, 8, 64, 64) if backbone.data == 'video' else \
+        torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        assert net(inputs).shape[:2] == (2, backbone.feat_dim)
+    assert not hasattr(net, 'feat_dim'), backbone.name
 
 
 @pytest.mark.parametrize('backbone', BACKBONES, ids=[b.name for b in BACKBONES])

@@ -110,24 +110,31 @@ def test_protocol_config_evaluates_on_demo_data(evaluator, protocol, name, reque
 
 @pytest.mark.slow
 def test_a_method_config_runs_under_plain_mmengine(small_demo, tmp_path):
-    """Without the harness's runner: mmengine's own Runner, the config's own custom_imports
-    (in a fresh process, so nothing the tests imported helps)."""
+    """Without the harness's runner: the merged config (what `harness run --dry-run` prints,
+    the method's config over its runtime base) written to a file and trained by mmengine's own
+    Runner with the config's own custom_imports (in a fresh process, so nothing the tests
+    imported helps)."""
     import subprocess
     import sys
 
     from harness import data as datasets
+    from harness.pretrain import build_pretrain_config
 
     split = PM.get('dataset', 'ucf101').info.module().read_split(small_demo, '1')
     ann_file = datasets.annotation_list(tmp_path, 'train', split.train)
     config = pick_config(PM.get('method', 'brave').info.configs, 'demo', 'brave')[1]
+    backbone = PM.get('backbone', 'r3d18').info
+    build = dict(data_root=small_demo, ann_file=ann_file, seed=0, launcher='none',
+                 data_identity={'files_sha256': datasets.list_sha256(split.train)})
+    full = build_pretrain_config(config, backbone, cfg_options={}, **build)
+    merged = tmp_path / 'brave_demo_merged.py'
+    build_pretrain_config(config, backbone, cfg_options=shrink_options(full), **build).dump(merged)
     code = f'''
 from mmengine.config import Config
 from mmengine.runner import Runner
 from harness.compat import allow_mmengine_checkpoints
 allow_mmengine_checkpoints()
-cfg = Config.fromfile({str(config)!r})
-cfg.train_dataloader.dataset.update(data_root={str(small_demo)!r}, ann_file={str(ann_file)!r})
-cfg.merge_from_dict({shrink_options(load_pretrain_config(config))!r})
+cfg = Config.fromfile({str(merged)!r})
 cfg.work_dir = {str(tmp_path / 'plain')!r}
 Runner.from_cfg(cfg).train()
 print('trained')

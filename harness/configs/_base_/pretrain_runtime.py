@@ -1,17 +1,28 @@
-# Runtime shared by pretraining configs (mmengine Runner, registry scope 'harness').
-default_scope = 'harness'
-env_cfg = dict(cudnn_benchmark=False,
-               mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-               dist_cfg=dict(backend='nccl'))
-log_level = 'INFO'
-log_processor = dict(type='LogProcessor', window_size=5, by_epoch=False)
+# What every pretraining config runs over: runtime.py with pretraining's logging and checkpoint
+# intervals and progress bar, the core's imports and the skeleton of the training data. A
+# method's config gives its model, its schedule and its train_dataloader's batch_size and
+# dataset.pipeline (and the dataset's type where it does not read videos), and whatever else it
+# changes; harness.config.load_pretrain_config merges it over this file, its custom_imports
+# united with these.
+_base_ = ['./runtime.py']
+
+log_processor = dict(window_size=5)
 default_hooks = dict(
-    runtime_info=dict(type='RuntimeInfoHook'),
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=5),
-    param_scheduler=dict(type='ParamSchedulerHook'),
+    logger=dict(interval=5),
     # resumable every 30 iterations (with optimizer state an R3D-18 checkpoint is 800 MB)
-    checkpoint=dict(type='CheckpointHook', interval=30, by_epoch=False, max_keep_ckpts=2),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
+    checkpoint=dict(interval=30, max_keep_ckpts=2),
 )
 custom_hooks = [dict(type='ProgressBarHook', desc='pretrain')]
+# the core's modules every pretraining needs (a config adds harness.data.views or
+# harness.data.images for its sampler, its model's module and its backbone's)
+custom_imports = dict(imports=['harness.datasets', 'harness.data.augment', 'harness.hooks'],
+                      allow_failed_imports=False)
+# The harness sets the dataset's data_root and ann_file (--pretrain-data).
+train_dataloader = dict(
+    num_workers=2,
+    persistent_workers=True,
+    # iteration-based training: one endless shuffled stream, no restart at epoch ends
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(type='VideoListDataset', data_root=None, ann_file=None),
+)

@@ -19,7 +19,6 @@ class _TorchvisionResNet(BaseModule):
     """The stem and four stages of a torchvision ResNet, under torchvision's names."""
 
     builder = None
-    feat_dim = 512
 
     def __init__(self, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
@@ -47,7 +46,6 @@ class ResNet50(_TorchvisionResNet):
     """ResNet-50 (torchvision ``resnet50``), 2048 output channels at stride 32."""
 
     builder = staticmethod(tv_models.resnet50)
-    feat_dim = 2048
 
 
 @MODELS.register_module()
@@ -56,8 +54,6 @@ class ResNet18Slim(BaseModule):
     ``ResNet(depth=18, base_channels=16)``: torchvision's layout and parameter names (so mmdet
     loads it as it is), about 14x cheaper than ResNet-18, which is what lets the CPU demo
     pretrain long enough to learn something. 128 output channels at stride 32."""
-
-    feat_dim = 128
 
     def __init__(self, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
@@ -79,8 +75,6 @@ class VGG16(BaseModule):
     """VGG-16 (torchvision ``vgg16``, no BN): its ``features``, 512 output channels at stride
     32 (Transitive Invariance's backbone)."""
 
-    feat_dim = 512
-
     def __init__(self, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         self.features = tv_models.vgg16(weights=None).features
@@ -96,7 +90,6 @@ class AlexNetBN(BaseModule):
     (11x11 stride-4 stem, max pools after conv1, conv2 and conv5). 256 output channels at stride
     32. torchvision's ``alexnet`` has no BN and narrower layers, hence this one."""
 
-    feat_dim = 256
     widths = (96, 256, 384, 384, 256)
 
     def __init__(self, init_cfg=None):
@@ -147,7 +140,6 @@ class _TimmViT(BaseModule):
         # timm initialised it already; mmengine's init_weights() would otherwise call timm's
         # init_weights() again after this module's init_cfg, replacing transferred weights
         self.vit.is_init = True
-        self.feat_dim = self.embed_dim
 
     def forward(self, x):
         tokens = self.vit.forward_features(x)[:, self.vit.num_prefix_tokens:]

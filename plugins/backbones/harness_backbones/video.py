@@ -14,7 +14,6 @@ class _TorchvisionVideoResNet(BaseModule):
     """The stem and four stages of a torchvision VideoResNet."""
 
     builder = None
-    feat_dim = 512
 
     def __init__(self, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
@@ -49,8 +48,6 @@ class R2Plus1D18(_TorchvisionVideoResNet):
 class S3D(BaseModule):
     """S3D (torchvision ``s3d``, Xie et al. 2018): its ``features``, 1024 output channels."""
 
-    feat_dim = 1024
-
     def __init__(self, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         self.features = tv_video.s3d(weights=None).features
@@ -66,8 +63,6 @@ class R3D18Slim(BaseModule):
     stride 2 and no pooling, full 3x3x3 basic blocks, stages 2-4 halving time and space,
     Kaiming init without zeroed residual branches. 128 output channels; about 12x cheaper than
     R3D-18, which is what lets the CPU demo pretrain long enough to learn something."""
-
-    feat_dim = 128
 
     def __init__(self, init_cfg=None):
         super().__init__(init_cfg=init_cfg)

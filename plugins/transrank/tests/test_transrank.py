@@ -90,3 +90,29 @@ def test_aspect_family_adds_its_own_score_matrix_and_loss():
     assert set(losses) == {'loss_aspect'} and model.aspect_head[-1].out_features == 3
     losses['loss_aspect'].backward()
     assert model.aspect_head[0].weight.grad.abs().sum() > 0
+
+
+PAIRS = ['pace', 'rotnet3d', 'rtt', 'aot', 'speednet', 'transrank', 'transrank_cls']
+
+
+@pytest.mark.parametrize('method', PAIRS)
+def test_demo_and_paper_configs_differ_only_in_scale_and_the_head_fits_the_sampler(method):
+    """A method's transformations are stated once (_base_/models/<method>.py): its demo and
+    paper configs draw the same ones, and the temporal head has one score per transformation
+    (none where the only one is 1x)."""
+    from importlib.resources import files
+
+    from harness.config import load_pretrain_config
+
+    configs = files('harness_transrank') / 'configs'
+    demo, paper = (load_pretrain_config(configs / f'{method}_{scale}.py')
+                   for scale in ('demo', 'paper'))
+    samplers = [cfg.train_dataloader.dataset.pipeline[0] for cfg in (demo, paper)]
+    scale = ('frames', 'size')
+    assert [(s.frames, s.size) for s in samplers] == [(8, 32), (16, 112)]
+    assert {k: v for k, v in samplers[0].items() if k not in scale} == \
+        {k: v for k, v in samplers[1].items() if k not in scale}
+    assert demo.model == paper.model
+    temporal = samplers[0].temporal
+    assert demo.model.num_temporal == (0 if temporal == ['1x'] else len(temporal))
+    assert demo.model.rotation == samplers[0].rotation

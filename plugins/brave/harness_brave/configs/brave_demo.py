@@ -2,34 +2,24 @@
 # Paper views (brave_paper.py): narrow 16 frames stride 2 at 224 px, broad 64 frames stride 4 at
 # 112 px. Here: narrow 8 x stride 2 at 32 px, broad 16 x stride 4 at 24 px (demo videos have 48
 # frames, so broad views exercise looping padding).
-# The harness sets model.backbone (--backbone), model.feat_dim, the dataset's data_root and
-# ann_file (--pretrain-data) and the seed; under plain mmengine set the data yourself.
-default_scope = 'harness'
-custom_imports = dict(imports=['harness.datasets', 'harness.data.views', 'harness.data.augment',
-                               'harness.hooks',
-                               'harness_brave.model', 'harness_backbones.video'],
-                      allow_failed_imports=False)
+# The harness runs it over its pretraining runtime (harness/configs/_base_/pretrain_runtime.py:
+# logging, checkpoints, the core's imports, the train_dataloader's sampler and loader) and sets
+# model.backbone (--backbone), model.feat_dim, the dataset's data_root and ann_file
+# (--pretrain-data) and the seed; `harness run --dry-run` prints the merged config.
+custom_imports = dict(imports=['harness.data.views',
+                               'harness_brave.model', 'harness_backbones.video'])
 
 model = dict(
     type='BraVe',
     data_preprocessor=dict(type='harness.AugmentViews'),  # augmentation, batched on the device
     backbone=dict(type='harness.R3D18'),
-    feat_dim=512,
     hidden_dim=512,  # paper: 4096
     proj_dim=128,
 )
 
 train_dataloader = dict(
     batch_size=8,
-    num_workers=2,
-    persistent_workers=True,
-    # iteration-based training: one endless shuffled stream, no restart at epoch ends
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
     dataset=dict(
-        type='VideoListDataset',
-        data_root=None,
-        ann_file=None,
         pipeline=[
             # placement 'shared_start': the narrow view starts where the broad view starts,
             # as in the official code; 'independent' samples each start separately.

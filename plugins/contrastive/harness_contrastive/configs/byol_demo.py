@@ -4,5 +4,5 @@ _base_ = ['./_base_/two_view_demo.py']
 
 model = dict(type='BYOL',
              data_preprocessor=dict(type='harness.AugmentViews'),
-             backbone=dict(type='harness.R3D18'), feat_dim=512,
+             backbone=dict(type='harness.R3D18'),
              hidden_dim=512, dim=128, momentum=0.99)

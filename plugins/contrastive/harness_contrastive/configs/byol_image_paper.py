@@ -7,7 +7,7 @@ _base_ = ['./_base_/two_view_image_paper.py']
 
 model = dict(type='BYOL',
              data_preprocessor=dict(type='harness.AugmentViews', channels_last=True),
-             backbone=dict(type='harness.ResNet50'), feat_dim=2048,
+             backbone=dict(type='harness.ResNet50'),
              hidden_dim=4096, dim=256, momentum=0.996)
 train_dataloader = dict(dataset=dict(pipeline=[
     dict(type='SampleImageViews', views=dict(

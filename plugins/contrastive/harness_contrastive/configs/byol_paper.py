@@ -5,5 +5,5 @@ _base_ = ['./_base_/two_view_paper.py']
 
 model = dict(type='BYOL',
              data_preprocessor=dict(type='harness.AugmentViews', channels_last=True),
-             backbone=dict(type='harness.R3D18'), feat_dim=512,
+             backbone=dict(type='harness.R3D18'),
              hidden_dim=4096, dim=256, momentum=0.996)

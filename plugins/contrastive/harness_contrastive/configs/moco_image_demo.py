@@ -5,5 +5,5 @@ _base_ = ['./_base_/two_view_image_demo.py']
 
 model = dict(type='MoCo',
              data_preprocessor=dict(type='harness.AugmentViews'),
-             backbone=dict(type='harness.ResNet50'), feat_dim=2048,
+             backbone=dict(type='harness.ResNet50'),
              hidden_dim=512, dim=128, queue_size=256, momentum=0.99, temperature=0.2)

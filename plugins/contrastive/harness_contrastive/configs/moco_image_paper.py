@@ -6,7 +6,7 @@ _base_ = ['./_base_/two_view_image_paper.py']
 
 model = dict(type='MoCo',
              data_preprocessor=dict(type='harness.AugmentViews', channels_last=True),
-             backbone=dict(type='harness.ResNet50'), feat_dim=2048,
+             backbone=dict(type='harness.ResNet50'),
              hidden_dim=2048, dim=128, queue_size=65536, momentum=0.999, temperature=0.2)
 train_cfg = dict(_delete_=True, type='EpochBasedTrainLoop', max_epochs=200)
 optim_wrapper = dict(optimizer=dict(_delete_=True, type='SGD', lr=0.03, momentum=0.9,

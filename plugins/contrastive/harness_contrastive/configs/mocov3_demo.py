@@ -7,5 +7,5 @@ _base_ = ['./byol_image_demo.py']
 
 model = dict(_delete_=True, type='MoCoV3',
              data_preprocessor=dict(type='harness.AugmentViews'),
-             backbone=dict(type='harness.ResNet50'), feat_dim=2048,
+             backbone=dict(type='harness.ResNet50'),
              hidden_dim=512, dim=128, momentum=0.99, temperature=1.0)

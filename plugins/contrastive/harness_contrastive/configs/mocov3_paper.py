@@ -8,7 +8,7 @@ _base_ = ['./byol_image_paper.py']
 
 model = dict(_delete_=True, type='MoCoV3',
              data_preprocessor=dict(type='harness.AugmentViews', channels_last=True),
-             backbone=dict(type='harness.ResNet50'), feat_dim=2048,
+             backbone=dict(type='harness.ResNet50'),
              hidden_dim=4096, dim=256, momentum=0.99, temperature=1.0)
 train_cfg = dict(_delete_=True, type='EpochBasedTrainLoop', max_epochs=100)
 optim_wrapper = dict(optimizer=dict(lr=9.6, weight_decay=1e-6))

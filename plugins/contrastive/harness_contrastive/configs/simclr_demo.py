@@ -6,7 +6,7 @@ _base_ = ['./_base_/two_view_image_demo.py']
 
 model = dict(type='SimCLR',
              data_preprocessor=dict(type='harness.AugmentViews'),
-             backbone=dict(type='harness.ResNet50'), feat_dim=2048,
+             backbone=dict(type='harness.ResNet50'),
              hidden_dim=512, dim=128, temperature=0.1)
 train_dataloader = dict(dataset=dict(pipeline=[
     dict(type='SampleImageViews', views=dict(

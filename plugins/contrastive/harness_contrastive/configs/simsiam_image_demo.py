@@ -4,5 +4,5 @@ _base_ = ['./_base_/two_view_image_demo.py']
 
 model = dict(type='SimSiam',
              data_preprocessor=dict(type='harness.AugmentViews'),
-             backbone=dict(type='harness.ResNet50'), feat_dim=2048,
+             backbone=dict(type='harness.ResNet50'),
              hidden_dim=512, dim=512, pred_dim=128)

@@ -6,7 +6,7 @@ _base_ = ['./_base_/two_view_image_paper.py']
 
 model = dict(type='SimSiam',
              data_preprocessor=dict(type='harness.AugmentViews', channels_last=True),
-             backbone=dict(type='harness.ResNet50'), feat_dim=2048,
+             backbone=dict(type='harness.ResNet50'),
              hidden_dim=2048, dim=2048, pred_dim=512)
 train_cfg = dict(_delete_=True, type='EpochBasedTrainLoop', max_epochs=100)
 optim_wrapper = dict(optimizer=dict(_delete_=True, type='SGD', lr=0.1, momentum=0.9,

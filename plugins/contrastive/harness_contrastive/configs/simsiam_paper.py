@@ -5,6 +5,6 @@ _base_ = ['./_base_/two_view_paper.py']
 
 model = dict(type='SimSiam',
              data_preprocessor=dict(type='harness.AugmentViews', channels_last=True),
-             backbone=dict(type='harness.R3D18'), feat_dim=512,
+             backbone=dict(type='harness.R3D18'),
              hidden_dim=2048, dim=2048, pred_dim=512)
 optim_wrapper = dict(optimizer=dict(lr=0.05 * 64 / 256))

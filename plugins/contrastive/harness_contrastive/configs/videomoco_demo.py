@@ -8,7 +8,7 @@ _base_ = ['./_base_/two_view_demo.py']
 
 model = dict(type='VideoMoCo',
              data_preprocessor=dict(type='harness.AugmentViews'),
-             backbone=dict(type='harness.R3D18'), feat_dim=512,
+             backbone=dict(type='harness.R3D18'),
              hidden_dim=512, dim=128,
              queue_size=256, momentum=0.99, temperature=0.07, decay=0.99999, drop=2,
              fill='clip_mean', generator=dict(width=16, hidden=32))

@@ -5,7 +5,7 @@ _base_ = ['./_base_/two_view_paper.py']
 
 model = dict(type='VideoMoCo',
              data_preprocessor=dict(type='harness.AugmentViews', channels_last=True),
-             backbone=dict(type='harness.R3D18'), feat_dim=512,
+             backbone=dict(type='harness.R3D18'),
              hidden_dim=2048, dim=128, queue_size=65536, momentum=0.999, temperature=0.07,
              decay=0.99999, drop=8, fill='clip_mean', generator=dict(width=16, hidden=32))
 train_dataloader = dict(dataset=dict(pipeline=[

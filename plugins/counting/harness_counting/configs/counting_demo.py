@@ -9,19 +9,17 @@
 # box, so tiles and the downsampled copy are S = 36 px: AlexNet-BN maps inputs under 35 px to
 # an empty feature map (at 36 px its conv5 map is 1 x 1), so 64-pixel crops (S = 32) do not
 # run on it. Head 512 wide, 128 counts (paper: 4096, 1000), M = 10 as in the paper.
-# The harness sets model.backbone (--backbone), model.feat_dim, the dataset's data_root and
-# ann_file (--pretrain-data) and the seed; under plain mmengine set the data yourself.
-default_scope = 'harness'
-custom_imports = dict(imports=['harness.datasets', 'harness.data.images', 'harness.data.augment',
-                               'harness.hooks', 'harness_counting.model',
-                               'harness_backbones.image'],
-                      allow_failed_imports=False)
+# The harness runs it over its pretraining runtime (harness/configs/_base_/pretrain_runtime.py:
+# logging, checkpoints, the core's imports, the train_dataloader's sampler and loader) and sets
+# model.backbone (--backbone), model.feat_dim, the dataset's data_root and ann_file
+# (--pretrain-data) and the seed; `harness run --dry-run` prints the merged config.
+custom_imports = dict(imports=['harness.data.images', 'harness_counting.model',
+                               'harness_backbones.image'])
 
 model = dict(
     type='Counting',
     data_preprocessor=dict(type='harness.AugmentViews'),  # augmentation, batched on the device
     backbone=dict(type='harness.AlexNetBN'),
-    feat_dim=256,
     hidden_dim=512,  # paper: 4096 (fc6, fc7)
     num_counts=128,  # paper: 1000
     margin=10.0,  # M, paper: 10
@@ -32,13 +30,8 @@ model = dict(
 
 train_dataloader = dict(
     batch_size=32,
-    num_workers=2,
-    persistent_workers=True,
-    # iteration-based training: one endless shuffled stream, no restart at epoch ends
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
     dataset=dict(
-        type='ImageListDataset', data_root=None, ann_file=None,
+        type='ImageListDataset',
         pipeline=[
             dict(type='SampleImageViews', views=dict(
                 crop=dict(size=72, decode_size=64, augment=dict(

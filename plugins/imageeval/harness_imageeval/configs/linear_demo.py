@@ -50,15 +50,6 @@ optim_wrapper = dict(constructor='HeadOptimWrapperConstructor',
                      optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=0.0))
 param_scheduler = [dict(type='MultiStepLR', by_epoch=False, milestones=[90, 120], gamma=0.1)]
 
-env_cfg = dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-               dist_cfg=dict(backend='nccl'))
-log_level = 'INFO'
-log_processor = dict(type='LogProcessor', window_size=10, by_epoch=False)
-default_hooks = dict(
-    runtime_info=dict(type='RuntimeInfoHook'),
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=20),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=50, by_epoch=False, max_keep_ckpts=1),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-)
+# the runtime (harness/configs/_base_/eval_runtime.py) logging every 10 iterations, saving every 50
+log_processor = dict(window_size=10)
+default_hooks = dict(checkpoint=dict(interval=50))

@@ -43,16 +43,8 @@ optim_wrapper = dict(constructor='HeadOptimWrapperConstructor',
 param_scheduler = [dict(type='MultiStepLR', by_epoch=True, milestones=[60, 80], gamma=0.1)]
 auto_scale_lr = dict(base_batch_size=256, enable=False)
 
-# the fixed image shapes let cuDNN pick its fastest convolutions
-env_cfg = dict(cudnn_benchmark=True, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-               dist_cfg=dict(backend='nccl'))
-log_level = 'INFO'
-log_processor = dict(type='LogProcessor', window_size=50, by_epoch=True)
-default_hooks = dict(
-    runtime_info=dict(type='RuntimeInfoHook'),
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=50),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1, by_epoch=True, max_keep_ckpts=1),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-)
+# the runtime (harness/configs/_base_/eval_runtime.py) by epochs: logs averaged within each
+# epoch, a checkpoint after each; the fixed image shapes let cuDNN pick its fastest convolutions
+env_cfg = dict(cudnn_benchmark=True)
+log_processor = dict(window_size=50, by_epoch=True)
+default_hooks = dict(logger=dict(interval=50), checkpoint=dict(interval=1, by_epoch=True))

@@ -15,20 +15,18 @@
 #     frame, more than 1 px against the frame's median flow) on a 16 x 16 grid out,
 #     per-cell sigmoid cross-entropy.
 # Heads read the top stage (layer4); hidden width 128, exemplar embedding 128-d.
-# The harness sets model.backbone (--backbone; resnet18-slim on demo data), model.feat_dim,
-# the dataset's data_root and ann_file (--pretrain-data; the kinetics400 demo by default) and the
-# seed; under plain mmengine set the data yourself.
-default_scope = 'harness'
-custom_imports = dict(imports=['harness.datasets', 'harness.data.views', 'harness.data.augment',
-                               'harness.hooks', 'harness_multitask.sampling',
-                               'harness_multitask.model', 'harness_backbones.image'],
-                      allow_failed_imports=False)
+# The harness runs it over its pretraining runtime (harness/configs/_base_/pretrain_runtime.py:
+# logging, checkpoints, the core's imports, the train_dataloader's sampler and loader) and sets
+# model.backbone (--backbone; resnet18-slim on demo data), model.feat_dim, the dataset's
+# data_root and ann_file (--pretrain-data; the kinetics400 demo by default) and the seed;
+# `harness run --dry-run` prints the merged config.
+custom_imports = dict(imports=['harness.data.views', 'harness_multitask.sampling',
+                               'harness_multitask.model', 'harness_backbones.image'])
 
 model = dict(
     type='MultiTask',
     data_preprocessor=dict(type='harness.AugmentViews'),  # exemplar views, on the device
     backbone=dict(type='harness.ResNet50'),  # set by the harness (--backbone)
-    feat_dim=2048,
     tasks=('relative_position', 'colorization', 'exemplar', 'motion'),
     hidden_dim=128,
     layers=('layer4',),  # the stage every head reads
@@ -41,13 +39,7 @@ model = dict(
 
 train_dataloader = dict(
     batch_size=16,
-    num_workers=2,
-    persistent_workers=True,
-    # iteration-based training: one endless shuffled stream, no restart at epoch ends
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
     dataset=dict(
-        type='VideoListDataset', data_root=None, ann_file=None,
         pipeline=[
             dict(type='SampleMultitask', frame_size=80,
                  relative_position=dict(patch=20, gap=8, jitter=2),

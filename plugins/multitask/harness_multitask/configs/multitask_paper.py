@@ -19,7 +19,6 @@ _base_ = ['./multitask_demo.py']
 model = dict(
     data_preprocessor=dict(type='harness.AugmentViews', channels_last=True),
     backbone=dict(type='harness.ResNet50'),
-    feat_dim=2048,
     hidden_dim=512,  # unknown
     layers=('layer3',),  # the paper's trunk ends at block 3
 )

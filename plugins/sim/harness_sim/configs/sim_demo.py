@@ -7,18 +7,17 @@
 # Demo: on demo data the harness trains vit-tiny8 (7 x 7 patches of 8 pixels at 56 px) in place
 # of ViT-B/16; decoder 192 wide, projector 1 and predictor 2 blocks (paper 768, 2 and 4), smallest mask block 4 patches
 # (BEiT's 16 of 196, scaled to 49), EMA from 0.99 (paper 0.995), AdamW at batch 32.
-# The harness sets model.backbone (--backbone), model.feat_dim, the dataset's data_root and
-# ann_file (--pretrain-data) and the seed; under plain mmengine set the data yourself.
-default_scope = 'harness'
-custom_imports = dict(imports=['harness.datasets', 'harness.data.images', 'harness.data.augment',
-                               'harness.hooks', 'harness_sim.model', 'harness_backbones.image'],
-                      allow_failed_imports=False)
+# The harness runs it over its pretraining runtime (harness/configs/_base_/pretrain_runtime.py:
+# logging, checkpoints, the core's imports, the train_dataloader's sampler and loader) and sets
+# model.backbone (--backbone), model.feat_dim, the dataset's data_root and ann_file
+# (--pretrain-data) and the seed; `harness run --dry-run` prints the merged config.
+custom_imports = dict(imports=['harness.data.images', 'harness_sim.model',
+                               'harness_backbones.image'])
 
 model = dict(
     type='SiameseIM',
     data_preprocessor=dict(type='harness.AugmentViews'),  # augmentation, batched on the device
     backbone=dict(type='harness.ViTB16'),
-    feat_dim=768,
     hidden_dim=192,  # decoder width (paper 768)
     head_dim=32,  # 6 heads
     projector_depth=1,
@@ -33,13 +32,8 @@ model = dict(
 
 train_dataloader = dict(
     batch_size=32,
-    num_workers=2,
-    persistent_workers=True,
-    # iteration-based training: one endless shuffled stream, no restart at epoch ends
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
     dataset=dict(
-        type='ImageListDataset', data_root=None, ann_file=None,
+        type='ImageListDataset',
         pipeline=[
             dict(type='SampleImageViews', geometry=True, views=dict(
                 view1=dict(size=56, decode_size=64, augment=dict(

@@ -13,19 +13,18 @@
 # Views: 40-pixel patches resized to 48 px, random crop (area 0.7-1) and flip, batched on the
 # device. The loader has no workers: the patches are in memory and the graph changes at
 # iteration 100.
-# The harness sets model.backbone (--backbone), model.feat_dim, the dataset's data_root and
-# ann_file (--pretrain-data, a video dataset) and the seed.
-default_scope = 'harness'
-custom_imports = dict(imports=['harness.datasets', 'harness.data.augment', 'harness.hooks',
-                               'harness_transitive.dataset', 'harness_transitive.hooks',
-                               'harness_transitive.model', 'harness_backbones.image'],
-                      allow_failed_imports=False)
+# The harness runs it over its pretraining runtime (harness/configs/_base_/pretrain_runtime.py:
+# logging, checkpoints, the core's imports, the train_dataloader's sampler and loader) and sets
+# model.backbone (--backbone), model.feat_dim, the dataset's data_root and ann_file
+# (--pretrain-data, a video dataset) and the seed; `harness run --dry-run` prints the merged
+# config.
+custom_imports = dict(imports=['harness_transitive.dataset', 'harness_transitive.hooks',
+                               'harness_transitive.model', 'harness_backbones.image'])
 
 model = dict(
     type='TransitiveTriplet',
     data_preprocessor=dict(type='harness.AugmentViews'),  # augmentation, batched on the device
     backbone=dict(type='harness.ResNet50'),  # set by the harness (--backbone)
-    feat_dim=2048,
     hidden_dim=256,  # paper: 4096 (fc6) [mem]
     embed_dim=128,  # paper: 1024 (fc7) [mem]
     margin=1.0,  # RankHardLoss example prototxt [code]; Wang & Gupta 2015: 0.5 [mem]
@@ -36,10 +35,8 @@ train_dataloader = dict(
     batch_size=32,  # positive pairs per batch
     num_workers=0,  # required: see the header
     persistent_workers=False,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
     dataset=dict(
-        type='MinedPatchPairs', data_root=None, ann_file=None, pairs='all',
+        type='MinedPatchPairs', pairs='all',
         mining=dict(size=40, window=8, stride=8, per_window=2, min_ratio=2.0, max_frames=48),
         pipeline=[
             dict(type='SamplePatchPair', view=dict(

@@ -1,11 +1,10 @@
 # Arrow of Time (Wei et al., CVPR 2018): forward vs reversed playback, binary CE.
-# A RecogTrans baseline of TransRank: same sampler and head, CE over transformation labels.
-_base_ = ['./_base_/recogtrans_demo.py']
+# A RecogTrans baseline of TransRank: same sampler and head, CE over transformation labels;
+# its transformations in _base_/models/aot.py.
+_base_ = ['./_base_/models/aot.py', './_base_/recogtrans_demo.py']
 
-model = dict(num_temporal=2, rotation=False, loss='ce')
+# the sampler of the demo scale drawing the method's transformations
 train_dataloader = dict(dataset=dict(pipeline=[
-    dict(type='SampleTransformedClips', temporal=['1x', 'reverse'], frames=8, size=32,
-         jitter=(0.8, 1.2), rotation=False, clips_per_video=2,
-         augment=dict(scale=(0.5, 1.0), color=0.8, grayscale=0.2)),
+    dict(_base_.train_dataloader.dataset.pipeline[0], **_base_._transformations),
     dict(type='PackInputs'),
 ]))

@@ -1,12 +1,9 @@
-# RTT at paper scale: the demo config's transformations and loss, 16 frames x 112 px,
-# the schedule of _base_/recogtrans_paper.py.
-_base_ = ['./_base_/recogtrans_paper.py']
+# RTT at paper scale: the transformations and loss of _base_/models/rtt.py,
+# 16 frames x 112 px and the schedule of _base_/recogtrans_paper.py.
+_base_ = ['./_base_/models/rtt.py', './_base_/recogtrans_paper.py']
 
-model = dict(num_temporal=7, rotation=False, loss='ce')
+# the sampler of the paper scale drawing the method's transformations
 train_dataloader = dict(dataset=dict(pipeline=[
-    dict(type='SampleTransformedClips',
-         temporal=['1x', '2x', '4x', '8x', 'periodic', 'random', 'warp'], frames=16, size=112,
-         jitter=(0.8, 1.2), rotation=False, clips_per_video=2,
-         augment=dict(scale=(0.5, 1.0), color=0.8, grayscale=0.2)),
+    dict(_base_.train_dataloader.dataset.pipeline[0], **_base_._transformations),
     dict(type='PackInputs'),
 ]))

@@ -1,11 +1,9 @@
-# TransRank at paper scale: the demo config's transformations and loss, 16 frames x 112 px,
-# the schedule of _base_/recogtrans_paper.py.
-_base_ = ['./_base_/recogtrans_paper.py']
+# TransRank at paper scale: the transformations and loss of _base_/models/transrank.py,
+# 16 frames x 112 px and the schedule of _base_/recogtrans_paper.py.
+_base_ = ['./_base_/models/transrank.py', './_base_/recogtrans_paper.py']
 
-model = dict(num_temporal=3, rotation=True, loss='rank')
+# the sampler of the paper scale drawing the method's transformations
 train_dataloader = dict(dataset=dict(pipeline=[
-    dict(type='SampleTransformedClips', temporal=['1x', '2x', '4x'], frames=16, size=112,
-         jitter=(0.8, 1.2), rotation=True, clips_per_video=None,
-         augment=dict(scale=(0.5, 1.0), color=0.8, grayscale=0.2)),
+    dict(_base_.train_dataloader.dataset.pipeline[0], **_base_._transformations),
     dict(type='PackInputs'),
 ]))

@@ -1,22 +1,15 @@
 # Two clips of one video at independent random times, each augmented on its own (MoCo v2 /
 # BYOL / SimSiam style, with blur), demo size 8 frames x 32 px. Method configs set `model`.
-# The harness sets model.backbone (--backbone), model.feat_dim, the dataset's data_root and
-# ann_file (--pretrain-data) and the seed; under plain mmengine set the data yourself.
-default_scope = 'harness'
-custom_imports = dict(imports=['harness.datasets', 'harness.data.views', 'harness.data.augment',
-                               'harness.hooks',
-                               'harness_contrastive.models', 'harness_backbones.video'],
-                      allow_failed_imports=False)
+# The harness runs it over its pretraining runtime (harness/configs/_base_/pretrain_runtime.py:
+# logging, checkpoints, the core's imports, the train_dataloader's sampler and loader) and sets
+# model.backbone (--backbone), model.feat_dim, the dataset's data_root and ann_file
+# (--pretrain-data) and the seed; `harness run --dry-run` prints the merged config.
+custom_imports = dict(imports=['harness.data.views',
+                               'harness_contrastive.models', 'harness_backbones.video'])
 
 train_dataloader = dict(
     batch_size=8,
-    num_workers=2,
-    persistent_workers=True,
-    # iteration-based training: one endless shuffled stream, no restart at epoch ends
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
     dataset=dict(
-        type='VideoListDataset', data_root=None, ann_file=None,
         pipeline=[
             dict(type='SampleViews',
                  views=dict(view1=dict(frames=8, stride=2, size=32, augment=dict(blur=0.5)),

@@ -4,23 +4,17 @@
 # SimSiam, aspect 3/4-4/3), flipped, colour-jittered (0.4, 0.4, 0.4, 0.1) with p 0.8, grey with
 # p 0.2 and blurred with p 0.5, augmented on the device. Method configs set `model` (and their
 # own views where their paper's recipe differs).
-# The harness sets model.backbone (--backbone), model.feat_dim, the dataset's data_root and
-# ann_file (--pretrain-data) and the seed; under plain mmengine set the data yourself.
-default_scope = 'harness'
-custom_imports = dict(imports=['harness.datasets', 'harness.data.images', 'harness.data.augment',
-                               'harness.hooks', 'harness.optimizers',
-                               'harness_contrastive.models', 'harness_backbones.image'],
-                      allow_failed_imports=False)
+# The harness runs it over its pretraining runtime (harness/configs/_base_/pretrain_runtime.py:
+# logging, checkpoints, the core's imports, the train_dataloader's sampler and loader) and sets
+# model.backbone (--backbone), model.feat_dim, the dataset's data_root and ann_file
+# (--pretrain-data) and the seed; `harness run --dry-run` prints the merged config.
+custom_imports = dict(imports=['harness.data.images', 'harness.optimizers',
+                               'harness_contrastive.models', 'harness_backbones.image'])
 
 train_dataloader = dict(
     batch_size=32,
-    num_workers=2,
-    persistent_workers=True,
-    # iteration-based training: one endless shuffled stream, no restart at epoch ends
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
     dataset=dict(
-        type='ImageListDataset', data_root=None, ann_file=None,
+        type='ImageListDataset',
         pipeline=[
             dict(type='SampleImageViews', views=dict(
                 view1=dict(size=56, decode_size=64, augment=dict(

@@ -1,29 +1,18 @@
-# Shared by the transformation-recognition methods (TransRank, TransCls, SpeedNet, AoT,
-# 3D-RotNet, Pace, RTT): one sampler, one head design; each method config sets its
-# transformation set (the sampler's `temporal`, the head's `num_temporal`), loss and sampler
-# step. Demo: 8 frames at 32 px. Clip-wise augmentation: crop area 0.5-1, colour p 0.8, grey
-# p 0.2, drawn per clip.
-# The harness sets model.backbone (--backbone), model.feat_dim, the dataset's data_root and
-# ann_file (--pretrain-data) and the seed; under plain mmengine set the data yourself.
-default_scope = 'harness'
-custom_imports = dict(imports=['harness.datasets', 'harness.data.views', 'harness.data.augment',
-                               'harness.hooks', 'harness_transrank.model',
-                               'harness_transrank.sampler', 'harness_backbones.video'],
-                      allow_failed_imports=False)
-
-model = dict(type='TransformationRecognizer',
-             data_preprocessor=dict(type='harness.AugmentViews'),
-             backbone=dict(type='harness.R3D18'), feat_dim=512,
-             num_temporal=3, rotation=False, loss='ce', margin=1.0, hidden_dim=512)
+# The demo scale of the transformation-recognition methods (TransRank, TransCls, SpeedNet, AoT,
+# 3D-RotNet, Pace, RTT): one sampler at 8 frames x 32 px and one schedule. Clip-wise
+# augmentation: crop area 0.5-1, colour p 0.8, grey p 0.2, drawn per clip. A method's config
+# takes this file and its method's _base_/models/<method>.py (the model and the set of
+# transformations, which the config puts into this sampler).
+# The harness runs it over its pretraining runtime (harness/configs/_base_/pretrain_runtime.py:
+# logging, checkpoints, the core's imports, the train_dataloader's sampler and loader) and sets
+# model.backbone (--backbone), model.feat_dim, the dataset's data_root and ann_file
+# (--pretrain-data) and the seed; `harness run --dry-run` prints the merged config.
+custom_imports = dict(imports=['harness.data.views', 'harness_transrank.model',
+                               'harness_transrank.sampler', 'harness_backbones.video'])
 
 train_dataloader = dict(
     batch_size=4,
-    num_workers=2,
-    persistent_workers=True,
-    # iteration-based training: one endless shuffled stream, no restart at epoch ends
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(type='VideoListDataset', data_root=None, ann_file=None, pipeline=[
+    dataset=dict(pipeline=[
         dict(type='SampleTransformedClips', temporal=['1x', '2x', '4x'], frames=8, size=32,
              jitter=(0.8, 1.2), rotation=False, clips_per_video=None,
              augment=dict(scale=(0.5, 1.0), color=0.8, grayscale=0.2)),
