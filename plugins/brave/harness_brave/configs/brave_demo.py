@@ -6,7 +6,7 @@
 # ann_file (--pretrain-data) and the seed; under plain mmengine set the data yourself.
 default_scope = 'harness'
 custom_imports = dict(imports=['harness.datasets', 'harness.data.views', 'harness.data.augment',
-                               'harness.hooks',
+                               'harness.hooks', 'harness_brave.augment',
                                'harness_brave.model', 'harness_backbones.video'],
                       allow_failed_imports=False)
 

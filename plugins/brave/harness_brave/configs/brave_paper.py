@@ -10,7 +10,7 @@ _base_ = ['./brave_demo.py']
 
 custom_imports = dict(imports=['harness.datasets', 'harness.data.views', 'harness.data.augment',
                                'harness.hooks',
-                               'harness.optimizers', 'harness_brave.model',
+                               'harness.optimizers', 'harness_brave.model', 'harness_brave.augment',
                                'harness_backbones.video'])
 # channels-last 3D clips on the GPU: cuDNN's NDHWC convolutions
 model = dict(hidden_dim=4096, proj_dim=128, data_preprocessor=dict(channels_last=True))
