@@ -1,4 +1,5 @@
-"""mmengine hooks the harness adds to every run it starts."""
+"""mmengine hooks of the core: the progress bar the harness adds to every run it starts, and
+the cosine schedule of a target network's EMA rate that configs of several methods name."""
 from __future__ import annotations
 
 import sys
@@ -56,8 +57,9 @@ class ProgressBarHook(Hook):
 
 
 def cosine_momentum(start: float, end: float, step: int, total: int) -> float:
-    """BYOL's target-EMA schedule: ``end - (end - start) * (cos(pi * step / total) + 1) / 2``,
-    ``start`` at step 0 rising to ``end`` at ``total``."""
+    """A cosine schedule of a target network's EMA rate: ``end - (end - start) *
+    (cos(pi * step / total) + 1) / 2``, ``start`` at step 0 rising to ``end`` at ``total`` and
+    held there after it."""
     import math
 
     progress = min(max(step / max(total, 1), 0.0), 1.0)
@@ -68,7 +70,8 @@ def cosine_momentum(start: float, end: float, step: int, total: int) -> float:
 class CosineMomentumHook(Hook):
     """Sets the model's ``momentum`` (its target network's EMA rate) before every training
     iteration by :func:`cosine_momentum`, from ``start`` (the model's own value when None) to
-    ``end`` over the run (BYOL, MoCo v3)."""
+    ``end`` over the run. Any method whose model has a ``momentum`` attribute (the rate of its
+    momentum/target encoder) can use it; several method plugins' configs do."""
 
     priority = 'NORMAL'
 

@@ -8,7 +8,9 @@ Helpers:
   a finite loss (the conformance check every method should pass).
 - :func:`build_method_model`, :func:`random_view_inputs`: a method's model from its named
   config, and inputs shaped like its sampler's output.
-- :func:`shrink_options`: ``--cfg-options`` that turn any config into a 2-iteration smoke run.
+- :func:`shrink_options`: ``--cfg-options`` that turn any config into a 2-iteration smoke run;
+  a plugin shrinks its own config keys through ``SHRINK_RULES`` in its ``<package>.smoke``
+  module (:func:`plugin_shrink_rules`).
 - :func:`free_port`, :func:`run_two_processes`: a local TCP port for a process group, and a
   worker run in two spawned processes that report into a shared dict (distributed tests).
 """
@@ -98,28 +100,52 @@ def random_view_inputs(cfg, batch_size: int = 2) -> dict:
     raise ValueError('the config has no sampling transform with random_inputs()')
 
 
-#: Config keys :func:`shrink_options` makes small, by the last part of their dotted name.
+#: Config keys :func:`shrink_options` makes small, by the last part of their dotted name: the
+#: sizes, lengths, batches, workers and widths any config may have. Keys of one plugin's own
+#: models and hooks are shrunk by that plugin's rules (:func:`plugin_shrink_rules`).
 SHRINK_RULES = {
     'frames': lambda v: min(v, 4), 'clip_len': lambda v: min(v, 4),
-    'drop': lambda v: min(v, 1), 'size': lambda v: min(v, 16),
+    'size': lambda v: min(v, 16),
     'crop_size': lambda v: min(v, 16), 'batch_size': lambda v: min(v, 2),
     'num_workers': lambda v: 0, 'persistent_workers': lambda v: False,
     'hidden_dim': lambda v: min(v, 16), 'dim': lambda v: min(v, 16),
     'proj_dim': lambda v: min(v, 16), 'pred_dim': lambda v: min(v, 8),
-    'queue_size': lambda v: min(v, 8),
-    'graph_iter': lambda v: 0,  # the first iteration, which a two-iteration run reaches
 }
+
+
+def plugin_shrink_rules(cfg) -> dict:
+    """The shrink rules of the plugins a config imports: for every top-level package its
+    ``custom_imports`` name, ``SHRINK_RULES`` (a dict like :data:`SHRINK_RULES`, for the
+    package's own config keys) of the module ``<package>.smoke``, where it has one. Packages
+    are taken in import order; a later rule for the same key replaces an earlier one."""
+    import importlib
+    import importlib.util
+
+    from harness.config import as_plain
+
+    imports = (as_plain(cfg).get('custom_imports') or {}).get('imports') or []
+    rules: dict = {}
+    for package in dict.fromkeys(str(module).partition('.')[0] for module in imports):
+        try:
+            found = importlib.util.find_spec(f'{package}.smoke') is not None
+        except ModuleNotFoundError:  # a package that is not installed has no rules
+            found = False
+        if found:
+            rules.update(importlib.import_module(f'{package}.smoke').SHRINK_RULES)
+    return rules
 
 
 def shrink_options(cfg, iters: int = 2) -> dict:
     """``--cfg-options`` that shrink a config for a smoke run: every input size, clip length,
-    batch size and width it has (by key name, :data:`SHRINK_RULES`; ``Resize`` scales to 20
-    px on the short side, so a three-crop of 16 px fits), no dataloader workers, a training loop
-    of ``iters`` iterations and parameter schedulers that fit in it. Only keys the config has
-    are changed, so a config is smoke-tested through its own keys."""
+    batch size and width it has (by key name, :data:`SHRINK_RULES` and the rules of the plugins
+    it imports, :func:`plugin_shrink_rules`, which replace the core's for the same key;
+    ``Resize`` scales to 20 px on the short side, so a three-crop of 16 px fits), no dataloader
+    workers, a training loop of ``iters`` iterations and parameter schedulers that fit in it.
+    Only keys the config has are changed, so a config is smoke-tested through its own keys."""
     from harness.config import as_plain
 
     data = as_plain(cfg)
+    rules = {**SHRINK_RULES, **plugin_shrink_rules(data)}
     options: dict = {}
 
     def visit(node, path):
@@ -127,7 +153,7 @@ def shrink_options(cfg, iters: int = 2) -> dict:
             enumerate(node) if isinstance(node, list) else ()
         for key, value in items:
             dotted = f'{path}{key}'
-            rule = SHRINK_RULES.get(str(key))
+            rule = rules.get(str(key))
             if rule is not None and isinstance(value, (int, bool)):
                 if rule(value) != value:
                     options[dotted] = rule(value)

@@ -1,5 +1,6 @@
-"""Device-side clip augmentation: parameters drawn as torchvision draws them, and each batched
-step equal to torchvision's function applied to one clip at a time."""
+"""Device-side clip augmentation: parameters drawn as torchvision draws them, each batched step
+equal to torchvision's function applied to one clip at a time, and the registry of steps that
+plugins extend (their own steps are tested in their plugins)."""
 from __future__ import annotations
 
 import math
@@ -7,11 +8,12 @@ import math
 import numpy as np
 import pytest
 import torch
-from torch.nn import functional as F
 from torchvision.transforms.v2 import functional as TF
 
-from harness.data import augment
-from harness.data.augment import AugmentViews, augment_clips, sample_augment
+from harness.data import augment, augment_steps
+from harness.data.augment import AugmentViews, augment_clips, on_clips, sample_augment
+from harness.data.augment_steps import AugmentOptionError, AugmentStep, register_augment_step
+from harness.errors import ConfigError
 
 
 def draw(count, height=240, width=320, size=112, **options):
@@ -41,7 +43,7 @@ def reference_areas(count, height, width):
 
 
 def test_parameter_statistics_match_the_augmentation_options():
-    p = stack(draw(4000, blur=0.5, random_conv=0.5))
+    p = stack(draw(4000, blur=0.5))
     top, left, h, w = p['box'].unbind(1)
     area, aspect = h * w, (w * 320) / (h * 240)  # aspect in the original video's pixels
     assert area.min() >= 0.3 - 5e-3 and area.max() <= 1.0  # boxes are whole pixels
@@ -67,22 +69,13 @@ def test_parameter_statistics_match_the_augmentation_options():
     assert blurred.float().mean() == pytest.approx(0.5, abs=0.03)
     assert p['blur_sigma'][blurred].min() >= 0.1 and p['blur_sigma'][blurred].max() <= 2.0
     assert p['blur_sigma'][blurred].mean() == pytest.approx(1.05, abs=0.05)
-    convolved = p['conv'].flatten(1).any(1)  # an all-zero kernel: no convolution
-    assert convolved.float().mean() == pytest.approx(0.5, abs=0.03)
-    # kernel sizes 1, 3, ..., 11 equally often, He-initialised
-    kernels = p['conv'][convolved]
-    sizes = torch.tensor([int((k.abs().sum((0, 1, 2)) > 0).sum()) for k in kernels])
-    assert set(sizes.tolist()) == {1, 3, 5, 7, 9, 11}
-    assert np.bincount(sizes.numpy())[1::2].min() > 0.1 * len(sizes)
-    ones = kernels[sizes == 1][:, :, :, 5, 5]
-    assert ones.std().item() == pytest.approx(math.sqrt(2 / 3), rel=0.1)
 
 
 def test_switched_off_steps_draw_identity_parameters():
     p = stack(draw(50, flip=0, color=0, grayscale=0))
     assert not p['flip'].any() and not p['gray'].any()
     assert (p['jitter'] == torch.tensor([1.0, 1.0, 1.0, 0.0])).all()
-    assert 'blur_sigma' not in p and 'conv' not in p
+    assert 'blur_sigma' not in p and 'solarize' not in p
 
 
 def test_jitter_strengths_set_the_factor_ranges_and_solarize_its_share():
@@ -103,6 +96,14 @@ def test_jitter_strengths_set_the_factor_ranges_and_solarize_its_share():
 def test_unknown_option_is_refused():
     with pytest.raises(ValueError, match="unknown augment option.*'colour'|colour"):
         sample_augment(10, 10, 8, {'colour': 0.5})
+    with pytest.raises(ConfigError, match=r'known: scale, ratio, flip, color, .*custom_imports'):
+        sample_augment(10, 10, 8, {'colour': 0.5})
+
+
+def test_core_steps_run_in_their_documented_order():
+    core = [step.name for step in augment_steps.ordered_steps() if step.position <= 100]
+    assert core[:6] == ['crop', 'flip', 'jitter', 'grayscale', 'blur', 'solarize']
+    assert core[-1] == 'normalise' and augment_steps.NORMALISE_POSITION == 100
 
 
 def reference(frames, params, kernel):
@@ -120,15 +121,6 @@ def reference(frames, params, kernel):
         frames = TF.gaussian_blur(frames, [kernel, kernel], [sigma, sigma])
     if params['solarize']:
         frames = TF.solarize(frames, augment.SOLARIZE_THRESHOLD)
-    if params['conv'].any():
-        weight = params['conv']
-        used = weight.abs().sum((0, 1)) > 0
-        k = int(used.any(0).sum())
-        at = (weight.shape[-1] - k) // 2
-        weight = weight[:, :, at:at + k, at:at + k]
-        out = F.conv2d(frames, weight, padding=k // 2)
-        out = (out - out.mean()) / (out.std() + 1e-6)
-        frames = out * frames.std() + frames.mean()
     return TF.normalize(frames, list(augment.IMAGENET_MEAN), list(augment.IMAGENET_STD))
 
 
@@ -136,7 +128,7 @@ def test_batched_steps_equal_torchvision_per_clip():
     torch.manual_seed(1)
     size = 24
     params = draw(6, height=30, width=40, size=size, color=1.0, grayscale=0.3, blur=0.7,
-                  solarize=0.5, random_conv=0.5)
+                  solarize=0.5)
     assert 0 < sum(bool(p['solarize']) for p in params) < 6
     batch = stack(params)
     video = torch.randint(0, 256, (6, 3, 5, 28, 28), dtype=torch.uint8)
@@ -168,24 +160,6 @@ def test_hue_matches_torchvision():
         assert torch.allclose(out[i], TF.adjust_hue(frames[i], f), atol=1e-5)
 
 
-def test_quarter_turns_and_stretch_per_clip():
-    torch.manual_seed(3)
-    frames = torch.rand(4, 2, 3, 12, 12)
-    turned = augment.rotate_quarters(frames, torch.tensor([0, 1, 2, 3]))
-    for k in range(4):
-        assert torch.equal(turned[k], torch.rot90(frames[k], k, dims=(-2, -1)))
-    ratios = torch.tensor([1.0, 2.0, 0.5, 1.5])
-    stretched = augment.stretch(frames, ratios)
-    assert torch.equal(stretched[0], frames[0])
-    # ratio 2: the central half of the width fills the frame (content twice as wide)
-    centre = F.interpolate(frames[1][..., 3:9], size=(12, 12), mode='bilinear',
-                           align_corners=False)
-    assert (stretched[1] - centre)[..., 1:-1].abs().max() < 1e-5
-    centre = F.interpolate(frames[2][..., 3:9, :], size=(12, 12), mode='bilinear',
-                           align_corners=False)
-    assert (stretched[2] - centre)[..., 1:-1, :].abs().max() < 1e-5
-
-
 def test_preprocessor_augments_clips_and_moves_the_rest():
     params = draw(2, height=20, width=20, size=8)
     clip = {'video': torch.randint(0, 256, (2, 3, 4, 10, 10), dtype=torch.uint8),
@@ -197,3 +171,61 @@ def test_preprocessor_augments_clips_and_moves_the_rest():
     assert out['inputs']['view'].shape == (2, 3, 4, 8, 8)
     assert [v.shape for v in out['inputs']['views']] == [(2, 3, 4, 8, 8)] * 2
     assert torch.equal(out['inputs']['labels'], torch.tensor([1, 2]))
+
+
+def halve_on_clips(frames, params):
+    return on_clips(frames, params['halve'], lambda x: x / 2)
+
+
+def sample_halve(options, height, width):
+    return {'halve': torch.tensor(augment.chance(options['halve']))} if 'halve' in options else {}
+
+
+@pytest.fixture
+def registry(monkeypatch):
+    """The step registry, restored after the test."""
+    monkeypatch.setattr(augment_steps, 'AUGMENT_STEPS', dict(augment_steps.AUGMENT_STEPS))
+    return augment_steps.AUGMENT_STEPS
+
+
+def test_a_registered_step_draws_its_option_and_runs_at_its_position(registry):
+    """A step at 65 halves colour values between solarize (60) and normalisation (100)."""
+    register_augment_step(AugmentStep('halve', 65, halve_on_clips, params=('halve',),
+                                      options=('halve',), sample=sample_halve))
+    params = draw(8, height=20, width=20, size=8, halve=0.5, solarize=0.5)
+    assert list(params[0])[-3:] == ['solarize', 'halve', 'size']  # drawn in device order
+    halved = torch.stack([p['halve'] for p in params])
+    assert 0 < int(halved.sum()) < 8
+    video = torch.randint(0, 256, (8, 3, 2, 10, 10), dtype=torch.uint8)
+    out = augment_clips(video, stack(params))
+    plain = augment_clips(video, {k: v for k, v in stack(params).items() if k != 'halve'})
+    mean = torch.tensor(augment.IMAGENET_MEAN).view(3, 1, 1, 1)
+    std = torch.tensor(augment.IMAGENET_STD).view(3, 1, 1, 1)
+    expected = torch.where(halved.view(8, 1, 1, 1, 1), ((plain * std + mean) / 2 - mean) / std,
+                           plain)
+    assert torch.allclose(out, expected, atol=1e-5)
+    assert torch.equal(out[~halved], plain[~halved])
+
+
+def test_registering_is_idempotent_and_refuses_clashes(registry):
+    step = AugmentStep('halve', 65, halve_on_clips, params=('halve',), options=('halve',),
+                       sample=sample_halve)
+    assert register_augment_step(step) is step
+    assert register_augment_step(AugmentStep('halve', 65, halve_on_clips, params=('halve',),
+                                             options=('halve',), sample=sample_halve)) is step
+    with pytest.raises(ValueError, match="'halve' is already registered"):
+        register_augment_step(AugmentStep('halve', 66, halve_on_clips))
+    with pytest.raises(ValueError, match="takes the position 60 of step 'solarize'"):
+        register_augment_step(AugmentStep('other', 60, halve_on_clips))
+    with pytest.raises(ValueError, match="takes the option blur of step 'blur'"):
+        register_augment_step(AugmentStep('other', 61, halve_on_clips, options=('blur',)))
+    with pytest.raises(ValueError, match="takes the parameter gray of step 'grayscale'"):
+        register_augment_step(AugmentStep('other', 61, halve_on_clips, params=('gray',)))
+    assert 'other' not in registry
+
+
+def test_parameters_of_no_registered_step_are_refused():
+    params = stack(draw(2, height=10, width=10, size=8))
+    video = torch.randint(0, 256, (2, 3, 2, 10, 10), dtype=torch.uint8)
+    with pytest.raises(AugmentOptionError, match='parameter.*halve.*no registered'):
+        augment_clips(video, {**params, 'halve': torch.tensor([True, False])})

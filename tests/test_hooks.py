@@ -1,4 +1,4 @@
-"""Hooks the configs name: BYOL's cosine schedule of the target network's EMA rate."""
+"""Hooks the configs name: the cosine schedule of a target network's EMA rate."""
 from __future__ import annotations
 
 import types

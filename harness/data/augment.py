@@ -9,21 +9,20 @@ itself only decodes frames and resizes them to a fixed intermediate size as uint
 (:func:`resize_clip`).
 
 Device side (:func:`augment_clips`, run by the :class:`AugmentViews` data preprocessor): applies
-those parameters to a whole batch at once, in the order
+those parameters to a whole batch at once, step by step in the order of the augmentation step
+registry (:mod:`harness.data.augment_steps`). The core's steps, in that order:
 
     random resized crop -> horizontal flip -> colour jitter (brightness, contrast, saturation,
-    hue in the clip's own random order) -> grayscale -> Gaussian blur -> solarize (BYOL) ->
-    random convolution (BraVe) -> ImageNet normalisation -> quarter turns -> aspect stretch
-    (TransRank)
+    hue in the clip's own random order) -> grayscale -> Gaussian blur -> solarize ->
+    ImageNet normalisation
 
-with the same parameters for every frame of a clip. Every step takes per-clip parameters and
-runs once on the clips that take it (:func:`on_clips`). Each step matches the torchvision
-function it replaces on one clip (tests compare them pixel by pixel). An image is a clip of one
-frame.
+with the same parameters for every frame of a clip; plugins add their own steps before or
+after the normalisation. Every step takes per-clip parameters and runs once on the clips that
+take it (:func:`on_clips`). Each step matches the torchvision function it replaces on one clip
+(tests compare them pixel by pixel). An image is a clip of one frame.
 """
 from __future__ import annotations
 
-import math
 from typing import Any, Mapping
 
 import torch
@@ -34,6 +33,8 @@ from torchvision import transforms as T
 from torchvision.ops import roi_align
 from torchvision.transforms.v2 import functional as TF
 
+from harness.data.augment_steps import (NORMALISE_POSITION, AugmentStep, check_options,
+                                        check_params, ordered_steps, register_augment_step)
 from harness.registry import MODELS
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -44,11 +45,7 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 # of the four is drawn per clip, as ColorJitter does. Image recipes set their own (``jitter``).
 JITTER = (32 / 255, 0.4, 0.4, 0.2)
 BLUR_SIGMA = (0.1, 2.0)
-SOLARIZE_THRESHOLD = 0.5  # BYOL: values at or above it are inverted
-MAX_CONV_KERNEL = 11  # BraVe's random convolution: odd kernels 1..11
-
-AUGMENT_OPTIONS = ('scale', 'ratio', 'flip', 'color', 'jitter', 'grayscale', 'blur', 'solarize',
-                   'random_conv')
+SOLARIZE_THRESHOLD = 0.5  # values at or above it are inverted
 
 
 def blur_kernel_size(size: int) -> int:
@@ -56,46 +53,54 @@ def blur_kernel_size(size: int) -> int:
     return max(3, (size // 10) | 1)
 
 
-def check_options(options: Mapping[str, Any]) -> None:
-    unknown = sorted(set(options) - set(AUGMENT_OPTIONS))
-    if unknown:
-        raise ValueError(f"unknown augment option(s) {', '.join(unknown)}; known: "
-                         f"{', '.join(AUGMENT_OPTIONS)}")
-
-
-def _chance(p: float) -> bool:
+def chance(p: float) -> bool:
+    """True with probability ``p``, drawn from torch's RNG (nothing is drawn for ``p <= 0``)."""
     return p > 0 and float(torch.rand(())) < p
 
 
 def sample_augment(height: int, width: int, size: int, options: Mapping[str, Any]
                    ) -> dict[str, Any]:
-    """One clip's augmentation parameters, drawn in the worker.
+    """One clip's augmentation parameters, drawn in the worker by every registered step that
+    draws its own (:mod:`harness.data.augment_steps`), in device order.
 
     height, width: the decoded frames' size (crop boxes are drawn in their pixels, as on the
-    original video); size: the view's output size. options: scale (0.3, 1.0), ratio
-    (0.5, 2.0), jitter (:data:`JITTER`: brightness, contrast, saturation and hue strengths as
-    torchvision's ColorJitter takes them), and the probability of each step (0 switches a
-    step off): flip (0.5), color (0.8), grayscale (0.2), blur (0.0), solarize (0.0),
-    random_conv (0.0).
+    original video); size: the view's output size. options (the core's): scale (0.3, 1.0),
+    ratio (0.5, 2.0), jitter (:data:`JITTER`: brightness, contrast, saturation and hue
+    strengths as torchvision's ColorJitter takes them), and the probability of each step (0
+    switches a step off): flip (0.5), color (0.8), grayscale (0.2), blur (0.0), solarize (0.0);
+    plugins' steps add theirs. An option no registered step reads is refused
+    (:class:`harness.data.augment_steps.AugmentOptionError`).
 
-    Returns tensors that collate into a batch: ``box`` (top, left, height, width as fractions
-    of the frame), ``flip``, ``color`` (whether colour jitter applies), ``jitter``
-    (brightness, contrast, saturation, hue factors; (1, 1, 1, 0) without colour), ``order``
-    (the jitter order), ``gray``, ``blur_sigma`` (0 = no blur; only with blur > 0),
-    ``solarize`` (only with solarize > 0), ``conv`` (a 3x3x11x11 kernel, all zero for no
-    convolution; only with random_conv > 0), and ``size``.
+    Returns tensors that collate into a batch. The core's: ``box`` (top, left, height, width
+    as fractions of the frame), ``flip``, ``color`` (whether colour jitter applies),
+    ``jitter`` (brightness, contrast, saturation, hue factors; (1, 1, 1, 0) without colour),
+    ``order`` (the jitter order), ``gray``, ``blur_sigma`` (0 = no blur; only with blur > 0),
+    ``solarize`` (only with solarize > 0); and ``size``.
     """
     check_options(options)
+    params: dict[str, Any] = {}
+    for step in ordered_steps():
+        if step.sample is not None:
+            params.update(step.sample(options, height, width))
+    params['size'] = size
+    return params
+
+
+def _sample_crop(options: Mapping[str, Any], height: int, width: int) -> dict[str, Tensor]:
     frame = torch.empty(()).expand(3, height, width)  # get_params reads only the shape
     top, left, h, w = T.RandomResizedCrop.get_params(
         frame, scale=list(options.get('scale', (0.3, 1.0))),
         ratio=list(options.get('ratio', (0.5, 2.0))))
-    params: dict[str, Any] = {
-        'box': torch.tensor([top / height, left / width, h / height, w / width]),
-        'flip': torch.tensor(_chance(options.get('flip', 0.5))),
-    }
+    return {'box': torch.tensor([top / height, left / width, h / height, w / width])}
+
+
+def _sample_flip(options: Mapping[str, Any], height: int, width: int) -> dict[str, Tensor]:
+    return {'flip': torch.tensor(chance(options.get('flip', 0.5)))}
+
+
+def _sample_jitter(options: Mapping[str, Any], height: int, width: int) -> dict[str, Tensor]:
     jitter, order = torch.tensor([1.0, 1.0, 1.0, 0.0]), torch.arange(4)
-    coloured = _chance(options.get('color', 0.8))
+    coloured = chance(options.get('color', 0.8))
     if coloured:
         brightness, contrast, saturation, hue = options.get('jitter', JITTER)
         order, *factors = T.ColorJitter.get_params(
@@ -104,33 +109,30 @@ def sample_augment(height: int, width: int, size: int, options: Mapping[str, Any
         # an operation switched off (None) is the identity: factor 1, hue shift 0
         jitter = torch.tensor([1.0 if f is None else float(f) for f in factors[:3]]
                               + [0.0 if factors[3] is None else float(factors[3])])
-    params['color'], params['jitter'], params['order'] = torch.tensor(coloured), jitter, order
-    params['gray'] = torch.tensor(_chance(options.get('grayscale', 0.2)))
-    if options.get('blur', 0.0) > 0:
-        sigma = T.GaussianBlur.get_params(*BLUR_SIGMA) if _chance(options['blur']) else 0.0
-        params['blur_sigma'] = torch.tensor(float(sigma))
-    if options.get('solarize', 0.0) > 0:
-        params['solarize'] = torch.tensor(_chance(options['solarize']))
-    if options.get('random_conv', 0.0) > 0:
-        params['conv'] = random_conv_kernel() if _chance(options['random_conv']) else \
-            torch.zeros(3, 3, MAX_CONV_KERNEL, MAX_CONV_KERNEL)
-    params['size'] = size
-    return params
+    return {'color': torch.tensor(coloured), 'jitter': jitter, 'order': order}
+
+
+def _sample_gray(options: Mapping[str, Any], height: int, width: int) -> dict[str, Tensor]:
+    return {'gray': torch.tensor(chance(options.get('grayscale', 0.2)))}
+
+
+def _sample_blur(options: Mapping[str, Any], height: int, width: int) -> dict[str, Tensor]:
+    if options.get('blur', 0.0) <= 0:
+        return {}
+    sigma = T.GaussianBlur.get_params(*BLUR_SIGMA) if chance(options['blur']) else 0.0
+    return {'blur_sigma': torch.tensor(float(sigma))}
+
+
+def _sample_solarize(options: Mapping[str, Any], height: int, width: int
+                     ) -> dict[str, Tensor]:
+    if options.get('solarize', 0.0) <= 0:
+        return {}
+    return {'solarize': torch.tensor(chance(options['solarize']))}
 
 
 def _factor_range(strength: float) -> tuple[float, float] | None:
     """ColorJitter's factor range for a strength, ``(max(0, 1 - s), 1 + s)``; None for 0."""
     return (max(0.0, 1 - strength), 1 + strength) if strength > 0 else None
-
-
-def random_conv_kernel() -> Tensor:
-    """BraVe's random convolution: a He-initialised 3x3xkxk kernel, k odd in 1..11, centred in a
-    zero 11x11 kernel (convolving with it equals convolving with the kxk one)."""
-    k = 2 * int(torch.randint(0, MAX_CONV_KERNEL // 2 + 1, (1,))) + 1
-    kernel = torch.zeros(3, 3, MAX_CONV_KERNEL, MAX_CONV_KERNEL)
-    at = (MAX_CONV_KERNEL - k) // 2
-    kernel[:, :, at:at + k, at:at + k] = torch.randn(3, 3, k, k) * math.sqrt(2.0 / (3 * k * k))
-    return kernel
 
 
 def resize_clip(frames: Tensor, size: int | tuple[int, int]) -> Tensor:
@@ -273,79 +275,54 @@ def solarize(frames: Tensor) -> Tensor:
     return torch.where(frames >= SOLARIZE_THRESHOLD, 1 - frames, frames)
 
 
-def random_convolution(frames: Tensor, kernels: Tensor) -> Tensor:
-    """BraVe's random convolution: every frame of a clip convolved with the clip's random
-    kernel ``[3, 3, k, k]`` (zero padding), then restandardised to the clip's mean and std."""
-    n, t, c, h, w = frames.shape
-    size = kernels.shape[-1]
-    x = frames.permute(1, 0, 2, 3, 4).reshape(t, n * c, h, w)
-    out = F.conv2d(x, kernels.to(frames.dtype).reshape(n * c, c, size, size),
-                   padding=size // 2, groups=n)
-    out = out.view(t, n, c, h, w).permute(1, 0, 2, 3, 4)
-    dims = tuple(range(1, frames.dim()))
-    out = (out - out.mean(dims, keepdim=True)) / (out.std(dims, keepdim=True) + 1e-6)
-    return out * frames.std(dims, keepdim=True) + frames.mean(dims, keepdim=True)
-
-
 def normalize(frames: Tensor) -> Tensor:
     mean = frames.new_tensor(IMAGENET_MEAN).view(3, 1, 1)
     std = frames.new_tensor(IMAGENET_STD).view(3, 1, 1)
     return (frames - mean) / std
 
 
-def rotate_quarters(frames: Tensor, turns: Tensor) -> Tensor:
-    """Each clip turned by its own number of quarter turns (counter-clockwise, square frames)."""
-    out = frames
-    for k in (1, 2, 3):
-        out = torch.where(_per_clip(turns == k, frames).bool(),
-                          torch.rot90(frames, k, dims=(-2, -1)), out)
-    return out
-
-
-def stretch(frames: Tensor, ratio: Tensor) -> Tensor:
-    """Each clip's aspect changed by its ``ratio`` (width over height) at the same size: the
-    central part that fills the frame once stretched, resized bilinearly."""
-    n, t, c, h, w = frames.shape
-    keep_w = torch.where(ratio > 1, torch.clamp(torch.round(w / ratio), min=1), torch.full_like(
-        ratio, float(w)))
-    keep_h = torch.where(ratio < 1, torch.clamp(torch.round(h * ratio), min=1), torch.full_like(
-        ratio, float(h)))
-    left, top = torch.div(w - keep_w, 2, rounding_mode='floor'), \
-        torch.div(h - keep_h, 2, rounding_mode='floor')
-    rois = torch.stack([torch.arange(n, device=ratio.device, dtype=ratio.dtype), left, top,
-                        left + keep_w, top + keep_h], dim=1).to(frames.dtype)
-    return roi_align(frames.reshape(n, t * c, h, w), rois, (h, w), spatial_scale=1.0,
-                     sampling_ratio=1, aligned=True).view_as(frames)
-
-
 def augment_clips(video: Tensor, params: Mapping[str, Any]) -> Tensor:
     """Apply drawn parameters to a batch: ``uint8 [..., 3, T, h, w]`` with parameters of the
-    same leading shape -> ``float [..., 3, T, size, size]``, normalised."""
+    same leading shape -> ``float [..., 3, T, size, size]``, normalised. Every registered step
+    whose parameters are all present runs, in device order; a parameter no registered step
+    applies is refused (:class:`harness.data.augment_steps.AugmentOptionError`)."""
+    check_params(params)
     lead = video.shape[:-4]
     c, t, h, w = video.shape[-4:]
     size = int(params['size'])
-    flat = {key: value.reshape(-1, *value.shape[len(lead):])
-            for key, value in params.items() if key != 'size'}
+    flat: dict[str, Any] = {key: value.reshape(-1, *value.shape[len(lead):])
+                            for key, value in params.items() if key != 'size'}
+    flat['size'] = size
     frames = video.reshape(-1, c, t, h, w).transpose(1, 2).float().div_(255)
-    frames = crop_resize(frames, flat['box'], size)
-    frames = flip(frames, flat['flip'])
-    frames = color_jitter(frames, flat['jitter'], flat['order'], flat['color'])
-    frames = on_clips(frames, flat['gray'], grayscale)
-    if 'blur_sigma' in flat:
-        frames = on_clips(frames, flat['blur_sigma'] > 0,
-                          lambda x, sigma: gaussian_blur(x, sigma, blur_kernel_size(size)),
-                          flat['blur_sigma'])
-    if 'solarize' in flat:
-        frames = on_clips(frames, flat['solarize'], solarize)
-    if 'conv' in flat:
-        frames = on_clips(frames, flat['conv'].flatten(1).any(1), random_convolution,
-                          flat['conv'])
-    frames = normalize(frames)
-    if 'turns' in flat:
-        frames = rotate_quarters(frames, flat['turns'])
-    if 'stretch' in flat:
-        frames = on_clips(frames, flat['stretch'] != 1, stretch, flat['stretch'])
+    for step in ordered_steps():
+        if all(key in flat for key in step.params):
+            frames = step.apply(frames, flat)
     return frames.transpose(1, 2).reshape(*lead, c, t, size, size).contiguous()
+
+
+def _blur_clips(frames: Tensor, params: Mapping[str, Any]) -> Tensor:
+    kernel = blur_kernel_size(params['size'])
+    return on_clips(frames, params['blur_sigma'] > 0,
+                    lambda x, sigma: gaussian_blur(x, sigma, kernel), params['blur_sigma'])
+
+
+for _step in (
+        AugmentStep('crop', 10, lambda x, p: crop_resize(x, p['box'], p['size']),
+                    params=('box',), options=('scale', 'ratio'), sample=_sample_crop),
+        AugmentStep('flip', 20, lambda x, p: flip(x, p['flip']), params=('flip',),
+                    options=('flip',), sample=_sample_flip),
+        AugmentStep('jitter', 30, lambda x, p: color_jitter(x, p['jitter'], p['order'],
+                                                            p['color']),
+                    params=('color', 'jitter', 'order'), options=('color', 'jitter'),
+                    sample=_sample_jitter),
+        AugmentStep('grayscale', 40, lambda x, p: on_clips(x, p['gray'], grayscale),
+                    params=('gray',), options=('grayscale',), sample=_sample_gray),
+        AugmentStep('blur', 50, _blur_clips, params=('blur_sigma',), options=('blur',),
+                    sample=_sample_blur),
+        AugmentStep('solarize', 60, lambda x, p: on_clips(x, p['solarize'], solarize),
+                    params=('solarize',), options=('solarize',), sample=_sample_solarize),
+        AugmentStep('normalise', NORMALISE_POSITION, lambda x, p: normalize(x))):
+    register_augment_step(_step)
 
 
 def is_clip(value: Any) -> bool:

@@ -53,7 +53,8 @@ class SampleImageViews:
 
     geometry: also hand on where each view lies in the image, ``inputs['geometry'] = {name:
     {'box': (top, left, height, width) as fractions of the image, 'flip': bool}}`` (the crop
-    is taken first, then flipped), for methods that relate the views' positions (SiameseIM).
+    is taken first, then flipped): the drawn crop and flip parameters, for methods that relate
+    the views' positions to each other (e.g. to match their overlapping regions).
     """
 
     def __init__(self, views: Mapping[str, Mapping[str, Any]], geometry: bool = False):

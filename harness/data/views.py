@@ -18,7 +18,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 
-from harness.data.augment import check_options, resize_clip, sample_augment
+from harness.data.augment import resize_clip, sample_augment
+from harness.data.augment_steps import check_options
 from harness.data.video import open_video, read_frames
 from harness.registry import TRANSFORMS
 
@@ -28,9 +29,9 @@ class ViewSpec:
     """One view: ``frames`` frames every ``stride`` frames, ``size`` x ``size`` pixels.
 
     augment: options of :func:`harness.data.augment.sample_augment` (crop scale/ratio, flip,
-    color, grayscale, blur, random conv). decode_size: the intermediate square the worker
-    resizes decoded frames to before the device crops them (default: 8/7 of ``size``, as
-    112-pixel crops are taken from 128-pixel videos).
+    color, grayscale, blur, solarize, and those of the steps plugins register). decode_size:
+    the intermediate square the worker resizes decoded frames to before the device crops them
+    (default: 8/7 of ``size``, as 112-pixel crops are taken from 128-pixel videos).
     """
 
     frames: int

@@ -3,7 +3,10 @@
 Used by every transformation-recognition method (TransRank and the RecogTrans baselines). The
 video is opened once and the union of the clips' frames decoded once; each clip is then
 augmented independently (clip-wise augmentation, so clips cannot be matched by low-level
-appearance) and, with ``rotation``, rotated by its own multiple of 90 degrees.
+appearance) and, with ``rotation``, rotated by its own multiple of 90 degrees. The spatial
+transformations are augmentation steps of :mod:`harness_transrank.augment`: the sampler writes
+each clip's choice into its augment parameters and the model's AugmentViews preprocessor applies
+them on the device.
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ import torch
 from harness.data.video import open_video
 from harness.data.views import ViewSpec, decode_frames, prepare_clip, stack_clips
 from harness.registry import TRANSFORMS
+from harness_transrank.augment import STRETCH, TURNS
 from harness_transrank.temporal import TEMPORAL, transform_indices
 
 
@@ -29,7 +33,7 @@ class SampleTransformedClips:
       ``clips_per_video`` distinct ones drawn at random (for classification baselines);
     - ``rotation`` (with ``rotation=True``): ``long [K]``, distinct quarter turns (K <= 4);
     - ``aspect`` (with ``aspect`` ratios given): ``long [K]``, the index in ``aspect`` of each
-      clip's distinct aspect-ratio change (:func:`harness.data.augment.stretch`;
+      clip's distinct aspect-ratio change (:func:`harness_transrank.augment.stretch`;
       K <= len(aspect)).
 
     temporal: names from :data:`harness_transrank.temporal.TEMPORAL` (e.g. ['1x', '2x', '4x']).
@@ -82,12 +86,12 @@ class SampleTransformedClips:
         if self.rotation:
             turns = rng.permutation(4)[:k]
             for clip, t in zip(clips, turns):
-                clip['augment']['turns'] = torch.tensor(int(t))
+                clip['augment'][TURNS] = torch.tensor(int(t))
             inputs['rotation'] = torch.as_tensor(turns, dtype=torch.long)
         if self.aspect:
             ratios = rng.permutation(len(self.aspect))[:k]
             for clip, r in zip(clips, ratios):
-                clip['augment']['stretch'] = torch.tensor(self.aspect[int(r)])
+                clip['augment'][STRETCH] = torch.tensor(self.aspect[int(r)])
             inputs['aspect'] = torch.as_tensor(ratios, dtype=torch.long)
         inputs['clips'] = stack_clips(clips)
         results['inputs'] = inputs

@@ -11,7 +11,8 @@ from harness_transrank.temporal import (periodic_indices, speed_indices, transfo
 from harness_transrank.sampler import SampleTransformedClips
 from mmengine.dataset import default_collate
 
-from harness.data.augment import AugmentViews, stretch
+from harness.data.augment import AugmentViews
+from harness_transrank.augment import stretch
 
 
 def on_device(inputs: dict) -> dict:
