@@ -17,14 +17,6 @@ from harness.plugins import PluginManager
 from tests.conftest import REPO
 
 PLUGINS = sorted(p.parent.name for p in (REPO / 'plugins').glob('*/pyproject.toml'))
-#: plugins rewritten on another branch, with the gaps they had when this test was written
-#: (strict: the test fails once a gap is closed, so the mark is removed then)
-KNOWN_GAPS = {
-    'imports': {'deteval': 'mmcv, mmengine, torchvision', 'imageeval': 'mmengine, tqdm',
-                'videoeval': 'harness_backbones, mmengine, numpy, torch, torchvision, tqdm'},
-    'datasets': {'deteval': 'imagenet (harness-imagedata)',
-                 'nyueval': 'imagenet (harness-imagedata)'},
-}
 #: modules a package may import without declaring them: the host of a pytest plugin module
 EXEMPT = {('harness', 'testing.py'): {'pytest'}}
 
@@ -98,17 +90,11 @@ def undeclared(root: Path, package: Path) -> list[str]:
     return missing
 
 
-def with_known_gap(kind: str):
-    return [pytest.param(name, marks=pytest.mark.xfail(
-        strict=True, reason=f'rewritten elsewhere; undeclared: {KNOWN_GAPS[kind][name]}'))
-        if name in KNOWN_GAPS[kind] else name for name in PLUGINS]
-
-
 def test_the_core_declares_what_it_imports():
     assert undeclared(REPO, REPO / 'harness') == []
 
 
-@pytest.mark.parametrize('plugin', with_known_gap('imports'))
+@pytest.mark.parametrize('plugin', PLUGINS)
 def test_a_plugin_declares_what_its_code_and_configs_import(plugin):
     root = REPO / 'plugins' / plugin
     assert undeclared(root, package_of(root)) == []
@@ -131,7 +117,7 @@ def test_the_check_finds_an_undeclared_import(tmp_path):
 PM = PluginManager()
 
 
-@pytest.mark.parametrize('plugin', with_known_gap('datasets'))
+@pytest.mark.parametrize('plugin', PLUGINS)
 def test_a_plugin_declares_the_plugins_whose_datasets_it_names(plugin):
     """A method's demo pretraining set, an evaluator's dataset and demo pretraining set: the
     plugin that registers that dataset is a declared dependency (or the plugin itself)."""
