@@ -23,7 +23,8 @@ from typing import Any, Callable, Mapping
 from mmengine.config import Config
 
 from harness.api import BackboneExporter, BackboneInfo
-from harness.config import apply_cfg_options, config_sha256, file_sha256, load_pretrain_config
+from harness.config import (apply_cfg_options, config_imports, config_sha256, file_sha256,
+                            load_pretrain_config)
 from harness.errors import HarnessError
 from harness.identity import pretrain_key, source_sha256
 from harness.io import atomic_torch_save, atomic_write_text
@@ -76,10 +77,6 @@ class PretrainJob:
     def backbone_path(self) -> Path:
         """Where the exported backbone weights are (or will be)."""
         return self.work_dir / WEIGHTS_FILE
-
-
-def config_imports(cfg: Config) -> list[str]:
-    return list(cfg.get('custom_imports', {}).get('imports', []))
 
 
 def build_pretrain_config(config: Path, backbone: BackboneInfo, *, data_root: Path,
