@@ -29,10 +29,14 @@ def brave_config() -> Config:
 
 
 def finetune_config() -> Config:
-    """The UCF101 finetune demo config (mmaction2 scope) as the finetune protocol fills it in."""
+    """The UCF101 finetune demo config (mmaction2 scope) over the evaluation runtime, as the
+    finetune protocol fills it in."""
     from harness.api import resolve_config
+    from harness.config import EVAL_RUNTIME, load_config, merge_over
 
-    cfg = Config.fromfile(str(resolve_config('harness_videoeval:configs/finetune_demo.py')))
+    cfg = merge_over(EVAL_RUNTIME, load_config(resolve_config(
+        'harness_videoeval:configs/finetune_demo.py'), label='evaluation config'),
+        label='evaluation runtime')
     cfg.model.backbone = dict(type='harness.R3D18', init_cfg=dict(
         type='harness.SSLPretrained', checkpoint='/work/pretrain/backbone.pth'))
     cfg.model.cls_head.num_classes = 5
