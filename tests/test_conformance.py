@@ -66,7 +66,7 @@ def test_backbone_outputs_the_width_its_registration_states(backbone):
         importlib.import_module(module)
     torch.manual_seed(0)
     net = MODELS.build(dict(backbone.cfg)).eval()
-    inputs = torch.randn(2, 3, 8, 64, 64) if backbone.data == 'video' else \
+    inputs = torch.randn(2, 3, 8, 64, 64) if backbone.modality == 'video' else \
         torch.randn(2, 3, 64, 64)
     with torch.no_grad():
         assert net(inputs).shape[:2] == (2, backbone.feat_dim)

@@ -279,8 +279,8 @@ def harness_register_backbones(register):
 @hookimpl
 def harness_register_evaluators(register):
     register(EvaluatorInfo(name='fake-eval', summary='fake', modality='video', dataset='fake-set',
-                           evaluator='fake_parts:Nothing',
-                           protocols=[ProtocolInfo('linear', '1', 'fake')]))
+                           protocols=[ProtocolInfo('linear', '1', 'fake',
+                                                   implementation='fake_parts:Nothing')]))
 
 @hookimpl
 def harness_register_datasets(register):
