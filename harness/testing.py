@@ -172,3 +172,24 @@ def shrink_options(cfg, iters: int = 2) -> dict:
                 if key in scheduler and scheduler[key] != value:
                     options[f'param_scheduler.{i}.{key}'] = value
     return options
+
+
+def draw_augment(count: int, height: int = 240, width: int = 320, size: int = 112,
+                 **options) -> list[dict]:
+    """``count`` clips' augmentation parameters (:func:`harness.data.augment.sample_augment`
+    with ``options``) drawn from torch's RNG seeded with 0, for tests of augmentation steps."""
+    import torch
+
+    from harness.data.augment import sample_augment
+
+    torch.manual_seed(0)
+    return [sample_augment(height, width, size, options) for _ in range(count)]
+
+
+def stack_augment(params: list[dict]) -> dict:
+    """Per-clip parameters (:func:`draw_augment`) as one batch, as the dataloader collates
+    them (``size`` kept as the shared int)."""
+    import torch
+
+    return {key: torch.stack([p[key] for p in params]) if key != 'size' else params[0][key]
+            for key in params[0]}

@@ -14,16 +14,8 @@ from harness.data import augment, augment_steps
 from harness.data.augment import AugmentViews, augment_clips, on_clips, sample_augment
 from harness.data.augment_steps import AugmentOptionError, AugmentStep, register_augment_step
 from harness.errors import ConfigError
-
-
-def draw(count, height=240, width=320, size=112, **options):
-    torch.manual_seed(0)
-    return [sample_augment(height, width, size, options) for _ in range(count)]
-
-
-def stack(params):
-    return {key: torch.stack([p[key] for p in params]) if key != 'size' else params[0][key]
-            for key in params[0]}
+from harness.testing import draw_augment as draw
+from harness.testing import stack_augment as stack
 
 
 def reference_areas(count, height, width):

@@ -10,19 +10,11 @@ import torch
 from torch.nn import functional as F
 
 from harness.data import augment
-from harness.data.augment import augment_clips, sample_augment
+from harness.data.augment import augment_clips
 from harness.data.augment_steps import ordered_steps
+from harness.testing import draw_augment as draw
+from harness.testing import stack_augment as stack
 from harness_brave.augment import MAX_CONV_KERNEL
-
-
-def draw(count, height=240, width=320, size=112, **options):
-    torch.manual_seed(0)
-    return [sample_augment(height, width, size, options) for _ in range(count)]
-
-
-def stack(params):
-    return {key: torch.stack([p[key] for p in params]) if key != 'size' else params[0][key]
-            for key in params[0]}
 
 
 def test_random_conv_runs_after_solarize_and_before_normalisation():
