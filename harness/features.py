@@ -178,9 +178,9 @@ def cached_features(request: EvalRequest, items: Sequence[Any], cfg: Any, log: L
     if not todo:
         log(f'features reused from cache: {path}')
     else:
-        logger = file_logger(f'features-{request.work_dir.name}',
-                             request.work_dir / 'features.log')
-        log(f'feature extraction log: {logger.handlers[-1].baseFilename}')
+        log_file = request.work_dir / 'features.log'  # written by the main process only
+        file_logger(f'features-{request.work_dir.name}', log_file)
+        log(f'feature extraction log: {log_file}')
         with main_process_first():
             list_file = datasets.annotation_list(cache_dir / 'lists', request.dataset.name, todo)
         new, report = extract(request, cfg, list_file, len(todo))  # every process gets all
