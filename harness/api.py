@@ -1,4 +1,6 @@
-"""The interfaces plugins implement: what a Method, a Backbone and an Evaluator are.
+"""The core's public face: the interfaces plugins implement (what a Method, a Backbone and an
+Evaluator are) and, imported on first use, the rest of the core that plugins use (see
+``_EXPORTS`` at the end: errors, registries, the evaluation protocols, data and model helpers).
 
 Plugins describe themselves with the ``*Info`` dataclasses below from their register hooks
 (see :mod:`harness.hookspecs`). Describing is cheap: an Info names config files and the modules
@@ -354,3 +356,56 @@ class EvalResult:
     per_split: dict[str, dict[str, float]] = field(default_factory=dict)
     per_seed: dict[str, dict[str, float]] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
+
+
+# The rest of the core that plugins use, imported on first use (PEP 562) so that importing this
+# module stays cheap: plugin packages import the core through ``harness.api`` (and ``harness``
+# for ``hookimpl``) only, so what they rely on is this list.
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    # one-line errors for bad input (exit code 2)
+    'harness.errors': ('ConfigError', 'DataError'),
+    # the mmengine registries of the harness's scope
+    'harness.registry': ('MODELS', 'DATASETS', 'TRANSFORMS', 'HOOKS', 'METRICS',
+                         'OPTIM_WRAPPER_CONSTRUCTORS'),
+    # files written whole or not at all
+    'harness.io': ('atomic_write_text', 'atomic_write_bytes'),
+    # the evaluation engine's two kinds of protocol and what they exchange
+    'harness.evaluate': ('RunnerProtocol', 'FeatureProtocol', 'Filled', 'Features'),
+    'harness.features': ('frozen_backbone', 'weight_report'),
+    'harness.weights': ('merge_load_reports',),
+    'harness.engine': ('main_process_first',),
+    # building blocks of models
+    'harness.modules': ('global_pool', 'mlp', 'momentum_update'),
+    # datasets: items and splits, decoding, sampling, augmentation
+    'harness.data': ('list_sha256',),
+    'harness.data.splits': ('DataItem', 'Split'),
+    'harness.data.listdata': ('VideoListDataset',),
+    'harness.data.video': ('open_video', 'read_frames'),
+    'harness.data.images': ('prepare_image',),
+    'harness.data.flow': ('flows', 'magnitude'),
+    'harness.data.views': ('ViewSpec', 'decode_clips', 'decode_frames', 'prepare_clip',
+                           'stack_clips', 'view_indices'),
+    'harness.data.augment': ('AugmentViews', 'IMAGENET_MEAN', 'IMAGENET_STD', 'chance',
+                             'normalize', 'on_clips'),
+    'harness.data.augment_steps': ('AugmentStep', 'register_augment_step'),
+    'harness.data.demo': ('is_demo',),
+}
+#: Core modules plugins use as namespaces: ``demo`` (writing a demo dataset: ``demo.begin``,
+#: ``demo.finish``, ``demo.render_video``, ...) and ``synth`` (rendering shapes and textures).
+_NAMESPACES = {'demo': 'harness.data.demo', 'synth': 'harness.data.synth'}
+_ORIGIN = {name: module for module, names in _EXPORTS.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _NAMESPACES:
+        value = importlib.import_module(_NAMESPACES[name])
+    elif name in _ORIGIN:
+        value = getattr(importlib.import_module(_ORIGIN[name]), name)
+    else:
+        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+    globals()[name] = value  # imported once
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_ORIGIN, *_NAMESPACES})

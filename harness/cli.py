@@ -256,7 +256,7 @@ def cmd_data_prepare(args) -> int:
     paths relative to the root (mmaction2 VideoDataset with ``data_prefix`` = the root). A
     dataset module with its own ``prepare(root)`` (detection layouts, which mmdet reads as they
     are) only checks the layout and prints its counts."""
-    from harness.data.probe import NOUNS
+    from harness.data.readable import NOUNS
     from harness.io import atomic_write_text
 
     info = _plugin_manager(args).get('dataset', args.dataset).info

@@ -29,16 +29,20 @@ _BASES = Path(__file__).resolve().parent / 'configs' / '_base_'
 #: The runtime every Runner of the harness runs with (registry scope, process setup, logging,
 #: default hooks); the two below build on it.
 RUNTIME = _BASES / 'runtime.py'
-#: What every pretraining config runs over: the runtime, the core's imports, the training
+#: What every pretraining config runs over: the runtime, the training
 #: data's skeleton and the progress bar; the method's own config is merged over it.
 PRETRAIN_RUNTIME = _BASES / 'pretrain_runtime.py'
 #: What every evaluation config a Runner trains runs over: the runtime and the test of the last
 #: model (no validation).
 EVAL_RUNTIME = _BASES / 'eval_runtime.py'
-#: The core's modules in the order a merged config imports them, before every other module
-#: (the order the shipped configs have always listed them in).
-CORE_IMPORTS = ('harness.datasets', 'harness.data.views', 'harness.data.images',
-                'harness.data.augment', 'harness.weights', 'harness.hooks', 'harness.optimizers')
+#: The core's modules that register what configs name (datasets, transforms, augmentation
+#: steps, the weight initializer, hooks, optimizer constructors) or that method code computes
+#: with (decoding, flow, modules). Every loaded config imports them, in this order, before its
+#: own modules, so a plugin's config names only its own; a pretraining's identity hashes them.
+CORE_IMPORTS = ('harness.data.listdata', 'harness.data.views', 'harness.data.images',
+                'harness.data.augment', 'harness.data.augment_steps', 'harness.data.video',
+                'harness.data.flow', 'harness.weights', 'harness.hooks', 'harness.optimizers',
+                'harness.modules')
 
 
 def load_config(path: str | os.PathLike, *, label: str) -> Config:
@@ -87,6 +91,13 @@ def _merged(base: Any, own: Any) -> Any:
     return merged
 
 
+def with_core_imports(cfg: Config) -> Config:
+    """``cfg`` with :data:`CORE_IMPORTS` in its ``custom_imports``, before its own modules."""
+    cfg.custom_imports = dict(imports=unite_imports(list(CORE_IMPORTS), config_imports(cfg)),
+                              allow_failed_imports=False)
+    return cfg
+
+
 def merge_over(base_path: Path, cfg: Config, *, label: str) -> Config:
     """``cfg`` merged over the config in ``base_path`` (:func:`_merged`), their
     ``custom_imports`` united (:func:`unite_imports`)."""
@@ -100,9 +111,10 @@ def merge_over(base_path: Path, cfg: Config, *, label: str) -> Config:
 
 def load_pretrain_config(path: str | os.PathLike) -> Config:
     """A method's pretraining config merged over :data:`PRETRAIN_RUNTIME`
-    (:func:`merge_over`)."""
-    return merge_over(PRETRAIN_RUNTIME, load_config(path, label='pretraining config'),
-                      label='pretraining runtime')
+    (:func:`merge_over`), importing the core's modules (:func:`with_core_imports`)."""
+    return with_core_imports(merge_over(PRETRAIN_RUNTIME,
+                                        load_config(path, label='pretraining config'),
+                                        label='pretraining runtime'))
 
 
 def load_eval_config(request, *, runtime: bool | None = None) -> Config:
@@ -110,8 +122,9 @@ def load_eval_config(request, *, runtime: bool | None = None) -> Config:
     merged over :data:`EVAL_RUNTIME` where a Runner runs it (``runtime``; None: where the
     config has a ``train_cfg``, so not under a probe on frozen features, which has none), with
     the request's seed (``randomness``; the config's default ``seeds`` removed) and its
-    ``--cfg-options`` applied (keys must exist)."""
-    cfg = load_config(request.config, label='evaluation config')
+    ``--cfg-options`` applied (keys must exist); it imports the core's modules
+    (:func:`with_core_imports`)."""
+    cfg = with_core_imports(load_config(request.config, label='evaluation config'))
     if runtime is None:
         runtime = 'train_cfg' in cfg
     if runtime:

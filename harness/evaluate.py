@@ -37,8 +37,6 @@ Log = Callable[[str], None]
 #: A file a run reads, written once (on the main process) before it starts: its content, or a
 #: function computing it (called only when the run starts, never in a dry run).
 FileContent = 'str | bytes | Callable[[], str | bytes]'
-#: Modules every Runner-run evaluation imports: the SSL weight initializer and the progress bar.
-RUNNER_IMPORTS = ('harness.weights', 'harness.hooks')
 
 
 @dataclass(frozen=True)
@@ -142,7 +140,7 @@ class RunnerProtocol(Protocol):
         cfg = copy.deepcopy(loaded.to_dict())
         filled = self.fill(cfg, request) or Filled()
         imports = list(cfg.get('custom_imports', {}).get('imports', []))
-        imports += [m for m in (*RUNNER_IMPORTS, *self.imports, *request.imports)
+        imports += [m for m in (*self.imports, *request.imports)
                     if m not in imports]
         cfg.update(
             custom_imports=dict(imports=imports, allow_failed_imports=False),

@@ -52,9 +52,9 @@ def device() -> torch.device:
 
 
 def import_modules(request: EvalRequest, cfg: Any) -> None:
-    """The modules the backbone and the protocol config register (weights, datasets, ...)."""
+    """The modules the protocol config (the core's included) and the backbone register."""
     imports = (cfg.get('custom_imports') or {}).get('imports', [])
-    for module in ('harness.weights', *imports, *request.imports):
+    for module in (*imports, *request.imports):
         importlib.import_module(module)
 
 
@@ -161,7 +161,7 @@ def cached_features(request: EvalRequest, items: Sequence[Any], cfg: Any, log: L
     (:func:`extract` splits the work)."""
     from mmengine.dist import barrier, is_main_process
 
-    from harness.data.probe import NOUNS
+    from harness.data.readable import NOUNS
     from harness.engine import file_logger, main_process_first
     from harness.io import atomic_torch_save
 

@@ -12,7 +12,7 @@ from mmengine.registry import Registry
 SCOPE = 'harness'
 
 MODELS = Registry('model', parent=mm.MODELS, scope=SCOPE)
-DATASETS = Registry('dataset', parent=mm.DATASETS, scope=SCOPE, locations=['harness.datasets'])
+DATASETS = Registry('dataset', parent=mm.DATASETS, scope=SCOPE, locations=['harness.data.listdata'])
 TRANSFORMS = Registry('transform', parent=mm.TRANSFORMS, scope=SCOPE,
                       locations=['harness.data.views', 'harness.data.images'])
 HOOKS = Registry('hook', parent=mm.HOOKS, scope=SCOPE, locations=['harness.hooks'])

@@ -107,9 +107,9 @@ def test_amp_turns_every_optimizer_wrapper_into_mmengines_amp_wrapper():
 def test_imports_of_base_and_config_are_united_core_first():
     from harness.config import unite_imports
 
-    base = ['harness.datasets', 'harness.data.augment', 'harness.hooks']
+    base = ['harness.data.listdata', 'harness.data.augment', 'harness.hooks']
     own = ['harness.data.views', 'plugin.model', 'harness.hooks', 'plugin.backbone']
-    assert unite_imports(base, own) == ['harness.datasets', 'harness.data.views',
+    assert unite_imports(base, own) == ['harness.data.listdata', 'harness.data.views',
                                         'harness.data.augment', 'harness.hooks',
                                         'plugin.model', 'plugin.backbone']
     # one side empty: the other's list as it is (an evaluation config's own order)
@@ -118,15 +118,16 @@ def test_imports_of_base_and_config_are_united_core_first():
 
 
 def test_pretraining_config_gets_the_data_skeleton_and_the_core_imports(tmp_path):
+    from harness.config import CORE_IMPORTS
+
     method = tmp_path / 'm.py'
     method.write_text(
-        "custom_imports = dict(imports=['harness.data.images', 'harness.errors'])\n"
+        "custom_imports = dict(imports=['harness_brave.model', 'harness.errors'])\n"
         "train_dataloader = dict(batch_size=4, sampler=dict(_delete_=True, type='S'),\n"
         "                        dataset=dict(type='ImageListDataset', pipeline=[]))\n")
     cfg = load_pretrain_config(method)
-    assert cfg.custom_imports == dict(
-        imports=['harness.datasets', 'harness.data.images', 'harness.data.augment',
-                 'harness.hooks', 'harness.errors'], allow_failed_imports=False)
+    assert cfg.custom_imports == dict(imports=[*CORE_IMPORTS, 'harness_brave.model', 'harness.errors'],
+                                      allow_failed_imports=False)
     assert cfg.train_dataloader == dict(
         num_workers=2, persistent_workers=True, sampler=dict(type='S'),
         collate_fn=dict(type='default_collate'), batch_size=4,
@@ -140,7 +141,7 @@ def eval_request(config):
 
 
 def test_evaluation_config_is_merged_over_the_runtime_unless_it_runs_no_runner(tmp_path):
-    from harness.config import load_eval_config
+    from harness.config import CORE_IMPORTS, load_eval_config
 
     protocol = tmp_path / 'p.py'
     protocol.write_text("default_scope = 'mmdet'\ndefault_hooks = dict(checkpoint=dict("
@@ -156,11 +157,13 @@ def test_evaluation_config_is_merged_over_the_runtime_unless_it_runs_no_runner(t
     assert cfg.randomness == dict(seed=3, deterministic=False) and 'seeds' not in cfg
     frozen = load_eval_config(eval_request(protocol), runtime=False)
     assert set(frozen.keys()) == {'default_scope', 'default_hooks', 'test_evaluator',
-                                  'train_cfg', 'randomness'}
+                                  'train_cfg', 'randomness', 'custom_imports'}
     assert frozen.default_hooks == dict(checkpoint=dict(interval=7))
     probe = tmp_path / 'probe.py'  # no train_cfg: a probe on frozen features, no Runner
     probe.write_text("feature_loader = dict(batch_size=2)\n")
-    assert set(load_eval_config(eval_request(probe)).keys()) == {'feature_loader', 'randomness'}
+    loaded = load_eval_config(eval_request(probe))
+    assert set(loaded.keys()) == {'feature_loader', 'randomness', 'custom_imports'}
+    assert loaded.custom_imports.imports == list(CORE_IMPORTS)  # every config imports the core's
     assert load_eval_config(eval_request(probe), runtime=True).log_level == 'INFO'
 
 

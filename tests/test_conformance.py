@@ -34,17 +34,17 @@ VIDEO_BACKBONES = [b for b in BACKBONES if b.modality == 'video']
 def test_video_backbone_in_mmaction_recognizer(backbone):
     import importlib
 
-    from mmengine.registry import init_default_scope
+    from mmengine.registry import DefaultScope
     from mmaction.registry import MODELS as MMACTION_MODELS
     from mmaction.structures import ActionDataSample
 
     for module in backbone.imports:
         importlib.import_module(module)
-    init_default_scope('mmaction')
-    model = MMACTION_MODELS.build(dict(
-        type='Recognizer3D', backbone=dict(backbone.cfg),
-        cls_head=dict(type='I3DHead', num_classes=3, in_channels=backbone.feat_dim),
-        data_preprocessor=dict(type='ActionDataPreprocessor', format_shape='NCTHW')))
+    with DefaultScope.overwrite_default_scope('mmaction'):  # the other tests keep theirs
+        model = MMACTION_MODELS.build(dict(
+            type='Recognizer3D', backbone=dict(backbone.cfg),
+            cls_head=dict(type='I3DHead', num_classes=3, in_channels=backbone.feat_dim),
+            data_preprocessor=dict(type='ActionDataPreprocessor', format_shape='NCTHW')))
     clips = torch.randn(2, 1, 3, 8, 32, 32)
     samples = [ActionDataSample().set_gt_label(i) for i in (0, 2)]
     losses = model(clips, samples, mode='loss')

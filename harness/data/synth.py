@@ -96,7 +96,7 @@ def _trajectory(motion: str, frames: int, size: int, radius: float, speed: float
     return np.stack([x, y], axis=1), angle, scale
 
 
-def _colours(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def draw_colours(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """A muted background colour and a saturated object colour far from it (BGR floats)."""
     bg = rng.uniform(50, 190, size=3)
     return bg, foreground_colour(bg, rng)
@@ -127,7 +127,7 @@ def shape_mask(shape: str, centre, radius: float, angle: float, width: int, heig
     return mask
 
 
-def _background(size: int, base: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def draw_background(size: int, base: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A static, smooth, low-contrast texture around ``base`` (float32 [size, size, 3])."""
     cells = int(rng.integers(3, 7))
     coarse = rng.uniform(-22, 22, size=(cells, cells, 3)).astype(np.float32)
@@ -147,8 +147,8 @@ def render_clip(shape: str, motion: str, *, frames: int, size: int, speed: float
     _outline(shape)  # an unknown shape fails before anything is drawn
     radius = size / 4.0  # shape extent is about 2*radius = half the side: ~1/4 of the area
     centres, angles, scales = _trajectory(motion, frames, size, radius, speed, rng)
-    bg_colour, fg_colour = _colours(rng)
-    background = _background(size, bg_colour, rng)
+    bg_colour, fg_colour = draw_colours(rng)
+    background = draw_background(size, bg_colour, rng)
     fg = fg_colour.astype(np.float32)[None, None, :]
     out = np.empty((frames, size, size, 3), dtype=np.uint8)
     for i in range(frames):
@@ -163,7 +163,7 @@ def render_clip(shape: str, motion: str, *, frames: int, size: int, speed: float
 TEXTURES = ("plain", "stripes", "checker", "dots")
 
 
-def _texture(texture: str, size: int, rng: np.random.Generator) -> np.ndarray:
+def draw_texture(texture: str, size: int, rng: np.random.Generator) -> np.ndarray:
     """A [size, size] mask in [0, 1] of the texture's dark parts (random period, phase and,
     for stripes, orientation); all zero for ``plain``."""
     if texture == "plain":
@@ -202,10 +202,10 @@ def render_image(shape: str, texture: str, *, size: int, rng: np.random.Generato
     angle = rng.uniform(0, 2 * np.pi)
     mask = shape_mask(shape, centre, radius, angle, size, size)
     alpha = (mask.astype(np.float32) / 255.0)[:, :, None]
-    bg_colour, fg_colour = _colours(rng)
-    dark = _texture(texture, size, rng)[:, :, None]
+    bg_colour, fg_colour = draw_colours(rng)
+    dark = draw_texture(texture, size, rng)[:, :, None]
     fg = fg_colour.astype(np.float32)[None, None, :] * (1.0 - 0.6 * dark)
-    image = _background(size, bg_colour, rng) * (1.0 - alpha) + fg * alpha
+    image = draw_background(size, bg_colour, rng) * (1.0 - alpha) + fg * alpha
     image += rng.normal(0.0, 4.0, size=image.shape).astype(np.float32)
     return np.clip(image, 0, 255).astype(np.uint8)
 

@@ -56,7 +56,7 @@ def readable(plan: RunPlan, source: DataSource, items: Sequence[Any], what: str,
              ) -> tuple[list[Any], int]:
     """``items`` without unreadable files, and how many were removed; a DataError when more
     than ``plan.max_unreadable`` of them are unreadable."""
-    from harness.data.probe import NOUNS, check_unreadable, probe_items
+    from harness.data.readable import NOUNS, check_unreadable, probe_items
 
     kind = source.dataset.modality
     cache = plan.work_dir / 'probe' / f'{source.name}_{source.label}.json'
@@ -72,7 +72,7 @@ def readable(plan: RunPlan, source: DataSource, items: Sequence[Any], what: str,
 
 def eval_split(plan: RunPlan, name: str, log: Log) -> EvalSplit:
     """Split ``name`` of the evaluation data without its unreadable items."""
-    from harness.data.probe import NOUNS
+    from harness.data.readable import NOUNS
 
     split = plan.eval_data.read_split(name)
     if split.missing:
@@ -88,7 +88,7 @@ def eval_split(plan: RunPlan, name: str, log: Log) -> EvalSplit:
 def check_disjoint(pretrain: DataSource, items: Sequence[Any], evaluation: DataSource,
                    tests: Mapping[str, Sequence[Any]]) -> None:
     """No pretraining item may be a test item of an evaluated split (same file on disk)."""
-    from harness.data.probe import NOUNS
+    from harness.data.readable import NOUNS
 
     pretrain_files = {os.path.realpath(pretrain.root / item.path) for item in items}
     for split, test in tests.items():
@@ -106,7 +106,7 @@ def pretraining_set(plan: RunPlan, split: EvalSplit, tests: Mapping[str, Sequenc
     """The items (videos or images) the method pretrains on for evaluated split ``split``, and
     their identity for the record: dataset, data, split used, number of items, file-list
     sha256, items left out. ``tests``: the test items of every evaluated split."""
-    from harness.data.probe import NOUNS
+    from harness.data.readable import NOUNS
 
     source = plan.pretrain_data
     skipped = None  # per-split pretraining: counted with the evaluated split

@@ -1,9 +1,9 @@
 # What every pretraining config runs over: runtime.py with pretraining's logging and checkpoint
-# intervals and progress bar, the core's imports and the skeleton of the training data. A
+# intervals and progress bar and the skeleton of the training data. A
 # method's config gives its model, its schedule and its train_dataloader's batch_size and
 # dataset.pipeline (and the dataset's type where it does not read videos), and whatever else it
-# changes; harness.config.load_pretrain_config merges it over this file, its custom_imports
-# united with these.
+# changes, and names its own modules in custom_imports (harness.config.load_pretrain_config
+# merges it over this file and adds the core's modules).
 _base_ = ['./runtime.py']
 
 log_processor = dict(window_size=5)
@@ -13,10 +13,6 @@ default_hooks = dict(
     checkpoint=dict(interval=30, max_keep_ckpts=2),
 )
 custom_hooks = [dict(type='ProgressBarHook', desc='pretrain')]
-# the core's modules every pretraining needs (a config adds harness.data.views or
-# harness.data.images for its sampler, its model's module and its backbone's)
-custom_imports = dict(imports=['harness.datasets', 'harness.data.augment', 'harness.hooks'],
-                      allow_failed_imports=False)
 # The harness sets the dataset's data_root and ann_file (--pretrain-data).
 train_dataloader = dict(
     num_workers=2,

@@ -12,7 +12,7 @@ from mmengine.model import BaseModule
 from torch import nn
 from torchvision import models as tv_models
 
-from harness.registry import MODELS
+from harness.api import MODELS
 
 
 class _TorchvisionResNet(BaseModule):

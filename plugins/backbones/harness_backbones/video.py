@@ -7,7 +7,7 @@ adaptively). Leaving torchvision's fixed pooling out is also what lets S3D run b
 from mmengine.model import BaseModule
 from torchvision.models import video as tv_video
 
-from harness.registry import MODELS
+from harness.api import MODELS
 
 
 class _TorchvisionVideoResNet(BaseModule):

@@ -14,8 +14,7 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from harness.data.augment import chance, on_clips
-from harness.data.augment_steps import AugmentStep, register_augment_step
+from harness.api import chance, on_clips, AugmentStep, register_augment_step
 
 MAX_CONV_KERNEL = 11  # odd kernels 1..11
 

@@ -7,8 +7,7 @@ from typing import Sequence
 from mmengine.model import BaseModel
 from torch import Tensor
 
-from harness.modules import global_pool, mlp
-from harness.registry import MODELS
+from harness.api import global_pool, mlp, MODELS
 from harness_brave.losses import brave_loss
 
 

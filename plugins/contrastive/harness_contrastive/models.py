@@ -11,8 +11,7 @@ from mmengine.optim import OptimWrapperDict
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from harness.modules import global_pool, mlp, momentum_update
-from harness.registry import MODELS
+from harness.api import global_pool, mlp, momentum_update, MODELS
 from harness_contrastive import optim  # noqa: F401  (registers MultiOptimWrapperConstructor)
 from harness_contrastive.losses import (byol_regression, decayed_info_nce, info_nce,
                                         negative_cosine, nt_xent, symmetric_key_contrast)

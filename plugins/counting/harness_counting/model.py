@@ -17,8 +17,7 @@ from mmengine.model import BaseModel
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from harness.modules import global_pool
-from harness.registry import MODELS
+from harness.api import global_pool, MODELS
 from harness_counting.losses import counting_terms
 
 #: name -> F.interpolate arguments of each downsampling method ``interpolations`` may name

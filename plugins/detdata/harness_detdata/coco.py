@@ -27,9 +27,8 @@ from typing import Iterable
 
 import numpy as np
 
-from harness.data import demo
-from harness.data.demo import is_demo  # noqa: F401  (part of the layout API)
-from harness.errors import DataError
+from harness.api import demo, DataError
+from harness.api import is_demo  # noqa: F401  (part of the layout API)
 from harness_detdata.common import DEMO_SHAPES, DetItem, DetSplit
 
 SPLITS = ('val2017',)
@@ -160,8 +159,8 @@ def generate_demo(root: str | os.PathLike, *, classes: Iterable[str] = CLASSES_D
     0-based pixel box (``w = x1 - x0 + 1``), ``area = w * h`` and ``iscrowd = 0``.
     Deterministic, idempotent, ``DEMO.txt`` last.
     """
-    from harness.data import synth  # cv2 is only needed when generating
-    from harness.io import atomic_write_text
+    from harness.api import synth  # cv2 is only needed when generating
+    from harness.api import atomic_write_text
     from harness_detdata.common import render_scene
 
     root = Path(root).expanduser()

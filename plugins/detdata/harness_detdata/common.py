@@ -12,7 +12,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from harness.data.splits import DataItem, Split
+from harness.api import DataItem, Split
 
 Box = tuple[float, float, float, float]
 
@@ -97,11 +97,11 @@ def render_scene(shapes: Sequence[str], *, width: int, height: int, rng: np.rand
     boxes do not overlap (a placement that would is redrawn, up to 50 times, then the scene has
     fewer shapes), so no shape hides another.
     """
-    from harness.data import synth
+    from harness.api import synth
 
     side = max(width, height)
-    bg_colour, _ = synth._colours(rng)
-    canvas = synth._background(side, bg_colour, rng)[:height, :width]
+    bg_colour, _ = synth.draw_colours(rng)
+    canvas = synth.draw_background(side, bg_colour, rng)[:height, :width]
     count = int(rng.integers(objects[0], objects[1] + 1))
     placed: list[tuple[int, tuple[int, int, int, int]]] = []
     for _ in range(count):
@@ -120,7 +120,7 @@ def render_scene(shapes: Sequence[str], *, width: int, height: int, rng: np.rand
                                   box[1] <= b[3] + 2 and b[1] <= box[3] + 2 for _, b in placed):
                 continue
             texture = synth.TEXTURES[int(rng.integers(len(synth.TEXTURES)))]
-            dark = synth._texture(texture, side, rng)[:height, :width, None]
+            dark = synth.draw_texture(texture, side, rng)[:height, :width, None]
             fg = synth.foreground_colour(bg_colour, rng).astype(np.float32)[None, None, :] * (
                 1.0 - 0.6 * dark)
             alpha = (mask.astype(np.float32) / 255.0)[:, :, None]

@@ -172,7 +172,7 @@ def test_voc_demo_round_trips(voc_root):
             assert obj.findtext('pose') and obj.findtext('truncated') == '0'
         assert not any(item.difficult)
         assert (voc_root / item.path).is_file()
-    from harness.data.probe import probe_items
+    from harness.data.readable import probe_items
 
     assert not probe_items(voc_root, split.train + split.test, 'image').unreadable
 

@@ -20,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from harness.errors import ConfigError, DataError
+from harness.api import ConfigError, DataError
 
 VOC_YEARS = ('VOC2007', 'VOC2012')
 

@@ -23,7 +23,7 @@ import copy
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from harness.errors import ConfigError
+from harness.api import ConfigError
 
 #: harness backbone -> the mmdet ResNet holding its weights, and the prefix of its export's
 #: keys (resnet18-slim wraps mmdet's ResNet as ``net``)

@@ -14,15 +14,13 @@ from __future__ import annotations
 from operator import attrgetter
 from typing import Any, Mapping
 
-from harness.api import EvalRequest
-from harness.errors import ConfigError
-from harness.evaluate import Filled, RunnerProtocol
+from harness.api import EvalRequest, ConfigError, Filled, RunnerProtocol
 
 
 def weight_report(model, modules: list[str]) -> dict | None:
     """The load reports of ``modules`` of the built detector, merged; None when nothing was
     loaded (random init)."""
-    from harness.weights import merge_load_reports
+    from harness.api import merge_load_reports
 
     reports = {name: getattr(attrgetter(name)(model), 'weight_load_report', None)
                for name in modules}

@@ -16,7 +16,7 @@ from mmengine.model import BaseModule
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from harness.registry import MODELS
+from harness.api import MODELS
 
 
 @MODELS.register_module()

@@ -19,10 +19,8 @@ from typing import Iterable
 
 import numpy as np
 
-from harness.data import demo
-from harness.data.demo import is_demo  # noqa: F401  (part of the layout API)
-from harness.data.splits import DataItem, Split
-from harness.errors import DataError
+from harness.api import demo, DataItem, Split, DataError
+from harness.api import is_demo  # noqa: F401  (part of the layout API)
 
 EXTENSIONS = ('.jpeg', '.jpg', '.png', '.bmp', '.webp')
 SPLITS = ('val',)
@@ -108,7 +106,7 @@ def generate_demo(root: str | os.PathLike, *, classes: Iterable[str] = CLASSES_D
     ``DEMO.txt`` records the same parameters. ``DEMO.txt`` is written last, so an interrupted
     run is redone. Refuses to write into a folder that holds a layout it did not write.
     """
-    from harness.data import synth  # cv2 is only needed when generating
+    from harness.api import synth  # cv2 is only needed when generating
 
     root = Path(root).expanduser()
     classes = tuple(classes)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.data.probe import probe_items
+from harness.data.readable import probe_items
 from harness.errors import DataError
 from harness_imagedata import imagenet
 
@@ -109,7 +109,7 @@ def test_rendered_classes_differ_in_texture_not_only_colour():
 
     def dark_share(texture):
         rng = np.random.default_rng(3)
-        return float(synth._texture(texture, 64, rng).mean())
+        return float(synth.draw_texture(texture, 64, rng).mean())
 
     assert dark_share('plain') == 0
     assert 0.35 < dark_share('checker') < 0.65 and 0.3 < dark_share('stripes') < 0.7

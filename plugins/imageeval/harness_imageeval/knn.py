@@ -11,8 +11,7 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from harness.api import EvalRequest
-from harness.evaluate import FeatureProtocol, Features
+from harness.api import EvalRequest, FeatureProtocol, Features
 
 
 def knn_scores(train_x: Tensor, train_y: Tensor, test_x: Tensor, num_classes: int, *,

@@ -34,11 +34,8 @@ from mmengine.optim import DefaultOptimWrapperConstructor
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from harness.api import EvalRequest
-from harness.data.augment import IMAGENET_MEAN, IMAGENET_STD, AugmentViews
-from harness.evaluate import Filled, RunnerProtocol
-from harness.modules import global_pool
-from harness.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
+from harness.api import (EvalRequest, IMAGENET_MEAN, IMAGENET_STD, AugmentViews, Filled,
+                         RunnerProtocol, global_pool, MODELS, OPTIM_WRAPPER_CONSTRUCTORS)
 
 #: ``head=dict(init=...)``: how the Linear's weight is drawn (its bias starts at 0).
 HEAD_INITS = ('normal', 'trunc_normal')

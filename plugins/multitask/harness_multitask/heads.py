@@ -9,7 +9,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from harness.modules import global_pool
+from harness.api import global_pool
 from harness_multitask.losses import NEIGHBOURS
 
 

@@ -34,9 +34,7 @@ from mmengine.model import BaseModel
 from torch import Tensor, nn
 from torchvision.transforms.v2 import functional as TF
 
-from harness.data.augment import IMAGENET_MEAN, IMAGENET_STD, normalize
-from harness.modules import global_pool
-from harness.registry import MODELS
+from harness.api import IMAGENET_MEAN, IMAGENET_STD, normalize, global_pool, MODELS
 from harness_multitask.colour import ab_bins
 from harness_multitask.heads import DenseHead, EmbeddingHead, RelativePositionHead
 from harness_multitask.lasso import LayerCombination

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.data.flow import flows, magnitude
+from harness.api import flows, magnitude
 
 
 def moving_pixels(frame: np.ndarray, later: np.ndarray, threshold: float = 1.0) -> np.ndarray:

@@ -33,10 +33,7 @@ from typing import Any, Mapping
 import numpy as np
 import torch
 
-from harness.data.images import prepare_image
-from harness.data.video import open_video, read_frames
-from harness.data.views import ViewSpec
-from harness.registry import TRANSFORMS
+from harness.api import prepare_image, open_video, read_frames, ViewSpec, TRANSFORMS
 from harness_multitask.colour import ab_bins, bin_targets, chroma, lightness
 from harness_multitask.losses import IGNORE_INDEX
 from harness_multitask.motion import moving_pixels, shrink_mask

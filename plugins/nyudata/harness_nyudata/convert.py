@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.errors import DataError
+from harness.api import DataError
 from harness_nyudata import nyuv2
 
 
@@ -72,7 +72,7 @@ def convert_labeled(root: str | os.PathLike) -> list[str]:
     expected layout is a one-line DataError."""
     import h5py
 
-    from harness.io import atomic_write_text
+    from harness.api import atomic_write_text
     from harness_nyudata import formats
 
     root = Path(root).expanduser()

@@ -26,14 +26,14 @@ MAT_HEADER = b'MATLAB 5.0 MAT-file, written by ssl-harness (harness_nyudata)'.lj
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically (:func:`harness.io.atomic_write_bytes`)."""
-    from harness.io import atomic_write_bytes
+    from harness.api import atomic_write_bytes
 
     return atomic_write_bytes(path, data)
 
 
 def write_rgb(path: str | os.PathLike, rgb: np.ndarray) -> Path:
     """Write RGB uint8 ``rgb`` [H, W, 3] as a JPEG (OpenCV, quality 95, BGR on disk)."""
-    from harness.data import synth  # cv2 is only needed when writing
+    from harness.api import synth  # cv2 is only needed when writing
 
     return synth.write_image(path, np.ascontiguousarray(np.asarray(rgb)[:, :, ::-1]))
 

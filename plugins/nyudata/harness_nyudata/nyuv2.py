@@ -37,10 +37,8 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.data import demo
-from harness.data.demo import is_demo  # noqa: F401  (part of the layout API)
-from harness.data.splits import DataItem, Split
-from harness.errors import DataError
+from harness.api import demo, DataItem, Split, DataError
+from harness.api import is_demo  # noqa: F401  (part of the layout API)
 
 SPLITS = ('official',)
 SOURCES = ('ladicky', 'fouhey', 'depth', 'demo')
@@ -285,7 +283,7 @@ def generate_demo(root: str | os.PathLike, *, train: int = 24, test: int = 12,
     '<id:06d>')``); ``SOURCE.txt`` says 'demo'; no ``vocab40.mat``. Deterministic,
     idempotent, ``DEMO.txt`` last (as :func:`harness_imagedata.imagenet.generate_demo`).
     """
-    from harness.io import atomic_write_text
+    from harness.api import atomic_write_text
     from harness_nyudata import formats
     from harness_nyudata.render import render_room
 

@@ -21,8 +21,7 @@ import torch
 from mmcv.transforms import BaseTransform
 from mmengine.dataset import BaseDataset
 
-from harness.errors import DataError
-from harness.registry import DATASETS, TRANSFORMS
+from harness.api import DataError, DATASETS, TRANSFORMS
 
 #: target kind -> channels of its ``gt_seg_map``
 TARGET_CHANNELS = {'normals': 4, 'depth': 2}

@@ -18,7 +18,7 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from harness.registry import MODELS
+from harness.api import MODELS
 
 #: output stride -> dilation of (layer3, layer4)
 STAGE_DILATIONS = {8: (2, 4), 16: (1, 2)}

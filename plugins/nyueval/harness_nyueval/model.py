@@ -27,7 +27,7 @@ from mmengine.model import BaseDataPreprocessor, BaseModel
 from torch import Tensor
 from torch.nn import functional as F
 
-from harness.registry import METRICS, MODELS
+from harness.api import METRICS, MODELS
 from harness_nyueval.depth import depth_l1_loss, depth_metrics
 from harness_nyueval.heads import DilatedBackbone, PyramidPoolingHead
 from harness_nyueval.normals import (IGNORE_INDEX, classification_loss, cosine_loss,

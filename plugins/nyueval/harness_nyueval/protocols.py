@@ -17,9 +17,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from harness.api import EvalRequest
-from harness.errors import ConfigError, DataError
-from harness.evaluate import Filled, RunnerProtocol
+from harness.api import EvalRequest, ConfigError, DataError, Filled, RunnerProtocol
 from harness_nyueval import depth, normals
 
 #: protocol -> the tasks its configs may name, and the item field holding its targets

@@ -27,8 +27,7 @@ from mmengine.model import BaseModel
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from harness.modules import global_pool, momentum_update
-from harness.registry import MODELS
+from harness.api import global_pool, momentum_update, MODELS
 from harness_sim.geometry import block_mask, grid_code, relative_code, relative_grid
 from harness_sim.losses import unigrad
 

@@ -20,11 +20,7 @@ from typing import Any, Mapping
 import numpy as np
 import torch
 
-from harness.data.images import prepare_image
-from harness.data.views import ViewSpec
-from harness.datasets import VideoListDataset
-from harness.errors import DataError
-from harness.registry import DATASETS, TRANSFORMS
+from harness.api import prepare_image, ViewSpec, VideoListDataset, DataError, DATASETS, TRANSFORMS
 from harness_transitive.graph import KINDS, Edge, components, count_kinds, positive_pairs
 from harness_transitive.patches import load_or_mine, mining_options
 
@@ -53,7 +49,7 @@ class MinedPatchPairs(VideoListDataset):
         super().full_init()
         from mmengine.logging import print_log
 
-        from harness.engine import main_process_first
+        from harness.api import main_process_first
 
         videos = [self.get_data_info(i)['filename'] for i in range(super().__len__())]
         cache = Path(self.cache_dir) if self.cache_dir else Path(self.ann_file).parent / 'mined'

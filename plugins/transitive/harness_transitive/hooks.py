@@ -19,8 +19,7 @@ import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from harness.errors import ConfigError
-from harness.registry import HOOKS
+from harness.api import ConfigError, HOOKS
 
 GRAPH_FILE = 'transitive_graph.json'
 
@@ -67,7 +66,7 @@ class TransitiveGraph(Hook):
     def _build(self, runner) -> None:
         from mmengine.dist import is_main_process
 
-        from harness.io import atomic_write_text
+        from harness.api import atomic_write_text
         from harness_transitive.graph import inter_edges
 
         dataset = runner.train_dataloader.dataset

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.data.flow import flows, magnitude
+from harness.api import flows, magnitude
 
 Box = tuple[int, int, int, int]
 

@@ -15,9 +15,7 @@ from mmengine.model import BaseModel
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from harness.data.augment import normalize
-from harness.modules import global_pool
-from harness.registry import MODELS
+from harness.api import normalize, global_pool, MODELS
 from harness_transitive.losses import triplet_ranking_loss
 
 

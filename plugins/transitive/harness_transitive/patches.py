@@ -96,7 +96,7 @@ def mine_video(frames: np.ndarray, options: Mapping[str, Any]) -> list[np.ndarra
 
 def decode(path: str, max_frames: int) -> np.ndarray:
     """The first ``max_frames`` frames of a video, ``uint8 [T, H, W, 3]``."""
-    from harness.data.video import open_video, read_frames
+    from harness.api import open_video, read_frames
 
     reader = open_video(path)
     return read_frames(reader, range(min(len(reader), max_frames)))
@@ -134,7 +134,7 @@ def load_or_mine(paths: Sequence[str], options: Mapping[str, Any], cache_dir: st
                  read: Callable[[str, int], np.ndarray] = decode) -> PatchSet:
     """The :class:`PatchSet` of ``paths`` from the cache in ``cache_dir``, mined (and
     cached, atomically) when it is not there."""
-    from harness.io import atomic_write_bytes
+    from harness.api import atomic_write_bytes
 
     path = Path(cache_dir) / cache_name(paths, options)
     if path.is_file():

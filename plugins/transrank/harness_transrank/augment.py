@@ -15,8 +15,7 @@ import torch
 from torch import Tensor
 from torchvision.ops import roi_align
 
-from harness.data.augment import on_clips
-from harness.data.augment_steps import AugmentStep, register_augment_step
+from harness.api import on_clips, AugmentStep, register_augment_step
 
 #: The augment parameter keys the sampler writes.
 TURNS, STRETCH = 'turns', 'stretch'

@@ -6,8 +6,7 @@ from __future__ import annotations
 from mmengine.model import BaseModel
 from torch import nn
 
-from harness.modules import global_pool
-from harness.registry import MODELS
+from harness.api import global_pool, MODELS
 from harness_transrank.losses import classification_loss, ranking_loss
 
 

@@ -15,9 +15,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 
-from harness.data.video import open_video
-from harness.data.views import ViewSpec, decode_frames, prepare_clip, stack_clips
-from harness.registry import TRANSFORMS
+from harness.api import open_video, ViewSpec, decode_frames, prepare_clip, stack_clips, TRANSFORMS
 from harness_transrank.augment import STRETCH, TURNS
 from harness_transrank.temporal import TEMPORAL, transform_indices
 

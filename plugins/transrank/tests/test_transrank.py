@@ -116,3 +116,20 @@ def test_demo_and_paper_configs_differ_only_in_scale_and_the_head_fits_the_sampl
     temporal = samplers[0].temporal
     assert demo.model.num_temporal == (0 if temporal == ['1x'] else len(temporal))
     assert demo.model.rotation == samplers[0].rotation
+
+
+def test_the_aspect_family_is_switched_on_by_the_options_the_demo_config_names():
+    """transrank_demo.py's header: two --cfg-options turn the aspect-ratio family on (both keys
+    exist, so neither needs a '+'), and the model and the sampler then agree on three ratios."""
+    import shlex
+    from importlib.resources import files
+
+    from harness.cli import parse_cfg_options
+    from harness.config import apply_cfg_options, load_pretrain_config
+
+    path = files('harness_transrank') / 'configs' / 'transrank_demo.py'
+    header = path.read_text().split('--cfg-options', 1)[1].splitlines()[0]
+    options = parse_cfg_options(shlex.split(header))
+    cfg = apply_cfg_options(load_pretrain_config(path), options, label='pretraining config')
+    assert cfg.model.num_aspect == 3
+    assert list(cfg.train_dataloader.dataset.pipeline[0].aspect) == [0.5, 1.0, 2.0]

@@ -21,11 +21,8 @@ import re
 from pathlib import Path
 from typing import Iterable
 
-from harness.data import demo
-from harness.data.demo import is_demo  # noqa: F401  (part of the layout API)
-from harness.data.splits import Split, DataItem
-from harness.errors import DataError
-from harness.io import atomic_write_text
+from harness.api import demo, Split, DataItem, DataError, atomic_write_text
+from harness.api import is_demo  # noqa: F401  (part of the layout API)
 
 SPLIT_DIR = 'testTrainMulti_7030_splits'
 #: where the class folders may be, relative to the root, in the order they are looked for

@@ -29,11 +29,8 @@ import os
 from pathlib import Path
 from typing import Iterable
 
-from harness.data import demo
-from harness.data.demo import is_demo  # noqa: F401  (part of the layout API)
-from harness.data.splits import Split, DataItem
-from harness.errors import DataError
-from harness.io import atomic_write_text
+from harness.api import demo, Split, DataItem, DataError, atomic_write_text
+from harness.api import is_demo  # noqa: F401  (part of the layout API)
 
 ANNOTATION_DIR = 'annotations'
 #: the csv of each side, and the folder its videos are in

@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Iterable
 
-from harness.errors import DataError
+from harness.api import DataError
 
 MOTION_FILE = 'motionLabels.txt'
 #: the labels :func:`speed_band` gives, slowest first
@@ -38,7 +38,7 @@ def write_motion_labels(root: str | os.PathLike, entries: Iterable[tuple[str, st
     Raises :class:`DataError` for a path or label that is empty or holds whitespace (the file
     is whitespace-separated) and for a path listed twice.
     """
-    from harness.io import atomic_write_text
+    from harness.api import atomic_write_text
 
     lines, seen = [], set()
     for path, label in entries:

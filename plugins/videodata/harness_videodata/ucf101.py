@@ -18,11 +18,8 @@ import os
 from pathlib import Path
 from typing import Iterable
 
-from harness.data import demo
-from harness.data.demo import is_demo  # noqa: F401  (part of the layout API)
-from harness.data.splits import Split, DataItem
-from harness.errors import DataError
-from harness.io import atomic_write_text
+from harness.api import demo, Split, DataItem, DataError, atomic_write_text
+from harness.api import is_demo  # noqa: F401  (part of the layout API)
 
 VIDEO_DIR = "UCF-101"
 LIST_DIR = "ucfTrainTestlist"
@@ -147,7 +144,7 @@ def read_split(root: str | os.PathLike, split: str = "1") -> Split:
 
 def files_sha256(items: Iterable[DataItem]) -> str:
     """sha256 hex digest of the sorted "path label" lines: the identity of a file list."""
-    from harness.data import list_sha256
+    from harness.api import list_sha256
 
     return list_sha256(items)
 

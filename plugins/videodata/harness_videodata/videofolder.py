@@ -12,10 +12,8 @@ import os
 from pathlib import Path
 from typing import Iterator
 
-from harness.data import demo
-from harness.data.demo import is_demo  # noqa: F401  (part of the layout API)
-from harness.data.splits import Split, DataItem
-from harness.errors import DataError
+from harness.api import demo, Split, DataItem, DataError
+from harness.api import is_demo  # noqa: F401  (part of the layout API)
 
 EXTENSIONS = ('.avi', '.mp4', '.mkv', '.webm', '.mov')
 SPLITS = ('1',)

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from harness.api import EvalRequest
-from harness.evaluate import RunnerProtocol
+from harness.api import EvalRequest, RunnerProtocol
 
 CROPS = {'ThreeCrop': 3, 'TenCrop': 10}
 

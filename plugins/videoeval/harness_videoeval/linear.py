@@ -16,8 +16,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from harness.api import EvalRequest
-from harness.evaluate import FeatureProtocol, Features
+from harness.api import EvalRequest, FeatureProtocol, Features
 from harness_videoeval.finetune import views_of
 
 

@@ -4,8 +4,7 @@ cosine similarity; R@k is the percentage of test videos with a same-class train 
 their k nearest (:func:`harness_videoeval.recall.recall_at_k`)."""
 from __future__ import annotations
 
-from harness.api import EvalRequest
-from harness.evaluate import FeatureProtocol, Features
+from harness.api import EvalRequest, FeatureProtocol, Features
 from harness_videoeval.finetune import views_of
 from harness_videoeval.recall import recall_at_k
 

@@ -39,12 +39,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from harness.api import EvalRequest
-from harness.data.video import open_video
-from harness.data.augment import IMAGENET_MEAN, IMAGENET_STD
-from harness.data.views import ViewSpec, decode_clips, view_indices
-from harness.errors import DataError
-from harness.evaluate import FeatureProtocol, Features
+from harness.api import (EvalRequest, open_video, IMAGENET_MEAN, IMAGENET_STD, ViewSpec,
+                         decode_clips, view_indices, DataError, FeatureProtocol, Features)
 
 #: Seeds of the train and test sample streams: ``default_rng((seed, PARTS[part]))``.
 PARTS = {'train': 0, 'test': 1}
@@ -170,7 +166,7 @@ class ClipEmbedder:
 
     @torch.no_grad()
     def flush(self) -> None:
-        from harness.modules import global_pool
+        from harness.api import global_pool
 
         while self.pending:
             batch, self.pending = self.pending[:self.batch_size], self.pending[self.batch_size:]
@@ -276,7 +272,7 @@ class TemporalProbe(FeatureProtocol):
         raise NotImplementedError
 
     def features(self, request: EvalRequest, cfg: Any, log) -> Features:
-        from harness.features import frozen_backbone, weight_report
+        from harness.api import frozen_backbone, weight_report
 
         name = request.protocol.name
         probe, train, test = self.probe(request, cfg)

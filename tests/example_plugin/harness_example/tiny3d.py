@@ -2,7 +2,7 @@
 from mmengine.model import BaseModule
 from torch import nn
 
-from harness.registry import MODELS
+from harness.api import MODELS
 
 
 @MODELS.register_module()

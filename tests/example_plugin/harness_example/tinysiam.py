@@ -4,8 +4,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModel
 from torch import nn
 
-from harness.modules import global_pool
-from harness.registry import MODELS
+from harness.api import global_pool, MODELS
 
 
 def negative_cosine(p, z):

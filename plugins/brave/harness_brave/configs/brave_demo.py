@@ -6,8 +6,8 @@
 # logging, checkpoints, the core's imports, the train_dataloader's sampler and loader) and sets
 # model.backbone (--backbone), model.feat_dim, the dataset's data_root and ann_file
 # (--pretrain-data) and the seed; `harness run --dry-run` prints the merged config.
-custom_imports = dict(imports=['harness.data.views', 'harness_brave.augment',
-                               'harness_brave.model', 'harness_backbones.video'])
+custom_imports = dict(imports=['harness_brave.augment', 'harness_brave.model',
+                               'harness_backbones.video'])
 
 model = dict(
     type='BraVe',

@@ -8,8 +8,7 @@
 # Not reproduced here: the TSM-ResNet-50 backbone (use --backbone), audio/flow broad views.
 _base_ = ['./brave_demo.py']
 
-custom_imports = dict(imports=['harness.data.views', 'harness.optimizers',
-                               'harness_brave.augment', 'harness_brave.model',
+custom_imports = dict(imports=['harness_brave.augment', 'harness_brave.model',
                                'harness_backbones.video'])
 # channels-last 3D clips on the GPU: cuDNN's NDHWC convolutions
 model = dict(hidden_dim=4096, proj_dim=128, data_preprocessor=dict(channels_last=True))

@@ -13,8 +13,7 @@
 # logging, checkpoints, the core's imports, the train_dataloader's sampler and loader) and sets
 # model.backbone (--backbone), model.feat_dim, the dataset's data_root and ann_file
 # (--pretrain-data) and the seed; `harness run --dry-run` prints the merged config.
-custom_imports = dict(imports=['harness.data.images', 'harness_counting.model',
-                               'harness_backbones.image'])
+custom_imports = dict(imports=['harness_counting.model', 'harness_backbones.image'])
 
 model = dict(
     type='Counting',

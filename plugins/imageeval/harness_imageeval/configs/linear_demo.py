@@ -10,9 +10,7 @@
 # feature_pipeline / feature_loader / data_preprocessor (harness_imageeval/linear.py).
 _base_ = ['./_base_/image_features_demo.py']
 
-custom_imports = dict(imports=['harness.datasets', 'harness.data.images', 'harness.data.augment',
-                               'harness.weights', 'harness.hooks', 'harness.optimizers',
-                               'harness_imageeval.linear'],
+custom_imports = dict(imports=['harness_imageeval.linear'],
                       allow_failed_imports=False)
 
 # head: batchnorm puts BatchNorm1d(affine=False, eps=1e-6) before the Linear; init 'normal'

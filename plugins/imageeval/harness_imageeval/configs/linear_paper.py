@@ -10,9 +10,7 @@
 # Batch 256 = 1 process x 256 (MoCo: 8 GPUs x 32); under N processes set batch_size=256/N.
 _base_ = ['./_base_/image_features_paper.py']
 
-custom_imports = dict(imports=['harness.datasets', 'harness.data.images', 'harness.data.augment',
-                               'harness.weights', 'harness.hooks', 'harness.optimizers',
-                               'harness_imageeval.linear'],
+custom_imports = dict(imports=['harness_imageeval.linear'],
                       allow_failed_imports=False)
 
 model = dict(type='LinearProbe', head=dict(batchnorm=False, init='normal', std=0.01))

@@ -20,8 +20,8 @@
 # model.backbone (--backbone; resnet18-slim on demo data), model.feat_dim, the dataset's
 # data_root and ann_file (--pretrain-data; the kinetics400 demo by default) and the seed;
 # `harness run --dry-run` prints the merged config.
-custom_imports = dict(imports=['harness.data.views', 'harness_multitask.sampling',
-                               'harness_multitask.model', 'harness_backbones.image'])
+custom_imports = dict(imports=['harness_multitask.sampling', 'harness_multitask.model',
+                               'harness_backbones.image'])
 
 model = dict(
     type='MultiTask',

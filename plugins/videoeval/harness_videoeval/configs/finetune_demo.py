@@ -4,7 +4,7 @@
 # Demo inputs are 8 frames (every 2nd) at 32 px; 3 uniformly spaced clips x 1 centre crop per
 # test video, softmax averaged. finetune_paper.py has the real sizes.
 default_scope = 'mmaction'
-custom_imports = dict(imports=['harness.weights', 'harness.hooks', 'harness_backbones.video'],
+custom_imports = dict(imports=['harness_backbones.video'],
                       allow_failed_imports=False)
 
 model = dict(

@@ -1,9 +1,7 @@
 # The example method's demo pretraining: two clips of 8 frames at 32 px per video.
 # A complete mmengine config: it runs under plain mmengine too once the data is set.
 default_scope = 'harness'
-custom_imports = dict(imports=['harness.datasets', 'harness.data.views', 'harness.data.augment',
-                               'harness.hooks',
-                               'harness_example.tinysiam', 'harness_example.tiny3d'],
+custom_imports = dict(imports=['harness_example.tinysiam', 'harness_example.tiny3d'],
                       allow_failed_imports=False)
 
 model = dict(type='TinySiam',

@@ -4,8 +4,7 @@
 # logging, checkpoints, the core's imports, the train_dataloader's sampler and loader) and sets
 # model.backbone (--backbone), model.feat_dim, the dataset's data_root and ann_file
 # (--pretrain-data) and the seed; `harness run --dry-run` prints the merged config.
-custom_imports = dict(imports=['harness.data.views',
-                               'harness_contrastive.models', 'harness_backbones.video'])
+custom_imports = dict(imports=['harness_contrastive.models', 'harness_backbones.video'])
 
 train_dataloader = dict(
     batch_size=8,

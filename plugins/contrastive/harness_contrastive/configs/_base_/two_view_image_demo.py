@@ -8,8 +8,7 @@
 # logging, checkpoints, the core's imports, the train_dataloader's sampler and loader) and sets
 # model.backbone (--backbone), model.feat_dim, the dataset's data_root and ann_file
 # (--pretrain-data) and the seed; `harness run --dry-run` prints the merged config.
-custom_imports = dict(imports=['harness.data.images', 'harness.optimizers',
-                               'harness_contrastive.models', 'harness_backbones.image'])
+custom_imports = dict(imports=['harness_contrastive.models', 'harness_backbones.image'])
 
 train_dataloader = dict(
     batch_size=32,

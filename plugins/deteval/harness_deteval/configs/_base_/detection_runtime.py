@@ -5,7 +5,7 @@
 # metrics) and the datasets' data_root / ann_file / data_prefix / metainfo (from --data).
 default_scope = 'mmdet'
 custom_imports = dict(imports=['mmdet.models', 'mmdet.datasets', 'mmdet.evaluation',
-                               'harness.weights', 'harness.hooks', 'harness_deteval.modules'],
+                               'harness_deteval.modules'],
                       allow_failed_imports=False)
 default_hooks = dict(checkpoint=dict(interval=2000))
 # SGD at batch 16 (2 images x 8 GPUs), lr 0.02; with another total batch the lr is scaled

@@ -1,8 +1,6 @@
 # Frozen-backbone features of the demo's 64-pixel images: shorter side resized to 64, centre
 # 56 x 56 crop (the 224/256 ratio of the paper sampling), ImageNet normalisation.
 default_scope = 'harness'
-custom_imports = dict(imports=['harness.datasets', 'harness.data.images', 'harness.weights'],
-                      allow_failed_imports=False)
 
 feature_pipeline = [
     dict(type='mmcv.LoadImageFromFile'),

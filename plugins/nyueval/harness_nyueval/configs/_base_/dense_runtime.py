@@ -4,9 +4,8 @@
 # model.backbone, feat_dim, task (from the top-level task), codebook and data_preprocessor (from
 # the top-level data_preprocessor), the data lists and test_evaluator
 # (harness_nyueval/protocols.py).
-custom_imports = dict(imports=['harness.weights', 'harness.hooks', 'harness_nyueval.heads',
-                               'harness_nyueval.model', 'harness_nyueval.data',
-                               'mmdet.datasets.transforms'],
+custom_imports = dict(imports=['harness_nyueval.heads', 'harness_nyueval.model',
+                               'harness_nyueval.data', 'mmdet.datasets.transforms'],
                       allow_failed_imports=False)
 model = dict(type='DenseProbe', backbone=None, feat_dim=None, task=None, codebook=None,
              data_preprocessor=None, freeze_backbone=True, output_stride=8,

@@ -3,7 +3,7 @@
 # side 40, centre crop 32. The protocols share this sampling, so they share the cached
 # features. The harness sets the backbone (with the pretrained weights) and the seed.
 default_scope = 'mmaction'
-custom_imports = dict(imports=['harness.weights', 'harness_backbones.video'],
+custom_imports = dict(imports=['harness_backbones.video'],
                       allow_failed_imports=False)
 
 feature_pipeline = [

@@ -5,9 +5,11 @@
 # puts it into the sampler of its scale) and the head's, which scores each transformation.
 _base_ = ['./recognizer.py']
 
-# clips_per_video: how many of the video's transformed clips a step sees (None: all of them)
+# clips_per_video: how many of the video's transformed clips a step sees (None: all of them);
+# aspect: the aspect-ratio family's stretch factors (off: none; the paper's runs leave it out)
 _transformations = dict(
     temporal=['1x', '2x', '4x'],
-    rotation=True, clips_per_video=None)
+    rotation=True, aspect=[], clips_per_video=None)
 model = dict(num_temporal=len(_transformations['temporal']),
-             rotation=_transformations['rotation'], loss='rank')
+             rotation=_transformations['rotation'],
+             num_aspect=len(_transformations['aspect']), loss='rank')

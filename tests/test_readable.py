@@ -1,4 +1,4 @@
-"""Unreadable-file detection (harness.data.probe): videos and images."""
+"""Unreadable-file detection (harness.data.readable): videos and images."""
 from __future__ import annotations
 
 import json
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.data import probe
-from harness.data.probe import (ProbeResult, check_image, check_unreadable, check_video,
+from harness.data import readable
+from harness.data.readable import (ProbeResult, check_image, check_unreadable, check_video,
                                 probe_items)
 from harness.data.splits import DataItem
 from harness.errors import DataError
