@@ -109,6 +109,9 @@ class MethodInfo:
     '' for ``modality``. demo_pretrain: the dataset whose demo it pretrains on when a run on demo
     data names no ``--pretrain-data`` (needed when ``reads`` differs from the evaluator's
     data, e.g. ``'kinetics400'``); '' for the evaluator's choice.
+    reference: a reference row, not a method (random init): it does not pretrain unless
+    ``--config`` names one of its ``configs``, and the record of such a run names that config
+    as its ``variant``, a reference row of its own (e.g. 'random (bn_calibrated)').
     """
 
     name: str
@@ -121,10 +124,16 @@ class MethodInfo:
     backbones: Sequence[str] = ()
     reads: str = ''
     demo_pretrain: str = ''
+    reference: bool = False
 
     @property
     def pretrains(self) -> bool:
+        """Whether it can pretrain (it has configs)."""
         return bool(self.configs)
+
+    def pretrains_with(self, config: str | None) -> bool:
+        """Whether a run with ``--config config`` (None: not given) pretrains."""
+        return self.pretrains and not (self.reference and config is None)
 
     @property
     def pretrain_kind(self) -> str:

@@ -198,7 +198,7 @@ def plan_jobs(plan: RunPlan, log: Log) -> list[Job]:
     for seed in plan.seeds:
         for name, split in splits.items():
             pretraining = None
-            if plan.method.info.pretrains:
+            if plan.pretrains:
                 pretrain_seed = seed if plan.pretrain_seed is None else plan.pretrain_seed
                 scope = name if plan.pretrains_per_split else ''
                 if scope not in sets:

@@ -98,6 +98,17 @@ class RunPlan:
     pretrain_seed: int | None = None
 
     @property
+    def pretrains(self) -> bool:
+        """Whether the run pretrains (a method config was picked)."""
+        return self.method_config is not None
+
+    @property
+    def reference_variant(self) -> str | None:
+        """The config of a reference row that pretrains (e.g. random's ``bn_calibrated``):
+        the record's ``variant``, a reference row of its own; None otherwise."""
+        return self.method_config[0] if self.method.info.reference and self.pretrains else None
+
+    @property
     def pretrains_per_split(self) -> bool:
         """Whether each evaluated split pretrains on its own train list (the pretraining set
         is the evaluation dataset)."""
@@ -145,7 +156,7 @@ def plan_run(pm: PluginManager, options: RunOptions) -> RunPlan:
                           f"'{protocol_name}'; its protocols: {', '.join(protocols)}")
     protocol = evaluator.info.protocol(protocol_name)
     method_config = None
-    if method.info.pretrains:
+    if method.info.pretrains_with(options.config):
         method_config = pick_config(method.info.configs, options.config,
                                     f"method '{method.info.name}'")
     elif options.config:
@@ -177,7 +188,7 @@ def plan_run(pm: PluginManager, options: RunOptions) -> RunPlan:
                            f"{', '.join(method.info.backbones)}, not '{backbone.info.name}'; "
                            'pick one of them with --backbone')
     pretrain_data = None
-    if method.info.pretrains:
+    if method_config is not None:
         pretrain_data = resolve_pretrain_data(
             pm, options.pretrain_data, eval_data,
             method.info.demo_pretrain or evaluator.info.demo_pretrain, work_dir)

@@ -66,6 +66,7 @@ def build_record(plan: RunPlan, jobs: Sequence[Job], finished: Mapping[str, Pret
     return {
         'schema_version': SCHEMA_VERSION,
         'method': component(plan.method),
+        **({'variant': plan.reference_variant} if plan.reference_variant else {}),
         'backbone': component(plan.backbone),
         'pretrain': pretrain_record(jobs, finished),
         'eval': {'name': plan.evaluator.info.name, 'protocol': plan.protocol.name,
