@@ -8,6 +8,7 @@ mmengine would otherwise add silently, and options aimed at something that no lo
 """
 from __future__ import annotations
 
+import copy
 import difflib
 import hashlib
 import json
@@ -187,7 +188,7 @@ def apply_cfg_options(cfg: Config, options: Mapping[str, Any], *, label: str,
             raise ConfigError(f"--cfg-options {prefix}{bare}: the {label} has no such key; "
                               f'{hint}(to add a new key on purpose, write '
                               f'{NEW_KEY}{prefix}{bare}=...)')
-        plain[bare] = value
+        plain[bare] = copy.deepcopy(value)  # mmengine's merge consumes a value's _delete_
     if plain:
         cfg.merge_from_dict(plain, allow_list_keys=True)
     return cfg

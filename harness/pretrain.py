@@ -33,6 +33,12 @@ from harness.schema import RENAMED_IN_V2
 #: The files a finished pretraining leaves: the exported backbone weights, and its record
 #: (written last: its presence means the pretraining finished).
 WEIGHTS_FILE, META_FILE = 'backbone.pth', 'pretrain.json'
+#: The digests of the exported tensors as training started (after their initialisation),
+#: written when a pretraining starts; a resumed one keeps its first start's.
+INITIAL_FILE = 'initial_tensors.json'
+#: The config key naming the exported tensors a method means to leave as initialised
+#: (fnmatch patterns of state-dict names, e.g. a norm its pretraining never runs).
+UNTRAINED_KEY = 'untrained_tensors'
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,8 @@ class Pretrained:
     checkpoint_sha256: their sha256; sources: package/module -> sha256 of the code that trained
     it; versions: distribution -> version; provenance: commit, dirty flag, harness version,
     device and times of the run that trained it (kept when a later run reuses it).
+    untrained: the exported tensors the pretraining left exactly as initialised (None: not
+    known, for a pretraining from an older harness or resumed without its initial digests).
     """
 
     backbone_path: str
@@ -55,6 +63,7 @@ class Pretrained:
     sources: dict[str, str] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
+    untrained: list[str] | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -142,19 +151,68 @@ def changed_code(result: PretrainJob) -> tuple[Path, list[str]] | None:
     return None
 
 
+def tensor_digests(weights: Mapping[str, Any]) -> dict[str, str]:
+    """name -> sha256 of the tensor's bytes (its dtype and shape included)."""
+    import hashlib
+
+    import torch
+
+    digests = {}
+    for name, tensor in weights.items():
+        tensor = tensor.detach().cpu().contiguous()
+        digest = hashlib.sha256(f'{tensor.dtype} {tuple(tensor.shape)}'.encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+        digests[name] = digest.hexdigest()
+    return digests
+
+
+def exported_weights(model) -> dict[str, Any]:
+    """The weights ``model`` transfers (its ``backbone_state_dict``), on the CPU."""
+    with unwrapped_children(model):
+        return {k: v.detach().cpu() for k, v in model.backbone_state_dict().items()}
+
+
+def untrained_tensors(weights: Mapping[str, Any], initial_file: Path) -> list[str] | None:
+    """The names of ``weights`` whose values equal those recorded in ``initial_file`` as
+    training started (None when it was not recorded)."""
+    if not initial_file.is_file():
+        return None
+    initial = json.loads(initial_file.read_text())
+    return sorted(name for name, digest in tensor_digests(weights).items()
+                  if initial.get(name) == digest)
+
+
+def initial_weights_hook(model, initial_file: Path, *, resume: bool):
+    """A Runner hook that records the digests of ``model``'s exported weights when training
+    starts (after mmengine initialised or resumed them): on a fresh start always, on a resumed
+    one never (the first start's stay; without them the untrained tensors are unknown)."""
+    from mmengine.dist import is_main_process
+    from mmengine.hooks import Hook
+
+    class InitialWeights(Hook):
+        priority = 'VERY_LOW'
+
+        def before_train(self, runner) -> None:
+            if is_main_process() and not resume:
+                atomic_write_text(initial_file,
+                                  json.dumps(tensor_digests(exported_weights(model))))
+
+    return InitialWeights()
+
+
 def export_backbone(model, job: PretrainJob, iters: int, epochs,
                     provenance: Mapping[str, Any]) -> None:
     """Write the backbone weights evaluators load and the pretraining's record, atomically; the
     record last, so its presence means the pretraining finished."""
     target = job.backbone_path
-    with unwrapped_children(model):
-        weights = {k: v.detach().cpu() for k, v in model.backbone_state_dict().items()}
+    weights = exported_weights(model)
     atomic_torch_save(weights, target)
     result = Pretrained(backbone_path=str(target), key=job.key,
                         config_sha256=job.config_sha256, checkpoint_sha256=file_sha256(target),
                         iters=iters, epochs=epochs, work_dir=str(job.work_dir),
                         sources=dict(job.sources), versions=dict(job.versions),
-                        provenance=dict(provenance))
+                        provenance=dict(provenance),
+                        untrained=untrained_tensors(weights, job.work_dir / INITIAL_FILE))
     atomic_write_text(job.work_dir / META_FILE, json.dumps(asdict(result), indent=2))
 
 
@@ -218,6 +276,7 @@ def run_pretraining(job: PretrainJob, *, resume: bool, log: Callable[[str], None
     if not isinstance(model, BackboneExporter):
         raise HarnessError(f'{type(model).__name__} has no backbone_state_dict(): a method model '
                            f'must say which weights to transfer (harness.api.BackboneExporter)')
+    runner.register_hook(initial_weights_hook(model, directory / INITIAL_FILE, resume=resume))
     log(f'pretraining log: {runner.log_dir}')
     runner.train()
     if is_main_process():
@@ -253,3 +312,21 @@ def pretrain(job: PretrainJob, *, resume: bool, log: Callable[[str], None] = pri
         log(f"the pretraining in {stale[0]} has the same config but was trained by other code "
             f"({', '.join(stale[1])}): training again")
     return run_pretraining(job, resume=resume, log=log)
+
+
+def check_untrained(result: Pretrained, cfg: Config) -> None:
+    """Stop (one line) when the pretraining left exported tensors as initialised that its
+    config does not name as meant to be (:data:`UNTRAINED_KEY`): an evaluator would read
+    untrained weights as if they were learnt."""
+    from fnmatch import fnmatchcase
+
+    meant = list(cfg.get(UNTRAINED_KEY) or [])
+    unexpected = [name for name in result.untrained or []
+                  if not any(fnmatchcase(name, pattern) for pattern in meant)]
+    if unexpected:
+        shown = ', '.join(unexpected[:4]) + (f' and {len(unexpected) - 4} more'
+                                             if len(unexpected) > 4 else '')
+        raise HarnessError(f'the pretraining in {result.work_dir} left {len(unexpected)} exported '
+                           f'tensors exactly as initialised ({shown}): evaluators would read them '
+                           f'as learnt weights; if that is meant, name them in the method '
+                           f"config's {UNTRAINED_KEY} (fnmatch patterns)")

@@ -72,6 +72,8 @@ _PRETRAIN_REPRODUCED = {
         'key': _SHA256,
         'sources': {'type': 'object', 'additionalProperties': _SHA256},
         'provenance': {'type': 'object'},
+        # the exported tensors the pretraining left exactly as initialised (null: not known)
+        'untrained': {'type': ['array', 'null'], 'items': {'type': 'string'}},
     },
 }
 

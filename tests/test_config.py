@@ -42,6 +42,18 @@ def test_a_key_the_config_lacks_is_a_one_line_error(key, hint):
         assert f'did you mean {hint}' in message
 
 
+def test_the_same_options_apply_the_same_way_to_every_config_of_a_run():
+    """A run applies its --cfg-options to each job's config: a dict value with _delete_
+    replaces the key every time (mmengine's merge consumes _delete_ from what it merges)."""
+    from mmengine.config import ConfigDict
+
+    options = {'model.head': ConfigDict(_delete_=True, type='Other')}  # as a config gives it
+    first, second = (apply_cfg_options(sample(), options, label='pretraining config')
+                     for _ in range(2))
+    assert first.model.head == second.model.head == dict(type='Other')
+    assert options == {'model.head': dict(_delete_=True, type='Other')}
+
+
 def test_a_key_marked_new_is_added():
     cfg = apply_cfg_options(sample(), {'+model.extra': 3}, label='pretraining config')
     assert cfg.model.extra == 3

@@ -10,7 +10,7 @@ import pytest
 
 from harness.data import readable
 from harness.data.readable import (ProbeResult, check_image, check_unreadable, check_video,
-                                probe_items)
+                                   probe_items)
 from harness.data.splits import DataItem
 from harness.errors import DataError
 from harness_videodata import hmdb51
@@ -77,10 +77,10 @@ def test_check_video(videos, tmp_path):
     for name in ('half', 'frames', 'last'):  # decord may or may not fail on the cut frame
         reason = check_video(videos[name])
         assert reason and '\n' not in reason, (name, reason)
-        cut = probe._avi_cut(videos[name], videos[name].stat().st_size)
+        cut = readable._avi_cut(videos[name], videos[name].stat().st_size)
         assert cut.startswith('truncated:') and "'movi'" in cut, (name, cut)
     assert check_video(videos['frames']).startswith('truncated:')
-    assert probe._avi_cut(videos['index'], videos['index'].stat().st_size) is None
+    assert readable._avi_cut(videos['index'], videos['index'].stat().st_size) is None
     assert check_video(videos['garbage']).startswith('decord cannot decode it: ')
     assert check_video(tmp_path / 'nope.avi') == 'not on disk'
 
@@ -107,13 +107,13 @@ def test_probe_demo_dataset_all_readable(demo, decord):
 @pytest.fixture
 def count_opens(monkeypatch) -> list[str]:
     opened: list[str] = []
-    real = probe.open_video
+    real = readable.open_video
 
     def counting(path):
         opened.append(Path(path).name)
         return real(path)
 
-    monkeypatch.setattr(probe, 'open_video', counting)
+    monkeypatch.setattr(readable, 'open_video', counting)
     return opened
 
 

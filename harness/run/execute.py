@@ -54,8 +54,9 @@ def show_plan(plan: RunPlan, jobs: list[Job], log: Log) -> None:
 
 def run_pretraining(pm: PluginManager, plan: RunPlan, job: PretrainJob, log: Log
                     ) -> Pretrained:
-    """Run (or reuse) a planned pretraining."""
-    from harness.pretrain import pretrain
+    """Run (or reuse) a planned pretraining; stop when it left exported tensors untrained
+    that its config does not name (:func:`harness.pretrain.check_untrained`)."""
+    from harness.pretrain import check_untrained, pretrain
 
     if job.finished is not None:
         log(f'pretraining reused from cache: {job.work_dir} (trained '
@@ -65,6 +66,7 @@ def run_pretraining(pm: PluginManager, plan: RunPlan, job: PretrainJob, log: Log
         started = time.monotonic()
         result = pretrain(job, resume=plan.resume, log=log)
         log(f'pretraining done in {time.monotonic() - started:.0f}s: {job.work_dir}')
+    check_untrained(result, job.cfg)
     pm.pretrain_end(plan, result.backbone_path, job.finished is not None)
     return result
 

@@ -122,7 +122,7 @@ def pretrain_block(result: Pretrained, job: PretrainJob) -> dict[str, Any]:
     return dict(job.data, epochs=result.epochs, iters=result.iters, key=result.key,
                 config_sha256=result.config_sha256, checkpoint_sha256=result.checkpoint_sha256,
                 sources=result.sources, versions=result.versions,
-                reused=job.finished is not None,
+                reused=job.finished is not None, untrained=result.untrained,
                 provenance=result.provenance)
 
 
