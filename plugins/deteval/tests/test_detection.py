@@ -217,6 +217,13 @@ def test_every_config_builds_a_checked_runner_config(dataset, name, tmp_path, vo
     assert cfg.model.data_preprocessor.bgr_to_rgb is True  # torchvision RGB, in the model
     assert cfg.test_dataloader.dataset.test_mode is True
     assert data.files == {}  # every listed image is there: the official files are read
+    # detectron2's solver: no weight decay on the normalisation layers
+    assert cfg.optim_wrapper.paramwise_cfg.norm_decay_mult == 0.0
+    # the lr is 0.02 at batch 16 (0.01 for VGG-16), scaled linearly to the config's batch
+    scale = cfg.auto_scale_lr
+    assert scale.enable and scale.base_batch_size == 16
+    if name == 'demo':  # 0.005 at the demo's batch 4
+        assert cfg.optim_wrapper.optimizer.lr * cfg.train_dataloader.batch_size / 16 == 0.005
     if dataset == 'voc07':
         assert [m['iou_thrs'][0] for m in cfg.test_evaluator] == [0.5, 0.5]
         train = cfg.train_dataloader.dataset

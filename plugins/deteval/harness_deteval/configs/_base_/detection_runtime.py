@@ -9,7 +9,11 @@ custom_imports = dict(imports=['mmdet.models', 'mmdet.datasets', 'mmdet.evaluati
                       allow_failed_imports=False)
 default_hooks = dict(checkpoint=dict(interval=2000))
 # SGD at batch 16 (2 images x 8 GPUs), lr 0.02; with another total batch the lr is scaled
-# linearly (mmengine's auto_scale_lr), as mmdet's configs ask
+# linearly (mmengine's auto_scale_lr), as mmdet's configs ask. Weight decay 1e-4, none on the
+# normalisation layers' affine parameters ([code] facebookresearch/detectron2:
+# detectron2/config/defaults.py SOLVER.WEIGHT_DECAY_NORM = 0.0, which MoCo's detection
+# configs keep)
 optim_wrapper = dict(type='OptimWrapper',
-                     optimizer=dict(type='SGD', lr=0.02, momentum=0.9, weight_decay=1e-4))
+                     optimizer=dict(type='SGD', lr=0.02, momentum=0.9, weight_decay=1e-4),
+                     paramwise_cfg=dict(norm_decay_mult=0.0))
 auto_scale_lr = dict(enable=True, base_batch_size=16)
