@@ -379,7 +379,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     # files written whole or not at all
     'harness.io': ('atomic_write_text', 'atomic_write_bytes'),
     # the evaluation engine's two kinds of protocol and what they exchange
-    'harness.evaluate': ('RunnerProtocol', 'FeatureProtocol', 'Filled', 'Features'),
+    'harness.evaluate': ('RunnerProtocol', 'FeatureProtocol', 'Filled', 'Features', 'top_ks'),
     'harness.features': ('frozen_backbone', 'weight_report'),
     'harness.weights': ('merge_load_reports',),
     'harness.engine': ('main_process_first',),

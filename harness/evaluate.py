@@ -39,6 +39,12 @@ Log = Callable[[str], None]
 FileContent = 'str | bytes | Callable[[], str | bytes]'
 
 
+
+def top_ks(num_classes: int) -> tuple[int, ...]:
+    """The top-k accuracies a classification protocol reports for ``num_classes`` classes:
+    top-5 only where there are more than 5 (with 5 or fewer it is 100% by construction)."""
+    return (1, 5) if num_classes > 5 else (1,)
+
 @dataclass(frozen=True)
 class Filled:
     """What a protocol's :meth:`RunnerProtocol.fill` adds besides the config values.

@@ -104,7 +104,7 @@ def test_protocol_config_evaluates_on_demo_data(evaluator, protocol, name, reque
     request = eval_request(evaluator, protocol, name, data_root, tmp_path,
                            shrink_options(full))
     result = evaluate(request)
-    assert set(result.metrics) == set(protocol.metrics)
+    assert protocol.metrics[0] in result.metrics and set(result.metrics) <= set(protocol.metrics)
     assert result.settings
 
 

@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from harness.api import EvalRequest, FeatureProtocol, Features
+from harness.api import EvalRequest, FeatureProtocol, Features, top_ks
 
 
 def knn_scores(train_x: Tensor, train_y: Tensor, test_x: Tensor, num_classes: int, *,
@@ -50,6 +50,6 @@ class Knn(FeatureProtocol):
             f'train and {len(features.test_x)} val images')
         scores = knn_scores(features.train_x[:, 0], features.train_y, features.test_x[:, 0],
                             num_classes, k=k, temperature=temperature)
-        ks = (1, 5) if num_classes >= 5 else (1,)  # top-5 of fewer classes is not defined
+        ks = top_ks(num_classes)
         accuracy = top_k_accuracy(list(scores.numpy()), features.test_y.numpy(), topk=ks)
         return {f'top{n}': round(100 * float(value), 2) for n, value in zip(ks, accuracy)}

@@ -35,7 +35,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from harness.api import (EvalRequest, IMAGENET_MEAN, IMAGENET_STD, AugmentViews, Filled,
-                         RunnerProtocol, global_pool, MODELS, OPTIM_WRAPPER_CONSTRUCTORS)
+                         RunnerProtocol, global_pool, MODELS, OPTIM_WRAPPER_CONSTRUCTORS, top_ks)
 
 #: ``head=dict(init=...)``: how the Linear's weight is drawn (its bias starts at 0).
 HEAD_INITS = ('normal', 'trunc_normal')
@@ -182,11 +182,6 @@ class HeadOptimWrapperConstructor(DefaultOptimWrapperConstructor):
 
 
 # ------------------------------------------------------------------------------ the protocol
-
-
-def top_ks(num_classes: int) -> tuple[int, ...]:
-    """The accuracies reported: top-5 only where there are at least 5 classes."""
-    return (1, 5) if num_classes >= 5 else (1,)
 
 
 class Linear(RunnerProtocol):

@@ -27,7 +27,8 @@ def test_random_resnet18_knn_on_the_demo_writes_a_record_and_reuses_features(wor
     assert record['eval']['name'] == 'imagenet' and record['eval']['protocol'] == 'knn'
     assert record['eval']['splits'] == ['val'] and record['data'] == 'demo'
     assert record['eval']['knn'] == {'k': 20, 'temperature': 0.07}
-    assert 0 <= record['metrics']['top1']['value'] <= record['metrics']['top5']['value'] <= 100
+    assert 0 <= record['metrics']['top1']['value'] <= 100
+    assert 'top5' not in record['metrics']  # 5 demo classes: top-5 would be 100% by construction
     assert main(args) == 0
     assert 'features reused from cache' in capsys.readouterr().out
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from harness.api import EvalRequest, RunnerProtocol
+from harness.api import EvalRequest, RunnerProtocol, top_ks
 
 CROPS = {'ThreeCrop': 3, 'TenCrop': 10}
 
@@ -21,7 +21,8 @@ def views_of(pipeline: Sequence[dict]) -> tuple[int, int]:
 
 
 class Finetune(RunnerProtocol):
-    """All layers trained from the SSL backbone; top-1 and top-5 of the test videos."""
+    """All layers trained from the SSL backbone; top-1 and top-5 of the test videos (top-5
+    only with more than 5 classes)."""
 
     def fill(self, cfg: dict, request: EvalRequest) -> None:
         num_classes, train_list, test_list = request.split_lists()
@@ -34,7 +35,8 @@ class Finetune(RunnerProtocol):
 
     def scores(self, metrics: Mapping[str, Any], request: EvalRequest, cfg: Any
                ) -> dict[str, float]:
-        return {f'top{k}': round(100 * float(metrics[f'acc/top{k}']), 2) for k in (1, 5)}
+        classes = len(request.read_split().classes)
+        return {f'top{k}': round(100 * float(metrics[f'acc/top{k}']), 2) for k in top_ks(classes)}
 
     def views(self, cfg: Any) -> tuple[int, int]:
         return views_of(cfg.test_dataloader.dataset.pipeline)
