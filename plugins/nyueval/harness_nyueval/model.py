@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from mmengine.evaluator import BaseMetric
 from mmengine.model import BaseDataPreprocessor, BaseModel
-from torch import Tensor
+from torch import Tensor, nn
 from torch.nn import functional as F
 
 from harness.api import METRICS, MODELS
@@ -67,20 +67,22 @@ class DensePreprocessor(BaseDataPreprocessor):
 class DenseProbe(BaseModel):
     """backbone: its config (the SSL weights as its ``init_cfg``); feat_dim: its channels;
     task: one of :data:`TASKS`; codebook: ``[K, 3]`` or a ``.npy`` file of it (``classify40``);
+    norm_eval: a trained backbone's BatchNorm layers stay in eval mode (statistics fixed, affine
+    parameters trained), for fine-tuning at a batch too small for batch statistics;
     head: options of the
     PyramidPoolingHead (``channels``, ``pool_scales``, ``dropout``). ``forward`` takes images
     ``[N, 3, H, W]`` (normalised) and ``data_samples`` the targets ``[N, H, W, C]``."""
 
     def __init__(self, backbone: Mapping[str, Any], feat_dim: int, task: str,
                  codebook: Any = None, head: Mapping[str, Any] | None = None,
-                 freeze_backbone: bool = True, output_stride: int = 8,
+                 freeze_backbone: bool = True, output_stride: int = 8, norm_eval: bool = False,
                  data_preprocessor: Mapping[str, Any] | None = None, init_cfg=None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if task not in TASKS:
             raise ValueError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
         if (task == 'classify40') != (codebook is not None):
             raise ValueError('a codebook is given with task classify40, and only then')
-        self.task, self.freeze_backbone = task, freeze_backbone
+        self.task, self.freeze_backbone, self.norm_eval = task, freeze_backbone, norm_eval
         self.backbone = DilatedBackbone(dict(backbone), output_stride=output_stride)
         if freeze_backbone:
             self.backbone.requires_grad_(False)
@@ -94,10 +96,15 @@ class DenseProbe(BaseModel):
         self.head = PyramidPoolingHead(feat_dim, out, **dict(head or {}))
 
     def train(self, mode: bool = True) -> DenseProbe:
-        """Set the mode; a frozen backbone stays in eval mode (fixed BN statistics)."""
+        """Set the mode; a frozen backbone stays in eval mode (fixed BN statistics), and so do
+        a trained backbone's BatchNorm layers with ``norm_eval``."""
         super().train(mode)
         if self.freeze_backbone:
             self.backbone.eval()
+        elif self.norm_eval:
+            for module in self.backbone.modules():
+                if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                    module.eval()
         return self
 
     def logits(self, inputs: Tensor) -> Tensor:

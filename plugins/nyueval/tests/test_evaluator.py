@@ -112,6 +112,19 @@ def test_the_head_learns_while_a_frozen_backbone_stays_as_it_was(task):
     assert out['pred'].shape == ((32, 32) if task == 'depth' else (32, 32, 3))
 
 
+def test_norm_eval_keeps_a_trained_backbones_batchnorm_statistics():
+    model = DenseProbe(backbone=dict(type='harness.ResNet18Slim'), feat_dim=128, task='depth',
+                       head=dict(channels=32), freeze_backbone=False, norm_eval=True)
+    model.train()
+    norms = [m for m in model.backbone.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert norms and not any(m.training for m in norms)
+    assert all(p.requires_grad for p in model.backbone.parameters())
+    before = [m.running_mean.clone() for m in norms]
+    model(torch.randn(2, 3, 32, 32), torch.cat([torch.rand(2, 32, 32, 1) + 1,
+                                                torch.ones(2, 32, 32, 1)], dim=-1), mode='loss')
+    assert all(torch.equal(m.running_mean, b) for m, b in zip(norms, before))
+
+
 def test_normals_metric_pools_every_valid_pixel_of_the_test_set():
     """Two images of 1 and 3 valid pixels: the pooled median is over the 4 pixels."""
     gt = torch.zeros(1, 2, 3)
@@ -157,6 +170,10 @@ def test_every_config_builds_a_checked_runner_config(protocol, config, tmp_path,
     assert cfg.model.backbone.init_cfg.type == 'harness.SSLPretrained'
     assert (cfg.model.codebook is not None) == (task == 'classify40')
     assert cfg.model.freeze_backbone == (protocol == 'normals' and 'finetune' not in config)
+    # batch-2 depth fine-tuning keeps the backbone's BN statistics
+    assert cfg.model.get('norm_eval', False) == (config == 'paper' and protocol == 'depth')
+    if config != 'demo':  # ssl-transfer's solver: no decay on biases and BN parameters
+        assert cfg.optim_wrapper.paramwise_cfg == dict(norm_decay_mult=0.0, bias_decay_mult=0.0)
     assert 'task' not in cfg and 'data_preprocessor' not in cfg
     train_list = Path(cfg.train_dataloader.dataset.ann_file)
     assert files[train_list].splitlines()[0] == (

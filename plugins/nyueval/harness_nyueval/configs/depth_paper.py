@@ -5,4 +5,7 @@
 _base_ = ['./_base_/dense_paper.py']
 
 task = 'depth'
-model = dict(freeze_backbone=False)
+# The backbone is trained, its BatchNorm statistics are not re-estimated from batches of 2
+# images (too few for batch statistics): they stay the pretrained ones, while the BN affine
+# parameters train. [unverified] Multi-task SSL's own depth fine-tuning is not public.
+model = dict(freeze_backbone=False, norm_eval=True)

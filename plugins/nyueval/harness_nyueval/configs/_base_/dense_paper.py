@@ -34,6 +34,9 @@ test_dataloader = dict(
     dataset=dict(type='DenseListDataset', data_root=None, ann_file=None, test_mode=True,
                  pipeline=test_pipeline))
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=13500)
-optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.02, momentum=0.9, weight_decay=1e-4))
+# no weight decay on biases and BatchNorm parameters ([code] linusericsson/ssl-transfer:
+# surface-normal-estimation/train.py group_weight)
+optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.02, momentum=0.9, weight_decay=1e-4),
+                     paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0))
 param_scheduler = [dict(type='PolyLR', power=0.9, eta_min=0.0, by_epoch=False, begin=0,
                         end=13500)]
