@@ -31,7 +31,9 @@ def harness_register_evaluators(register):
             name='finetune', version='1',
             summary='Faster R-CNN (ResNet FPN or C4) fine-tuned end to end, BN trained, no '
                     'frozen stages, SSL weights checked per module; CocoMetric box AP, AP50, '
-                    'AP75 of the last model (0 when nothing is detected)',
+                    'AP75 of the last model (0 when nothing is detected). Box AP of a Faster '
+                    'R-CNN: not comparable to the Mask R-CNN box AP that MoCo and mmselfsup '
+                    'report (the record names the detector)',
             configs=packaged_configs(PACKAGE, 'coco_finetune', ('demo', 'paper', 'c4_paper')),
             metrics=('AP', 'AP50', 'AP75'),
             implementation='harness_deteval.finetune:CocoFinetune'),)))
