@@ -174,6 +174,17 @@ def _configs(configs) -> str:
     return f" (configs: {', '.join(configs)})" if configs else ''
 
 
+def _unverified(configs, indent: str) -> None:
+    """Print the settings of each config whose value is a guess (its sources table)."""
+    from harness.api import resolve_config
+    from harness.sources import unverified_settings
+
+    for name, ref in configs.items():
+        guesses = unverified_settings(resolve_config(ref))
+        if guesses:
+            print(f"{indent}{name}: unverified settings: {', '.join(guesses)}")
+
+
 def cmd_list(args) -> int:
     pm = _plugin_manager(args)
     components = pm.components
@@ -184,6 +195,8 @@ def cmd_list(args) -> int:
         reads = f'; pretrains on {info.reads}' if info.reads else ''
         print(f'  {name:<14} [{", ".join(info.kinds)}{reads}] {info.summary}'
               f'{_configs(info.configs)}{only}')
+        for variant in (info, *info.also):
+            _unverified(variant.configs, ' ' * 18)
     print('backbones:')
     for name, entry in sorted(components['backbone'].items()):
         print(f'  {name:<14} [{entry.info.modality}] {entry.info.summary}')
@@ -193,6 +206,7 @@ def cmd_list(args) -> int:
               f'{entry.info.dataset}; protocols:')
         for p in entry.info.protocols:
             print(f'    {p.name} (v{p.version}){_configs(p.configs)}')
+            _unverified(p.configs, ' ' * 6)
     print('datasets:')
     for name, entry in sorted(components['dataset'].items()):
         print(f'  {name:<14} [{entry.info.modality}] {entry.info.summary}')

@@ -74,6 +74,8 @@ _PRETRAIN_REPRODUCED = {
         'provenance': {'type': 'object'},
         # the exported tensors the pretraining left exactly as initialised (null: not known)
         'untrained': {'type': ['array', 'null'], 'items': {'type': 'string'}},
+        # the config's settings whose value is a guess (harness.sources)
+        'unverified': {'type': 'array', 'items': {'type': 'string'}},
     },
 }
 
@@ -123,6 +125,8 @@ _EVAL = {
                                'unreadable': {'type': 'integer', 'minimum': 0}},
             },
         },
+        # the config's settings whose value is a guess (harness.sources)
+        'unverified': {'type': 'array', 'items': {'type': 'string'}},
     },
 }
 

@@ -147,6 +147,7 @@ def plan_pretraining_job(plan: RunPlan, items: Sequence[Any], identity: Mapping[
     """The pretraining of ``items`` with ``seed``: its merged config (checked) and identity."""
     from harness.checks import check_config
     from harness.pretrain import build_pretrain_config, config_data_identity, plan_pretraining
+    from harness.sources import unverified_settings
 
     ann_file = datasets.annotation_list(
         plan.work_dir / 'lists', f'{plan.pretrain_data.name}_pretrain{identity["split"]}', items)
@@ -158,7 +159,8 @@ def plan_pretraining_job(plan: RunPlan, items: Sequence[Any], identity: Mapping[
                                 launcher=plan.launcher, cfg_options=pretrain_options)
     use_amp(cfg, plan.amp)
     check_config(cfg, 'pretraining config')
-    data = dict(identity, config=plan.method_config[0], seed=seed, **summarize(cfg))
+    data = dict(identity, config=plan.method_config[0], seed=seed,
+                unverified=unverified_settings(plan.method_config[1]), **summarize(cfg))
     return plan_pretraining(cfg, plan.work_dir, plan.method.info.name, backbone.name,
                             component_versions(plan.method, plan.backbone), data)
 

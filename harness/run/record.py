@@ -13,6 +13,7 @@ from harness.plugins import Registered
 from harness.pretrain import Pretrained, PretrainJob
 from harness.provenance import device_name, git_commit, package_versions
 from harness.schema import SCHEMA_VERSION
+from harness.sources import unverified_settings
 from harness.run.jobs import Job
 from harness.run.plan import RunPlan
 
@@ -75,6 +76,7 @@ def build_record(plan: RunPlan, jobs: Sequence[Job], finished: Mapping[str, Pret
                  'config_sha256': result.config_sha256, 'weights': result.weights,
                  'skipped_items': {job.split.name: dict(job.split.skipped) for job in jobs},
                  'test_items': {job.split.name: len(job.split.split.test) for job in jobs},
+                 'unverified': unverified_settings(plan.eval_config[1]),
                  **result.settings},
         'metrics': {name: metric_entry(result, name) for name in result.metrics},
         'seeds': list(plan.seeds),
