@@ -19,6 +19,28 @@ from harness_contrastive.shuffle import (gather_all, gather_others, shuffle_acro
                                          unshuffle_across_processes)
 
 
+def bias_free_mlp(*dims: int, last_norm: nn.Module | None, last_bias: bool = False
+                  ) -> nn.Sequential:
+    """Linear layers ``dims[0] -> dims[1] -> ... -> dims[-1]``, each but the last followed by
+    BatchNorm and ReLU, the last by ``last_norm`` (None: nothing). The Linear layers have no
+    bias (the BN after them would cancel it), as in MoCo v3's ``_build_mlp`` and SimSiam's and
+    SimCLR's heads; ``last_bias``: the last one has a bias (SimSiam's predictor output, which
+    no BN follows)."""
+    if len(dims) < 3:
+        raise ValueError(f'bias_free_mlp needs at least one hidden layer, got dims {dims}')
+    if last_bias and last_norm is not None:
+        raise ValueError('bias_free_mlp: a bias before the last norm would be cancelled by it')
+    layers: list[nn.Module] = []
+    for index, (d_in, d_out) in enumerate(zip(dims[:-1], dims[1:])):
+        last = index == len(dims) - 2
+        layers.append(nn.Linear(d_in, d_out, bias=last and last_bias))
+        if not last:
+            layers += [nn.BatchNorm1d(d_out), nn.ReLU(inplace=True)]
+        elif last_norm is not None:
+            layers.append(last_norm)
+    return nn.Sequential(*layers)
+
+
 class _TwoViewModel(BaseModel):
     """Shared plumbing: one online backbone, inputs ``{'view1': x1, 'view2': x2}``."""
 
@@ -136,23 +158,32 @@ class SimCLR(_TwoViewModel):
 
 @MODELS.register_module()
 class MoCoV3(_TwoViewModel):
-    """MoCo v3: backbone + projector (3 layers, BN) + predictor (2 layers, BN) queries against
-    a momentum encoder's (backbone + projector) keys of the other view, in-batch negatives,
-    symmetrized: ``ctr(q1, k2) + ctr(q2, k1)``. Under DDP every process's keys are negatives
-    (rank-ordered, this process's first). The momentum follows a cosine to 1 when the config
-    adds ``CosineMomentumHook``."""
+    """MoCo v3: backbone + projector + predictor queries against a momentum encoder's
+    (backbone + projector) keys of the other view, in-batch negatives, symmetrized:
+    ``ctr(q1, k2) + ctr(q2, k1)``. Under DDP every process's keys are negatives (rank-ordered,
+    this process's first). The momentum follows a cosine to 1 when the config adds
+    ``CosineMomentumHook``.
+
+    The heads are MoCo v3's ``_build_mlp`` (facebookresearch/moco-v3 ``moco/builder.py``):
+    Linear layers without bias, BN + ReLU after each hidden one. The defaults are its ResNet
+    recipe (``MoCo_ResNet``): a 2-layer projector ``feat_dim -> hidden_dim -> dim`` ending in
+    ``BatchNorm1d(dim, affine=False)`` and a 2-layer predictor ``dim -> hidden_dim -> dim``
+    without a last BN. Its ViT recipe (``MoCo_ViT``) is ``projector_layers=3,
+    predictor_last_bn=True``.
+    """
 
     def __init__(self, backbone: dict, feat_dim: int, hidden_dim: int = 4096, dim: int = 256,
-                 momentum: float = 0.99, temperature: float = 0.2, data_preprocessor=None,
-                 init_cfg=None):
+                 momentum: float = 0.99, temperature: float = 0.2, projector_layers: int = 2,
+                 predictor_last_bn: bool = False, data_preprocessor=None, init_cfg=None):
         super().__init__(backbone, data_preprocessor, init_cfg)
-        self.projector = nn.Sequential(
-            nn.Linear(feat_dim, hidden_dim), nn.BatchNorm1d(hidden_dim), nn.ReLU(inplace=True),
-            nn.Linear(hidden_dim, hidden_dim), nn.BatchNorm1d(hidden_dim), nn.ReLU(inplace=True),
-            nn.Linear(hidden_dim, dim), nn.BatchNorm1d(dim, affine=False))
-        self.predictor = nn.Sequential(
-            nn.Linear(dim, hidden_dim), nn.BatchNorm1d(hidden_dim), nn.ReLU(inplace=True),
-            nn.Linear(hidden_dim, dim), nn.BatchNorm1d(dim, affine=False))
+        if projector_layers < 2:
+            raise ValueError(f'MoCoV3: projector_layers must be 2 (ResNet) or more (ViT: 3), '
+                             f'not {projector_layers}')
+        self.projector = bias_free_mlp(feat_dim, *[hidden_dim] * (projector_layers - 1), dim,
+                                       last_norm=nn.BatchNorm1d(dim, affine=False))
+        self.predictor = bias_free_mlp(
+            dim, hidden_dim, dim,
+            last_norm=nn.BatchNorm1d(dim, affine=False) if predictor_last_bn else None)
         self.key_backbone = copy.deepcopy(self.backbone).requires_grad_(False)
         self.key_projector = copy.deepcopy(self.projector).requires_grad_(False)
         self.momentum, self.temperature = momentum, temperature
