@@ -207,17 +207,26 @@ class MoCoV3(_TwoViewModel):
 
 @MODELS.register_module()
 class SimSiam(_TwoViewModel):
-    """SimSiam: projector (3 layers + BN) and predictor, -cos to the stop-gradient projection
-    of the other view, symmetrized; no EMA."""
+    """SimSiam: projector and predictor, -cos to the stop-gradient projection of the other view,
+    symmetrized; no EMA.
+
+    Heads as facebookresearch/simsiam ``simsiam/builder.py``: the projector is three Linear
+    layers ``feat_dim -> hidden_dim -> hidden_dim -> dim``, BN + ReLU after the first two, the
+    last followed by ``BatchNorm1d(dim, affine=False)``; the predictor is ``Linear(dim,
+    pred_dim, bias=False)``, BN, ReLU, ``Linear(pred_dim, dim)`` (with bias). The projector's
+    Linear layers have no bias: the official code builds the first two without and freezes
+    the last one's (``requires_grad = False``: "not use bias as it is followed by BN"), and a
+    frozen bias before a BN without affine parameters changes nothing, in training or eval.
+    The official predictor learning rate is not decayed (``--fix-pred-lr``): configs get it
+    with ``FixedLrOptimWrapperConstructor`` (``fixed_lr=['predictor']``).
+    """
 
     def __init__(self, backbone: dict, feat_dim: int, hidden_dim: int = 2048, dim: int = 2048,
                  pred_dim: int = 512, data_preprocessor=None, init_cfg=None):
         super().__init__(backbone, data_preprocessor, init_cfg)
-        self.projector = nn.Sequential(
-            nn.Linear(feat_dim, hidden_dim), nn.BatchNorm1d(hidden_dim), nn.ReLU(inplace=True),
-            nn.Linear(hidden_dim, hidden_dim), nn.BatchNorm1d(hidden_dim), nn.ReLU(inplace=True),
-            nn.Linear(hidden_dim, dim), nn.BatchNorm1d(dim))
-        self.predictor = mlp(dim, pred_dim, dim, last_bn=False)
+        self.projector = bias_free_mlp(feat_dim, hidden_dim, hidden_dim, dim,
+                                       last_norm=nn.BatchNorm1d(dim, affine=False))
+        self.predictor = bias_free_mlp(dim, pred_dim, dim, last_norm=None, last_bias=True)
 
     def two_view_loss(self, view1, view2):
         z1, z2 = self.projector(self.embed(view1)), self.projector(self.embed(view2))

@@ -84,3 +84,69 @@ def test_mocov3_crops_start_at_area_0_2(stem):
     (views,) = [step['views'] for step in config(stem).train_dataloader.dataset.pipeline
                 if step['type'] == 'SampleImageViews']
     assert [tuple(view['augment']['scale']) for view in views.values()] == [(0.2, 1.0)] * 2
+
+
+# -- SimSiam (facebookresearch/simsiam: simsiam/builder.py, main_simsiam.py --fix-pred-lr) --
+
+def test_simsiam_heads():
+    model = build('simsiam_image_paper')
+    assert layers(model.projector) == [
+        ('Linear', 2048, 2048, False), ('BN', 2048, True, True), ('ReLU',),
+        ('Linear', 2048, 2048, False), ('BN', 2048, True, True), ('ReLU',),
+        ('Linear', 2048, 2048, False), ('BN', 2048, False, False)]
+    assert layers(model.predictor) == [
+        ('Linear', 2048, 512, False), ('BN', 512, True, True), ('ReLU',),
+        ('Linear', 512, 2048, True)]
+
+
+def tiny_simsiam():
+    return SimSiam(backbone=dict(type='harness.TinyImageNet'), feat_dim=8, hidden_dim=16,
+                   dim=16, pred_dim=4)
+
+
+@pytest.mark.parametrize('stem', ['simsiam_image_paper', 'simsiam_paper', 'simsiam_demo',
+                                  'simsiam_image_demo'])
+def test_simsiam_configs_fix_the_predictor_lr(stem):
+    wrapper = config(stem).optim_wrapper
+    assert wrapper.constructor == 'FixedLrOptimWrapperConstructor'
+    assert list(wrapper.fixed_lr) == ['predictor']
+
+
+def test_simsiam_paper_predictor_lr_is_not_decayed():
+    """simsiam_image_paper's optimizer and cosine schedule (lr 0.1, 100 epochs, stepped per
+    epoch) over 60 epochs: at every step the encoder's lr is 0.1 (1 + cos(pi e / 100)) / 2,
+    the predictor's 0.1 (main_simsiam.py adjust_learning_rate with fix_lr)."""
+    cfg = config('simsiam_image_paper')
+    torch.manual_seed(0)
+    model = tiny_simsiam()
+    with DefaultScope.overwrite_default_scope('harness'):
+        wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+        (scheduler,) = [PARAM_SCHEDULERS.build(dict(s, optimizer=wrapper))
+                        for s in cfg.param_scheduler]
+    groups = wrapper.optimizer.param_groups
+    predictor = {id(p) for p in model.predictor.parameters()}
+    flagged = [all(id(p) in predictor for p in g['params']) for g in groups]
+    assert [any(id(p) in predictor for p in g['params']) for g in groups] == flagged
+    assert flagged == [False, True]  # the predictor's group last, the logged lr the encoder's
+    assert sum(len(g['params']) for g in groups) == len(list(model.parameters()))
+    used = []
+    wrapper.optimizer.register_step_pre_hook(
+        lambda optimizer, args, kwargs: used.append([g['lr'] for g in optimizer.param_groups]))
+    inputs = {'view1': torch.randn(4, 3, 8, 8), 'view2': torch.randn(4, 3, 8, 8)}
+    before = [p.detach().clone() for p in model.predictor.parameters()]
+    for _ in range(60):
+        wrapper.update_params(model(inputs)['loss'])
+        scheduler.step()
+    for epoch, (encoder_lr, predictor_lr) in enumerate(used):
+        assert encoder_lr == pytest.approx(0.1 * (1 + math.cos(math.pi * epoch / 100)) / 2)
+        assert predictor_lr == pytest.approx(0.1)
+    assert used[-1][0] < 0.07  # the schedule did decay the encoder
+    assert all(not torch.equal(a, b) for a, b in zip(before, model.predictor.parameters()))
+
+
+def test_fixed_lr_constructor_wants_a_submodule_of_the_model():
+    with DefaultScope.overwrite_default_scope('harness'):
+        with pytest.raises(ValueError, match="no submodule 'predictr'"):
+            build_optim_wrapper(tiny_simsiam(), dict(
+                constructor='FixedLrOptimWrapperConstructor', fixed_lr=['predictr'],
+                optimizer=dict(type='SGD', lr=0.1)))
