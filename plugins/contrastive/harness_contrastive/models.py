@@ -19,6 +19,21 @@ from harness_contrastive.shuffle import (gather_all, gather_others, shuffle_acro
                                          unshuffle_across_processes)
 
 
+class ScaleOnlyBatchNorm1d(nn.BatchNorm1d):
+    """BatchNorm with a learned per-feature scale and no offset (TensorFlow's
+    ``batch_normalization(center=False, scale=True)``): SimCLR's last projector layer. A
+    ``BatchNorm1d`` (so optimizer rules for norm layers apply to its scale) whose ``bias`` is
+    None."""
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1):
+        super().__init__(num_features, eps=eps, momentum=momentum, affine=True)
+        self.bias = None
+
+    def reset_parameters(self) -> None:
+        self.reset_running_stats()
+        nn.init.ones_(self.weight)
+
+
 def bias_free_mlp(*dims: int, last_norm: nn.Module | None, last_bias: bool = False
                   ) -> nn.Sequential:
     """Linear layers ``dims[0] -> dims[1] -> ... -> dims[-1]``, each but the last followed by
@@ -141,19 +156,32 @@ class BYOL(_TwoViewModel):
 
 @MODELS.register_module()
 class SimCLR(_TwoViewModel):
-    """SimCLR: projector (Linear-BN-ReLU-Linear), NT-Xent over the 2N views of a batch at
-    ``temperature``. Under DDP the other processes' views are extra negatives without gradient
-    (each process's loss covers its own anchors)."""
+    """SimCLR: projector, NT-Xent over the 2N views of a batch at ``temperature``.
+
+    The projector is SimCLR's (google-research/simclr ``model_util.py``: ``projection_head``
+    and ``linear_layer``, the SimCLR v1 code of its first commit): ``Linear(feat_dim,
+    hidden_dim)``, BN, ReLU, ``Linear(hidden_dim, dim)``, BN with a learned scale and no offset
+    (TensorFlow's ``center=False``, :class:`ScaleOnlyBatchNorm1d`). Every Linear layer there is
+    followed by a BN and has no bias.
+
+    Under DDP the other processes' projections are extra negatives, gathered with their
+    gradient (:func:`~harness_contrastive.shuffle.gather_others` ``with_gradient=True``, as
+    SimCLR's ``tpu_cross_replica_concat``): each process's loss covers its own anchors, and
+    the average of the processes' gradients that DDP takes is the gradient of the NT-Xent of
+    the whole batch.
+    """
 
     def __init__(self, backbone: dict, feat_dim: int, hidden_dim: int = 2048, dim: int = 128,
                  temperature: float = 0.1, data_preprocessor=None, init_cfg=None):
         super().__init__(backbone, data_preprocessor, init_cfg)
-        self.projector = mlp(feat_dim, hidden_dim, dim, last_bn=False)
+        self.projector = bias_free_mlp(feat_dim, hidden_dim, dim,
+                                       last_norm=ScaleOnlyBatchNorm1d(dim))
         self.temperature = temperature
 
     def two_view_loss(self, view1, view2):
         z1, z2 = self.projector(self.embed(view1)), self.projector(self.embed(view2))
-        return nt_xent(z1, z2, self.temperature, gather_others(torch.cat([z1, z2])))
+        others = gather_others(torch.cat([z1, z2]), with_gradient=True)
+        return nt_xent(z1, z2, self.temperature, others)
 
 
 @MODELS.register_module()

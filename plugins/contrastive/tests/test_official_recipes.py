@@ -150,3 +150,38 @@ def test_fixed_lr_constructor_wants_a_submodule_of_the_model():
             build_optim_wrapper(tiny_simsiam(), dict(
                 constructor='FixedLrOptimWrapperConstructor', fixed_lr=['predictr'],
                 optimizer=dict(type='SGD', lr=0.1)))
+
+
+# -- SimCLR (google-research/simclr: model_util.py projection_head, linear_layer) --
+
+def test_simclr_projector_has_a_bn_on_every_layer_the_last_with_scale_and_no_offset():
+    model = build('simclr_paper')
+    assert layers(model.projector) == [
+        ('Linear', 2048, 2048, False), ('BN', 2048, True, True), ('ReLU',),
+        ('Linear', 2048, 128, False), ('BN', 128, True, False)]
+
+
+def test_simclr_last_bn_scales_and_does_not_shift():
+    """x = (1, 3) and (3, 5) in two features: batch means (2, 4), biased variance 1 each, so
+    the normalised batch is (-1, -1), (1, 1) (up to BN's eps); scales (2, 0.5) give (-2, -0.5),
+    (2, 0.5); no offset is learned."""
+    model = SimCLR(backbone=dict(type='harness.TinyImageNet'), feat_dim=8, hidden_dim=16, dim=2)
+    last = model.projector[-1]
+    with torch.no_grad():
+        last.weight.copy_(torch.tensor([2.0, 0.5]))
+    out = last(torch.tensor([[1.0, 3.0], [3.0, 5.0]]))
+    scale = 1 / math.sqrt(1 + last.eps)
+    assert torch.allclose(out, torch.tensor([[-2.0, -0.5], [2.0, 0.5]]) * scale)
+    assert [name for name, _ in last.named_parameters()] == ['weight']
+
+
+def test_simclr_last_bn_scale_is_a_norm_parameter_for_the_optimizer():
+    """norm_decay_mult (the paper configs' "no weight decay on BN") reaches its scale."""
+    model = SimCLR(backbone=dict(type='harness.TinyImageNet'), feat_dim=8, hidden_dim=16, dim=2)
+    with DefaultScope.overwrite_default_scope('harness'):
+        wrapper = build_optim_wrapper(model, dict(
+            optimizer=dict(type='SGD', lr=0.1, weight_decay=1e-4),
+            paramwise_cfg=dict(norm_decay_mult=0.0)))
+    (group,) = [g for g in wrapper.optimizer.param_groups
+                if g['params'][0] is model.projector[-1].weight]
+    assert group['weight_decay'] == 0
