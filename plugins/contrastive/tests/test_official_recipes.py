@@ -185,3 +185,34 @@ def test_simclr_last_bn_scale_is_a_norm_parameter_for_the_optimizer():
     (group,) = [g for g in wrapper.optimizer.param_groups
                 if g['params'][0] is model.projector[-1].weight]
     assert group['weight_decay'] == 0
+
+
+# -- BYOL on video: EMA 0.996 -> 1 on a cosine ([paper] Grill et al. 2020) --
+
+class _Runner:
+    def __init__(self, model, max_iters):
+        self.model, self.max_iters, self.iter = model, max_iters, 0
+
+
+@pytest.mark.parametrize('stem,start,total', [('byol_paper', 0.996, 1000),
+                                              ('byol_demo', 0.99, 300)])
+def test_video_byol_momentum_follows_the_cosine_to_1(stem, start, total):
+    """The config's hook sets tau_k = 1 - (1 - tau_0) (cos(pi k / K) + 1) / 2 before iteration
+    k of K; K is the run's length (a paper run's is its epochs' iterations; 1000 here)."""
+    cfg = config(stem)
+    (hook_cfg,) = [h for h in cfg.custom_hooks if h['type'] == 'CosineMomentumHook']
+    assert cfg.model.momentum == start
+    hook = HOOKS.build(hook_cfg)
+    model = nn.Module()
+    model.momentum = cfg.model.momentum
+    runner = _Runner(model, total)
+    hook.before_train(runner)
+    seen = {}
+    for k in (0, total // 4, total // 2, total):
+        runner.iter = k
+        hook.before_train_iter(runner, k)
+        seen[k] = model.momentum
+    assert seen[0] == pytest.approx(start)
+    assert seen[total // 4] == pytest.approx(1 - (1 - start) * (math.sqrt(0.5) + 1) / 2)
+    assert seen[total // 2] == pytest.approx(1 - (1 - start) / 2)
+    assert seen[total] == pytest.approx(1.0)
