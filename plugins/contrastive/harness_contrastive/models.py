@@ -6,6 +6,7 @@ import copy
 from contextlib import contextmanager
 
 import torch
+from mmengine import dist
 from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapperDict
 from torch import Tensor, nn
@@ -15,8 +16,8 @@ from harness.api import global_pool, mlp, momentum_update, MODELS
 from harness_contrastive import optim  # noqa: F401  (registers MultiOptimWrapperConstructor)
 from harness_contrastive.losses import (byol_regression, decayed_info_nce, info_nce,
                                         negative_cosine, nt_xent, symmetric_key_contrast)
-from harness_contrastive.shuffle import (gather_all, gather_others, shuffle_across_processes,
-                                         unshuffle_across_processes)
+from harness_contrastive.shuffle import (gather_all, gather_others, key_groups,
+                                         shuffle_across_processes, unshuffle_across_processes)
 
 
 class ScaleOnlyBatchNorm1d(nn.BatchNorm1d):
@@ -81,17 +82,29 @@ class _TwoViewModel(BaseModel):
 @MODELS.register_module()
 class MoCo(_TwoViewModel):
     """MoCo v2: query encoder + momentum key encoder (EMA ``momentum``), MLP head, a queue of
-    ``queue_size`` negative keys, InfoNCE at ``temperature`` (v2: 0.2)."""
+    ``queue_size`` negative keys, InfoNCE at ``temperature`` (v2: 0.2).
+
+    Shuffle-BN: under DDP the key batch is shuffled across processes before the key encoder
+    (facebookresearch/moco ``moco/builder.py``, ``_batch_shuffle_ddp``). In a single process,
+    ``bn_groups`` G >= 2 stands in for it (:mod:`harness_contrastive.shuffle`): the queries
+    are encoded in G contiguous sub-batches and the keys in G sub-batches each dealt an equal
+    share of every query sub-batch, each sub-batch with its own BN statistics, then put back
+    in order, as MoCo over G processes of batch / G samples would. G is capped at half the
+    batch (two samples per BN batch at least); 1 (or several processes) encodes the batch
+    whole.
+    """
 
     def __init__(self, backbone: dict, feat_dim: int, hidden_dim: int = 2048, dim: int = 128,
                  queue_size: int = 65536, momentum: float = 0.999, temperature: float = 0.2,
-                 data_preprocessor=None, init_cfg=None):
+                 bn_groups: int = 1, data_preprocessor=None, init_cfg=None):
         super().__init__(backbone, data_preprocessor, init_cfg)
+        if bn_groups < 1:
+            raise ValueError(f'{type(self).__name__}: bn_groups must be >= 1, not {bn_groups}')
         self.head = nn.Sequential(nn.Linear(feat_dim, hidden_dim), nn.ReLU(inplace=True),
                                   nn.Linear(hidden_dim, dim))
         self.key_backbone = copy.deepcopy(self.backbone).requires_grad_(False)
         self.key_head = copy.deepcopy(self.head).requires_grad_(False)
-        self.momentum, self.temperature = momentum, temperature
+        self.momentum, self.temperature, self.bn_groups = momentum, temperature, bn_groups
         self.register_buffer('queue', F.normalize(torch.randn(queue_size, dim), dim=1))
         self.register_buffer('queue_ptr', torch.zeros((), dtype=torch.long))
 
@@ -106,18 +119,42 @@ class MoCo(_TwoViewModel):
         self.queue_ptr.copy_((self.queue_ptr + len(keys)) % size)
         return positions
 
+    def bn_splits(self, count: int) -> int:
+        """How many BN sub-batches a batch of ``count`` is split into in this process: 1 under
+        DDP (the processes shuffle), else ``bn_groups`` at most ``count // 2``."""
+        if dist.get_world_size() > 1:
+            return 1
+        return max(1, min(self.bn_groups, count // 2))
+
     def query(self, clips):
-        return F.normalize(self.head(self.embed(clips)), dim=1)
+        """The queries, each sub-batch of
+        :func:`~harness_contrastive.shuffle.query_groups` normalised on its own."""
+        parts = clips.tensor_split(self.bn_splits(len(clips)))  # the rows of query_groups
+        return torch.cat([F.normalize(self.head(self.embed(part)), dim=1) for part in parts])
+
+    def encode_key(self, clips):
+        return F.normalize(self.key_head(global_pool(self.key_backbone(clips))), dim=1)
 
     @torch.no_grad()
     def momentum_key(self, clips):
         """Move the key encoder towards the query encoder, then encode ``clips`` with it; under
-        DDP the clips are shuffled across processes for the key encoder (shuffle-BN)."""
+        DDP the clips are shuffled across processes for the key encoder (shuffle-BN), in one
+        process encoded in the sub-batches of :func:`~harness_contrastive.shuffle.key_groups`
+        (the substitute)."""
         momentum_update(self.backbone, self.key_backbone, self.momentum)
         momentum_update(self.head, self.key_head, self.momentum)
-        clips, order = shuffle_across_processes(clips)
-        keys = F.normalize(self.key_head(global_pool(self.key_backbone(clips))), dim=1)
-        return unshuffle_across_processes(keys, order)
+        groups = self.bn_splits(len(clips))
+        if groups == 1:
+            clips, order = shuffle_across_processes(clips)
+            return unshuffle_across_processes(self.encode_key(clips), order)
+        keys = None
+        for rows in key_groups(len(clips), groups):
+            rows = rows.to(clips.device)
+            part = self.encode_key(clips[rows])
+            if keys is None:
+                keys = part.new_empty(len(clips), part.shape[1])
+            keys[rows] = part
+        return keys
 
     def contrastive_loss(self, query, key):
         return info_nce(query, key, self.queue.clone(), self.temperature)
@@ -342,6 +379,8 @@ class VideoMoCo(MoCo):
       generator is trained to maximise the contrastive loss, the encoder to minimise it.
     - ``queue_age`` counts the enqueue steps since each queued key entered (a new key has age 1
       at its first use); its logit is scaled by ``decay ** age`` (:func:`decayed_info_nce`).
+    - Shuffle-BN as :class:`MoCo` (across processes under DDP; ``bn_groups`` sub-batches in a
+      single process).
 
     The Runner trains through :meth:`train_step`: an OptimWrapperDict with the wrappers
     ``generator`` and ``encoder`` (``backbone`` + ``head``; ``MultiOptimWrapperConstructor``),
@@ -359,9 +398,12 @@ class VideoMoCo(MoCo):
     def __init__(self, backbone: dict, feat_dim: int, hidden_dim: int = 2048, dim: int = 128,
                  queue_size: int = 65536, momentum: float = 0.999, temperature: float = 0.07,
                  decay: float = 0.99999, drop: int | float = 0.25, fill: str = 'clip_mean',
-                 generator: dict | None = None, data_preprocessor=None, init_cfg=None):
-        super().__init__(backbone, feat_dim, hidden_dim, dim, queue_size, momentum, temperature,
-                         data_preprocessor, init_cfg)
+                 generator: dict | None = None, bn_groups: int = 1, data_preprocessor=None,
+                 init_cfg=None):
+        super().__init__(backbone, feat_dim, hidden_dim=hidden_dim, dim=dim,
+                         queue_size=queue_size, momentum=momentum, temperature=temperature,
+                         bn_groups=bn_groups, data_preprocessor=data_preprocessor,
+                         init_cfg=init_cfg)
         if fill not in ('clip_mean', 'frame_mean'):
             raise ValueError(f"fill must be 'clip_mean' or 'frame_mean', not {fill!r}")
         self.generator = FrameScorer(**(generator or {}))

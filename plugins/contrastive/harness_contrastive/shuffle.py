@@ -1,4 +1,5 @@
-"""Shuffle-BN and the shared queue of MoCo-style methods under distributed data parallel.
+"""Shuffle-BN and the shared queue of MoCo-style methods under distributed data parallel, and
+a substitute for shuffle-BN in a single process.
 
 With BatchNorm computed per process, a key encoder that sees the same samples as the query
 encoder could use the batch statistics to find the positive ("cheat"); MoCo therefore shuffles
@@ -7,8 +8,15 @@ the key batch across processes before the key encoder and restores the order aft
 computed are enqueued by all (:func:`gather_all`), so the processes' queues stay identical.
 In-batch contrastive losses take the other processes' samples as negatives
 (:func:`gather_others`; with their gradient where the negatives are trained,
-:func:`gather_with_gradient`). In a single process there is no other process to shuffle with or
-gather from.
+:func:`gather_with_gradient`).
+
+In a single process there is no other process to shuffle with. The substitute
+(:func:`query_groups`, :func:`key_groups`) splits the batch as G processes would hold it: the
+query encoder normalises each of G contiguous sub-batches on its own, and the key encoder G
+other sub-batches, each of which takes an equal share of every query sub-batch. This is what
+MoCo's shuffle-BN does over G processes of batch / G samples each (per-process BN, keys
+shuffled between processes), not a synchronised BN, and its BN batches are G times smaller
+than the whole batch.
 """
 from __future__ import annotations
 
@@ -88,3 +96,25 @@ def unshuffle_across_processes(encoded: Tensor, order: Tensor | None) -> Tensor:
     restore = torch.argsort(order).view(dist.get_world_size(), -1)[dist.get_rank()]
     return whole[restore]
 
+
+def query_groups(count: int, groups: int) -> list[Tensor]:
+    """The rows of a batch of ``count`` split into ``groups`` contiguous sub-batches (sizes
+    differing by at most 1, as ``Tensor.tensor_split``): the sub-batches whose BN statistics
+    the query encoder computes apart, as ``groups`` processes would each hold one."""
+    return list(torch.arange(count).tensor_split(groups))
+
+
+def key_groups(count: int, groups: int, generator: torch.Generator | None = None
+               ) -> list[Tensor]:
+    """A random partition of the rows of a batch of ``count`` into ``groups`` key sub-batches
+    that deals every query sub-batch (:func:`query_groups`) out evenly: the rows of each query
+    sub-batch, in a random order, are dealt in turn to the key sub-batches like cards. Each
+    key sub-batch therefore takes the same number of rows (within one) from every query
+    sub-batch, and with ``2 <= groups <= count / 2`` none lies within one query sub-batch.
+    When ``groups**2`` divides ``count`` it takes exactly ``count / groups**2`` rows of each:
+    a key's BN statistics share ``1 / groups`` of their samples with those of its query, the
+    share MoCo's random shuffle over ``groups`` processes gives on average."""
+    order = torch.cat([rows[torch.randperm(len(rows), generator=generator)]
+                       for rows in query_groups(count, groups)])
+    dealt = torch.arange(count) % groups
+    return [order[dealt == group] for group in range(groups)]

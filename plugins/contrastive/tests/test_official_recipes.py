@@ -216,3 +216,110 @@ def test_video_byol_momentum_follows_the_cosine_to_1(stem, start, total):
     assert seen[total // 4] == pytest.approx(1 - (1 - start) * (math.sqrt(0.5) + 1) / 2)
     assert seen[total // 2] == pytest.approx(1 - (1 - start) / 2)
     assert seen[total] == pytest.approx(1.0)
+
+
+# -- MoCo: shuffle-BN's substitute in one process, demo queues --
+
+@MODELS.register_module(force=True)
+class BatchStatsNet(nn.Module):
+    """A BN without affine parameters: on one-hot rows, row i's output is nonzero exactly on
+    the rows of the BN batch it was normalised in."""
+
+    def __init__(self, width: int = 8):
+        super().__init__()
+        self.norm = nn.BatchNorm1d(width, affine=False)
+
+    def forward(self, x):
+        return self.norm(x)
+
+
+def bn_probe_moco(cls=MoCo, **kwargs):
+    model = cls(backbone=dict(type='harness.BatchStatsNet'), feat_dim=8, hidden_dim=8, dim=8,
+                queue_size=16, momentum=0.9, **kwargs)
+    model.head, model.key_head = nn.Identity(), nn.Identity()
+    return model
+
+
+def bn_batches(encoded: torch.Tensor) -> list[frozenset]:
+    return [frozenset(torch.nonzero(row.abs() > 1e-6).flatten().tolist()) for row in encoded]
+
+
+def normalised_in(i: int, batch: frozenset) -> torch.Tensor:
+    """One-hot sample i after a BN over the one-hot samples of ``batch`` (4 of them) and L2
+    normalisation: e_i - 1/4 on ``batch`` (times 1/std), so sqrt(3)/2 at i, -1/(2 sqrt(3)) on
+    the rest of ``batch``, 0 elsewhere."""
+    row = torch.zeros(8)
+    row[list(batch)] = -1 / (2 * math.sqrt(3))
+    row[i] = math.sqrt(3) / 2
+    return row
+
+
+@pytest.mark.parametrize('cls', [MoCo, VideoMoCo])
+def test_single_process_moco_normalises_keys_apart_from_their_queries(cls):
+    """8 one-hot samples (sample i = e_i), bn_groups 2. Queries: BN over the contiguous halves
+    {0..3}, {4..7}. Keys: BN over two sub-batches of 4, each dealt 2 samples of each query half,
+    so no key is normalised with the batch of its query, and the keys come back in input
+    order."""
+    torch.manual_seed(0)
+    extra = dict(drop=1) if cls is VideoMoCo else {}
+    model = bn_probe_moco(cls, bn_groups=2, **extra)
+    x = torch.eye(8)
+    halves = [frozenset(range(4)), frozenset(range(4, 8))]
+    for _ in range(5):
+        queries, keys = model.query(x), model.momentum_key(x)
+        assert bn_batches(queries) == [halves[i // 4] for i in range(8)]
+        batches = bn_batches(keys)
+        assert len(set(batches)) == 2 and set().union(*batches) == set(range(8))
+        for i, batch in enumerate(batches):
+            assert len(batch) == 4 and i in batch
+            assert [len(batch & half) for half in halves] == [2, 2]
+            assert batch != halves[i // 4]
+            assert torch.allclose(keys[i], normalised_in(i, batch), atol=1e-6)
+            assert torch.allclose(queries[i], normalised_in(i, halves[i // 4]), atol=1e-6)
+
+
+def test_the_key_sub_batches_are_drawn_anew_each_step():
+    torch.manual_seed(0)
+    model = bn_probe_moco(bn_groups=2)
+    x = torch.eye(8)
+    drawn = {frozenset(bn_batches(model.momentum_key(x))) for _ in range(20)}
+    assert len(drawn) > 1
+
+
+def test_one_bn_group_or_a_small_batch_normalises_the_batch_whole():
+    model = bn_probe_moco(bn_groups=1)
+    assert bn_batches(model.momentum_key(torch.eye(8))) == [frozenset(range(8))] * 8
+    model = bn_probe_moco(bn_groups=8)  # at most half the batch: 4 groups of 2
+    assert {len(batch) for batch in bn_batches(model.momentum_key(torch.eye(8)))} == {2}
+    assert bn_batches(model.query(torch.eye(8))) == [frozenset({2 * (i // 2), 2 * (i // 2) + 1})
+                                                     for i in range(8)]
+
+
+MOCO_CONFIGS = ['moco_demo', 'moco_paper', 'moco_image_demo', 'moco_image_paper',
+                'videomoco_demo', 'videomoco_paper']
+
+
+@pytest.mark.parametrize('stem', MOCO_CONFIGS)
+def test_every_moco_config_uses_the_substitute_in_one_process(stem):
+    cfg = config(stem)
+    assert cfg.model.bn_groups >= 2
+    assert cfg.train_dataloader.batch_size % cfg.model.bn_groups ** 2 == 0  # dealt evenly
+
+
+def demo_train_size(harness_plugins, dataset: str) -> int:
+    """The train videos or images of a dataset's demo, from its generator's defaults."""
+    generate = inspect.signature(harness_plugins.get('dataset', dataset).info.module()
+                                 .generate_demo).parameters
+    return len(generate['classes'].default) * generate['train_per_class'].default
+
+
+@pytest.mark.parametrize('stem,dataset', [('moco_demo', 'kinetics400'),
+                                          ('videomoco_demo', 'kinetics400'),
+                                          ('moco_image_demo', 'imagenet')])
+def test_demo_queue_is_smaller_than_the_demo_set(stem, dataset, harness_plugins):
+    cfg = config(stem)
+    size = demo_train_size(harness_plugins, dataset)
+    assert size == {'kinetics400': 160, 'imagenet': 240}[dataset]  # as the configs say
+    queue, batch = cfg.model.queue_size, cfg.train_dataloader.batch_size
+    assert queue < size
+    assert queue % batch == 0  # whole batches of keys, as facebookresearch/moco asserts
