@@ -6,6 +6,7 @@ import copy
 from contextlib import contextmanager
 
 import torch
+from mmengine import dist
 from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapperDict
 from torch import Tensor, nn
@@ -15,8 +16,45 @@ from harness.api import global_pool, mlp, momentum_update, MODELS
 from harness_contrastive import optim  # noqa: F401  (registers MultiOptimWrapperConstructor)
 from harness_contrastive.losses import (byol_regression, decayed_info_nce, info_nce,
                                         negative_cosine, nt_xent, symmetric_key_contrast)
-from harness_contrastive.shuffle import (gather_all, gather_others, shuffle_across_processes,
-                                         unshuffle_across_processes)
+from harness_contrastive.shuffle import (gather_all, gather_others, key_groups,
+                                         shuffle_across_processes, unshuffle_across_processes)
+
+
+class ScaleOnlyBatchNorm1d(nn.BatchNorm1d):
+    """BatchNorm with a learned per-feature scale and no offset (TensorFlow's
+    ``batch_normalization(center=False, scale=True)``): SimCLR's last projector layer. A
+    ``BatchNorm1d`` (so optimizer rules for norm layers apply to its scale) whose ``bias`` is
+    None."""
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1):
+        super().__init__(num_features, eps=eps, momentum=momentum, affine=True)
+        self.bias = None
+
+    def reset_parameters(self) -> None:
+        self.reset_running_stats()
+        nn.init.ones_(self.weight)
+
+
+def bias_free_mlp(*dims: int, last_norm: nn.Module | None, last_bias: bool = False
+                  ) -> nn.Sequential:
+    """Linear layers ``dims[0] -> dims[1] -> ... -> dims[-1]``, each but the last followed by
+    BatchNorm and ReLU, the last by ``last_norm`` (None: nothing). The Linear layers have no
+    bias (the BN after them would cancel it), as in MoCo v3's ``_build_mlp`` and SimSiam's and
+    SimCLR's heads; ``last_bias``: the last one has a bias (SimSiam's predictor output, which
+    no BN follows)."""
+    if len(dims) < 3:
+        raise ValueError(f'bias_free_mlp needs at least one hidden layer, got dims {dims}')
+    if last_bias and last_norm is not None:
+        raise ValueError('bias_free_mlp: a bias before the last norm would be cancelled by it')
+    layers: list[nn.Module] = []
+    for index, (d_in, d_out) in enumerate(zip(dims[:-1], dims[1:])):
+        last = index == len(dims) - 2
+        layers.append(nn.Linear(d_in, d_out, bias=last and last_bias))
+        if not last:
+            layers += [nn.BatchNorm1d(d_out), nn.ReLU(inplace=True)]
+        elif last_norm is not None:
+            layers.append(last_norm)
+    return nn.Sequential(*layers)
 
 
 class _TwoViewModel(BaseModel):
@@ -44,17 +82,29 @@ class _TwoViewModel(BaseModel):
 @MODELS.register_module()
 class MoCo(_TwoViewModel):
     """MoCo v2: query encoder + momentum key encoder (EMA ``momentum``), MLP head, a queue of
-    ``queue_size`` negative keys, InfoNCE at ``temperature`` (v2: 0.2)."""
+    ``queue_size`` negative keys, InfoNCE at ``temperature`` (v2: 0.2).
+
+    Shuffle-BN: under DDP the key batch is shuffled across processes before the key encoder
+    (facebookresearch/moco ``moco/builder.py``, ``_batch_shuffle_ddp``). In a single process,
+    ``bn_groups`` G >= 2 stands in for it (:mod:`harness_contrastive.shuffle`): the queries
+    are encoded in G contiguous sub-batches and the keys in G sub-batches each dealt an equal
+    share of every query sub-batch, each sub-batch with its own BN statistics, then put back
+    in order, as MoCo over G processes of batch / G samples would. G is capped at half the
+    batch (two samples per BN batch at least); 1 (or several processes) encodes the batch
+    whole.
+    """
 
     def __init__(self, backbone: dict, feat_dim: int, hidden_dim: int = 2048, dim: int = 128,
                  queue_size: int = 65536, momentum: float = 0.999, temperature: float = 0.2,
-                 data_preprocessor=None, init_cfg=None):
+                 bn_groups: int = 1, data_preprocessor=None, init_cfg=None):
         super().__init__(backbone, data_preprocessor, init_cfg)
+        if bn_groups < 1:
+            raise ValueError(f'{type(self).__name__}: bn_groups must be >= 1, not {bn_groups}')
         self.head = nn.Sequential(nn.Linear(feat_dim, hidden_dim), nn.ReLU(inplace=True),
                                   nn.Linear(hidden_dim, dim))
         self.key_backbone = copy.deepcopy(self.backbone).requires_grad_(False)
         self.key_head = copy.deepcopy(self.head).requires_grad_(False)
-        self.momentum, self.temperature = momentum, temperature
+        self.momentum, self.temperature, self.bn_groups = momentum, temperature, bn_groups
         self.register_buffer('queue', F.normalize(torch.randn(queue_size, dim), dim=1))
         self.register_buffer('queue_ptr', torch.zeros((), dtype=torch.long))
 
@@ -69,18 +119,42 @@ class MoCo(_TwoViewModel):
         self.queue_ptr.copy_((self.queue_ptr + len(keys)) % size)
         return positions
 
+    def bn_splits(self, count: int) -> int:
+        """How many BN sub-batches a batch of ``count`` is split into in this process: 1 under
+        DDP (the processes shuffle), else ``bn_groups`` at most ``count // 2``."""
+        if dist.get_world_size() > 1:
+            return 1
+        return max(1, min(self.bn_groups, count // 2))
+
     def query(self, clips):
-        return F.normalize(self.head(self.embed(clips)), dim=1)
+        """The queries, each sub-batch of
+        :func:`~harness_contrastive.shuffle.query_groups` normalised on its own."""
+        parts = clips.tensor_split(self.bn_splits(len(clips)))  # the rows of query_groups
+        return torch.cat([F.normalize(self.head(self.embed(part)), dim=1) for part in parts])
+
+    def encode_key(self, clips):
+        return F.normalize(self.key_head(global_pool(self.key_backbone(clips))), dim=1)
 
     @torch.no_grad()
     def momentum_key(self, clips):
         """Move the key encoder towards the query encoder, then encode ``clips`` with it; under
-        DDP the clips are shuffled across processes for the key encoder (shuffle-BN)."""
+        DDP the clips are shuffled across processes for the key encoder (shuffle-BN), in one
+        process encoded in the sub-batches of :func:`~harness_contrastive.shuffle.key_groups`
+        (the substitute)."""
         momentum_update(self.backbone, self.key_backbone, self.momentum)
         momentum_update(self.head, self.key_head, self.momentum)
-        clips, order = shuffle_across_processes(clips)
-        keys = F.normalize(self.key_head(global_pool(self.key_backbone(clips))), dim=1)
-        return unshuffle_across_processes(keys, order)
+        groups = self.bn_splits(len(clips))
+        if groups == 1:
+            clips, order = shuffle_across_processes(clips)
+            return unshuffle_across_processes(self.encode_key(clips), order)
+        keys = None
+        for rows in key_groups(len(clips), groups):
+            rows = rows.to(clips.device)
+            part = self.encode_key(clips[rows])
+            if keys is None:
+                keys = part.new_empty(len(clips), part.shape[1])
+            keys[rows] = part
+        return keys
 
     def contrastive_loss(self, query, key):
         return info_nce(query, key, self.queue.clone(), self.temperature)
@@ -119,40 +193,62 @@ class BYOL(_TwoViewModel):
 
 @MODELS.register_module()
 class SimCLR(_TwoViewModel):
-    """SimCLR: projector (Linear-BN-ReLU-Linear), NT-Xent over the 2N views of a batch at
-    ``temperature``. Under DDP the other processes' views are extra negatives without gradient
-    (each process's loss covers its own anchors)."""
+    """SimCLR: projector, NT-Xent over the 2N views of a batch at ``temperature``.
+
+    The projector is SimCLR's (google-research/simclr ``model_util.py``: ``projection_head``
+    and ``linear_layer``, the SimCLR v1 code of its first commit): ``Linear(feat_dim,
+    hidden_dim)``, BN, ReLU, ``Linear(hidden_dim, dim)``, BN with a learned scale and no offset
+    (TensorFlow's ``center=False``, :class:`ScaleOnlyBatchNorm1d`). Every Linear layer there is
+    followed by a BN and has no bias.
+
+    Under DDP the other processes' projections are extra negatives, gathered with their
+    gradient (:func:`~harness_contrastive.shuffle.gather_others` ``with_gradient=True``, as
+    SimCLR's ``tpu_cross_replica_concat``): each process's loss covers its own anchors, and
+    the average of the processes' gradients that DDP takes is the gradient of the NT-Xent of
+    the whole batch.
+    """
 
     def __init__(self, backbone: dict, feat_dim: int, hidden_dim: int = 2048, dim: int = 128,
                  temperature: float = 0.1, data_preprocessor=None, init_cfg=None):
         super().__init__(backbone, data_preprocessor, init_cfg)
-        self.projector = mlp(feat_dim, hidden_dim, dim, last_bn=False)
+        self.projector = bias_free_mlp(feat_dim, hidden_dim, dim,
+                                       last_norm=ScaleOnlyBatchNorm1d(dim))
         self.temperature = temperature
 
     def two_view_loss(self, view1, view2):
         z1, z2 = self.projector(self.embed(view1)), self.projector(self.embed(view2))
-        return nt_xent(z1, z2, self.temperature, gather_others(torch.cat([z1, z2])))
+        others = gather_others(torch.cat([z1, z2]), with_gradient=True)
+        return nt_xent(z1, z2, self.temperature, others)
 
 
 @MODELS.register_module()
 class MoCoV3(_TwoViewModel):
-    """MoCo v3: backbone + projector (3 layers, BN) + predictor (2 layers, BN) queries against
-    a momentum encoder's (backbone + projector) keys of the other view, in-batch negatives,
-    symmetrized: ``ctr(q1, k2) + ctr(q2, k1)``. Under DDP every process's keys are negatives
-    (rank-ordered, this process's first). The momentum follows a cosine to 1 when the config
-    adds ``CosineMomentumHook``."""
+    """MoCo v3: backbone + projector + predictor queries against a momentum encoder's
+    (backbone + projector) keys of the other view, in-batch negatives, symmetrized:
+    ``ctr(q1, k2) + ctr(q2, k1)``. Under DDP every process's keys are negatives (rank-ordered,
+    this process's first). The momentum follows a cosine to 1 when the config adds
+    ``CosineMomentumHook``.
+
+    The heads are MoCo v3's ``_build_mlp`` (facebookresearch/moco-v3 ``moco/builder.py``):
+    Linear layers without bias, BN + ReLU after each hidden one. The defaults are its ResNet
+    recipe (``MoCo_ResNet``): a 2-layer projector ``feat_dim -> hidden_dim -> dim`` ending in
+    ``BatchNorm1d(dim, affine=False)`` and a 2-layer predictor ``dim -> hidden_dim -> dim``
+    without a last BN. Its ViT recipe (``MoCo_ViT``) is ``projector_layers=3,
+    predictor_last_bn=True``.
+    """
 
     def __init__(self, backbone: dict, feat_dim: int, hidden_dim: int = 4096, dim: int = 256,
-                 momentum: float = 0.99, temperature: float = 0.2, data_preprocessor=None,
-                 init_cfg=None):
+                 momentum: float = 0.99, temperature: float = 0.2, projector_layers: int = 2,
+                 predictor_last_bn: bool = False, data_preprocessor=None, init_cfg=None):
         super().__init__(backbone, data_preprocessor, init_cfg)
-        self.projector = nn.Sequential(
-            nn.Linear(feat_dim, hidden_dim), nn.BatchNorm1d(hidden_dim), nn.ReLU(inplace=True),
-            nn.Linear(hidden_dim, hidden_dim), nn.BatchNorm1d(hidden_dim), nn.ReLU(inplace=True),
-            nn.Linear(hidden_dim, dim), nn.BatchNorm1d(dim, affine=False))
-        self.predictor = nn.Sequential(
-            nn.Linear(dim, hidden_dim), nn.BatchNorm1d(hidden_dim), nn.ReLU(inplace=True),
-            nn.Linear(hidden_dim, dim), nn.BatchNorm1d(dim, affine=False))
+        if projector_layers < 2:
+            raise ValueError(f'MoCoV3: projector_layers must be 2 (ResNet) or more (ViT: 3), '
+                             f'not {projector_layers}')
+        self.projector = bias_free_mlp(feat_dim, *[hidden_dim] * (projector_layers - 1), dim,
+                                       last_norm=nn.BatchNorm1d(dim, affine=False))
+        self.predictor = bias_free_mlp(
+            dim, hidden_dim, dim,
+            last_norm=nn.BatchNorm1d(dim, affine=False) if predictor_last_bn else None)
         self.key_backbone = copy.deepcopy(self.backbone).requires_grad_(False)
         self.key_projector = copy.deepcopy(self.projector).requires_grad_(False)
         self.momentum, self.temperature = momentum, temperature
@@ -176,17 +272,26 @@ class MoCoV3(_TwoViewModel):
 
 @MODELS.register_module()
 class SimSiam(_TwoViewModel):
-    """SimSiam: projector (3 layers + BN) and predictor, -cos to the stop-gradient projection
-    of the other view, symmetrized; no EMA."""
+    """SimSiam: projector and predictor, -cos to the stop-gradient projection of the other view,
+    symmetrized; no EMA.
+
+    Heads as facebookresearch/simsiam ``simsiam/builder.py``: the projector is three Linear
+    layers ``feat_dim -> hidden_dim -> hidden_dim -> dim``, BN + ReLU after the first two, the
+    last followed by ``BatchNorm1d(dim, affine=False)``; the predictor is ``Linear(dim,
+    pred_dim, bias=False)``, BN, ReLU, ``Linear(pred_dim, dim)`` (with bias). The projector's
+    Linear layers have no bias: the official code builds the first two without and freezes
+    the last one's (``requires_grad = False``: "not use bias as it is followed by BN"), and a
+    frozen bias before a BN without affine parameters changes nothing, in training or eval.
+    The official predictor learning rate is not decayed (``--fix-pred-lr``): configs get it
+    with ``FixedLrOptimWrapperConstructor`` (``fixed_lr=['predictor']``).
+    """
 
     def __init__(self, backbone: dict, feat_dim: int, hidden_dim: int = 2048, dim: int = 2048,
                  pred_dim: int = 512, data_preprocessor=None, init_cfg=None):
         super().__init__(backbone, data_preprocessor, init_cfg)
-        self.projector = nn.Sequential(
-            nn.Linear(feat_dim, hidden_dim), nn.BatchNorm1d(hidden_dim), nn.ReLU(inplace=True),
-            nn.Linear(hidden_dim, hidden_dim), nn.BatchNorm1d(hidden_dim), nn.ReLU(inplace=True),
-            nn.Linear(hidden_dim, dim), nn.BatchNorm1d(dim))
-        self.predictor = mlp(dim, pred_dim, dim, last_bn=False)
+        self.projector = bias_free_mlp(feat_dim, hidden_dim, hidden_dim, dim,
+                                       last_norm=nn.BatchNorm1d(dim, affine=False))
+        self.predictor = bias_free_mlp(dim, pred_dim, dim, last_norm=None, last_bias=True)
 
     def two_view_loss(self, view1, view2):
         z1, z2 = self.projector(self.embed(view1)), self.projector(self.embed(view2))
@@ -274,6 +379,8 @@ class VideoMoCo(MoCo):
       generator is trained to maximise the contrastive loss, the encoder to minimise it.
     - ``queue_age`` counts the enqueue steps since each queued key entered (a new key has age 1
       at its first use); its logit is scaled by ``decay ** age`` (:func:`decayed_info_nce`).
+    - Shuffle-BN as :class:`MoCo` (across processes under DDP; ``bn_groups`` sub-batches in a
+      single process).
 
     The Runner trains through :meth:`train_step`: an OptimWrapperDict with the wrappers
     ``generator`` and ``encoder`` (``backbone`` + ``head``; ``MultiOptimWrapperConstructor``),
@@ -291,9 +398,12 @@ class VideoMoCo(MoCo):
     def __init__(self, backbone: dict, feat_dim: int, hidden_dim: int = 2048, dim: int = 128,
                  queue_size: int = 65536, momentum: float = 0.999, temperature: float = 0.07,
                  decay: float = 0.99999, drop: int | float = 0.25, fill: str = 'clip_mean',
-                 generator: dict | None = None, data_preprocessor=None, init_cfg=None):
-        super().__init__(backbone, feat_dim, hidden_dim, dim, queue_size, momentum, temperature,
-                         data_preprocessor, init_cfg)
+                 generator: dict | None = None, bn_groups: int = 1, data_preprocessor=None,
+                 init_cfg=None):
+        super().__init__(backbone, feat_dim, hidden_dim=hidden_dim, dim=dim,
+                         queue_size=queue_size, momentum=momentum, temperature=temperature,
+                         bn_groups=bn_groups, data_preprocessor=data_preprocessor,
+                         init_cfg=init_cfg)
         if fill not in ('clip_mean', 'frame_mean'):
             raise ValueError(f"fill must be 'clip_mean' or 'frame_mean', not {fill!r}")
         self.generator = FrameScorer(**(generator or {}))

@@ -1,6 +1,8 @@
-"""One optimizer wrapper per submodule, for models trained with several optimizers (VideoMoCo's
-encoder and generator). mmengine leaves multi-optimizer construction to a custom constructor;
-this one follows mmagic's ``MultiOptimWrapperConstructor`` convention."""
+"""Optimizer wrapper constructors of the baselines: one optimizer wrapper per submodule, for
+models trained with several optimizers (VideoMoCo's encoder and generator; mmengine leaves
+multi-optimizer construction to a custom constructor, this one follows mmagic's
+``MultiOptimWrapperConstructor`` convention), and submodules whose learning rate the schedule
+does not change (SimSiam's predictor, :class:`FixedLrOptimWrapperConstructor`)."""
 from __future__ import annotations
 
 import copy
@@ -63,3 +65,66 @@ class MultiOptimWrapperConstructor:
         if orphans:
             raise ValueError(f'trainable parameters in no optimizer wrapper: {orphans[:3]}')
         return OptimWrapperDict(**wrappers)
+
+
+@OPTIM_WRAPPER_CONSTRUCTORS.register_module()
+class FixedLrOptimWrapperConstructor(DefaultOptimWrapperConstructor):
+    """mmengine's default constructor, plus submodules whose learning rate no parameter
+    scheduler changes: SimSiam's ``--fix-pred-lr`` (facebookresearch/simsiam
+    ``main_simsiam.py``: the predictor's param group is flagged ``fix_lr`` and kept at the
+    initial lr while the cosine schedule decays the others)::
+
+        optim_wrapper = dict(constructor='FixedLrOptimWrapperConstructor',
+                             fixed_lr=['predictor'], optimizer=dict(type='SGD', lr=0.1))
+
+    ``fixed_lr`` names submodules of the model (``model.<name>``). Every param group the
+    default constructor builds is split in two: the parameters of those submodules go to a
+    group of their own, flagged ``fix_lr=True`` and placed after the others (so the lr mmengine
+    logs, the first group's, is the scheduled one). mmengine's parameter schedulers change the
+    lr of every group; a step pre-hook on the optimizer puts each flagged group's lr back to
+    its initial value (``initial_lr``, which the schedulers record, or the lr it was built
+    with) before every step, so the flagged parameters always move at the initial lr.
+    """
+
+    def __init__(self, optim_wrapper_cfg: dict, paramwise_cfg: dict | None = None):
+        optim_wrapper_cfg = copy.deepcopy(dict(optim_wrapper_cfg))
+        self.fixed_lr = list(optim_wrapper_cfg.pop('fixed_lr', []))
+        if not self.fixed_lr:
+            raise ValueError('FixedLrOptimWrapperConstructor: name the submodules whose lr is '
+                             "fixed in fixed_lr (e.g. fixed_lr=['predictor'])")
+        super().__init__(optim_wrapper_cfg, paramwise_cfg)
+
+    def __call__(self, model: nn.Module):
+        if is_model_wrapper(model):
+            model = model.module
+        missing = [n for n in self.fixed_lr if not isinstance(getattr(model, n, None), nn.Module)]
+        if missing:
+            raise ValueError(f'FixedLrOptimWrapperConstructor: {type(model).__name__} has no '
+                             f'submodule {missing[0]!r}')
+        fixed = {id(p) for name in self.fixed_lr for p in getattr(model, name).parameters()}
+        wrapper = super().__call__(model)
+        optimizer = wrapper.optimizer
+        scheduled, pinned = [], []
+        for group in optimizer.param_groups:
+            options = {k: v for k, v in group.items() if k != 'params'}
+            own = [p for p in group['params'] if id(p) not in fixed]
+            theirs = [p for p in group['params'] if id(p) in fixed]
+            if own:
+                scheduled.append({**options, 'params': own})
+            if theirs:
+                pinned.append({**options, 'params': theirs, 'fix_lr': True})
+        if not pinned:
+            raise ValueError(f'FixedLrOptimWrapperConstructor: {self.fixed_lr} hold no parameter '
+                             'the optimizer trains')
+        optimizer.param_groups.clear()
+        for group in scheduled + pinned:
+            optimizer.add_param_group(group)
+        optimizer.register_step_pre_hook(_pin_fixed_lr)
+        return wrapper
+
+
+def _pin_fixed_lr(optimizer, args, kwargs) -> None:
+    """Before a step: every param group flagged ``fix_lr`` back at its initial lr."""
+    for group in optimizer.param_groups:
+        if group.get('fix_lr'):
+            group['lr'] = group.get('initial_lr', group['lr'])

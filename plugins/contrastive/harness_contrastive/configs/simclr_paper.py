@@ -1,7 +1,13 @@
 # SimCLR on images at paper scale (Chen, Kornblith, Norouzi, Hinton 2020; docs/methods.md §7):
-# ResNet-50, projector 2048-BN-ReLU-128, NT-Xent at temperature 0.1, LARS (lr 0.3 x batch / 256
-# = 4.8 at batch 4096, weight decay 1e-6, 10 warm-up epochs, cosine decay), 100 epochs;
-# SimCLR's views (simclr_demo.py) at 224 px. Batch 4096 = 16 processes x 256.
+# ResNet-50, projector 2048 -> 2048 (BN, ReLU) -> 128 (BN with a learned scale and no offset;
+# Linear layers without bias: the model, SimCLR in harness_contrastive/models.py, [code]
+# google-research/simclr: model_util.py (projection_head, linear_layer; SimCLR v1 code at
+# be133b3)), NT-Xent at temperature 0.1 with the other processes' projections gathered with
+# their gradient, LARS (lr 0.3 x batch / 256 = 4.8 at batch 4096, weight decay 1e-6, 10
+# warm-up epochs, cosine decay), 100 epochs; SimCLR's views (simclr_demo.py) at 224 px.
+# Batch 4096 = 16 processes x 256. Not as the official code: its BN is global over the batch
+# (global_bn), here each process normalises its own 256; its loss is the sum of the two views'
+# cross-entropies (objective.py: loss_a + loss_b), here their mean (half the gradient).
 _base_ = ['./_base_/two_view_image_paper.py']
 
 model = dict(type='SimCLR',

@@ -7,7 +7,10 @@ model = dict(type='VideoMoCo',
              data_preprocessor=dict(type='harness.AugmentViews', channels_last=True),
              backbone=dict(type='harness.R3D18'),
              hidden_dim=2048, dim=128, queue_size=65536, momentum=0.999, temperature=0.07,
-             decay=0.99999, drop=8, fill='clip_mean', generator=dict(width=16, hidden=32))
+             decay=0.99999, drop=8, fill='clip_mean', generator=dict(width=16, hidden=32),
+             # in one process, BN over 2 sub-batches of 32 clips (MoCo's shuffle-BN
+             # substitute, see moco_paper.py): [unverified]
+             bn_groups=2)
 train_dataloader = dict(dataset=dict(pipeline=[
     dict(type='SampleViews',
          views=dict(view1=dict(frames=32, stride=1, size=112, augment=dict(blur=0.5)),
