@@ -47,7 +47,7 @@ def test_pretraining_config_has_only_keys_that_are_read_and_passes_the_checks(me
 @pytest.mark.parametrize('method,name', METHODS, ids=IDS)
 def test_pretraining_config_trains_two_iterations(method, name, request, tmp_path):
     from harness import data as datasets
-    from harness.pretrain import build_pretrain_config, plan_pretraining, pretrain
+    from harness.pretrain import build_pretrain_config, check_untrained, plan_pretraining, pretrain
 
     backbone = PM.get('backbone', method.default_backbone).info
     if method.pretrain_kind == 'image':
@@ -65,6 +65,8 @@ def test_pretraining_config_trains_two_iterations(method, name, request, tmp_pat
     job = plan_pretraining(cfg, tmp_path, method.name, backbone.name, versions={})
     result = pretrain(job, resume=False)
     assert result.iters == 2 and result.checkpoint_sha256
+    # two steps move every exported tensor but those the config says stay as initialised
+    check_untrained(result, cfg)
 
 
 #: each evaluator is smoke-tested on a small demo of its dataset (fixtures of tests/conftest.py;
