@@ -21,8 +21,12 @@ train_dataloader = dict(
     batch_size=8,
     dataset=dict(
         pipeline=[
-            # placement 'shared_start': the narrow view starts where the broad view starts,
-            # as in the official code; 'independent' samples each start separately.
+            # placement 'shared_start': one start, uniform over the frames where the narrow
+            # (shortest) view fits in the video; the broad view starts at the same frame and
+            # loops past the video's end [code] google-deepmind/brave:
+            # brave/models/brave/brave.py (_brave_random_view_sampler),
+            # brave/datasets/media_sequences.py (extend_sequence). 'independent' samples each
+            # start separately.
             dict(type='SampleViews',
                  views=dict(narrow=dict(frames=8, stride=2, size=32, augment=dict(blur=0.5)),
                             broad=[dict(frames=16, stride=4, size=24,

@@ -22,6 +22,9 @@ train_dataloader = dict(
              views=dict(narrow=dict(frames=16, stride=2, size=224, augment=dict(blur=0.5)),
                         broad=[dict(frames=64, stride=4, size=112,
                                     augment=dict(blur=0.5, random_conv=0.5))]),
+             # narrow start uniform where the narrow view fits, broad from the same frame,
+             # looped [code] google-deepmind/brave: brave/models/brave/brave.py
+             # (_brave_random_view_sampler)
              placement='shared_start'),
         dict(type='PackInputs'),
     ]),
