@@ -27,10 +27,15 @@ train_dataloader = dict(
             # brave/models/brave/brave.py (_brave_random_view_sampler),
             # brave/datasets/media_sequences.py (extend_sequence). 'independent' samples each
             # start separately.
+            # augmentation as the paper config (brave_paper.py says what differs from the
+            # official code): blur on every clip before flip and colour (3 taps at 32 and 24
+            # px), random convolution on every broad clip [code] google-deepmind/brave:
+            # brave/models/brave/brave.py (_transform_views)
             dict(type='SampleViews',
-                 views=dict(narrow=dict(frames=8, stride=2, size=32, augment=dict(blur=0.5)),
+                 views=dict(narrow=dict(frames=8, stride=2, size=32,
+                                        augment=dict(early_blur=1.0)),
                             broad=[dict(frames=16, stride=4, size=24,
-                                        augment=dict(blur=0.5, random_conv=0.5))]),
+                                        augment=dict(early_blur=1.0, random_conv=1.0))]),
                  placement='shared_start'),
             dict(type='PackInputs'),
         ],

@@ -18,10 +18,27 @@ train_dataloader = dict(
     num_workers=8,
     pin_memory=True,
     dataset=dict(pipeline=[
+        # views [code] google-deepmind/brave: brave/models/brave/config.py (16 x 2 at 224,
+        # 64 x 4 at 112). Augmentation as brave/models/brave/brave.py (_transform_views) applies
+        # it, every step per clip, the same for all its frames: crop area 0.3-1, aspect 0.5-2
+        # (the core's defaults); Gaussian blur on EVERY clip (no probability), right after the
+        # crop and before flip and colour, sigma 0.1-2, (size // 10) | 1 taps (23 at 224, 11 at
+        # 112), zero padding (early_blur=1.0; harness_brave/augment.py) [code]
+        # brave/datasets/augmentations.py (random_gaussian_blur_video, _gaussian_blur); flip
+        # p 0.5, colour p 0.8, grey p 0.2 (the core's defaults); random convolution on EVERY
+        # broad clip, k in 1..11, He-normal, output not renormalised (random_conv=1.0) [code]
+        # brave/datasets/augmentations.py (random_convolve_video, _random_convolve).
+        # Not as the official code: the colour jitter is torchvision's (multiplicative
+        # brightness 1 +- 32/255, the four operations in random order, clipped after each)
+        # where the official one adds brightness +-32/255 and runs brightness, saturation,
+        # contrast, hue in this order with one clip at the end; inputs are normalised with
+        # ImageNet's mean and std (the harness's evaluations use the same) where the official
+        # network reads [0, 1] values.
         dict(type='SampleViews',
-             views=dict(narrow=dict(frames=16, stride=2, size=224, augment=dict(blur=0.5)),
+             views=dict(narrow=dict(frames=16, stride=2, size=224,
+                                    augment=dict(early_blur=1.0)),
                         broad=[dict(frames=64, stride=4, size=112,
-                                    augment=dict(blur=0.5, random_conv=0.5))]),
+                                    augment=dict(early_blur=1.0, random_conv=1.0))]),
              # narrow start uniform where the narrow view fits, broad from the same frame,
              # looped [code] google-deepmind/brave: brave/models/brave/brave.py
              # (_brave_random_view_sampler)
