@@ -374,7 +374,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     # one-line errors for bad input (exit code 2)
     'harness.errors': ('ConfigError', 'DataError'),
     # the mmengine registries of the harness's scope
-    'harness.registry': ('MODELS', 'DATASETS', 'TRANSFORMS', 'HOOKS', 'METRICS',
+    'harness.registry': ('MODELS', 'DATASETS', 'TRANSFORMS', 'HOOKS', 'METRICS', 'OPTIMIZERS',
                          'OPTIM_WRAPPER_CONSTRUCTORS'),
     # files written whole or not at all
     'harness.io': ('atomic_write_text', 'atomic_write_bytes'),

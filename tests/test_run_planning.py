@@ -38,7 +38,7 @@ def test_dry_run_of_the_paper_configs_prints_paper_sizes_and_trains_nothing(work
     out = capsys.readouterr().out
     pretrain, evaluation = out.split('merged config:')[1:3]
     assert 'frames=16' in pretrain and 'size=224' in pretrain and 'size=112' in pretrain
-    assert 'frames=64' in pretrain and "type='LARS'" in pretrain
+    assert 'frames=64' in pretrain and "type='BraveLARS'" in pretrain
     assert 'clip_len=16' in evaluation and 'num_clips=10' in evaluation
     assert "crop_size=128, type='ThreeCrop'" in evaluation and '112,' in evaluation
     assert 'dropout_ratio=0.3' in evaluation

@@ -37,7 +37,43 @@ def test_shared_start_places_narrow_at_broad_start():
     for _ in range(50):
         idx = sample_view_indices(60, specs, rng)
         assert idx['narrow'][0][0] == idx['broad'][0][0]
-        assert idx['broad'][0][-1] < 60 and np.all(np.diff(idx['broad'][0]) == 4)
+        assert idx['narrow'][0][-1] < 60  # the narrow view fits; the broad one may loop
+        start = idx['narrow'][0][0]
+        assert idx['broad'][0].tolist() == [(start + 4 * i) % 60 for i in range(8)]
+
+
+def test_shared_start_on_a_video_shorter_than_the_broad_view_covers_it_all():
+    """BraVe's official sampler: the narrow start is uniform over [0, len - narrow span] (the
+    narrow view always fits), the broad view starts at the same frame and loops. A 40-frame
+    video, narrow 4 frames every 2 (span 7), broad 16 frames every 4 (span 61 > 40)."""
+    rng = np.random.default_rng(0)
+    specs = {'narrow': [ViewSpec(frames=4, stride=2)], 'broad': [ViewSpec(frames=16, stride=4)]}
+    starts = []
+    for _ in range(2000):
+        idx = sample_view_indices(40, specs, rng)
+        start = int(idx['narrow'][0][0])
+        starts.append(start)
+        assert idx['narrow'][0].tolist() == [start, start + 2, start + 4, start + 6]
+        assert idx['broad'][0][0] == start
+        # 16 frames every 4 from the start, looped: frame start + 4 i of the repeated video
+        assert idx['broad'][0].tolist() == [(start + 4 * i) % 40 for i in range(16)]
+    assert set(starts) == set(range(34))  # 0..33: every start where the narrow view fits
+    # uniform: each of the 34 starts about 2000 / 34 = 59 times
+    assert min(np.bincount(starts)) > 30
+
+
+def test_shared_start_on_a_video_shorter_than_every_view_starts_at_zero():
+    specs = {'narrow': [ViewSpec(frames=4, stride=2)], 'broad': [ViewSpec(frames=8, stride=4)]}
+    idx = sample_view_indices(5, specs, np.random.default_rng(0))
+    assert idx['narrow'][0].tolist() == [0, 2, 4, 1]
+    assert idx['broad'][0].tolist() == [0, 4, 3, 2, 1, 0, 4, 3]
+
+
+def test_shared_start_with_equal_views_keeps_them_inside_the_video():
+    rng = np.random.default_rng(2)
+    specs = {'a': [ViewSpec(frames=4, stride=2)], 'b': [ViewSpec(frames=4, stride=2)]}
+    starts = {int(sample_view_indices(12, specs, rng)['a'][0][0]) for _ in range(300)}
+    assert starts == set(range(6))  # span 7 in 12 frames: starts 0..5
 
 
 def test_placement_is_validated():

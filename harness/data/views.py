@@ -1,9 +1,12 @@
 """Multi-view clip sampling: several views (clips) from one video, decoded once.
 
 A view is ``frames`` frames taken every ``stride`` frames, cropped and resized to ``size``.
-Views of one sample share a start frame by default (BraVe's code places the narrow window at the
-start of the broad window); a video shorter than a view's span is looped (looping padding:
-the sequence repeated as often as needed, docs/methods.md §2).
+Views of one sample share a start frame by default, drawn so that the *shortest* view fits in
+the video; longer views run on from the same frame and, past the video's end, loop (looping
+padding: the sequence repeated as often as needed). This is how BraVe's official sampler places
+its narrow and broad views (google-deepmind/brave: brave/models/brave/brave.py
+``_brave_random_view_sampler``, brave/datasets/sampling.py ``random_sample``,
+brave/datasets/media_sequences.py ``extend_sequence``; docs/methods.md §2).
 
 The indices are pure functions (tested on their own); :class:`SampleViews` is the mmengine
 transform that opens the video once, decodes the union of all views' frames once, resizes each
@@ -69,10 +72,17 @@ def sample_start(num_frames: int, span: int, rng: np.random.Generator) -> int:
 def sample_view_indices(num_frames: int, views: Mapping[str, Sequence[ViewSpec]],
                         rng: np.random.Generator, placement: str = 'shared_start'
                         ) -> dict[str, list[np.ndarray]]:
-    """Indices for every view. ``placement``: 'shared_start' (all views start where the
-    longest starts) or 'independent' (each view gets its own random start)."""
-    longest = max(spec.span for specs in views.values() for spec in specs)
-    shared = sample_start(num_frames, longest, rng)
+    """Indices for every view. ``placement``:
+
+    'shared_start': every view starts at one frame, uniform over the starts where the
+    *shortest* view fits (``[0, max(num_frames, span) - span]``, ``span`` the shortest view's);
+    the longer views start at the same frame and loop past the end of the video. A narrow view
+    thus covers the whole video even when the video is shorter than the broad view, as in
+    BraVe's official sampler (the module's doc).
+    'independent': each view gets its own random start, such that it fits (0, and looping,
+    when the video is shorter than it)."""
+    shortest = min(spec.span for specs in views.values() for spec in specs)
+    shared = sample_start(num_frames, shortest, rng)
     out: dict[str, list[np.ndarray]] = {}
     for name, specs in views.items():
         out[name] = []
@@ -134,7 +144,8 @@ class SampleViews:
     ``{'video': uint8 [3, T, D, D], 'augment': parameters}`` (D the view's intermediate size),
     which the model's :class:`harness.data.augment.AugmentViews` preprocessor turns into
     ``float [3, T, S, S]``. The video is opened once and the union of all views' frames decoded
-    once.
+    once. placement: where the views start (:func:`sample_view_indices`): 'shared_start'
+    (default; one start where the shortest view fits, longer views looped) or 'independent'.
     """
 
     def __init__(self, views: Mapping[str, Any], placement: str = 'shared_start'):
