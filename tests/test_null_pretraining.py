@@ -59,7 +59,9 @@ def test_null_pretraining_gives_the_random_rows_metrics(evaluator, protocol, req
     null_row = replace(random_row, backbone_weights=weights, work_dir=tmp_path / 'null' / 'eval',
                        cache_dir=tmp_path / 'null' / 'features')
     expected, got = evaluate(random_row), evaluate(null_row)
-    assert got.weights['loaded'] == got.weights['total']  # every tensor went through the path
+    # every exported tensor went into the model (a detector's new parts, e.g. a C4 head's extra
+    # BatchNorm, are the only ones missing)
+    assert got.weights['loaded'] > 0 and got.weights['unexpected'] == []
     tolerance = TRAINED_TOLERANCE.get(f'{evaluator.name}/{protocol.name}', 0.0)
     for name, value in expected.metrics.items():
         assert got.metrics[name] == pytest.approx(value, abs=tolerance), name

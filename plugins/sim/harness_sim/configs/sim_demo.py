@@ -63,3 +63,11 @@ param_scheduler = [
 ]
 custom_hooks = [dict(type='ProgressBarHook', desc='pretrain'),
                 dict(type='CosineMomentumHook', end=1.0)]
+
+# Exported tensors SiameseIM leaves as initialised, as the official code does: the patch
+# projection is frozen (main_pretrain.py --train_patch_embed defaults to False;
+# models_sim.py), the positions are fixed sine-cosine codes (models_sim.py pos_embed,
+# requires_grad=False), and the final LayerNorm is never run in pretraining (the online branch
+# has no final norm). Evaluators read that norm as initialised (weight 1, bias 0): a plain
+# per-token normalisation. [code] OpenGVLab/Siamese-Image-Modeling
+untrained_tensors = ['vit.patch_embed.proj.*', 'vit.pos_embed', 'vit.norm.*']
