@@ -56,6 +56,9 @@ def test_null_pretraining_gives_the_random_rows_metrics(evaluator, protocol, req
     null_row = replace(random_row, backbone_weights=weights, work_dir=tmp_path / 'null' / 'eval',
                        cache_dir=tmp_path / 'null' / 'features')
     expected, got = evaluate(random_row), evaluate(null_row)
+    # the demo config runs (tests/test_shipped_configs.py runs every other config)
+    assert protocol.metrics[0] in expected.metrics
+    assert set(expected.metrics) <= set(protocol.metrics) and expected.settings
     # every exported tensor went into the model (a detector's new parts, e.g. a C4 head's extra
     # BatchNorm, are the only ones missing)
     assert got.weights['loaded'] > 0 and got.weights['unexpected'] == []
