@@ -8,7 +8,8 @@
 # colour) is resized to 2S = 72 px on the device, as every random resized crop resizes its
 # box, so tiles and the downsampled copy are S = 36 px: AlexNet-BN maps inputs under 35 px to
 # an empty feature map (at 36 px its conv5 map is 1 x 1), so 64-pixel crops (S = 32) do not
-# run on it. Head 512 wide, 128 counts (paper: 4096, 1000), M = 10 as in the paper.
+# run on it. fc6 reads conv5 flattened, as in the paper (at 36 px AlexNet-BN's map is
+# 256 x 1 x 1). Head 512 wide, 128 counts (paper: 4096, 1000), M = 10 as in the paper.
 # The harness runs it over its pretraining runtime (harness/configs/_base_/pretrain_runtime.py:
 # logging, checkpoints, the core's imports, the train_dataloader's sampler and loader) and sets
 # model.backbone (--backbone), model.feat_dim, the dataset's data_root and ann_file
@@ -19,6 +20,7 @@ model = dict(
     type='Counting',
     data_preprocessor=dict(type='harness.AugmentViews'),  # augmentation, batched on the device
     backbone=dict(type='harness.AlexNetBN'),
+    tile_size=36,  # S: half the 72-pixel crop; fc6 reads the flattened conv5 map of an S-px tile
     hidden_dim=512,  # paper: 4096 (fc6, fc7)
     num_counts=128,  # paper: 1000
     margin=10.0,  # M, paper: 10
