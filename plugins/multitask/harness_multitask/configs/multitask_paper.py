@@ -40,7 +40,8 @@ train_dataloader = dict(
         dict(type='SampleMultitask', frame_size=400,
              relative_position=dict(patch=96, gap=48, jitter=7),  # [mem]
              colorization=dict(size=224, target=56, grid=10.0, min_chroma=3.0),  # [mem]
-             exemplar=dict(crop=256, view=dict(size=224, decode_size=256, augment=dict(
+             # [unverified] each view cut from the 256-px crop and resized to 224 once
+             exemplar=dict(crop=256, view=dict(size=224, augment=dict(
                  scale=(0.2, 1.0), ratio=(3 / 4, 4 / 3), flip=0.5, color=1.0,
                  jitter=(0.4, 0.4, 0.4, 0.1), grayscale=0.2, blur=0.5))),  # unknown
              motion=dict(size=224, target=56, gap=1, threshold=1.0)),  # unknown
