@@ -4,7 +4,8 @@ combination of several stages (:class:`~harness_multitask.lasso.LayerCombination
 
 :class:`ResNetStages` runs a harness ResNet backbone stage by stage without owning it: the
 torchvision layout (``conv1``, ``bn1``, ``relu``, ``maxpool``, ``layer1``-``layer4``: ResNet18,
-ResNet50) and mmdet's ResNet inside ``.net`` (ResNet18Slim). The backbone module stays the
+ResNet50) and mmdet's ResNet inside ``.net`` (ResNet18Slim), whole or cut after a stage
+(``out_stage``: the later stages are absent). The backbone module stays the
 model's own, so its ``state_dict()`` keys are exactly a fresh backbone's.
 :class:`StageAdapters` brings the stages to one channel count and size for the lasso.
 """
