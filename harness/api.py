@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import importlib
 from importlib import resources
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
 
@@ -166,6 +166,13 @@ class BackboneInfo:
     modality: 'video' or 'image'. feat_dim: channels of its output feature map.
     demo_standin: the backbone a run on demo data uses in its place when it is a method's
     default and ``--backbone`` is not given (a cheaper network of the same family), or ''.
+    stages: the stages the network can be cut after, in order, name -> channels of that
+    stage's output (the last is the whole network, its ``feat_dim``); its config then takes
+    ``out_stage=<name>`` and builds the network only up to that stage (no later stage exists,
+    in the module or in its weights). Empty: it cannot be cut.
+    out_stage, cut_from: set on a backbone cut by :meth:`up_to` (a pretraining config that
+    trains only the first stages says so with its top-level ``backbone_stage``): the stage
+    it ends at and the name of the registered backbone it was cut from ('' otherwise).
     """
 
     name: str
@@ -175,6 +182,37 @@ class BackboneInfo:
     feat_dim: int
     imports: Sequence[str] = ()
     demo_standin: str = ''
+    stages: Mapping[str, int] = field(default_factory=dict)
+    out_stage: str = ''
+    cut_from: str = ''
+
+    @property
+    def registered_name(self) -> str:
+        """The name of the registered backbone this is (or was cut from)."""
+        return self.cut_from or self.name
+
+    def up_to(self, stage: str | None) -> 'BackboneInfo':
+        """This backbone cut after ``stage`` (one of :attr:`stages`), as evaluators build it:
+        named ``<name>-to-<stage>``, its config with ``out_stage=stage``, its ``feat_dim`` the
+        stage's channels. Itself for None, its last stage, or the stage it ends at already; a
+        one-line ConfigError for a stage it does not have."""
+        from harness.errors import ConfigError
+
+        if stage is None or (self.stages and stage == list(self.stages)[-1]):
+            return self
+        if self.out_stage:
+            raise ConfigError(f"backbone '{self.name}' ends at {self.out_stage} already; it "
+                              f'cannot be cut after {stage!r}')
+        if stage not in self.stages:
+            have = ', '.join(self.stages) or 'none: it cannot be cut'
+            raise ConfigError(f"backbone_stage={stage!r}: backbone '{self.name}' has no such "
+                              f'stage (its stages: {have}); pick another --backbone')
+        cut = list(self.stages)[:list(self.stages).index(stage) + 1]
+        return replace(self, name=f'{self.name}-to-{stage}',
+                       summary=f'{self.summary}; cut after {stage} ({self.stages[stage]}-d)',
+                       cfg={**self.cfg, 'out_stage': stage}, feat_dim=self.stages[stage],
+                       demo_standin='', stages={name: self.stages[name] for name in cut},
+                       out_stage=stage, cut_from=self.name)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from mmengine.config import Config
 from harness.api import BackboneExporter, BackboneInfo
 from harness.config import (apply_cfg_options, config_imports, config_sha256, file_sha256,
                             load_pretrain_config)
-from harness.errors import HarnessError
+from harness.errors import ConfigError, HarnessError
 from harness.identity import pretrain_key, source_sha256
 from harness.io import atomic_torch_save, atomic_write_text
 from harness.schema import RENAMED_IN_V2
@@ -88,13 +88,42 @@ class PretrainJob:
         return self.work_dir / WEIGHTS_FILE
 
 
+#: The top-level key of a pretraining config that says how deep the method trains the
+#: backbone: the name of the last stage its loss reaches (one of ``BackboneInfo.stages``).
+#: The backbone is then cut after that stage (:meth:`harness.api.BackboneInfo.up_to`) in
+#: pretraining and in every evaluation of its weights, so no evaluator reads a stage the
+#: pretraining never trained. Absent: the whole backbone.
+STAGE_KEY = 'backbone_stage'
+
+
+def config_stage(config: Path, cfg_options: Mapping[str, Any]) -> str | None:
+    """The :data:`STAGE_KEY` of the pretraining config ``config`` with the pretraining's
+    ``--cfg-options`` (``cfg_options``, already split from the evaluation's), or None."""
+    from harness.config import NEW_KEY, load_config
+
+    for key in (STAGE_KEY, NEW_KEY + STAGE_KEY):
+        if key in cfg_options:
+            return cfg_options[key]
+    return load_config(config, label='pretraining config').get(STAGE_KEY)
+
+
+def trained_backbone(config: Path, backbone: BackboneInfo, cfg_options: Mapping[str, Any]
+                     ) -> BackboneInfo:
+    """``backbone`` as the method's config ``config`` trains it: cut after the config's
+    :data:`STAGE_KEY` when it names one (one-line ConfigError for a stage the backbone does
+    not have), else as it is."""
+    return backbone.up_to(config_stage(config, cfg_options))
+
+
 def build_pretrain_config(config: Path, backbone: BackboneInfo, *, data_root: Path,
                           ann_file: Path, data_identity: Mapping[str, Any], seed: int,
                           launcher: str, cfg_options: Mapping[str, Any]) -> Config:
     """The merged pretraining config: the method's config file over the runtime base, then the
     harness's fields (``model.backbone``, ``model.feat_dim``, the train dataset's
     ``data_root``/``ann_file``, ``pretrain_data`` (the identity of the file list, so the hash
-    changes when the data does), the seed, the backbone's imports), then ``cfg_options``."""
+    changes when the data does), the seed, the backbone's imports), then ``cfg_options``.
+    A config with a :data:`STAGE_KEY` takes the backbone cut there (:func:`trained_backbone`);
+    a whole one is a ConfigError."""
     cfg = load_pretrain_config(config)
     cfg.model.backbone = dict(backbone.cfg)
     cfg.model.feat_dim = backbone.feat_dim
@@ -106,7 +135,14 @@ def build_pretrain_config(config: Path, backbone: BackboneInfo, *, data_root: Pa
     imports = config_imports(cfg)
     imports += [m for m in backbone.imports if m not in imports]
     cfg.custom_imports = dict(imports=imports, allow_failed_imports=False)
-    return apply_cfg_options(cfg, cfg_options, label='pretraining config')
+    cfg = apply_cfg_options(cfg, cfg_options, label='pretraining config')
+    stage = cfg.get(STAGE_KEY)
+    if stage is not None and backbone.up_to(stage) is not backbone:
+        raise ConfigError(f"pretraining config: {STAGE_KEY}={stage!r} but backbone "
+                          f"'{backbone.name}' goes on past it: build the config with the "
+                          'backbone cut there (harness.pretrain.trained_backbone), as the runner '
+                          'does')
+    return cfg
 
 
 def config_data_identity(identity: Mapping[str, Any]) -> dict[str, Any]:

@@ -45,7 +45,10 @@ _COMPONENT = {
     'type': 'object',
     'required': ['name', 'distribution', 'version'],
     'properties': {'name': _NAME, 'distribution': {'type': 'string'},
-                   'version': {'type': 'string'}},
+                   'version': {'type': 'string'},
+                   # a backbone cut after a stage by the pretraining config (backbone_stage):
+                   # the registered backbone it was cut from and the stage it ends at
+                   'cut_from': _NAME, 'out_stage': _NAME},
 }
 
 # Pretraining of a reproduced record: null (no pretraining) or the full identity of the run.
@@ -107,6 +110,9 @@ _EVAL = {
                 'total': {'type': 'integer', 'minimum': 0},
                 'missing': {'type': 'array', 'items': {'type': 'string'}},
                 'unexpected': {'type': 'array', 'items': {'type': 'string'}},
+                # the modules none of whose tensors the checkpoint held (left at their
+                # initialisation), e.g. ['layer4']
+                'missing_modules': {'type': 'array', 'items': {'type': 'string'}},
                 # a checkpoint loaded into several modules (a C4 detector's backbone and res5
                 # head): each module's own report; the fields above then sum them up
                 'modules': {'type': 'object', 'additionalProperties': {

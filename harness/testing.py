@@ -71,14 +71,17 @@ def assert_trains(model, inputs, lr: float = 1e-2) -> float:
 
 def build_method_model(method, backbone, config: str = 'demo', **model_overrides):
     """Build a method's pretraining model from its named ``config`` with ``backbone`` plugged
-    in, as the runner does (``method``/``backbone`` are MethodInfo/BackboneInfo); returns the
-    model and the merged config."""
+    in, as the runner does (``method``/``backbone`` are MethodInfo/BackboneInfo; the backbone
+    cut after the config's ``backbone_stage`` when it names one); returns the model and the
+    merged config."""
     from harness.api import pick_config
     from harness.config import load_pretrain_config
     from harness.engine import import_config_modules
+    from harness.pretrain import STAGE_KEY
     from harness.registry import MODELS
 
     cfg = load_pretrain_config(pick_config(method.configs, config, method.name)[1])
+    backbone = backbone.up_to(cfg.get(STAGE_KEY))
     cfg.model.backbone = dict(backbone.cfg)
     cfg.model.feat_dim = backbone.feat_dim
     cfg.model.update(model_overrides)

@@ -14,7 +14,7 @@ unexpected.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import torch
 from mmengine.logging import print_log
@@ -34,9 +34,12 @@ def load_backbone_weights(module: nn.Module, state_dict: Mapping[str, torch.Tens
     """Load ``state_dict`` into ``module`` (non-strict) and report what happened.
 
     A key loads when it exists in the module with the same shape; shape mismatches count as
-    missing (and unexpected). Returns ``{loaded, total, missing, unexpected}`` where counts are
-    parameter/buffer tensors of the module. Raises WeightTransferError, naming the module
-    (``name``), when fewer than ``min_loaded`` of its tensors were loaded.
+    missing (and unexpected). Returns ``{loaded, total, missing, unexpected, missing_modules}``
+    where counts are parameter/buffer tensors of the module and ``missing_modules`` names the
+    submodules that kept nothing but their initialisation (:func:`missing_modules`: e.g.
+    ``['layer4']`` when a checkpoint of a network trained up to layer3 goes into a whole
+    ResNet). Raises WeightTransferError, naming the module (``name``), when fewer than
+    ``min_loaded`` of its tensors were loaded.
     """
     own = module.state_dict()
     usable = {k: v for k, v in state_dict.items() if k in own and own[k].shape == v.shape}
@@ -44,7 +47,7 @@ def load_backbone_weights(module: nn.Module, state_dict: Mapping[str, torch.Tens
     missing = sorted(k for k in own if k not in usable)
     unexpected = sorted(k for k in state_dict if k not in usable)
     report = {'loaded': len(usable), 'total': len(own), 'missing': missing,
-              'unexpected': unexpected}
+              'unexpected': unexpected, 'missing_modules': missing_modules(missing, own)}
     if not own or len(usable) < min_loaded * len(own):
         example = ', '.join(missing[:3])
         raise WeightTransferError(
@@ -52,6 +55,34 @@ def load_backbone_weights(module: nn.Module, state_dict: Mapping[str, torch.Tens
             f'(missing e.g. {example}); the checkpoint does not match this {name}: '
             f'check --backbone against the pretraining')
     return report
+
+
+def missing_modules(missing: Sequence[str], keys: Sequence[str]) -> list[str]:
+    """The missing tensors ``missing`` (of a module whose tensors are ``keys``) by the largest
+    submodules none of whose tensors loaded: for each missing key its shortest dotted prefix
+    all of whose keys are missing (``layer4`` when every ``layer4.*`` is), else the key
+    itself. Sorted, each once."""
+    absent = set(missing)
+    found = set()
+    for key in missing:
+        parts = key.split('.')
+        for end in range(1, len(parts) + 1):
+            prefix = '.'.join(parts[:end])
+            if all(k in absent for k in keys if k == prefix or k.startswith(prefix + '.')):
+                found.add(prefix)
+                break
+    return sorted(found)
+
+
+def describe_missing(report: Mapping[str, Any]) -> str:
+    """``missing N`` of a load report, naming the modules left at their initialisation."""
+    text = f"missing {len(report['missing'])}"
+    modules = report.get('missing_modules') or []
+    if modules:
+        shown = ', '.join(modules[:6]) + (f' and {len(modules) - 6} more' if len(modules) > 6
+                                          else '')
+        text += f' (left at their initialisation: {shown})'
+    return text
 
 
 def read_state_dict(path: str, prefix: str = '') -> dict[str, torch.Tensor]:
@@ -78,6 +109,8 @@ def merge_load_reports(reports: Mapping[str, Mapping[str, Any]]) -> dict[str, An
             'total': sum(r['total'] for r in reports.values()),
             'missing': [f'{name}.{key}' for name in names for key in reports[name]['missing']],
             'unexpected': sorted(unexpected),
+            'missing_modules': [f'{name}.{key}' for name in names
+                                for key in reports[name].get('missing_modules', [])],
             'modules': {name: dict(report) for name, report in reports.items()}}
 
 
@@ -104,7 +137,7 @@ class SSLPretrainedInit:
                                        name=self.module)
         module.weight_load_report = report
         print_log(f"{self.module} weights: loaded {report['loaded']}/{report['total']} tensors "
-                  f"from {self.checkpoint}; missing {len(report['missing'])}, unexpected "
+                  f'from {self.checkpoint}; {describe_missing(report)}, unexpected '
                   f"{len(report['unexpected'])}", logger='current')
 
     def _get_init_info(self) -> str:

@@ -101,3 +101,53 @@ def test_transferred_weights_survive_the_init_an_evaluator_runs(backbone, tmp_pa
     different = [k for k, v in evaluated.state_dict().items() if not torch.equal(v, expected[k])]
     assert not different, f'{len(different)} tensors differ after init_weights, e.g. {different[:3]}'
 
+
+
+STAGED = [(b, stage) for b in BACKBONES for stage in b.stages]
+
+
+@pytest.mark.parametrize('backbone,stage', STAGED, ids=[f'{b.name}-{s}' for b, s in STAGED])
+def test_a_backbone_cut_after_a_stage_ends_there(backbone, stage):
+    """BackboneInfo.stages: the network built with ``out_stage`` outputs that stage's stated
+    channels, holds the whole network's tensors up to that stage under the same names and no
+    tensor of a later stage; the cut's description says so."""
+    import importlib
+
+    from harness.registry import MODELS
+
+    for module in backbone.imports:
+        importlib.import_module(module)
+    cut = backbone.up_to(stage)
+    if stage == list(backbone.stages)[-1]:
+        assert cut is backbone and backbone.stages[stage] == backbone.feat_dim
+        return
+    assert (cut.name, cut.out_stage, cut.cut_from, cut.registered_name) == \
+        (f'{backbone.name}-to-{stage}', stage, backbone.name, backbone.name)
+    assert cut.feat_dim == backbone.stages[stage] and dict(cut.cfg)['out_stage'] == stage
+    torch.manual_seed(0)
+    whole = MODELS.build(dict(backbone.cfg)).state_dict()
+    net = MODELS.build(dict(cut.cfg)).eval()
+    with torch.no_grad():
+        assert net(torch.randn(1, 3, 64, 64)).shape[1] == cut.feat_dim
+    later = set(list(backbone.stages)[list(backbone.stages).index(stage) + 1:])
+    assert later and list(net.state_dict()) == [key for key in whole
+                                                if not set(key.split('.')) & later]
+    assert cut.up_to(stage) is cut
+
+
+def test_a_cut_names_a_stage_the_backbone_has():
+    from harness.api import BackboneInfo
+    from harness.errors import ConfigError
+
+    info = BackboneInfo('net', 'a net', 'image', {'type': 'X'}, 8, stages={'a': 4, 'b': 8})
+    assert info.up_to(None) is info and info.up_to('b') is info
+    cut = info.up_to('a')
+    assert (dict(cut.cfg), cut.feat_dim, dict(cut.stages), cut.name) == \
+        ({'type': 'X', 'out_stage': 'a'}, 4, {'a': 4}, 'net-to-a')
+    with pytest.raises(ConfigError, match=r"'c': backbone 'net' has no such stage \(its "
+                                          r'stages: a, b\)'):
+        info.up_to('c')
+    with pytest.raises(ConfigError, match='its stages: none: it cannot be cut'):
+        BackboneInfo('vit', '', 'image', {'type': 'V'}, 8).up_to('a')
+    with pytest.raises(ConfigError, match="ends at a already"):
+        cut.up_to('b')

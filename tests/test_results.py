@@ -201,3 +201,25 @@ def test_a_schema_1_record_with_a_renamed_key_also_under_its_new_name_is_refused
     path.write_text(json.dumps(old))
     with pytest.raises(RecordError, match=r"both\.json: field 'pretrain\.num_videos'"):
         read_record(path)
+
+
+def test_a_backbone_cut_by_its_pretraining_config_is_recorded_as_such():
+    """The record of a run whose pretraining config cut the backbone (backbone_stage) names
+    the cut backbone, the registered one it came from and where it ends; the load report may
+    name the modules that kept their initialisation."""
+    from harness.api import BackboneInfo
+    from harness.run.record import backbone_entry
+
+    info = BackboneInfo('resnet50', '', 'image', {'type': 'harness.ResNet50'}, 2048,
+                        stages={'layer3': 1024, 'layer4': 2048})
+    entry = {'name': 'resnet50', 'distribution': 'd', 'version': '1'}
+    assert backbone_entry(entry, info) == entry
+    cut = info.up_to('layer3')
+    recorded = backbone_entry(dict(entry, name=cut.name), cut)
+    assert recorded == {'name': 'resnet50-to-layer3', 'distribution': 'd', 'version': '1',
+                        'cut_from': 'resnet50', 'out_stage': 'layer3'}
+    record = make_record()
+    record['backbone'] = recorded
+    record['eval']['weights']['missing_modules'] = ['head']
+    validate_record(record)
+    assert '__resnet50-to-layer3__' in record_id(record)

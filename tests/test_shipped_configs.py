@@ -23,7 +23,7 @@ PROTOCOLS = [(e.info, p, name) for e in PM.components['evaluator'].values()
 PRETRAIN_KEYS = {'default_scope', 'custom_imports', 'model', 'train_dataloader', 'train_cfg',
                  'optim_wrapper', 'param_scheduler', 'auto_scale_lr', 'default_hooks',
                  'custom_hooks', 'env_cfg', 'log_level', 'log_processor', 'randomness',
-                 'model_wrapper_cfg', 'untrained_tensors'}
+                 'model_wrapper_cfg', 'untrained_tensors', 'backbone_stage'}
 
 
 def test_every_method_and_protocol_ships_demo_and_paper_configs():
@@ -47,9 +47,11 @@ def test_pretraining_config_has_only_keys_that_are_read_and_passes_the_checks(me
 @pytest.mark.parametrize('method,name', METHODS, ids=IDS)
 def test_pretraining_config_trains_two_iterations(method, name, request, tmp_path):
     from harness import data as datasets
-    from harness.pretrain import build_pretrain_config, check_untrained, plan_pretraining, pretrain
+    from harness.pretrain import (build_pretrain_config, check_untrained, plan_pretraining,
+                                  pretrain, trained_backbone)
 
-    backbone = PM.get('backbone', method.default_backbone).info
+    config = pick_config(method.configs, name, method.name)[1]
+    backbone = trained_backbone(config, PM.get('backbone', method.default_backbone).info, {})
     if method.pretrain_kind == 'image':
         small_demo = request.getfixturevalue('small_image_demo')
         split = PM.get('dataset', 'imagenet').info.module().read_split(small_demo, 'val')
@@ -57,7 +59,6 @@ def test_pretraining_config_trains_two_iterations(method, name, request, tmp_pat
         small_demo = request.getfixturevalue('small_demo')
         split = PM.get('dataset', 'ucf101').info.module().read_split(small_demo, '1')
     ann_file = datasets.annotation_list(tmp_path, 'train', split.train)
-    config = pick_config(method.configs, name, method.name)[1]
     build = dict(data_root=small_demo, ann_file=ann_file, seed=0, launcher='none',
                  data_identity={'files_sha256': datasets.list_sha256(split.train)})
     full = build_pretrain_config(config, backbone, cfg_options={}, **build)

@@ -21,7 +21,8 @@ def test_matching_weights_load_completely():
     source, target = Net(), Net()
     report = load_backbone_weights(target, source.state_dict())
     total = len(target.state_dict())  # conv 2, bn 5 (incl. num_batches_tracked), fc 2
-    assert report == {'loaded': total, 'total': total, 'missing': [], 'unexpected': []}
+    assert report == {'loaded': total, 'total': total, 'missing': [], 'unexpected': [],
+                      'missing_modules': []}
     assert torch.equal(target.conv.weight, source.conv.weight)
 
 
@@ -34,6 +35,23 @@ def test_partial_load_reports_missing_and_unexpected_keys():
     assert report['missing'] == ['bn.weight', 'fc.bias', 'fc.weight']
     assert report['unexpected'] == ['bn.weight', 'head.weight']
     assert report['loaded'] == report['total'] - 3
+
+
+def test_the_report_names_the_modules_that_kept_their_initialisation():
+    """fc's two tensors and bn's running mean missing: fc as a whole, the one bn tensor by
+    itself (bn's other tensors loaded)."""
+    from harness.weights import describe_missing, missing_modules
+
+    state = Net().state_dict()
+    del state['fc.weight'], state['fc.bias'], state['bn.running_mean']
+    report = load_backbone_weights(Net(), state)
+    assert report['missing_modules'] == ['bn.running_mean', 'fc']
+    assert describe_missing(report) == \
+        'missing 3 (left at their initialisation: bn.running_mean, fc)'
+    assert missing_modules(['a.b.x', 'a.b.y', 'a.c'], ['a.b.x', 'a.b.y', 'a.c', 'a.d']) == \
+        ['a.b', 'a.c']
+    assert missing_modules(['a.x', 'b.y'], ['a.x', 'b.y']) == ['a', 'b']
+    assert describe_missing({'missing': [], 'missing_modules': []}) == 'missing 0'
 
 
 def test_a_load_that_drops_most_weights_is_an_error():

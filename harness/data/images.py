@@ -3,10 +3,20 @@
 - Evaluation: mmcv's transforms load, resize and crop (``mmcv.LoadImageFromFile``,
   ``mmcv.Resize``, ``mmcv.CenterCrop``); :class:`PackImage` hands the crop on.
 - Pretraining: :class:`SampleImageViews` reads an image once and prepares several views of it,
-  each resized to its fixed intermediate size (uint8) with its augmentation parameters drawn,
-  as :class:`harness.data.views.SampleViews` does for clips; the pixels are augmented batched
-  on the model's device (:class:`harness.data.augment.AugmentViews`, an image being a clip of
-  one frame).
+  each with its augmentation parameters drawn and its pixels at a fixed intermediate size
+  (uint8), as :class:`harness.data.views.SampleViews` does for clips; the pixels are augmented
+  batched on the model's device (:class:`harness.data.augment.AugmentViews`, an image being a
+  clip of one frame).
+
+Crops come from the full-resolution image, as torchvision's ``RandomResizedCrop`` cuts them:
+the worker draws the view's crop box on the image's own pixels, cuts that box out of the image
+and resizes it (antialiased bilinear, torchvision's ``resized_crop``) to the view's
+intermediate square, at least the view's size; the device's crop step then takes the whole
+intermediate and resizes it to the view's size (the identity when the two sizes are equal).
+So a crop keeps the source resolution torchvision's would have (pixels of the original per
+output pixel), whatever the image's size; the intermediate is a fixed size, so views still
+batch. (Clips, :func:`harness.data.views.prepare_clip`, are resized whole to their
+intermediate and cropped on the device: their frames are small already.)
 """
 from __future__ import annotations
 
@@ -14,6 +24,7 @@ from typing import Any, Mapping
 
 import numpy as np
 import torch
+from torchvision.transforms.v2 import functional as TF
 
 from harness.data.augment import resize_clip, sample_augment
 from harness.data.views import ViewSpec
@@ -31,14 +42,45 @@ def read_image(path: str) -> np.ndarray:
     return np.ascontiguousarray(image[:, :, ::-1])
 
 
+#: the crop box of a view the worker has cut already: the whole intermediate
+WHOLE_BOX = (0.0, 0.0, 1.0, 1.0)
+
+
+def intermediate_size(spec: ViewSpec) -> int:
+    """The side of the square the worker resizes an image view's crop to: the view's
+    ``decode_size``, else its ``size``, and never less than ``size`` (a smaller one would
+    lower the crop's resolution below the output's)."""
+    return max(spec.decode_size or spec.size, spec.size)
+
+
+def cut_view(image: np.ndarray, spec: ViewSpec) -> tuple[dict[str, Any], torch.Tensor]:
+    """One view of an RGB image ``uint8 [H, W, 3]`` as the worker hands it on, and its crop
+    box as drawn (top, left, height, width as fractions of the image). The view's
+    augmentation parameters are drawn on the image's own height and width; its crop box is cut
+    out of the full-resolution image and resized to the intermediate square
+    (:func:`intermediate_size`): ``{'image': uint8 [3, D, D], 'augment': parameters}``, whose
+    ``box`` is then the whole intermediate (:data:`WHOLE_BOX`) for the device's crop step."""
+    height, width = image.shape[:2]
+    augment = sample_augment(height, width, spec.size, spec.augment)
+    frames = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).unsqueeze(0)
+    side = intermediate_size(spec)
+    box = augment.get('box')
+    if box is None:  # no crop drawn: the whole image
+        return {'image': resize_clip(frames, side)[:, 0], 'augment': augment}, \
+            torch.tensor(WHOLE_BOX)
+    top, left, h, w = (round(float(fraction) * extent) for fraction, extent in
+                       zip(box, (height, width, height, width)))
+    crop = TF.resized_crop(frames, top, left, h, w, [side, side], antialias=True)
+    return {'image': crop[0], 'augment': dict(augment, box=torch.tensor(WHOLE_BOX))}, box
+
+
 def prepare_image(image: np.ndarray, spec: ViewSpec) -> dict[str, Any]:
-    """One view of an RGB image as the worker hands it on: ``image`` resized to the view's
-    square intermediate size (``uint8 [3, D, D]``) and the view's augmentation parameters,
-    drawn on the image's own height and width (so crop boxes cover what they would on the
-    original)."""
-    frames = torch.from_numpy(image).permute(2, 0, 1).unsqueeze(0)  # [1, 3, H, W]
-    return {'image': resize_clip(frames, spec.intermediate)[:, 0],
-            'augment': sample_augment(image.shape[0], image.shape[1], spec.size, spec.augment)}
+    """One view of an RGB image as the worker hands it on (:func:`cut_view`): its crop cut
+    from the full-resolution image and resized to the view's intermediate square
+    (``uint8 [3, D, D]``, D at least the view's size), and the view's augmentation
+    parameters, drawn on the image's own height and width, the crop box the whole
+    intermediate."""
+    return cut_view(image, spec)[0]
 
 
 @TRANSFORMS.register_module()
@@ -47,9 +89,11 @@ class SampleImageViews:
 
     views: ``{name: spec}``, spec a dict of :class:`~harness.data.views.ViewSpec` fields
     without ``frames``/``stride`` (``size``, ``augment``, ``decode_size``: the intermediate
-    square, by default 8/7 of ``size``). A view is ``{'image': uint8 [3, D, D], 'augment':
-    parameters}``, which the model's ``AugmentViews`` preprocessor turns into
-    ``float [3, S, S]``. The image is read once.
+    square the crop is resized to in the worker, by default and at least ``size``,
+    :func:`intermediate_size`). A view is ``{'image': uint8 [3, D, D], 'augment':
+    parameters}``, its crop cut from the full-resolution image (:func:`cut_view`), which the
+    model's ``AugmentViews`` preprocessor turns into ``float [3, S, S]``. The image is read
+    once.
 
     geometry: also hand on where each view lies in the image, ``inputs['geometry'] = {name:
     {'box': (top, left, height, width) as fractions of the image, 'flip': bool}}`` (the crop
@@ -63,11 +107,11 @@ class SampleImageViews:
 
     def __call__(self, results: dict) -> dict:
         image = read_image(results['filename'])
-        inputs = {name: prepare_image(image, spec) for name, spec in self.views.items()}
+        cut = {name: cut_view(image, spec) for name, spec in self.views.items()}
+        inputs: dict[str, Any] = {name: view for name, (view, _) in cut.items()}
         if self.geometry:
-            inputs['geometry'] = {name: {'box': view['augment']['box'],
-                                         'flip': view['augment']['flip']}
-                                  for name, view in inputs.items()}
+            inputs['geometry'] = {name: {'box': box, 'flip': view['augment']['flip']}
+                                  for name, (view, box) in cut.items()}
         results['inputs'] = inputs
         return results
 

@@ -21,12 +21,21 @@ from harness.run.record import build_record, combine_runs
 Log = Callable[[str], None]
 
 
+def describe_backbone(info) -> str:
+    """The backbone as the run uses it; for one cut by the pretraining config
+    (``backbone_stage``), where it ends and that the evaluators read that stage."""
+    if not info.out_stage:
+        return info.name
+    return (f'{info.name} ({info.cut_from} cut after {info.out_stage}, the last stage the '
+            f'pretraining trains: the evaluators read {info.out_stage}, {info.feat_dim}-d)')
+
+
 def describe(plan: RunPlan) -> str:
     """One line saying what the run does."""
     source = plan.pretrain_data
     return (f"{'dry run' if plan.dry_run else 'run'}: method {plan.method.info.name} "
             f"(config {plan.method_config[0] if plan.method_config else '-'}), backbone "
-            f'{plan.backbone.info.name}, pretraining data '
+            f'{describe_backbone(plan.backbone.info)}, pretraining data '
             f"{f'{source.name} ({source.label}, {source.root})' if source else '-'}"
             f'{", per evaluated split" if plan.pretrains_per_split else ""}; eval '
             f'{plan.evaluator.info.name}/{plan.protocol.name} (config {plan.eval_config[0]}), '

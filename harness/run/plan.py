@@ -187,6 +187,12 @@ def plan_run(pm: PluginManager, options: RunOptions) -> RunPlan:
         raise HarnessError(f"method '{method.info.name}' trains only the backbones "
                            f"{', '.join(method.info.backbones)}, not '{backbone.info.name}'; "
                            'pick one of them with --backbone')
+    if method_config is not None:  # cut where the config says the method stops training it
+        from harness.config import split_cfg_options
+        from harness.pretrain import trained_backbone
+
+        backbone = replace(backbone, info=trained_backbone(
+            method_config[1], backbone.info, split_cfg_options(options.cfg_options)[0]))
     pretrain_data = None
     if method_config is not None:
         pretrain_data = resolve_pretrain_data(

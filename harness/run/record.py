@@ -68,7 +68,7 @@ def build_record(plan: RunPlan, jobs: Sequence[Job], finished: Mapping[str, Pret
         'schema_version': SCHEMA_VERSION,
         'method': component(plan.method),
         **({'variant': plan.reference_variant} if plan.reference_variant else {}),
-        'backbone': component(plan.backbone),
+        'backbone': backbone_entry(component(plan.backbone), plan.backbone.info),
         'pretrain': pretrain_record(jobs, finished),
         'eval': {'name': plan.evaluator.info.name, 'protocol': plan.protocol.name,
                  'protocol_version': plan.protocol.version, 'config': plan.eval_config[0],
@@ -88,6 +88,15 @@ def build_record(plan: RunPlan, jobs: Sequence[Job], finished: Mapping[str, Pret
                        'device': device_name(), 'started_at': started_at,
                        'duration_s': round(duration_s, 1), 'command': ' '.join(sys.argv)},
     }
+
+
+def backbone_entry(entry: dict[str, str], info) -> dict[str, str]:
+    """The record's backbone; for one cut by the pretraining config (``backbone_stage``),
+    also the registered backbone it was cut from and the stage it ends at (what every
+    evaluation read)."""
+    if info.out_stage:
+        return dict(entry, cut_from=info.cut_from, out_stage=info.out_stage)
+    return entry
 
 
 def pretrain_record(jobs: Sequence[Job], finished: Mapping[str, Pretrained]

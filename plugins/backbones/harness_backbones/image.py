@@ -15,22 +15,38 @@ from torchvision import models as tv_models
 from harness.api import MODELS
 
 
+#: the stages of the ResNets, in order: a ResNet's config may stop it after one of them
+#: (``out_stage``; BackboneInfo.stages)
+RESNET_STAGES = ('layer1', 'layer2', 'layer3', 'layer4')
+
+
+def resnet_depth(out_stage: str) -> int:
+    """How many stages a ResNet ending at ``out_stage`` keeps; ValueError for another name."""
+    if out_stage not in RESNET_STAGES:
+        raise ValueError(f"out_stage must be one of {', '.join(RESNET_STAGES)}, got "
+                         f'{out_stage!r}')
+    return RESNET_STAGES.index(out_stage) + 1
+
+
 class _TorchvisionResNet(BaseModule):
-    """The stem and four stages of a torchvision ResNet, under torchvision's names."""
+    """The stem and stages of a torchvision ResNet, under torchvision's names; with
+    ``out_stage`` (default ``'layer4'``: all four) the network ends after that stage, and the
+    later stages do not exist (not in the module, not in its ``state_dict``)."""
 
     builder = None
 
-    def __init__(self, init_cfg=None):
+    def __init__(self, init_cfg=None, out_stage: str = 'layer4'):
         super().__init__(init_cfg=init_cfg)
         net = type(self).builder(weights=None)
         self.conv1, self.bn1, self.relu, self.maxpool = net.conv1, net.bn1, net.relu, net.maxpool
-        self.layer1, self.layer2 = net.layer1, net.layer2
-        self.layer3, self.layer4 = net.layer3, net.layer4
+        self.stage_names = RESNET_STAGES[:resnet_depth(out_stage)]
+        for name in self.stage_names:
+            setattr(self, name, getattr(net, name))
 
     def forward(self, x):
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        for layer in (self.layer1, self.layer2, self.layer3, self.layer4):
-            x = layer(x)
+        for name in self.stage_names:
+            x = getattr(self, name)(x)
         return x
 
 
@@ -53,14 +69,18 @@ class ResNet18Slim(BaseModule):
     """ResNet-18 at a quarter of its width (stem 16, stage widths 16, 32, 64, 128), mmdet's
     ``ResNet(depth=18, base_channels=16)``: torchvision's layout and parameter names (so mmdet
     loads it as it is), about 14x cheaper than ResNet-18, which is what lets the CPU demo
-    pretrain long enough to learn something. 128 output channels at stride 32."""
+    pretrain long enough to learn something. 128 output channels at stride 32; with
+    ``out_stage`` the network ends after that stage (mmdet's ``num_stages``)."""
 
-    def __init__(self, init_cfg=None):
+    def __init__(self, init_cfg=None, out_stage: str = 'layer4'):
         super().__init__(init_cfg=init_cfg)
         from mmdet.models.backbones import ResNet as MMDetResNet
 
+        stages = resnet_depth(out_stage)
         self.net = MMDetResNet(depth=18, base_channels=16, stem_channels=16, style='pytorch',
-                               out_indices=(3,), norm_eval=False)
+                               num_stages=stages, strides=(1, 2, 2, 2)[:stages],
+                               dilations=(1,) * stages, out_indices=(stages - 1,),
+                               norm_eval=False)
         self.net.init_weights()
         # initialised now: mmengine's init_weights() would otherwise run mmdet's own again
         # after this module's init_cfg, overwriting transferred weights with random ones

@@ -7,6 +7,11 @@ VIDEO = ('harness_backbones.video',)
 IMAGE = ('harness_backbones.image',)
 
 
+def resnet_stages(base: int, expansion: int = 1) -> dict[str, int]:
+    """A ResNet's stages (``out_stage`` of its config) -> their output channels."""
+    return {f'layer{i + 1}': base * 2 ** i * expansion for i in range(4)}
+
+
 @hookimpl
 def harness_register_backbones(register):
     register(BackboneInfo(
@@ -27,17 +32,18 @@ def harness_register_backbones(register):
     register(BackboneInfo(
         name='resnet18',
         summary='ResNet-18 (torchvision resnet18), 512-d; mmdet ResNet key layout',
-        modality='image', cfg={'type': 'harness.ResNet18'}, feat_dim=512, imports=IMAGE))
+        modality='image', cfg={'type': 'harness.ResNet18'}, feat_dim=512, imports=IMAGE,
+        stages=resnet_stages(64)))
     register(BackboneInfo(
         name='resnet50',
         summary='ResNet-50 (torchvision resnet50), 2048-d; mmdet ResNet key layout',
         modality='image', cfg={'type': 'harness.ResNet50'}, feat_dim=2048, imports=IMAGE,
-        demo_standin='resnet18-slim'))
+        demo_standin='resnet18-slim', stages=resnet_stages(64, expansion=4)))
     register(BackboneInfo(
         name='resnet18-slim',
         summary="ResNet-18 at quarter width (mmdet ResNet, base_channels 16), 128-d; the image "
                 'demo default', modality='image', cfg={'type': 'harness.ResNet18Slim'},
-        feat_dim=128, imports=IMAGE))
+        feat_dim=128, imports=IMAGE, stages=resnet_stages(16)))
     register(BackboneInfo(
         name='vit-s16', summary='ViT-S/16 (timm VisionTransformer), 384-d, any input size',
         modality='image', cfg={'type': 'harness.ViTS16'}, feat_dim=384, imports=IMAGE))

@@ -6,10 +6,12 @@ tiles ``T_1..T_4`` (top-left, top-right, bottom-left, bottom-right) and ``D∘x`
 downsampled 2x to S x S with an interpolation drawn per sample from ``interpolations`` (an
 anti-shortcut: the network cannot tell downsampled images from tiles by one resampling
 filter's trace). ``y`` is the next image of the batch (the batch rolled by one), so ``φ(D∘y)``
-is the rolled ``φ(D∘x)``. The 5N images of S x S pixels go through the backbone in one pass.
+is the rolled ``φ(D∘x)``. The 5N images of S x S pixels go through the backbone in one pass;
+its conv map is flattened into fc6, as in the paper.
 """
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import torch
@@ -73,47 +75,79 @@ def pad_to(images: Tensor, size: int) -> Tensor:
     return F.pad(images, (dw // 2, dw - dw // 2, dh // 2, dh - dh // 2))
 
 
+@torch.no_grad()
+def map_shape(backbone: nn.Module, size: int) -> tuple[int, ...]:
+    """``(C, h, w)`` of the backbone's map of a ``size`` x ``size`` image, from one pass in
+    eval mode (BN statistics untouched); the backbone's training mode is restored."""
+    was_training = backbone.training
+    backbone.eval()
+    try:
+        return tuple(backbone(torch.zeros(1, 3, size, size)).shape[1:])
+    finally:
+        backbone.train(was_training)
+
+
 @MODELS.register_module()
 class Counting(BaseModel):
-    """The counting network φ = head ∘ global average pool ∘ backbone, trained with
+    """The counting network φ = head ∘ flatten ∘ backbone, trained with
     :func:`~harness_counting.losses.counting_terms`.
 
-    head: the paper's fc6-fc7-fc8 (``feat_dim`` -> ``hidden_dim`` -> ``hidden_dim`` ->
-    ``num_counts``, ReLU after each, the last one making the counts non-negative); the paper
-    flattens AlexNet's conv5 map into fc6, here it is pooled as for every backbone of the
-    harness. margin: M (paper 10). contrastive_weight: the hinge's weight (1 in the paper; 0
-    switches it off, which leaves the trivial solution φ = 0 open). interpolations: the
-    downsampling methods D draws from per sample (:data:`INTERPOLATIONS`). min_input_size:
-    tiles and downsampled images smaller than this are zero-padded to it before the backbone
-    (AlexNet-BN maps inputs under 35 px to an empty map); 0: never pad. The demo and paper
-    tile sizes (36 and 114 px) are never padded; it lets smaller crops (smoke runs) through.
+    head: the paper's fc6-fc7-fc8 (``C * h * w`` -> ``hidden_dim`` -> ``hidden_dim`` ->
+    ``num_counts``, ReLU after each, the last one making the counts non-negative); fc6 reads
+    the backbone's last map flattened, as the paper flattens AlexNet's conv5 (after pool5)
+    into fc6: ``(C, h, w)`` is the map of a ``tile_size`` tile (AlexNet-BN: 256 x 3 x 3 at the
+    paper's 114 px, 256 x 1 x 1 at the demo's 36 px), so the spatial layout of the counts'
+    evidence reaches the head. tile_size: the side S of the tiles and of the downsampled copy
+    (half the crop); tiles of another size are refused. margin: M (paper 10).
+    contrastive_weight: the hinge's weight (1 in the paper; 0 switches it off, which leaves the
+    trivial solution φ = 0 open). interpolations: the downsampling methods D draws from per
+    sample (:data:`INTERPOLATIONS`). min_input_size: tiles and downsampled images smaller than
+    this are zero-padded to it before the backbone (AlexNet-BN maps inputs under 35 px to an
+    empty map); 0: never pad. The demo and paper tile sizes (36 and 114 px) are never padded;
+    it lets smaller crops (smoke runs) through.
 
     Modes: ``'loss'`` -> ``{'loss_equivariance', 'loss_contrastive'}`` (batch means; their sum
     is :func:`~harness_counting.losses.counting_loss`); ``'tensor'`` -> the pooled backbone
-    features of ``inputs['crop']`` as given. :meth:`counts` gives φ of any images.
+    features of ``inputs['crop']`` as given. :meth:`counts` gives φ of tiles.
     """
 
-    def __init__(self, backbone: dict, feat_dim: int, hidden_dim: int = 4096,
+    def __init__(self, backbone: dict, feat_dim: int, tile_size: int, hidden_dim: int = 4096,
                  num_counts: int = 1000, margin: float = 10.0, contrastive_weight: float = 1.0,
                  interpolations: Sequence[str] = ('nearest', 'bilinear', 'bicubic', 'area'),
                  min_input_size: int = 0, data_preprocessor=None, init_cfg=None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
+        self.min_input_size = int(min_input_size)
+        self.tile_size = int(tile_size)
+        self.map_shape = map_shape(self.backbone, max(self.tile_size, self.min_input_size))
+        if 0 in self.map_shape:
+            raise ValueError(f'{self.tile_size}-pixel tiles give the backbone an empty map '
+                             f'{self.map_shape}: raise min_input_size')
         self.head = nn.Sequential(
-            nn.Linear(feat_dim, hidden_dim), nn.ReLU(inplace=True),
+            nn.Linear(math.prod(self.map_shape), hidden_dim), nn.ReLU(inplace=True),
             nn.Linear(hidden_dim, hidden_dim), nn.ReLU(inplace=True),
             nn.Linear(hidden_dim, num_counts), nn.ReLU())
         self.margin, self.contrastive_weight = float(margin), float(contrastive_weight)
         self.interpolations = check_interpolations(interpolations)
-        self.min_input_size = int(min_input_size)
 
     def features(self, images: Tensor) -> Tensor:
         """Pooled backbone features ``[N, feat_dim]``."""
         return global_pool(self.backbone(pad_to(images, self.min_input_size)))
 
+    def flat_map(self, images: Tensor) -> Tensor:
+        """What fc6 reads: the backbone's map of tiles ``[N, 3, S, S]``, flattened
+        ``[N, C * h * w]``."""
+        maps = self.backbone(pad_to(images, self.min_input_size))
+        if tuple(maps.shape[1:]) != self.map_shape:
+            raise ValueError(f'{tuple(images.shape[-2:])}-pixel tiles give a backbone map of '
+                             f'{tuple(maps.shape[1:])}, but fc6 was built for the '
+                             f'{self.map_shape} map of tile_size={self.tile_size}: set '
+                             'model.tile_size to half the crop size')
+        return maps.flatten(1)
+
     def counts(self, images: Tensor) -> Tensor:
-        """φ: non-negative count vectors ``[N, num_counts]``."""
-        return self.head(self.features(images))
+        """φ: non-negative count vectors ``[N, num_counts]`` of tiles ``[N, 3, S, S]``."""
+        return self.head(self.flat_map(images))
 
     def views(self, crop: Tensor, generator: torch.Generator | None = None
               ) -> tuple[Tensor, Tensor, Tensor]:

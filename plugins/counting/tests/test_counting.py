@@ -90,7 +90,7 @@ class TinyCountingNet(nn.Module):
 
 
 def tiny_counting(**kwargs):
-    kwargs = {'hidden_dim': 32, 'num_counts': 8, **kwargs}
+    kwargs = {'hidden_dim': 32, 'num_counts': 8, 'tile_size': 8, **kwargs}
     return Counting(backbone=dict(type='harness.TinyCountingNet'), feat_dim=16, **kwargs)
 
 
@@ -104,7 +104,7 @@ def test_views_give_the_tiles_and_a_downsampled_copy_of_the_tile_size():
 
 
 def test_interpolation_is_chosen_per_sample():
-    model = tiny_counting(interpolations=('nearest', 'bilinear'))
+    model = tiny_counting(interpolations=('nearest', 'bilinear'), tile_size=6)
     crop = torch.randn(16, 3, 12, 12)
     down, _, choice = model.views(crop, torch.Generator().manual_seed(0))
     assert set(choice.tolist()) == {0, 1}  # both methods in one batch
@@ -176,8 +176,8 @@ def test_small_inputs_are_padded_for_a_backbone_that_needs_a_minimum_size():
     assert pad_to(images, 8) is images and pad_to(images, 0) is images
     from harness_backbones.image import AlexNetBN  # noqa: F401  (registers harness.AlexNetBN)
 
-    model = Counting(backbone=dict(type='harness.AlexNetBN'), feat_dim=256, hidden_dim=16,
-                     num_counts=8, min_input_size=35)
+    model = Counting(backbone=dict(type='harness.AlexNetBN'), feat_dim=256, tile_size=8,
+                     hidden_dim=16, num_counts=8, min_input_size=35)
     losses = model({'crop': torch.randn(2, 3, 16, 16)})  # 8-pixel tiles, padded
     assert all(torch.isfinite(v) for v in losses.values())
 
@@ -204,3 +204,39 @@ def test_backbone_state_dict_is_the_backbone_only():
     exported = model.backbone_state_dict()
     assert set(exported) == set(model.backbone.state_dict())
     assert not any(key.startswith('head') for key in exported)
+
+
+def test_fc6_reads_the_flattened_conv5_map_of_a_tile():
+    """As in the paper, fc6 takes AlexNet-BN's conv5 map (after pool5) flattened: 256 x 3 x 3
+    for the paper's 114-pixel tiles, 256 x 1 x 1 for the demo's 36; a tile of another size
+    is refused."""
+    from harness_backbones.image import AlexNetBN  # noqa: F401  (registers harness.AlexNetBN)
+
+    torch.manual_seed(0)
+    paper = Counting(backbone=dict(type='harness.AlexNetBN'), feat_dim=256, tile_size=114,
+                     hidden_dim=16, num_counts=8)
+    assert paper.map_shape == (256, 3, 3) and paper.head[0].in_features == 2304
+    assert paper.counts(torch.randn(2, 3, 114, 114)).shape == (2, 8)
+    with pytest.raises(ValueError, match=r'tile_size=114'):
+        paper.counts(torch.randn(2, 3, 64, 64))
+    demo = Counting(backbone=dict(type='harness.AlexNetBN'), feat_dim=256, tile_size=36,
+                    hidden_dim=16, num_counts=8)
+    assert demo.head[0].in_features == 256
+    padded = Counting(backbone=dict(type='harness.AlexNetBN'), feat_dim=256, tile_size=8,
+                      hidden_dim=16, num_counts=8, min_input_size=35)
+    assert padded.head[0].in_features == 256  # 8-pixel tiles padded to 35: a 1 x 1 map
+
+
+def test_where_a_feature_lies_in_the_tile_changes_the_counts():
+    """Flattening keeps the map's layout: the same conv5 values at other places (a map with
+    the same global average) give other counts; pooling would give the same."""
+    torch.manual_seed(0)
+    model = tiny_counting(tile_size=8).eval()
+    assert model.map_shape == (16, 4, 4) and model.head[0].in_features == 256
+    tile = torch.randn(1, 3, 8, 8)
+    with torch.no_grad():
+        maps = model.backbone(tile)
+        moved = maps.flip(-1)  # each channel's values mirrored: the same mean
+        torch.testing.assert_close(moved.mean((-2, -1)), maps.mean((-2, -1)))
+        assert not torch.allclose(model.head(moved.flatten(1)), model.head(maps.flatten(1)))
+        torch.testing.assert_close(model.counts(tile), model.head(maps.flatten(1)))

@@ -75,12 +75,23 @@ def fill(node: dict, key: str, value: Any, where: str) -> None:
 
 
 def fit_detector(model: Mapping[str, Any], backbone: str, num_classes: int,
-                 weights: Path | None) -> dict:
+                 weights: Path | None, out_stage: str = '') -> dict:
     """A copy of the mmdet model config ``model`` for the harness backbone ``backbone``,
     ``num_classes`` classes and the SSL weights at ``weights`` (None: mmdet's random init).
+    ``out_stage``: the stage the backbone was cut after by its pretraining config
+    (``backbone_stage``; '' for the whole network): a C4 detector takes a ResNet cut after
+    layer3 as its trunk and leaves its res5 head (``roi_head.shared_head``) at mmdet's random
+    initialisation, to be trained by the fine-tuning, since the pretraining trained no layer4;
+    any other cut is refused, as the detector would read untrained stages.
     One-line ConfigError for a backbone the config's family cannot hold."""
     model = copy.deepcopy(dict(model))
     kind = family(model)
+    if out_stage and not (kind == 'c4' and out_stage == 'layer3'):
+        raise ConfigError(f"'{backbone}' was cut after {out_stage} by its pretraining config "
+                          f'(backbone_stage: the stages after it were never trained); a {kind} '
+                          'detector reads stages after it, so it is not evaluated on one: only '
+                          'the C4 detector takes a ResNet cut after layer3 (its res5 head then '
+                          'starts at random); use --eval-config with a C4 config')
     trunks = FAMILIES[kind]
     if backbone not in trunks:
         others = ' or '.join(f"the {k} family's {', '.join(v)}" for k, v in FAMILIES.items()
@@ -112,15 +123,19 @@ def fit_detector(model: Mapping[str, Any], backbone: str, num_classes: int,
     head = roi['shared_head']
     for key in ('depth', 'base_channels'):
         fill(head, key, trunk[key], 'model.roi_head.shared_head')
-    if weights:
+    if weights and not out_stage:  # cut after layer3: the pretraining trained no res5
         fill(head, 'init_cfg', init('roi_head.shared_head'), 'model.roi_head.shared_head')
     fill(roi['bbox_head'], 'in_channels', channels[3], 'model.roi_head.bbox_head')
     return model
 
 
 def weight_modules(model: Mapping[str, Any]) -> list[str]:
-    """The modules of a detector config that take SSL weights (dotted paths in the model)."""
-    return ['backbone', 'roi_head.shared_head'] if family(model) == 'c4' else ['backbone']
+    """The modules of a filled detector config that take SSL weights (dotted paths in the
+    model): the backbone, and a C4 detector's res5 head unless it starts at random (a backbone
+    cut after layer3, :func:`fit_detector`)."""
+    if family(model) == 'c4' and model['roi_head']['shared_head'].get('init_cfg') is not None:
+        return ['backbone', 'roi_head.shared_head']
+    return ['backbone']
 
 
 def _downloads(node: Any, path: str = 'model') -> Iterator[str]:

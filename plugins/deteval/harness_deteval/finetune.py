@@ -52,17 +52,23 @@ class DetectionFinetune(RunnerProtocol):
         data = self.data(cfg, request)
         cfg['train_dataloader']['dataset'] = data.train
         cfg['test_dataloader']['dataset'] = data.test
-        cfg['model'] = fit_detector(cfg['model'], request.backbone.name,
-                                    len(request.read_split().classes), request.backbone_weights)
+        backbone = request.backbone
+        cfg['model'] = fit_detector(cfg['model'], backbone.registered_name,
+                                    len(request.read_split().classes), request.backbone_weights,
+                                    out_stage=backbone.out_stage)
         check_no_downloads(cfg['model'])
         if cfg.get('test_evaluator') is not None:
             raise ConfigError('detection config: test_evaluator is the protocol\'s metrics, set '
                               'by the harness; leave it None')
         cfg['test_evaluator'] = self.metrics(data.ann_file)
         detector = family(cfg['model'])
-        return Filled(files=data.files,
-                      settings=dict(detector=detector, train_images=data.train_images),
-                      note=f'{detector} detector, {data.train_images} train images')
+        settings = dict(detector=detector, train_images=data.train_images)
+        note = f'{detector} detector, {data.train_images} train images'
+        if backbone.out_stage:  # fit_detector let only C4 on a trunk cut after layer3 through
+            settings['res5_head'] = (f'random init: the backbone ends at {backbone.out_stage}, '
+                                     'the last stage its pretraining trains')
+            note += f"; res5 head {settings['res5_head']}"
+        return Filled(files=data.files, settings=settings, note=note)
 
     def weights(self, model: Any, cfg: Any) -> dict | None:
         from harness_deteval.detector import weight_modules

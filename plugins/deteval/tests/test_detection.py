@@ -119,6 +119,32 @@ def test_narrow_resnet_and_vgg16_exports_load_by_key(tmp_path):
     assert feature.shape == (1, 512, 4, 6)
 
 
+def test_a_trunk_cut_after_layer3_fills_the_c4_backbone_and_leaves_res5_at_random(tmp_path):
+    """A pretraining that trains resnet18-slim only up to layer3 (backbone_stage): its export
+    fills the C4 backbone (stem, layer1-3) completely; the res5 head takes no SSL weight and
+    starts as mmdet initialises it; FPN, which reads layer4, and a cut before layer3 are
+    refused."""
+    torch.manual_seed(0)
+    state = MODELS.build(dict(type='harness.ResNet18Slim', out_stage='layer3')).state_dict()
+    path = tmp_path / 'cut.pth'
+    torch.save(state, path)
+    model = fit_detector(model_config('voc07', 'demo'), 'resnet18-slim', 4, path,
+                         out_stage='layer3')
+    assert model['roi_head']['shared_head'].get('init_cfg') is None
+    assert weight_modules(model) == ['backbone']
+    detector = build_detector(model)
+    report = detector.backbone.weight_load_report
+    assert report['loaded'] == report['total'] == len(state) and not report['unexpected']
+    assert not hasattr(detector.roi_head.shared_head, 'weight_load_report')
+    assert torch.equal(detector.backbone.layer3[1].conv2.weight, state['net.layer3.1.conv2.weight'])
+    with pytest.raises(ConfigError, match=r"cut after layer3 .* a fpn detector reads stages "
+                                          r'after it'):
+        fit_detector(model_config('coco', 'paper'), 'resnet50', 80, path, out_stage='layer3')
+    with pytest.raises(ConfigError, match=r'cut after layer2 .* a c4 detector reads stages'):
+        fit_detector(model_config('voc07', 'demo'), 'resnet18-slim', 4, path,
+                     out_stage='layer2')
+
+
 # ---------------------------------------------------------------------- fitting the detector
 
 

@@ -69,7 +69,10 @@ class MultiTask(BaseModel):
     of :data:`~harness_multitask.sampling.TASKS` to train (the sampler must produce them).
     hidden_dim: the heads' hidden width and, with the lasso, the adapted stages' channels.
     layers: the trunk stages the heads read (``'layer1'``-``'layer4'``): one without the
-    lasso, several with it. lasso_strength: the L1 penalty's factor; lasso_init: ``'last'``
+    lasso, several with it. The deepest of them must be the backbone's last stage: a stage
+    after it would be exported untrained, so a config whose heads stop earlier cuts the
+    backbone there (its top-level ``backbone_stage``, which the harness applies to the
+    backbone in pretraining and in every evaluation; the paper config: layer3). lasso_strength: the L1 penalty's factor; lasso_init: ``'last'``
     (every head starts on the top stage only) or ``'uniform'``. weights: per-task loss
     weights (default 1). colour_grid: the ab quantisation step (the sampler's colorization
     ``grid``). embed_dim, exemplar_margin: the exemplar embedding's size and triplet margin.
@@ -106,6 +109,15 @@ class MultiTask(BaseModel):
         self.exemplar_margin = float(exemplar_margin)
 
         self.backbone = MODELS.build(backbone)
+        stages = ResNetStages(self.backbone).stages
+        deepest = max((name for name in self.layers if name in stages), key=stages.index,
+                      default=None)
+        if deepest is not None and deepest != stages[-1]:
+            raise ValueError(
+                f'the heads read the trunk up to {deepest} but the backbone goes on to '
+                f'{stages[-1]}, which no loss would train and every evaluator would read: set '
+                f"backbone_stage='{deepest}' in the config (the harness then cuts the backbone "
+                'after that stage, in pretraining and in every evaluation)')
         channels = stage_channels(self.backbone, self.layers)
         if self.lasso:
             self.adapters = StageAdapters(channels, hidden_dim)
@@ -132,7 +144,8 @@ class MultiTask(BaseModel):
         return self.combine(self.adapters(maps), task)
 
     def features(self, images: Tensor) -> Tensor:
-        """Pooled backbone features ``[N, feat_dim]`` (the whole backbone, as evaluated)."""
+        """Pooled backbone features ``[N, feat_dim]`` (the whole backbone, as evaluated: up to
+        the last stage the heads read)."""
         return global_pool(self.backbone(images))
 
     # --- inputs, per task ------------------------------------------------------------------

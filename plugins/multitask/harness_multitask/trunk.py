@@ -4,7 +4,8 @@ combination of several stages (:class:`~harness_multitask.lasso.LayerCombination
 
 :class:`ResNetStages` runs a harness ResNet backbone stage by stage without owning it: the
 torchvision layout (``conv1``, ``bn1``, ``relu``, ``maxpool``, ``layer1``-``layer4``: ResNet18,
-ResNet50) and mmdet's ResNet inside ``.net`` (ResNet18Slim). The backbone module stays the
+ResNet50) and mmdet's ResNet inside ``.net`` (ResNet18Slim), whole or cut after a stage
+(``out_stage``: the later stages are absent). The backbone module stays the
 model's own, so its ``state_dict()`` keys are exactly a fresh backbone's.
 :class:`StageAdapters` brings the stages to one channel count and size for the lasso.
 """
@@ -19,22 +20,37 @@ from torch.nn import functional as F
 STAGES = ('layer1', 'layer2', 'layer3', 'layer4')
 
 
+def _present(net: nn.Module) -> tuple[str, ...]:
+    """The stages ``net`` has: :data:`STAGES` up to the first it lacks (a backbone cut after
+    a stage, ``out_stage``, has no later one)."""
+    present = []
+    for name in STAGES:
+        if not isinstance(getattr(net, name, None), nn.Module):
+            break
+        present.append(name)
+    return tuple(present)
+
+
 class ResNetStages:
     """The stem and named stages of ``backbone`` (a plain helper, not a module: the backbone
     is registered on the model, not here). ``maps(x, names)`` returns the outputs of the
     stages ``names`` (in :data:`STAGES` order), running the network only as deep as the
-    deepest of them."""
+    deepest of them. ``stages``: the stages the backbone has (all four, or those up to the
+    stage it was cut after)."""
 
     def __init__(self, backbone: nn.Module):
-        if all(hasattr(backbone, name) for name in ('conv1', 'bn1', 'relu', 'maxpool', *STAGES)):
+        inner = getattr(backbone, 'net', None)
+        if all(hasattr(backbone, name) for name in ('conv1', 'bn1', 'relu', 'maxpool')) and \
+                _present(backbone):
             self.net, self.mmdet = backbone, False
-        elif hasattr(getattr(backbone, 'net', None), 'res_layers') and \
-                tuple(backbone.net.res_layers) == STAGES:
-            self.net, self.mmdet = backbone.net, True
+        elif hasattr(inner, 'res_layers') and _present(inner) and \
+                tuple(inner.res_layers) == _present(inner):
+            self.net, self.mmdet = inner, True
         else:
             raise ValueError(f'{type(backbone).__name__} is not a ResNet the multitask trunk '
                              'can run stage by stage (torchvision layout or mmdet ResNet in '
                              "'.net'); use resnet18, resnet50 or resnet18-slim")
+        self.stages = _present(self.net)
 
     def stem(self, x: Tensor) -> Tensor:
         net = self.net
@@ -45,9 +61,10 @@ class ResNetStages:
         return net.maxpool(x)
 
     def maps(self, x: Tensor, names: Sequence[str]) -> list[Tensor]:
-        unknown = [name for name in names if name not in STAGES]
+        unknown = [name for name in names if name not in self.stages]
         if unknown or not names:
-            raise ValueError(f"stages must name some of {', '.join(STAGES)}, got {names}")
+            raise ValueError(f"stages must name some of {', '.join(self.stages)} (the stages "
+                             f'of this backbone), got {names}')
         deepest = max(STAGES.index(name) for name in names)
         outputs = {}
         x = self.stem(x)

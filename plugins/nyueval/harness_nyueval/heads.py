@@ -27,14 +27,14 @@ STAGE_DILATIONS = {8: (2, 4), 16: (1, 2)}
 def resnet_stages(backbone: nn.Module) -> nn.Module:
     """The module holding ``layer1``..``layer4`` of a torchvision-layout ResNet: ``backbone``
     itself (torchvision's ResNets, ``harness.ResNet18``, ``harness.ResNet50``, mmdet's
-    ``ResNet``) or its ``net`` (``harness.ResNet18Slim``, which wraps mmdet's ``ResNet``).
-    TypeError otherwise."""
+    ``ResNet``) or its ``net`` (``harness.ResNet18Slim``, which wraps mmdet's ``ResNet``); a
+    ResNet cut after layer3 (``out_stage='layer3'``) has no ``layer4``. TypeError otherwise."""
     for candidate in (backbone, getattr(backbone, 'net', None)):
         if isinstance(candidate, nn.Module) and all(
                 isinstance(getattr(candidate, f'layer{i}', None), nn.Module)
-                for i in range(1, 5)):
+                for i in range(1, 4)):
             return candidate
-    raise TypeError(f'{type(backbone).__name__} is not a ResNet with layer1..layer4 (itself or '
+    raise TypeError(f'{type(backbone).__name__} is not a ResNet with layer1..layer3 (itself or '
                     f'as .net): dilate_resnet supports torchvision-layout ResNets '
                     f'(harness.ResNet18, ResNet50, ResNet18Slim, torchvision and mmdet ResNets)')
 
@@ -79,7 +79,8 @@ def _dilate_stage(convs: list[nn.Conv2d], dilation: int) -> None:
 
 def dilate_resnet(backbone: nn.Module, output_stride: int = 8) -> nn.Module:
     """Make a ResNet's output stride 8 (layer3 dilated 2, layer4 dilated 4; with
-    ``output_stride=16`` only layer4, dilated 2), in place, by changing the stride, dilation
+    ``output_stride=16`` only layer4, dilated 2; a ResNet cut after layer3 has only its layer3
+    dilated, so its output stride is the same), in place, by changing the stride, dilation
     and padding of its convolutions: no parameter or buffer changes name, shape or value.
     Returns ``backbone``. Supports the torchvision layout (``conv1``, ``bn1``, ``layer1``..
     ``layer4`` of BasicBlocks or Bottlenecks, the stride on the 3x3 convolution and on a 1x1
@@ -92,7 +93,8 @@ def dilate_resnet(backbone: nn.Module, output_stride: int = 8) -> nn.Module:
                          f'{output_stride}')
     stages = resnet_stages(backbone)
     plan = [(_stage_convs(getattr(stages, f'layer{index}'), f'layer{index}'), dilation)
-            for index, dilation in zip((3, 4), STAGE_DILATIONS[output_stride]) if dilation > 1]
+            for index, dilation in zip((3, 4), STAGE_DILATIONS[output_stride])
+            if dilation > 1 and isinstance(getattr(stages, f'layer{index}', None), nn.Module)]
     for convs, dilation in plan:  # everything checked first: nothing half-dilated on error
         _dilate_stage(convs, dilation)
     return backbone

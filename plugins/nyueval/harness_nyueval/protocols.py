@@ -58,10 +58,12 @@ class DenseProtocol(RunnerProtocol):
         if task not in PROTOCOL_TASKS[kind]:
             raise ConfigError(f"evaluation config: task={task!r}: the {kind} protocol trains "
                               f"{' or '.join(PROTOCOL_TASKS[kind])}")
-        if request.backbone.name not in DILATABLE:
+        if request.backbone.registered_name not in DILATABLE or \
+                request.backbone.out_stage not in ('', 'layer3'):
             raise ConfigError(f"nyuv2 brings the backbone to output stride 8 by dilating its "
                               f"last stages; '{request.backbone.name}' is not one of "
-                              f"{', '.join(DILATABLE)}: pick one with --backbone")
+                              f"{', '.join(DILATABLE)} (whole, or a ResNet cut after layer3): "
+                              'pick one with --backbone')
         split = request.read_split()
         lists = _lists(request, split, kind)
         model = cfg['model']

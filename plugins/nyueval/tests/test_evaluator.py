@@ -197,6 +197,28 @@ def test_a_backbone_it_cannot_dilate_and_missing_normals_are_one_line_errors(tmp
     build_config(request_for(tmp_path, root, 'depth'))  # depth needs no normals
 
 
+def test_a_resnet_cut_after_layer3_is_probed_at_layer3(tmp_path, demo_root):
+    """A pretraining that trains the backbone only up to layer3 (its config's backbone_stage):
+    the probe reads the cut backbone (layer3 dilated to stride 8, 64-d on resnet18-slim); a cut
+    further up is refused."""
+    from harness_nyueval.heads import DilatedBackbone
+
+    staged = BackboneInfo('resnet18-slim', '', 'image', {'type': 'harness.ResNet18Slim'}, 128,
+                          imports=('harness_backbones.image',),
+                          stages={'layer1': 16, 'layer2': 32, 'layer3': 64, 'layer4': 128})
+    cfg, _, _ = build_config(request_for(tmp_path, demo_root, backbone=staged.up_to('layer3')))
+    assert cfg.model.feat_dim == 64
+    assert (cfg.model.backbone.type, cfg.model.backbone.out_stage) == \
+        ('harness.ResNet18Slim', 'layer3')
+    with torch.no_grad():
+        maps = DilatedBackbone(dict(type='harness.ResNet18Slim', out_stage='layer3')).eval()(
+            torch.randn(1, 3, 64, 64))
+    assert maps.shape == (1, 64, 8, 8)
+    with pytest.raises(ConfigError, match=r"'resnet18-slim-to-layer2' is not one of .*a ResNet "
+                                          r'cut after layer3'):
+        build_config(request_for(tmp_path, demo_root, backbone=staged.up_to('layer2')))
+
+
 # ------------------------------------------------------------------------------ end to end
 
 

@@ -159,6 +159,24 @@ def test_output_stride_16_dilates_layer4_only():
     assert dilated.backbone.layer3[0].conv1.stride == (2, 2)
 
 
+@pytest.mark.parametrize('name', ['harness.ResNet18', 'harness.ResNet18Slim'])
+def test_a_resnet_cut_after_layer3_is_dilated_to_stride_8_at_layer3(name):
+    """A backbone cut after layer3 (``out_stage``, a pretraining that trains no layer4): its
+    layer3 dilated 2 gives stride 8, and every second position is the undilated layer3's."""
+    torch.manual_seed(0)
+    plain = MODELS.build(dict(type=name, out_stage='layer3')).eval()
+    dilated = DilatedBackbone(dict(type=name, out_stage='layer3')).eval()
+    dilated.backbone.load_state_dict(plain.state_dict(), strict=True)
+    images = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        coarse, fine = plain(images), dilated(images)
+    channels = 256 if name == 'harness.ResNet18' else 64
+    assert coarse.shape == (2, channels, 4, 4) and fine.shape == (2, channels, 8, 8)
+    scale = coarse.abs().max()
+    assert torch.allclose(fine[..., ::2, ::2], coarse, rtol=0, atol=1e-4 * scale)
+    assert not torch.allclose(fine[..., 1::2, ::2], coarse, rtol=0, atol=1e-2 * scale)
+
+
 def test_dilate_resnet_refuses_what_it_cannot_dilate():
     net = tv_models.resnet18(weights=None)
     dilate_resnet(net)

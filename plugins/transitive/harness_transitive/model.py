@@ -10,6 +10,8 @@ each other's negatives).
 """
 from __future__ import annotations
 
+import math
+
 import torch
 from mmengine.model import BaseModel
 from torch import Tensor, nn
@@ -19,13 +21,37 @@ from harness.api import normalize, global_pool, MODELS
 from harness_transitive.losses import triplet_ranking_loss
 
 
+@torch.no_grad()
+def map_shape(backbone: nn.Module, size: int) -> tuple[int, ...]:
+    """``(C, h, w)`` of the backbone's map of a ``size`` x ``size`` image, from one pass in
+    eval mode (BN statistics untouched); the backbone's training mode is restored."""
+    was_training = backbone.training
+    backbone.eval()
+    try:
+        return tuple(backbone(torch.zeros(1, 3, size, size)).shape[1:])
+    finally:
+        backbone.train(was_training)
+
+
+#: how the head reads the backbone's last map: flattened (the official network's pool5 -> fc6)
+#: or global-average-pooled
+HEAD_INPUTS = ('flatten', 'pool')
+
+
 @MODELS.register_module()
 class TransitiveTriplet(BaseModel):
-    """The embedding f = head ∘ global average pool ∘ backbone, trained with the cosine
-    triplet ranking loss over both ends of each positive pair.
+    """The embedding f = L2-normalise ∘ head ∘ (flatten or pool) ∘ backbone, trained with the
+    cosine triplet ranking loss over both ends of each positive pair.
 
-    head: ``feat_dim`` -> ``hidden_dim`` -> ``embed_dim`` (Linear, ReLU, Linear: the fc6/fc7
-    the paper puts on VGG-16's conv5). margin: M of the loss; neg_num, hard_ratio,
+    head: fc6 (-> ``hidden_dim``) -> ReLU -> fc7 (-> ``embed_dim``) -> ReLU, then the L2
+    normalisation: the 2015 network's fc6/relu6/fc7/relu7/``Norm`` before its ``RankHardLoss``
+    (xiaolonw/caffe-video_triplet: rank_scripts/rank_vgg/imagenet_train.prototxt), so
+    embeddings are non-negative unit vectors and their cosines lie in [0, 1].
+    head_input: ``'flatten'``: fc6 reads the backbone's last map flattened, as the official
+    network flattens VGG-16's pool5 (the map of ``input_size``-pixel views: 512 x 7 x 7 for
+    VGG-16 at 224, whose harness module ends with pool5); ``'pool'``: its global average (the
+    ResNets' own pooling; smaller fc6). input_size: the side of the views the network is
+    trained on (needed for ``'flatten'``). margin: M of the loss; neg_num, hard_ratio,
     rand_ratio: the negative mining of the ``RankHardLoss`` layer.
 
     Modes: ``'loss'`` -> ``{'loss_triplet'}``; ``'tensor'`` -> the pooled backbone features
@@ -35,12 +61,25 @@ class TransitiveTriplet(BaseModel):
 
     def __init__(self, backbone: dict, feat_dim: int, hidden_dim: int = 4096,
                  embed_dim: int = 1024, margin: float = 1.0, neg_num: int = 4,
-                 hard_ratio: float = 0.5, rand_ratio: float = 0.5, data_preprocessor=None,
-                 init_cfg=None):
+                 hard_ratio: float = 0.5, rand_ratio: float = 0.5, head_input: str = 'pool',
+                 input_size: int | None = None, data_preprocessor=None, init_cfg=None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if head_input not in HEAD_INPUTS:
+            raise ValueError(f"head_input must be one of {', '.join(HEAD_INPUTS)}, got "
+                             f'{head_input!r}')
         self.backbone = MODELS.build(backbone)
-        self.head = nn.Sequential(nn.Linear(feat_dim, hidden_dim), nn.ReLU(inplace=True),
-                                  nn.Linear(hidden_dim, embed_dim))
+        self.head_input = head_input
+        self.map_shape: tuple[int, ...] | None = None
+        fc6_inputs = feat_dim
+        if head_input == 'flatten':
+            if not input_size:
+                raise ValueError("head_input='flatten' needs input_size (the views' side): "
+                                 "fc6's inputs are the backbone's map of such a view")
+            self.map_shape = map_shape(self.backbone, int(input_size))
+            fc6_inputs = math.prod(self.map_shape)
+        self.input_size = input_size
+        self.head = nn.Sequential(nn.Linear(fc6_inputs, hidden_dim), nn.ReLU(inplace=True),
+                                  nn.Linear(hidden_dim, embed_dim), nn.ReLU(inplace=True))
         self.margin, self.neg_num = float(margin), int(neg_num)
         self.hard_ratio, self.rand_ratio = float(hard_ratio), float(rand_ratio)
 
@@ -48,9 +87,23 @@ class TransitiveTriplet(BaseModel):
         """Pooled backbone features ``[N, feat_dim]``."""
         return global_pool(self.backbone(images))
 
+    def fc6_inputs(self, images: Tensor) -> Tensor:
+        """What fc6 reads: the backbone's map flattened ``[N, C * h * w]`` or pooled
+        ``[N, C]`` (``head_input``)."""
+        maps = self.backbone(images)
+        if self.head_input == 'pool':
+            return global_pool(maps)
+        if tuple(maps.shape[1:]) != self.map_shape:
+            raise ValueError(f'{tuple(images.shape[-2:])}-pixel views give a backbone map of '
+                             f'{tuple(maps.shape[1:])}, but fc6 was built for the '
+                             f'{self.map_shape} map of input_size={self.input_size}: set '
+                             "model.input_size to the views' size")
+        return maps.flatten(1)
+
     def embed(self, images: Tensor) -> Tensor:
-        """The embedding the loss compares ``[N, embed_dim]`` (not normalised)."""
-        return self.head(self.features(images))
+        """The embedding the loss compares ``[N, embed_dim]``: relu7 L2-normalised
+        (non-negative, unit length)."""
+        return F.normalize(self.head(self.fc6_inputs(images)).float(), dim=1)
 
     @torch.no_grad()
     def describe(self, patches: Tensor, size: int, batch_size: int = 256) -> Tensor:

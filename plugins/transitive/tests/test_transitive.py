@@ -346,3 +346,76 @@ def test_a_diverged_first_stage_is_one_clear_error_not_a_kmeans_traceback(tmp_pa
     hook = TransitiveGraph(graph_iter=0, view_size=16)
     with pytest.raises(ConfigError, match='not finite at iteration 0: training diverged'):
         hook.before_train_iter(fake_runner(patch_pairs(), model, tmp_path), 0)
+
+
+# ---------------------------------------------- the 2015 network's head and solver, [code]
+
+
+def test_the_embedding_is_relu7_l2_normalised():
+    """fc7 is followed by ReLU (relu7) and the L2 ``Norm`` layer, as in the 2015 network: every
+    embedding is non-negative and of unit length, so cosines lie in [0, 1]."""
+    model = small_model()
+    assert isinstance(model.head[-1], torch.nn.ReLU)
+    torch.manual_seed(1)
+    with torch.no_grad():
+        embeddings = model.embed(torch.randn(8, 3, 24, 24))
+        fc7 = model.head(model.fc6_inputs(torch.randn(8, 3, 24, 24)))
+    assert embeddings.shape == (8, 16)
+    assert bool((embeddings >= 0).all()) and bool((embeddings == 0).any())
+    torch.testing.assert_close(embeddings.norm(dim=1), torch.ones(8))
+    assert bool((fc7 >= 0).all())
+    cosines = embeddings @ embeddings.t()
+    assert float(cosines.min()) >= 0.0
+
+
+def test_a_flattened_head_reads_the_whole_pool5_map():
+    """head_input='flatten': fc6 takes VGG-16's pool5 map of a 224-pixel view, 512 x 7 x 7
+    (the 2015 network's fc6 input); a view of another size is refused, and the spatial layout
+    of the map reaches the embedding (pooling would not see it)."""
+    import importlib
+
+    from harness_transitive.model import TransitiveTriplet
+
+    importlib.import_module('harness_backbones.image')
+    torch.manual_seed(0)
+    vgg = TransitiveTriplet(dict(type='harness.VGG16'), feat_dim=512, hidden_dim=8,
+                            embed_dim=4, head_input='flatten', input_size=224)
+    assert vgg.head[0].in_features == 512 * 7 * 7 and vgg.map_shape == (512, 7, 7)
+    with pytest.raises(ValueError, match=r'input_size=224'):
+        vgg.embed(torch.randn(2, 3, 128, 128))
+    slim = TransitiveTriplet(dict(type='harness.ResNet18Slim'), feat_dim=128, hidden_dim=32,
+                             embed_dim=16, head_input='flatten', input_size=64).eval()
+    assert slim.head[0].in_features == 128 * 2 * 2
+    image = torch.randn(1, 3, 64, 64)
+    maps = slim.backbone(image)
+    moved = maps.roll(1, dims=-1)  # the same values, elsewhere: the same global average
+    torch.testing.assert_close(moved.mean((-2, -1)), maps.mean((-2, -1)))
+    assert not torch.allclose(slim.head(moved.flatten(1)), slim.head(maps.flatten(1)))
+    with pytest.raises(ValueError, match='needs input_size'):
+        TransitiveTriplet(dict(type='harness.ResNet18Slim'), feat_dim=128, head_input='flatten')
+
+
+def test_the_paper_config_is_the_2015_codes_network_data_layer_and_solver():
+    from harness.api import pick_config
+    from harness.config import load_pretrain_config
+    from harness.plugins import PluginManager
+
+    method = PluginManager().components['method']['transitive'].info
+    cfg = load_pretrain_config(pick_config(method.configs, 'paper', 'transitive')[1])
+    model = cfg.model
+    assert (model.hidden_dim, model.embed_dim, model.head_input, model.input_size) == \
+        (4096, 1024, 'flatten', 224)
+    assert (model.margin, model.neg_num, model.hard_ratio, model.rand_ratio) == (1.0, 4, 0.5, 0.5)
+    assert cfg.train_dataloader.batch_size == 40  # pairs: 80 images
+    view = cfg.train_dataloader.dataset.pipeline[0].view
+    assert (view.size, view.decode_size) == (224, 224)
+    assert view.augment.scale == ((224 / 227) ** 2, (224 / 227) ** 2)
+    assert (view.augment.ratio, view.augment.flip) == ((1.0, 1.0), 0.5)
+    optimizer = cfg.optim_wrapper.optimizer
+    assert (optimizer.type, optimizer.lr, optimizer.momentum, optimizer.weight_decay) == \
+        ('SGD', 0.001, 0.9, 5e-4)
+    assert dict(cfg.optim_wrapper.paramwise_cfg) == dict(bias_lr_mult=2.0, bias_decay_mult=0.0)
+    assert cfg.train_cfg.max_iters == 600000
+    (step,) = cfg.param_scheduler
+    assert (step.type, step.milestones, step.gamma) == \
+        ('MultiStepLR', [100000, 200000, 300000, 400000, 500000], 0.1)

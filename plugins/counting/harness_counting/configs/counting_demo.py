@@ -3,12 +3,12 @@
 # it 2x to S x S with an interpolation drawn per sample (nearest, antialiased bilinear and
 # bicubic, area), batched on the device; y is the next image of the batch. Loss:
 #   || φ(D∘x) - Σ_j φ(T_j∘x) ||² + contrastive_weight * max(0, M - || φ(D∘y) - Σ_j φ(T_j∘x) ||²)
-# Demo sizes: the demo imagenet's 64-pixel images are the intermediate (decode_size 64, no
-# resampling in the worker); the random resized crop (area 0.5-1, aspect 3/4-4/3, flip, no
-# colour) is resized to 2S = 72 px on the device, as every random resized crop resizes its
-# box, so tiles and the downsampled copy are S = 36 px: AlexNet-BN maps inputs under 35 px to
+# Demo sizes: the random resized crop (area 0.5-1, aspect 3/4-4/3, flip, no colour) of the demo
+# imagenet's 64-pixel images is cut from the image and resized to 2S = 72 px in the worker, as
+# every random resized crop resizes its box, so tiles and the downsampled copy are S = 36 px: AlexNet-BN maps inputs under 35 px to
 # an empty feature map (at 36 px its conv5 map is 1 x 1), so 64-pixel crops (S = 32) do not
-# run on it. Head 512 wide, 128 counts (paper: 4096, 1000), M = 10 as in the paper.
+# run on it. fc6 reads conv5 flattened, as in the paper (at 36 px AlexNet-BN's map is
+# 256 x 1 x 1). Head 512 wide, 128 counts (paper: 4096, 1000), M = 10 as in the paper.
 # The harness runs it over its pretraining runtime (harness/configs/_base_/pretrain_runtime.py:
 # logging, checkpoints, the core's imports, the train_dataloader's sampler and loader) and sets
 # model.backbone (--backbone), model.feat_dim, the dataset's data_root and ann_file
@@ -19,6 +19,7 @@ model = dict(
     type='Counting',
     data_preprocessor=dict(type='harness.AugmentViews'),  # augmentation, batched on the device
     backbone=dict(type='harness.AlexNetBN'),
+    tile_size=36,  # S: half the 72-pixel crop; fc6 reads the flattened conv5 map of an S-px tile
     hidden_dim=512,  # paper: 4096 (fc6, fc7)
     num_counts=128,  # paper: 1000
     margin=10.0,  # M, paper: 10
@@ -33,7 +34,7 @@ train_dataloader = dict(
         type='ImageListDataset',
         pipeline=[
             dict(type='SampleImageViews', views=dict(
-                crop=dict(size=72, decode_size=64, augment=dict(
+                crop=dict(size=72, augment=dict(
                     scale=(0.5, 1.0), ratio=(3 / 4, 4 / 3), flip=0.5, color=0.0,
                     grayscale=0.0)))),
             dict(type='PackInputs'),

@@ -1,8 +1,12 @@
 # Learning to Count at paper scale (Noroozi, Pirsiavash, Favaro, ICCV 2017; docs/methods.md §5).
 # From memory, unverified ([mem] in docs/methods.md §5a): AlexNet-style (CaffeNet widths) with
-# BN, 228 x 228 crops, so tiles and the downsampled copy are 114 x 114; here a random 228-pixel
-# crop of the image brought to 256 x 256 (area (228/256)^2, aspect 1, flip), no colour
-# augmentation. Head fc6-fc7-fc8 4096 -> 4096 -> 1000 counts, final ReLU, M = 10 ([mem]).
+# BN, 228 x 228 crops, so tiles and the downsampled copy are 114 x 114; here a random square
+# box of (228/256)^2 of the image's area (a 228-pixel crop of the image brought to 256 px),
+# cut from the full-resolution image and resized to 228 once, flip, no colour augmentation
+# ([unverified]: how the paper brought images to 256 px is not known). Head fc6-fc7-fc8 4096 -> 4096 -> 1000 counts, final ReLU, M = 10 ([mem]);
+# fc6 reads AlexNet-BN's conv5 map (after pool5) of a 114-pixel tile flattened, 256 x 3 x 3 =
+# 2304 inputs ([paper], as docs/methods.md §5 records the paper's network; the paper's text
+# was not re-read for this).
 # Unknown: the paper's optimiser, learning rate, batch size and schedule are not in
 # docs/methods.md; the values below are placeholders: Adam at lr 1e-4 as the clvrai
 # reimplementation (TF, VGG-style) uses, batch 256, and a length of about 350k iterations that
@@ -13,6 +17,7 @@ _base_ = ['./counting_demo.py']
 
 model = dict(
     data_preprocessor=dict(type='harness.AugmentViews', channels_last=True),
+    tile_size=114,  # [paper] half the 228 crop; conv5 flattened into fc6 (256 x 3 x 3)
     hidden_dim=4096,
     num_counts=1000,
 )
@@ -23,7 +28,7 @@ train_dataloader = dict(
     pin_memory=True,
     dataset=dict(pipeline=[
         dict(type='SampleImageViews', views=dict(
-            crop=dict(size=228, decode_size=256, augment=dict(
+            crop=dict(size=228, augment=dict(  # [unverified] no intermediate above 228
                 scale=((228 / 256) ** 2, (228 / 256) ** 2), ratio=(1.0, 1.0), flip=0.5,
                 color=0.0, grayscale=0.0)))),
         dict(type='PackInputs'),

@@ -27,9 +27,9 @@ train_dataloader = dict(
     dataset=dict(
         type='ImageListDataset', data_root=None, ann_file=None,
         pipeline=[
-            # the demo's 64-pixel images are the intermediate; 56-pixel crops as at test
+            # 56-pixel crops as at test, each cut from the 64-pixel image and resized to 56
             dict(type='SampleImageViews', views=dict(image=dict(
-                size=56, decode_size=64, augment=dict(
+                size=56, augment=dict(
                     scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3), flip=0.5, color=0.0,
                     grayscale=0.0)))),
             dict(type='PackInputs', keys=('inputs', 'label')),

@@ -3,7 +3,8 @@
 # §5): frozen backbone kept in eval mode, global average pooling, Linear(feat_dim, classes)
 # initialised N(0, 0.01) with bias 0; SGD lr 30, momentum 0.9, weight decay 0, batch 256,
 # 100 epochs, lr x0.1 at epochs 60 and 80; training views are 224-pixel random resized crops
-# (area 0.08-1, aspect 3/4-4/3) + flip, cut from the image brought to 256 x 256 in the worker;
+# (area 0.08-1, aspect 3/4-4/3) + flip, each box cut from the full-resolution image and resized
+# to 224 once, as torchvision's RandomResizedCrop(224) does in main_lincls.py;
 # test: shorter side 256, centre 224 x 224 crop (_base_/image_features_paper.py, as the knn
 # protocol), top-1/top-5. The harness fills in the backbone, classes, data and test phase
 # (linear_demo.py says how).
@@ -25,8 +26,10 @@ train_dataloader = dict(
     dataset=dict(
         type='ImageListDataset', data_root=None, ann_file=None,
         pipeline=[
+            # [code] facebookresearch/moco: main_lincls.py (at 7397dfe; RandomResizedCrop(224)
+            # of the full image): no intermediate above 224 (decode_size: the size)
             dict(type='SampleImageViews', views=dict(image=dict(
-                size=224, decode_size=256, augment=dict(
+                size=224, augment=dict(
                     scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3), flip=0.5, color=0.0,
                     grayscale=0.0)))),
             dict(type='PackInputs', keys=('inputs', 'label')),
