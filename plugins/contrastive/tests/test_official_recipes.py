@@ -52,7 +52,8 @@ def build(stem: str, **overrides):
     model = dict(config(stem).model)
     model.pop('data_preprocessor')
     model.update(backbone=dict(type='harness.TinyImageNet'), feat_dim=2048, **overrides)
-    return MODELS.build(model)
+    with DefaultScope.overwrite_default_scope('harness'):  # whatever scope an earlier test left
+        return MODELS.build(model)
 
 
 # -- MoCo v3 (facebookresearch/moco-v3: moco/builder.py MoCo_ResNet, _build_mlp; CONFIG.md) --
@@ -202,7 +203,8 @@ def test_video_byol_momentum_follows_the_cosine_to_1(stem, start, total):
     cfg = config(stem)
     (hook_cfg,) = [h for h in cfg.custom_hooks if h['type'] == 'CosineMomentumHook']
     assert cfg.model.momentum == start
-    hook = HOOKS.build(hook_cfg)
+    with DefaultScope.overwrite_default_scope('harness'):
+        hook = HOOKS.build(hook_cfg)
     model = nn.Module()
     model.momentum = cfg.model.momentum
     runner = _Runner(model, total)
