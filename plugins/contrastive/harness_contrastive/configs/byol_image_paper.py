@@ -11,9 +11,9 @@ model = dict(type='BYOL',
              hidden_dim=4096, dim=256, momentum=0.996)
 train_dataloader = dict(dataset=dict(pipeline=[
     dict(type='SampleImageViews', views=dict(
-        view1=dict(size=224, decode_size=256, augment=dict(
+        view1=dict(size=224, augment=dict(
             scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3), jitter=(0.4, 0.4, 0.2, 0.1), blur=1.0)),
-        view2=dict(size=224, decode_size=256, augment=dict(
+        view2=dict(size=224, augment=dict(
             scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3), jitter=(0.4, 0.4, 0.2, 0.1), blur=0.1,
             solarize=0.2)))),
     dict(type='PackInputs'),

@@ -24,9 +24,9 @@ train_dataloader = dict(dataset=dict(pipeline=[
     dict(type='SampleImageViews', views=dict(
         # crops of area 0.2-1: [code] facebookresearch/moco-v3: CONFIG.md (--crop-min=.2),
         # main_moco.py (RandomResizedCrop(224, scale=(args.crop_min, 1.)))
-        view1=dict(size=224, decode_size=256, augment=dict(
+        view1=dict(size=224, augment=dict(
             scale=(0.2, 1.0), ratio=(3 / 4, 4 / 3), jitter=(0.4, 0.4, 0.2, 0.1), blur=1.0)),
-        view2=dict(size=224, decode_size=256, augment=dict(
+        view2=dict(size=224, augment=dict(
             scale=(0.2, 1.0), ratio=(3 / 4, 4 / 3), jitter=(0.4, 0.4, 0.2, 0.1), blur=0.1,
             solarize=0.2)))),
     dict(type='PackInputs'),
