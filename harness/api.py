@@ -422,7 +422,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     'harness.weights': ('merge_load_reports',),
     'harness.engine': ('main_process_first',),
     # building blocks of models
-    'harness.modules': ('global_pool', 'mlp', 'momentum_update'),
+    'harness.modules': ('global_pool', 'map_shape', 'mlp', 'momentum_update'),
     # datasets: items and splits, decoding, sampling, augmentation
     'harness.data': ('list_sha256',),
     'harness.data.splits': ('DataItem', 'Split'),

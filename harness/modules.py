@@ -29,3 +29,15 @@ def momentum_update(online: nn.Module, target: nn.Module, momentum: float) -> No
         p_target.mul_(momentum).add_(p_online.detach(), alpha=1 - momentum)
     for b_online, b_target in zip(online.buffers(), target.buffers()):
         b_target.copy_(b_online)
+
+
+@torch.no_grad()
+def map_shape(backbone: nn.Module, size: int) -> tuple[int, ...]:
+    """``(C, h, w)`` of the backbone's map of a ``size`` x ``size`` image, from one pass in
+    eval mode (BN statistics untouched); the backbone's training mode is restored."""
+    was_training = backbone.training
+    backbone.eval()
+    try:
+        return tuple(backbone(torch.zeros(1, 3, size, size)).shape[1:])
+    finally:
+        backbone.train(was_training)

@@ -19,7 +19,7 @@ from mmengine.model import BaseModel
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from harness.api import global_pool, MODELS
+from harness.api import global_pool, map_shape, MODELS
 from harness_counting.losses import counting_terms
 
 #: name -> F.interpolate arguments of each downsampling method ``interpolations`` may name
@@ -73,18 +73,6 @@ def pad_to(images: Tensor, size: int) -> Tensor:
         return images
     dh, dw = max(size - h, 0), max(size - w, 0)
     return F.pad(images, (dw // 2, dw - dw // 2, dh // 2, dh - dh // 2))
-
-
-@torch.no_grad()
-def map_shape(backbone: nn.Module, size: int) -> tuple[int, ...]:
-    """``(C, h, w)`` of the backbone's map of a ``size`` x ``size`` image, from one pass in
-    eval mode (BN statistics untouched); the backbone's training mode is restored."""
-    was_training = backbone.training
-    backbone.eval()
-    try:
-        return tuple(backbone(torch.zeros(1, 3, size, size)).shape[1:])
-    finally:
-        backbone.train(was_training)
 
 
 @MODELS.register_module()

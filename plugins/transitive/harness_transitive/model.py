@@ -17,20 +17,8 @@ from mmengine.model import BaseModel
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from harness.api import normalize, global_pool, MODELS
+from harness.api import normalize, global_pool, map_shape, MODELS
 from harness_transitive.losses import triplet_ranking_loss
-
-
-@torch.no_grad()
-def map_shape(backbone: nn.Module, size: int) -> tuple[int, ...]:
-    """``(C, h, w)`` of the backbone's map of a ``size`` x ``size`` image, from one pass in
-    eval mode (BN statistics untouched); the backbone's training mode is restored."""
-    was_training = backbone.training
-    backbone.eval()
-    try:
-        return tuple(backbone(torch.zeros(1, 3, size, size)).shape[1:])
-    finally:
-        backbone.train(was_training)
 
 
 #: how the head reads the backbone's last map: flattened (the official network's pool5 -> fc6)
