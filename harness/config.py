@@ -160,7 +160,8 @@ def dotted_keys(node: Any, prefix: str = '') -> Iterator[str]:
         yield from dotted_keys(value, path + '.')
 
 
-def has_key(cfg: Mapping, key: str) -> bool:
+def get_key(cfg: Mapping, key: str) -> Any:
+    """The value at the dotted ``key`` of ``cfg`` (list items by index); KeyError when absent."""
     node: Any = cfg
     for part in key.split('.'):
         if isinstance(node, Mapping) and part in node:
@@ -168,7 +169,15 @@ def has_key(cfg: Mapping, key: str) -> bool:
         elif isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
         else:
-            return False
+            raise KeyError(key)
+    return node
+
+
+def has_key(cfg: Mapping, key: str) -> bool:
+    try:
+        get_key(cfg, key)
+    except KeyError:
+        return False
     return True
 
 

@@ -70,39 +70,19 @@ def unverified_settings(config: str | Path | None) -> list[str]:
     return sorted(key for key, entry in (sources or {}).items() if entry.source in UNVERIFIED)
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    return value
-
-
-def lookup(cfg: Mapping, key: str) -> Any:
-    """The value at dotted ``key`` in ``cfg`` (list items by index); KeyError when absent."""
-    node: Any = cfg
-    for part in key.split('.'):
-        if isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        elif isinstance(node, Mapping) and part in node:
-            node = node[part]
-        else:
-            raise KeyError(key)
-    return node
-
-
 def mismatches(cfg: Any, sources: Mapping[str, Source]) -> list[str]:
     """Where ``cfg`` (a merged config) disagrees with its sources table: one line per setting
     that is missing or holds another value."""
-    if hasattr(cfg, 'to_dict'):  # an mmengine Config
-        cfg = cfg.to_dict()
+    from harness.config import as_plain, get_key
+
+    cfg = as_plain(cfg)  # tuples as lists, as TOML writes them
     found = []
     for key, entry in sources.items():
         try:
-            value = _plain(lookup(cfg, key))
+            value = get_key(cfg, key)
         except KeyError:
             found.append(f'{key}: not in the config')
             continue
-        if value != _plain(entry.value):
+        if value != entry.value:
             found.append(f'{key}: the config has {value!r}, its sources table {entry.value!r}')
     return found
