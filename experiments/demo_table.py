@@ -15,7 +15,9 @@ An evaluation a backbone cannot run (a detector family without a ViT) is shown a
 
 The table (mean ± sample std over the seeds of each evaluation's first metric) is printed and
 written to ``WORK_DIR/demo_table.md``; the records stay in ``WORK_DIR/records/<row>/``, ready for
-``harness leaderboard add --replace``. A second call reuses every record already written, so an
+``harness leaderboard add --replace``. A second call reuses every record already written and
+resumes the row that was interrupted (``--resume``: finished pretrainings and evaluations of the
+same settings are reused, an unfinished one continues from its last checkpoint), so an
 interrupted table continues where it stopped.
 
     .venv/bin/python experiments/demo_table.py [--work-dir /tmp/demo_table] [--seeds 0,1,2]
@@ -87,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
             name = f'{slug}_{evaluator}_{protocol}'
             command = [sys.executable, '-m', 'harness.cli', 'run', '--method', method,
                        '--eval', evaluator, '--protocol', protocol, '--seeds', args.seeds,
+                       '--resume',  # a row interrupted mid-way continues from its checkpoints
                        '--work-dir', args.work_dir / f'{slug}-{modality}',
                        '--records-dir', args.work_dir / 'records' / name]
             command += ['--config', config] if config else []

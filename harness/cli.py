@@ -226,7 +226,10 @@ def cmd_plugins(args) -> int:
 def cmd_run(args) -> int:
     from mmengine.dist import is_main_process
 
+    from harness.engine import flush_denormals
     from harness.run import RunOptions, execute, plan_run
+
+    flush_denormals()  # before any thread or worker starts: they inherit it
 
     pm = _plugin_manager(args)
     cfg_options = parse_cfg_options(args.cfg_options)
@@ -359,6 +362,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. 'harness list | head'
         sys.stderr.close()
         return 0
+    except OSError as exc:  # the environment (a full disk, a folder gone): one line
+        if debug:
+            raise
+        print(f'harness: error: {exc} (--debug shows where)', file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print('harness: interrupted; rerun with --resume to continue', file=sys.stderr)
         return 130

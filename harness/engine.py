@@ -22,6 +22,27 @@ from harness.errors import HarnessError
 from harness.registry import RUNNERS
 
 
+def flush_denormals() -> bool:
+    """Let this CPU treat denormal floats as zero (flush-to-zero and denormals-are-zero) in
+    this thread and every thread or worker process it starts from now on (they inherit the
+    setting): backward passes on real data produce denormals, which x86 CPUs compute up to a
+    hundred times slower (a 6-12x slower training step was measured). Called first thing by
+    every harness command that computes; no effect on GPU arithmetic. Returns whether
+    denormals are now flushed (:func:`denormals_flushed`)."""
+    import torch
+
+    torch.set_flush_denormal(True)
+    return denormals_flushed()
+
+
+def denormals_flushed() -> bool:
+    """Whether this thread flushes denormal floats to zero (checked, not remembered: 1e-40 is
+    a float32 denormal, zero when flushed)."""
+    import torch
+
+    return bool((torch.tensor([1e-40], dtype=torch.float32) * 2).item() == 0.0)
+
+
 def quiet_terminal(logger: logging.Logger) -> logging.Logger:
     """Let only warnings and errors of ``logger`` reach the terminal (files keep INFO)."""
     for handler in logger.handlers:

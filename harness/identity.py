@@ -1,9 +1,11 @@
-"""What identifies a pretraining: its merged config, the versions of the distributions
-involved and the source code that trains it.
+"""What identifies a pretraining, an evaluation and a result.
 
-The pretraining cache is keyed by :func:`pretrain_key`, so a change to a method's code (its
+The pretraining cache is keyed by :func:`pretrain_key` (the merged config, the versions of the
+distributions involved and the source code that trains), so a change to a method's code (its
 loss, its model, its sampler) trains again instead of silently reusing a checkpoint that the
-new code did not produce.
+new code did not produce. An evaluation's folder is keyed by :func:`evaluation_key` in the same
+way, so ``--resume`` never reuses an evaluation made with other options; a record's id carries
+:func:`record_identity`, so results of different settings never share a file.
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import hashlib
 import importlib.util
 import json
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 #: Files of a package that are code or configs (what can change what a pretraining computes).
 SOURCE_SUFFIXES = ('.py',)
@@ -57,4 +59,26 @@ def pretrain_key(config_sha256: str, versions: Mapping[str, str],
     the source hashes."""
     text = json.dumps({'config': config_sha256, 'versions': dict(versions),
                        'sources': dict(sources)}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def evaluation_key(*, config_sha256: str, protocol: Mapping[str, Any], backbone: str,
+                   method: str, pretraining: str | None, data: Mapping[str, Any], seed: int,
+                   amp: str | None, sources: Mapping[str, str]) -> str:
+    """What identifies one evaluation (its work folder, its ``result.json`` and, with the
+    other evaluations of a run, the record's id): sha256 of the evaluation config's hash (its
+    ``--cfg-options`` applied), the protocol (evaluator, name, version), the backbone, the
+    method, the pretraining's key (None: random initialisation), the evaluated data (dataset,
+    root, split, file lists), the seed, the precision and the source hashes of the code that
+    evaluates. A resume reuses an evaluation only under the same key."""
+    text = json.dumps({'config': config_sha256, 'protocol': dict(protocol), 'backbone': backbone,
+                       'method': method, 'pretraining': pretraining, 'data': dict(data),
+                       'seed': seed, 'amp': amp, 'sources': dict(sources)}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def record_identity(evaluation_keys: Iterable[str]) -> str:
+    """The identity of a result: sha256 of the keys of the evaluations it combines (their
+    order aside); a record's id ends with its first characters."""
+    text = json.dumps(sorted(evaluation_keys))
     return hashlib.sha256(text.encode()).hexdigest()

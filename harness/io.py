@@ -8,11 +8,12 @@ temporary file is removed and the target is left as it was.
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import Any, Callable, Iterator
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
@@ -37,18 +38,75 @@ def atomic_torch_save(obj: Any, path: str | os.PathLike) -> Path:
     return Path(path)
 
 
+def exclusive_write_text(path: str | os.PathLike, text: str) -> bool:
+    """Create ``path`` with ``text`` atomically unless it exists: True when written, False
+    when ``path`` already existed (it is then left as it was). Of several writers of one path
+    at the same time exactly one creates it; the others get False."""
+    with _replacing(path, exclusive=True) as (handle, created):
+        handle.write(text.encode('utf-8'))
+    return created[0]
+
+
 @contextmanager
-def _replacing(path: str | os.PathLike) -> Iterator[IO[bytes]]:
-    """A binary file whose content replaces ``path`` when the block ends without an error."""
+def folder_lock(path: str | os.PathLike, on_wait: Callable[[], None] | None = None
+                ) -> Iterator[None]:
+    """Hold an exclusive lock on the folder ``path`` (a POSIX ``flock`` on ``.<name>.lock``
+    beside it, released when the block ends or the process dies) against other processes of
+    this machine that lock it; ``on_wait`` is called once when another holds it (the block
+    then waits for it)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.parent / f'.{path.name}.lock', 'a') as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait()
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it and setting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+@contextmanager
+def _replacing(path: str | os.PathLike, exclusive: bool = False) -> Iterator[Any]:
+    """A binary file whose content replaces ``path`` when the block ends without an error. The
+    file gets the permissions a new file of the user gets (0666 less the umask; the temporary
+    file's own 0600 is not kept). ``exclusive``: the block gets ``(file, created)`` and the
+    file becomes ``path`` only if ``path`` does not exist (a hard link, which fails rather than
+    replacing), ``created[0]`` saying whether it did."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    created = [False]
     try:
         with os.fdopen(fd, 'wb') as handle:
-            yield handle
+            os.fchmod(handle.fileno(), 0o666 & ~_umask())
+            yield (handle, created) if exclusive else handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        if exclusive:
+            try:
+                os.link(tmp, path)
+                created[0] = True
+            except FileExistsError:
+                pass
+            except OSError:  # a file system without hard links: a rename unless it exists
+                if not path.exists():
+                    os.replace(tmp, path)
+                    created[0] = True
+            if not created[0] or os.path.exists(tmp):
+                os.unlink(tmp)
+        else:
+            os.replace(tmp, path)
     except BaseException:
         try:
             os.unlink(tmp)

@@ -7,6 +7,7 @@ data and demo data go in separate parts and never share a table.
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import re
@@ -24,8 +25,12 @@ DIRTY_NOTE = ('† made from a working tree with uncommitted changes (of the eva
 
 
 def _cell(text) -> str:
-    """Text that is safe inside a markdown table cell."""
-    return ' '.join(str(text).split()).replace('|', '\\|')
+    """Text shown as text inside a markdown table cell, a heading or a note: on one line (any
+    line break or control character a space), HTML (``<script>``, ``<img onerror=...>``)
+    escaped, no ``|`` left to end a cell and no ``](`` to make a link."""
+    text = ' '.join(''.join(c if c.isprintable() else ' ' for c in str(text)).split())
+    text = html.escape(text, quote=False)
+    return text.replace('|', '\\|').replace('](', ']\\(')
 
 
 def _number(value: float, unit: str | None) -> str:
@@ -115,7 +120,7 @@ def _table(records: list[dict], demo: bool = False) -> list[str]:
                  + [_metric_cell(record['metrics'].get(name)) for name in metric_names]
                  + [source, ', '.join(str(seed) for seed in record['seeds']) or '-', config[:8]])
         lines.append('| ' + ' | '.join(_cell(cell) for cell in cells) + ' |')
-    notes = [f'[{n}] {" ".join(citation.split())}' for n, citation in enumerate(citations, 1)]
+    notes = [f'[{n}] {_cell(citation)}' for n, citation in enumerate(citations, 1)]
     notes += [DIRTY_NOTE] if dirty else []
     counts = [n for r in records for n in (r['eval'].get('test_items') or {}).values() if n]
     if demo and counts:
@@ -136,7 +141,7 @@ def _sections(records: list[dict], demo: bool = False) -> list[str]:
         groups.setdefault((record['eval']['name'], record['eval']['protocol']), []).append(record)
     lines: list[str] = []
     for (name, protocol), group in sorted(groups.items()):
-        lines += ['', f'## {name} / {protocol}', ''] + _table(group, demo)
+        lines += ['', f'## {_cell(name)} / {_cell(protocol)}', ''] + _table(group, demo)
     return lines
 
 

@@ -24,8 +24,10 @@ def package_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
 
 def _git(*args: str) -> str | None:
     try:
-        out = subprocess.run(['git', '-C', str(REPO), *args], capture_output=True, text=True,
-                             timeout=10, check=True)
+        # --no-optional-locks: reading the status never takes .git/index.lock, so a run never
+        # blocks (or fails) a git command the user runs in the checkout meanwhile
+        out = subprocess.run(['git', '--no-optional-locks', '-C', str(REPO), *args],
+                             capture_output=True, text=True, timeout=10, check=True)
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip()

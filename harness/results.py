@@ -3,18 +3,20 @@
 One JSON file per result (docs/design.md §4), named by :func:`record_id`. Records are validated
 against the schema (:mod:`harness.schema`) on write and on read; a record of an older schema
 version is upgraded when it is read, so records written before stay readable; a record is
-written in the current version only, atomically (:mod:`harness.io`). Bad JSON or a schema
+written in the current version only, atomically and never over another file
+(:mod:`harness.io`). Bad JSON or a schema
 failure raises :class:`~harness.errors.RecordError` with a one-line message naming the file.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from pathlib import Path
 
 from harness.errors import RecordError
-from harness.io import atomic_write_text
+from harness.io import exclusive_write_text
 from harness.schema import upgrade_record, validate_record
 
 _UNSAFE = re.compile(r'[^A-Za-z0-9._-]')
@@ -23,8 +25,11 @@ _UNSAFE = re.compile(r'[^A-Za-z0-9._-]')
 def record_id(record: dict) -> str:
     """The file stem of a record, one per result:
     ``method[-variant]__backbone__pt-DATASET__eval-protocol-splitS__data__seedS[__cfg-P-E]
-    [__reported]`` (``pt-none`` without pretraining; several splits joined by ``-``;
-    ``__cfg-P-E`` names the pretraining and evaluation configs unless both are ``demo``)."""
+    [__reported][__IDENTITY]`` (``pt-none`` without pretraining; several splits joined by ``-``;
+    ``__cfg-P-E`` names the pretraining and evaluation configs unless both are ``demo``;
+    ``IDENTITY``: the first 10 characters of the record's ``identity``, the hash of everything
+    that decides its numbers (:func:`harness.identity.record_identity`), so runs that differ
+    only in an option or in their data never share an id)."""
     seeds = '-'.join(str(seed) for seed in record['seeds'])
     splits = '-'.join(record['eval']['splits'])
     pretrain = (record.get('pretrain') or {}).get('dataset', 'none')
@@ -40,6 +45,8 @@ def record_id(record: dict) -> str:
         text += '__cfg-' + '-'.join(Path(name).stem for name in configs)
     if record['source'] == 'reported':
         text += '__reported'
+    if record.get('identity'):
+        text += f"__{record['identity'][:10]}"
     return _UNSAFE.sub('-', text)
 
 
@@ -48,14 +55,30 @@ def dumps_record(record: dict) -> str:
     return json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + '\n'
 
 
-def write_record(record: dict, directory) -> Path:
-    """Validate ``record`` and write it atomically to ``directory/<record_id>.json``.
+def write_record(record: dict, directory) -> tuple[Path, str]:
+    """Validate ``record`` and write it to ``directory/<record_id>.json``, never replacing a
+    file: returns ``(path, state)``.
 
-    An existing file with the same id is replaced. Returns the path written.
+    ``state`` is ``'written'``; ``'unchanged'`` when that file already holds the same result
+    (the same metrics: a second run of the same settings, or two at once), which is then kept
+    as it is; or ``'beside'`` when it holds other metrics, the new record then going to the
+    first free ``<record_id>__N.json`` (N = 2, 3, ...). Each file is created exclusively and
+    atomically, so writers of one id at the same time cannot lose either result.
     """
     directory = Path(directory)
     validate_record(record, source=f'record for {directory}')
-    return atomic_write_text(directory / f'{record_id(record)}.json', dumps_record(record))
+    stem, text = record_id(record), dumps_record(record)
+    for number in itertools.count(1):
+        path = directory / (f'{stem}.json' if number == 1 else f'{stem}__{number}.json')
+        if exclusive_write_text(path, text):
+            return path, 'written' if number == 1 else 'beside'
+        try:
+            same = read_record(path).get('metrics') == record['metrics']
+        except RecordError:
+            same = False
+        if same:
+            return path, 'unchanged'
+    raise AssertionError('unreachable')
 
 
 def _reject_constant(name):

@@ -38,7 +38,8 @@ RENAMED_IN_V2 = {
 _SHA256_PATTERN = '^[0-9a-f]{64}$'
 _SHA256 = {'type': 'string', 'pattern': _SHA256_PATTERN}
 _SHA256_OR_NULL = {'type': ['string', 'null'], 'pattern': _SHA256_PATTERN}
-_NAME = {'type': 'string', 'minLength': 1}
+# a name is shown on one line (leaderboard cells, headings, file names): no control characters
+_NAME = {'type': 'string', 'minLength': 1, 'pattern': '^[^\\x00-\\x1f\\x7f]+$'}
 _DATA = {'enum': ['demo', 'real']}
 
 _COMPONENT = {
@@ -165,6 +166,8 @@ _PROVENANCE = {
                        'pattern': r'^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}'},
         'duration_s': {'type': 'number', 'minimum': 0},
         'command': {'type': 'string'},
+        # process-wide speed settings in effect (e.g. flush_denormal: denormal floats as zero)
+        'fast_paths': {'type': 'object', 'additionalProperties': {'type': 'boolean'}},
     },
 }
 
@@ -181,13 +184,16 @@ RECORD_SCHEMA: dict[str, Any] = {
         'method': _COMPONENT,
         'backbone': _COMPONENT,
         'eval': _EVAL,
-        'metrics': {'type': 'object', 'minProperties': 1, 'propertyNames': {'minLength': 1},
+        'metrics': {'type': 'object', 'minProperties': 1, 'propertyNames': _NAME,
                     'additionalProperties': _METRIC},
         'seeds': {'type': 'array', 'items': {'type': 'integer'}},
         'data': _DATA,
         'source': {'enum': ['reproduced', 'reported']},
         # a paper's named variant of a method (e.g. BraVe's modalities 'V/AF'), if any
-        'variant': {'type': 'string', 'minLength': 1},
+        'variant': _NAME,
+        # a reproduced record's identity: the hash of what decides its numbers (the settings,
+        # data, weights, seeds and code of its evaluations); its id ends with it
+        'identity': _SHA256,
     },
     'if': {'required': ['source'], 'properties': {'source': {'const': 'reported'}}},
     'then': {

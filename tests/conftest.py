@@ -8,6 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
+
+# the tests' own training steps flush denormals as every harness command does (harness.engine)
+torch.set_flush_denormal(True)
 
 REPO = Path(__file__).resolve().parent.parent
 

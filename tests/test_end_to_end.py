@@ -44,6 +44,7 @@ def test_brave_run_writes_a_valid_record_and_reuses_pretraining(harness_cli, sma
     assert record['eval']['weights']['loaded'] == record['eval']['weights']['total'] == 4
     assert {'torch', 'mmengine', 'mmcv', 'mmaction2'} <= set(record['provenance']['packages'])
     assert 'git_commit' in record['provenance']
+    assert record['provenance']['fast_paths'] == {'flush_denormal': True}
     assert record['pretrain']['dataset'] == 'kinetics400'  # the default demo pretraining set
     assert not (tmp_path / 'leaderboards' / 'README.md').exists()  # a run renders nothing
     # mmengine's environment dump is in the log file, not on the terminal
@@ -59,8 +60,10 @@ def test_brave_run_writes_a_valid_record_and_reuses_pretraining(harness_cli, sma
     assert record['pretrain']['schedule']['loop']['max_iters'] == 6
     assert record['pretrain']['provenance']['git_commit'] == record['provenance']['git_commit']
 
-    second = harness_cli(*args, check=True)
+    # another evaluation option: the pretraining is reused, the result is a record of its own
+    second = harness_cli(*args[:-1], 'eval.model.cls_head.dropout_ratio=0.4', check=True)
     assert 'pretraining reused from cache' in second.stdout
+    assert record_path(second.stdout) != record_path(first.stdout)
     again = read_record(record_path(second.stdout))
     assert again['pretrain']['reused'] is True
     # a reused pretraining keeps the provenance of the run that trained it

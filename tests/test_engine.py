@@ -87,3 +87,24 @@ def test_runners_built_within_one_second_keep_their_own_log_folders(tmp_path):
     shutil.rmtree(tmp_path / 'a')
     second.train()
     assert list((tmp_path / 'b').rglob('scalars.json'))
+
+
+def test_flush_denormals_zeroes_denormals_here_and_in_threads_started_later():
+    import threading
+
+    import torch
+
+    from harness.engine import denormals_flushed, flush_denormals
+
+    before = denormals_flushed()
+    try:
+        torch.set_flush_denormal(False)
+        assert denormals_flushed() is False  # 1e-40 survives: the check can fail
+        assert flush_denormals() is True
+        seen = []
+        thread = threading.Thread(target=lambda: seen.append(denormals_flushed()))
+        thread.start()
+        thread.join()
+        assert seen == [True]
+    finally:
+        torch.set_flush_denormal(before)

@@ -1,7 +1,8 @@
 """harness.io: readers see the old file or the new one, never a part; no temporary file stays."""
 import pytest
 
-from harness.io import atomic_torch_save, atomic_write_bytes, atomic_write_text
+from harness.io import (atomic_torch_save, atomic_write_bytes, atomic_write_text,
+                        exclusive_write_text)
 
 
 def test_write_text_creates_parents_and_replaces(tmp_path):
@@ -35,3 +36,24 @@ def test_torch_save_round_trips_and_a_failed_save_leaves_the_old_file(tmp_path):
         atomic_torch_save({'f': lambda: None}, path)  # a lambda does not pickle
     assert torch.load(path, weights_only=True)['w'].tolist() == [0, 1, 2]
     assert list(tmp_path.iterdir()) == [path]
+
+
+def test_written_files_get_the_users_permissions_not_0600(tmp_path):
+    import os
+
+    old = os.umask(0o027)
+    try:
+        atomic_write_text(tmp_path / 'a.txt', 'a')
+        exclusive_write_text(tmp_path / 'b.txt', 'b')
+    finally:
+        os.umask(old)
+    assert (tmp_path / 'a.txt').stat().st_mode & 0o777 == 0o640
+    assert (tmp_path / 'b.txt').stat().st_mode & 0o777 == 0o640
+
+
+def test_exclusive_write_creates_once_and_never_replaces(tmp_path):
+    path = tmp_path / 'sub' / 'r.json'
+    assert exclusive_write_text(path, 'first') is True
+    assert exclusive_write_text(path, 'second') is False
+    assert path.read_text() == 'first'
+    assert [p.name for p in path.parent.iterdir()] == ['r.json']  # no temporary file left

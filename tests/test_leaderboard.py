@@ -2,8 +2,12 @@
 
 import random
 
+import pytest
+
+from harness.errors import RecordError
 from harness.leaderboard import DEMO_TITLE, is_current, render, render_markdown
 from harness.results import dumps_record, read_record, record_id, write_record
+from harness.schema import validate_record
 from tests._records import as_schema_1, make_record, make_reported
 
 
@@ -216,3 +220,28 @@ def test_a_schema_1_record_renders_as_it_did_and_is_added_as_schema_2(tmp_path, 
     assert read_record(added) == current
     assert main(['leaderboard', 'render', '--records-dir', str(records_dir), '--output',
                  str(output), '--check']) == 0
+
+
+def test_names_citations_and_metrics_render_as_text_never_as_markup():
+    hostile = make_reported(
+        method__name='<script>alert(1)</script>', backbone__name='r50 | injected',
+        citation='See [here](javascript:alert(1)) <img src=x onerror=alert(1)>')
+    text = render_markdown([hostile])
+    assert '<script>' not in text and '<img' not in text and '](javascript' not in text
+    assert '&lt;script&gt;alert(1)&lt;/script&gt;' in text
+    assert 'r50 \\| injected' in text
+    row = next(line for line in text.splitlines() if 'script' in line)
+    header = next(line for line in text.splitlines() if line.startswith('| Method'))
+    assert row.count(' | ') == header.count(' | ')  # the escaped | ends no cell
+    assert '[here]\\(javascript:alert(1))' in text
+
+
+def test_a_line_break_in_a_name_is_rejected_and_never_adds_a_heading():
+    with pytest.raises(RecordError, match="field 'eval.name'"):
+        validate_record(make_record(eval__name='ucf101\n## fake heading'))
+    with pytest.raises(RecordError, match="field 'metrics"):
+        validate_record(make_record(metrics={'top1\n# x': {'value': 1.0,
+                                                            'higher_is_better': True}}))
+    # rendering (records are validated before, but render defends itself too)
+    text = render_markdown([make_record(eval__name='ucf101\n## fake heading')])
+    assert '\n## fake heading' not in text

@@ -86,20 +86,46 @@ def test_record_id_is_descriptive_and_filename_safe():
 def test_write_record_round_trips_and_leaves_no_temp_files(tmp_path):
     directory = tmp_path / 'records'  # created by write_record
     record = make_record()
-    path = write_record(record, directory)
-    assert path == directory / f'{record_id(record)}.json'
+    path, state = write_record(record, directory)
+    assert (path, state) == (directory / f'{record_id(record)}.json', 'written')
     assert read_record(path) == record
     text = path.read_text()
     assert text.endswith('}\n') and text == json.dumps(record, indent=2, sort_keys=True) + '\n'
     assert [p.name for p in directory.iterdir()] == [path.name]
 
 
-def test_write_record_overwrites_the_same_id(tmp_path):
-    first = write_record(make_record(), tmp_path)
-    second = write_record(make_record(metrics__top1__value=90.0), tmp_path)
-    assert first == second
-    assert read_record(second)['metrics']['top1']['value'] == 90.0
-    assert list(tmp_path.iterdir()) == [second]
+def test_the_identity_ends_the_id_so_different_settings_never_share_a_file(tmp_path):
+    k5, k20 = make_record(identity='a' * 64), make_record(identity='b' * 64)
+    assert record_id(k5) == record_id(make_record()) + '__aaaaaaaaaa'
+    assert write_record(k5, tmp_path)[1] == write_record(k20, tmp_path)[1] == 'written'
+    assert len(list(tmp_path.iterdir())) == 2
+    with pytest.raises(RecordError, match="field 'identity'"):
+        validate_record(make_record(identity='not a hash'))
+
+
+def test_write_record_never_replaces_another_result(tmp_path):
+    first, state = write_record(make_record(), tmp_path)
+    again = make_record(provenance__started_at='2031-01-01T00:00:00+00:00')
+    assert write_record(again, tmp_path) == (first, 'unchanged')  # same metrics: kept as it was
+    assert read_record(first) == make_record()
+    other, state = write_record(make_record(metrics__top1__value=90.0), tmp_path)
+    assert state == 'beside' and other.name == f'{record_id(make_record())}__2.json'
+    assert read_record(first)['metrics']['top1']['value'] != 90.0
+    assert write_record(make_record(metrics__top1__value=90.0), tmp_path) == (other, 'unchanged')
+    third, _ = write_record(make_record(metrics__top1__value=1.0), tmp_path)
+    assert third.name.endswith('__3.json') and len(list(tmp_path.iterdir())) == 3
+
+
+def test_concurrent_writers_of_one_id_keep_every_result(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    records = [make_record(metrics__top1__value=float(v)) for v in (1, 2, 1, 3, 2, 1)]
+    with ThreadPoolExecutor(6) as pool:
+        states = list(pool.map(lambda r: write_record(r, tmp_path)[1], records))
+    assert sorted(states) == ['beside', 'beside', 'unchanged', 'unchanged', 'unchanged',
+                              'written']
+    kept = sorted(read_record(p)['metrics']['top1']['value'] for p in tmp_path.iterdir())
+    assert kept == [1.0, 2.0, 3.0]
 
 
 def test_write_record_rejects_invalid_record_and_writes_nothing(tmp_path):
@@ -108,18 +134,14 @@ def test_write_record_rejects_invalid_record_and_writes_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_failed_write_keeps_old_file_and_removes_temp_file(tmp_path, monkeypatch):
-    path = write_record(make_record(), tmp_path)
-    before = path.read_text()
-
-    def broken_replace(src, dst):
+def test_failed_write_leaves_no_file_and_no_temp_file(tmp_path, monkeypatch):
+    def broken_fsync(fd):
         raise OSError('disk full')
 
-    monkeypatch.setattr('harness.io.os.replace', broken_replace)
+    monkeypatch.setattr('harness.io.os.fsync', broken_fsync)
     with pytest.raises(OSError):
         write_record(make_record(metrics__top1__value=1.0), tmp_path)
-    assert path.read_text() == before
-    assert list(tmp_path.iterdir()) == [path]
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_read_record_names_the_file_on_bad_json(tmp_path):

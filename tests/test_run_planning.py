@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.errors import DataError
+from harness.errors import DataError, HarnessError
 from harness.plugins import PluginManager
 from harness.run import RunOptions, plan_run
 from harness.run.jobs import check_disjoint, plan_jobs
@@ -259,3 +259,66 @@ def test_demo_data_trains_the_default_backbones_demo_standin_unless_one_is_named
     real = plan_run(pm, RunOptions(method='brave', eval='ucf101', data=str(root),
                                    pretrain_data='ucf101', work_dir=str(tmp_path / 'w')))
     assert real.backbone.info.name == 'r3d18'
+
+
+def test_check_writable_writes_a_probe_instead_of_trusting_os_access(tmp_path):
+    from harness.run.plan import check_writable
+
+    check_writable(tmp_path / 'new' / 'records', '--records-dir')  # creatable: fine
+    assert list(tmp_path.iterdir()) == []  # nothing created, no probe left
+    with pytest.raises(HarnessError, match=r'^--records-dir /proc/x cannot be written \(writing '
+                                           r'in /proc'):
+        check_writable(Path('/proc/x'), '--records-dir')  # os.access says yes to root here
+    (tmp_path / 'file').write_text('')
+    with pytest.raises(HarnessError, match='is a file, not a folder'):
+        check_writable(tmp_path / 'file' / 'sub', '--work-dir')
+
+
+def test_a_work_dir_that_is_a_file_is_named_as_the_work_dir(harness_cli, tmp_path):
+    (tmp_path / 'file').write_text('')
+    result = harness_cli('run', '--method', 'random', '--eval', 'ucf101', '--work-dir',
+                         str(tmp_path / 'file'))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith('harness: error: --work-dir ')
+
+
+def test_a_copy_of_a_test_video_under_another_root_is_found_by_content(tmp_path):
+    from harness.api import DatasetInfo
+    from harness.data.splits import DataItem
+
+    info = DatasetInfo('x', '', 'video', 'harness_videodata.videofolder')
+    (tmp_path / 'eval').mkdir()
+    (tmp_path / 'copy').mkdir()
+    (tmp_path / 'eval' / 'test.avi').write_bytes(b'frames of the test video')
+    (tmp_path / 'copy' / 'renamed.avi').write_bytes(b'frames of the test video')
+    (tmp_path / 'copy' / 'other.avi').write_bytes(b'frames of another video!')  # same size
+    evaluation = DataSource(info, tmp_path / 'eval', False)
+    pretrain = DataSource(info, tmp_path / 'copy', False)
+    tests = {'1': [DataItem('test.avi', 0)]}
+    with pytest.raises(DataError, match=r'holds 1 test videos of x split 1 \(e.g. test.avi, the '
+                                        r'same file or a copy of it\)'):
+        check_disjoint(pretrain, [DataItem('other.avi', -1), DataItem('renamed.avi', -1)],
+                       evaluation, tests)
+    check_disjoint(pretrain, [DataItem('other.avi', -1)], evaluation, tests)
+
+
+def test_the_evaluation_dataset_under_another_root_is_a_pretraining_set_of_its_own(work):
+    import shutil
+
+    pm = PluginManager()
+    same = plan_run(pm, RunOptions(method='brave', eval='ucf101', work_dir=str(work),
+                                   pretrain_data='ucf101'))
+    assert same.pretrains_per_split  # the evaluation set's own train lists
+    copy = work / 'ucf101-copy'
+    if not copy.exists():
+        shutil.copytree(same.eval_data.root, copy)
+    other = plan_run(pm, RunOptions(method='brave', eval='ucf101', work_dir=str(work),
+                                    pretrain_data=f'ucf101={copy}'))
+    assert other.pretrain_data.root == copy and not other.pretrains_per_split
+    jobs = plan_jobs(other, print)  # the copy's split-1 train list: no test video of split 1
+    assert jobs[0].pretraining.data['dataset'] == 'ucf101'
+    # evaluated on split 2, the copy's split-1 train list holds copies of split 2's test videos
+    split2 = plan_run(pm, RunOptions(method='brave', eval='ucf101', work_dir=str(work),
+                                     split='2', pretrain_data=f'ucf101={copy}'))
+    with pytest.raises(DataError, match='the same file or a copy of it'):
+        plan_jobs(split2, print)

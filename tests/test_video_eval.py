@@ -9,7 +9,7 @@ import statistics
 
 import pytest
 
-from harness.results import read_record
+from harness.results import read_record, record_id
 
 from tests.conftest import SMOKE_OPTIONS
 from tests.test_end_to_end import record_path
@@ -115,4 +115,5 @@ def test_several_seeds_are_one_record_with_each_seeds_value(harness_cli, small_d
     assert seed0['config_sha256'] != seed1['config_sha256']
     assert seed0['checkpoint_sha256'] != seed1['checkpoint_sha256']
     assert '(mean of seeds 0: ' in result.stdout
-    assert record_path(result.stdout).name.endswith('__seed0-1.json')
+    assert record_path(result.stdout).name == f"{record_id(record)}.json"
+    assert f"__seed0-1__{record['identity'][:10]}." in record_path(result.stdout).name

@@ -6,6 +6,7 @@ Kinetics-400, ...) come from plugins through ``harness_register_datasets`` (see
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 from harness.errors import DataError
@@ -38,6 +39,21 @@ def resolve_data_root(data: str, dataset, work_dir: str | Path, *, option: str =
 def list_sha256(items) -> str:
     """sha256 of the sorted ``path label`` lines of ``items``: the identity of a file list."""
     lines = sorted(f'{item.path} {item.label}\n' for item in items)
+    return hashlib.sha256(''.join(lines).encode()).hexdigest()
+
+
+def files_sha256(root: Path, items) -> str:
+    """sha256 of the sorted ``path label size`` lines of ``items`` under ``root``: the identity
+    of a set of files on disk. It follows the data when the folder moves, and tells apart two
+    folders of the same layout and names holding other files (their sizes differ) without
+    reading them. A missing file counts with size -1."""
+    def size(item) -> int:
+        try:
+            return os.stat(Path(root) / item.path).st_size
+        except OSError:
+            return -1
+
+    lines = sorted(f'{item.path} {item.label} {size(item)}\n' for item in items)
     return hashlib.sha256(''.join(lines).encode()).hexdigest()
 
 

@@ -4,7 +4,9 @@ prepares each evaluation (its merged config checked), before anything is trained
 
 A :class:`Job` is one (seed, split) evaluation: the split as read (unreadable items removed and
 counted), the pretraining it uses (None for a method that does not pretrain; shared by the jobs
-that use the same one), the request, and the prepared evaluation.
+that use the same one), the request, the prepared evaluation and its key
+(:func:`evaluation_key`), which names the evaluation's folder: a ``--resume`` finds there only an
+evaluation made with the same settings.
 """
 from __future__ import annotations
 
@@ -50,6 +52,7 @@ class Job:
     request: EvalRequest
     protocol: Protocol
     prepared: Prepared
+    key: str = ''
 
 
 def readable(plan: RunPlan, source: DataSource, items: Sequence[Any], what: str, log: Log
@@ -85,27 +88,58 @@ def eval_split(plan: RunPlan, name: str, log: Log) -> EvalSplit:
     return EvalSplit(split, {'missing': split.missing, 'unreadable': bad})
 
 
+def file_sizes(root: Path, items: Sequence[Any]) -> dict[str, int]:
+    """``{item path: size in bytes}`` of the items on disk (missing ones left out)."""
+    sizes = {}
+    for item in items:
+        try:
+            sizes[item.path] = os.stat(root / item.path).st_size
+        except OSError:
+            continue
+    return sizes
+
+
 def check_disjoint(pretrain: DataSource, items: Sequence[Any], evaluation: DataSource,
                    tests: Mapping[str, Sequence[Any]]) -> None:
-    """No pretraining item may be a test item of an evaluated split (same file on disk)."""
+    """No pretraining item may be a test item of an evaluated split: the same file (by its
+    resolved path) or a copy of it anywhere (the same size and content, compared only for
+    files whose sizes match, so a large set is stat-ed, not read)."""
+    from harness.config import file_sha256
     from harness.data.readable import NOUNS
 
-    pretrain_files = {os.path.realpath(pretrain.root / item.path) for item in items}
+    pretrain_sizes = file_sizes(pretrain.root, items)
+    pretrain_files = {os.path.realpath(pretrain.root / path) for path in pretrain_sizes}
+    by_size: dict[int, list[str]] = {}
+    for path, size in pretrain_sizes.items():
+        by_size.setdefault(size, []).append(path)
+    hashes: dict[str, str] = {}
+
+    def digest(path: Path) -> str:
+        key = os.path.realpath(path)
+        if key not in hashes:
+            hashes[key] = file_sha256(path)
+        return hashes[key]
+
     for split, test in tests.items():
-        shared = sorted(item.path for item in test
-                        if os.path.realpath(evaluation.root / item.path) in pretrain_files)
+        shared = []
+        for path, size in sorted(file_sizes(evaluation.root, test).items()):
+            target = evaluation.root / path
+            if os.path.realpath(target) in pretrain_files or (size > 0 and any(
+                    digest(pretrain.root / other) == digest(target)
+                    for other in by_size.get(size, ()))):
+                shared.append(path)
         if shared:
-            raise DataError(f'the pretraining set ({pretrain.name}) holds {len(shared)} test '
-                            f'{NOUNS[evaluation.dataset.modality]} of {evaluation.name} split '
-                            f'{split} (e.g. {shared[0]}); '
-                            'pretrain on a set without them')
+            raise DataError(f'the pretraining set ({pretrain.name}, {pretrain.root}) holds '
+                            f'{len(shared)} test {NOUNS[evaluation.dataset.modality]} of '
+                            f'{evaluation.name} split {split} (e.g. {shared[0]}, the same file '
+                            'or a copy of it); pretrain on a set without them')
 
 
 def pretraining_set(plan: RunPlan, split: EvalSplit, tests: Mapping[str, Sequence[Any]],
                     log: Log) -> tuple[list[Any], dict[str, Any]]:
     """The items (videos or images) the method pretrains on for evaluated split ``split``, and
-    their identity for the record: dataset, data, split used, number of items, file-list
-    sha256, items left out. ``tests``: the test items of every evaluated split."""
+    their identity for the record: dataset, data, split used, number of items, the sha256 of
+    their files with sizes (:func:`harness.data.files_sha256`), items left out. ``tests``: the test items of every evaluated split."""
     from harness.data.readable import NOUNS
 
     source = plan.pretrain_data
@@ -127,7 +161,8 @@ def pretraining_set(plan: RunPlan, split: EvalSplit, tests: Mapping[str, Sequenc
         raise DataError(f'the pretraining set {source.name} at {source.root} has no readable '
                         f'training {NOUNS[source.dataset.modality]}')
     identity = {'dataset': source.name, 'data': source.label, 'split': used,
-                'num_items': len(items), 'files_sha256': datasets.list_sha256(items)}
+                'num_items': len(items),
+                'files_sha256': datasets.files_sha256(source.root, items)}
     if skipped is not None:
         identity['skipped_items'] = skipped
     return items, identity
@@ -167,6 +202,8 @@ def plan_pretraining_job(plan: RunPlan, items: Sequence[Any], identity: Mapping[
 
 def eval_request(plan: RunPlan, pretraining: PretrainJob | None, split: Any, seed: int
                  ) -> EvalRequest:
+    """The request of one evaluation; its folder (under the run's ``eval/``) is named by what
+    it evaluates and ends with its :func:`evaluation_key` (see :func:`keyed`)."""
     _, eval_options = split_cfg_options(plan.cfg_options)
     tag = pretraining.key[:12] if pretraining else 'random'
     work_dir = (plan.work_dir / 'eval' /
@@ -181,6 +218,38 @@ def eval_request(plan: RunPlan, pretraining: PretrainJob | None, split: Any, see
         launcher=plan.launcher, cfg_options=eval_options,
         imports=tuple(plan.backbone.info.imports), data_split=split,
         cache_dir=plan.work_dir / 'features', lists_dir=plan.work_dir / 'lists', amp=plan.amp)
+
+
+def evaluation_key(plan: RunPlan, pretraining: PretrainJob | None, request: EvalRequest,
+                   protocol: Protocol) -> str:
+    """The key of one evaluation (:func:`harness.identity.evaluation_key`): its config as
+    loaded with the request's seed and ``--cfg-options``, the protocol, backbone, method,
+    pretraining, the evaluated data (dataset, split, its files with their sizes), the precision
+    and the code that evaluates (the protocol's plugin and the config's imports)."""
+    from harness.config import config_sha256, load_eval_config
+    from harness.identity import evaluation_key as key, source_sha256
+
+    cfg = load_eval_config(request)
+    split = request.data_split
+    modules = [type(protocol).__module__, *request.imports,
+               *cfg.get('custom_imports', {}).get('imports', [])]
+    info = plan.backbone.info
+    return key(config_sha256=config_sha256(cfg),
+               protocol={'evaluator': plan.evaluator.info.name, 'name': plan.protocol.name,
+                         'version': plan.protocol.version},
+               backbone=f'{info.name}:{info.cut_from or ""}:{info.out_stage or ""}',
+               method=f'{plan.method.info.name}:{plan.reference_variant or ""}',
+               pretraining=pretraining.key if pretraining else None,
+               data={'dataset': plan.eval_data.name, 'split': split.name,
+                     'train': datasets.files_sha256(request.data_root, split.train),
+                     'test': datasets.files_sha256(request.data_root, split.test)},
+               seed=request.seed, amp=request.amp, sources=source_sha256(modules))
+
+
+def keyed(request: EvalRequest, key: str) -> EvalRequest:
+    """``request`` with its folder named by ``key`` as well (its first 8 characters)."""
+    return replace(request, work_dir=request.work_dir.with_name(
+        f'{request.work_dir.name}_{key[:8]}'))
 
 
 def plan_jobs(plan: RunPlan, log: Log) -> list[Job]:
@@ -210,7 +279,9 @@ def plan_jobs(plan: RunPlan, log: Log) -> list[Job]:
                         plan, *sets[scope], pretrain_seed)
                 pretraining = pretrainings[pretrain_seed, scope]
             request = eval_request(plan, pretraining, split.split, seed)
+            key = evaluation_key(plan, pretraining, request, protocol)
+            request = keyed(request, key)
             prepared = protocol.prepare(request)
             check_config(prepared.cfg, 'evaluation config')
-            jobs.append(Job(seed, split, pretraining, request, protocol, prepared))
+            jobs.append(Job(seed, split, pretraining, request, protocol, prepared, key))
     return jobs

@@ -7,7 +7,7 @@ evaluated split.
 """
 from __future__ import annotations
 
-import os
+import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
@@ -110,9 +110,12 @@ class RunPlan:
 
     @property
     def pretrains_per_split(self) -> bool:
-        """Whether each evaluated split pretrains on its own train list (the pretraining set
-        is the evaluation dataset)."""
-        return self.pretrain_data is not None and self.pretrain_data.name == self.eval_data.name
+        """Whether each evaluated split pretrains on its own train list: the pretraining set is
+        the evaluation data itself (the same dataset at the same root). The same dataset at
+        another root (``--pretrain-data ucf101=/other/copy``) is a pretraining set of its own,
+        read in its own layout."""
+        return (self.pretrain_data is not None and self.pretrain_data.name == self.eval_data.name
+                and self.pretrain_data.root.resolve() == self.eval_data.root.resolve())
 
     @property
     def data_label(self) -> str:
@@ -174,8 +177,8 @@ def plan_run(pm: PluginManager, options: RunOptions) -> RunPlan:
     work_dir = Path(options.work_dir).expanduser().resolve()
     records_dir = Path(options.records_dir).expanduser().resolve() if options.records_dir \
         else work_dir / 'records'
+    check_writable(work_dir, '--work-dir')  # first: the default records folder is in it
     check_writable(records_dir, '--records-dir')
-    check_writable(work_dir, '--work-dir')
     eval_dataset = pm.get('dataset', evaluator.info.dataset).info
     eval_data = data_source(eval_dataset, options.data, work_dir, '--data')
     eval_data.read_split(splits[0])  # a root without the layout fails here, not after pretraining
@@ -238,15 +241,24 @@ def check_amp(amp: str | None) -> None:
 
 def check_writable(directory: Path, option: str) -> None:
     """``directory`` exists and is writable, or can be created: checked before any work, so a
-    result is never lost at the end of a long run. Creates nothing."""
+    result is never lost at the end of a long run. Checked by writing and removing a file in
+    it (or in the nearest folder above it that exists), which ``os.access`` cannot stand for
+    (root passes it on read-only and virtual file systems); leaves nothing behind."""
     probe = directory
     while not probe.exists():
         if probe.parent == probe:
             break
         probe = probe.parent
-    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
-        raise HarnessError(f'{option} {directory} cannot be written ({probe} is not a writable '
+    if not probe.is_dir():
+        raise HarnessError(f'{option} {directory} cannot be written ({probe} is a file, not a '
                            'folder); choose a folder you can write to')
+    try:
+        with tempfile.TemporaryFile(dir=probe, prefix='.harness-probe-') as handle:
+            handle.write(b'probe')
+            handle.flush()
+    except OSError as exc:
+        raise HarnessError(f'{option} {directory} cannot be written (writing in {probe}: '
+                           f'{exc.strerror or exc}); choose a folder you can write to') from exc
 
 
 def data_source(dataset: DatasetInfo, data: str, work_dir: Path, option: str) -> DataSource:

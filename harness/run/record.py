@@ -5,10 +5,12 @@ from __future__ import annotations
 import statistics
 import sys
 from dataclasses import replace
-from typing import Any, Mapping, Sequence
+from typing import Any, Collection, Mapping, Sequence
 
 import harness
 from harness.api import EvalResult
+from harness.engine import denormals_flushed
+from harness.identity import record_identity
 from harness.plugins import Registered
 from harness.pretrain import Pretrained, PretrainJob
 from harness.provenance import device_name, git_commit, package_versions
@@ -52,9 +54,11 @@ def combine_runs(runs: Mapping[tuple[int, str], EvalResult]) -> EvalResult:
 
 
 def build_record(plan: RunPlan, jobs: Sequence[Job], finished: Mapping[str, Pretrained],
-                 result: EvalResult, *, started_at: str, duration_s: float) -> dict[str, Any]:
+                 result: EvalResult, *, reused: Collection[str] = (), started_at: str,
+                 duration_s: float) -> dict[str, Any]:
     """The result record (validated when written) of the run's ``jobs``, their ``finished``
-    pretrainings (key -> :class:`Pretrained`) and their combined ``result``."""
+    pretrainings (key -> :class:`Pretrained`; ``reused``: the keys of those found finished)
+    and their combined ``result``."""
     commit, dirty = git_commit()
 
     def component(entry: Registered) -> dict[str, str]:
@@ -66,10 +70,11 @@ def build_record(plan: RunPlan, jobs: Sequence[Job], finished: Mapping[str, Pret
                                  if e.plugin.distribution}))
     return {
         'schema_version': SCHEMA_VERSION,
+        'identity': record_identity(job.key for job in jobs),
         'method': component(plan.method),
         **({'variant': plan.reference_variant} if plan.reference_variant else {}),
         'backbone': backbone_entry(component(plan.backbone), plan.backbone.info),
-        'pretrain': pretrain_record(jobs, finished),
+        'pretrain': pretrain_record(jobs, finished, reused),
         'eval': {'name': plan.evaluator.info.name, 'protocol': plan.protocol.name,
                  'protocol_version': plan.protocol.version, 'config': plan.eval_config[0],
                  'splits': result.splits, 'clips': result.clips, 'crops': result.crops,
@@ -86,7 +91,8 @@ def build_record(plan: RunPlan, jobs: Sequence[Job], finished: Mapping[str, Pret
         'provenance': {'harness_version': harness.__version__, 'git_commit': commit,
                        'git_dirty': dirty, 'packages': package_versions(plugin_dists),
                        'device': device_name(), 'started_at': started_at,
-                       'duration_s': round(duration_s, 1), 'command': ' '.join(sys.argv)},
+                       'duration_s': round(duration_s, 1), 'command': ' '.join(sys.argv),
+                       'fast_paths': {'flush_denormal': denormals_flushed()}},
     }
 
 
@@ -99,8 +105,8 @@ def backbone_entry(entry: dict[str, str], info) -> dict[str, str]:
     return entry
 
 
-def pretrain_record(jobs: Sequence[Job], finished: Mapping[str, Pretrained]
-                    ) -> dict[str, Any] | None:
+def pretrain_record(jobs: Sequence[Job], finished: Mapping[str, Pretrained],
+                    reused: Collection[str] = ()) -> dict[str, Any] | None:
     """The record's ``pretrain``: the one pretraining every job used; with several, the first
     plus all of them, so that each number's weights stay identified: ``per_split`` (split ->
     block) for one seed, else ``per_seed`` (seed -> split -> block)."""
@@ -110,7 +116,7 @@ def pretrain_record(jobs: Sequence[Job], finished: Mapping[str, Pretrained]
             distinct.setdefault(job.pretraining.key, (job.seed, job.pretraining))
     if not distinct:
         return None
-    blocks = [(str(seed), pretrain_block(finished[work.key], work))
+    blocks = [(str(seed), pretrain_block(finished[work.key], work, work.key in reused))
               for seed, work in distinct.values()]
     record = dict(blocks[0][1])
     if len(blocks) == 1:
@@ -127,13 +133,14 @@ def pretrain_record(jobs: Sequence[Job], finished: Mapping[str, Pretrained]
     return record
 
 
-def pretrain_block(result: Pretrained, job: PretrainJob) -> dict[str, Any]:
+def pretrain_block(result: Pretrained, job: PretrainJob, reused: bool) -> dict[str, Any]:
     """The record's account of one pretraining: the data it read, its settings, its identity,
-    and the provenance of the run that trained it (a reused one keeps its own)."""
+    whether this run found it finished (``reused``), and the provenance of the run that
+    trained it (a reused one keeps its own)."""
     return dict(job.data, epochs=result.epochs, iters=result.iters, key=result.key,
                 config_sha256=result.config_sha256, checkpoint_sha256=result.checkpoint_sha256,
                 sources=result.sources, versions=result.versions,
-                reused=job.finished is not None, untrained=result.untrained,
+                reused=reused, untrained=result.untrained,
                 provenance=result.provenance)
 
 
