@@ -145,13 +145,21 @@ def build_pretrain_config(config: Path, backbone: BackboneInfo, *, data_root: Pa
     return cfg
 
 
+#: Keys of the pretraining data's identity that only count what was left out: the items
+#: themselves are identified by ``files_sha256``, so these stay out of the cache key (they are
+#: recorded). A pretraining is then the same whichever evaluation asks for it.
+BOOKKEEPING_KEYS = ('skipped_items',)
+
+
 def config_data_identity(identity: Mapping[str, Any]) -> dict[str, Any]:
-    """The pretraining data's identity as the merged config's ``pretrain_data`` holds it: with
-    the key names of record schema 1 (``num_videos``, ``skipped_videos``). That config's hash
-    is part of the pretraining cache key, so keeping these names when the record's were renamed
-    (schema 2) keeps every finished pretraining reusable."""
+    """The pretraining data's identity as the merged config's ``pretrain_data`` holds it: what
+    decides the items trained on (not :data:`BOOKKEEPING_KEYS`), with the key names of record
+    schema 1 (``num_videos``). That config's hash is part of the pretraining cache key, so
+    keeping these names when the record's were renamed (schema 2) keeps every finished
+    pretraining reusable."""
     old_names = {new: old for old, new in RENAMED_IN_V2['pretrain'].items()}
-    return {old_names.get(key, key): value for key, value in identity.items()}
+    return {old_names.get(key, key): value for key, value in identity.items()
+            if key not in BOOKKEEPING_KEYS}
 
 
 def pretrain_dir(work_root: Path, method: str, backbone: str, key: str) -> Path:

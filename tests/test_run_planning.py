@@ -322,3 +322,16 @@ def test_the_evaluation_dataset_under_another_root_is_a_pretraining_set_of_its_o
                                      split='2', pretrain_data=f'ucf101={copy}'))
     with pytest.raises(DataError, match='the same file or a copy of it'):
         plan_jobs(split2, print)
+
+
+def test_one_pretraining_serves_every_evaluator_that_asks_for_it(work):
+    # kNN pretrains on the evaluation set's own train list, voc07 and nyuv2 on the demo
+    # ImageNet as a separate set (which also counts what it left out): the same images, so the
+    # same pretraining, trained once
+    pm = PluginManager()
+    keys = set()
+    for evaluator, protocol in [('imagenet', 'knn'), ('voc07', None), ('nyuv2', 'normals')]:
+        plan = plan_run(pm, RunOptions(method='simclr', eval=evaluator, protocol=protocol,
+                                       work_dir=str(work)))
+        keys |= {job.pretraining.key for job in plan_jobs(plan, print)}
+    assert len(keys) == 1
