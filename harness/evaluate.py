@@ -6,6 +6,12 @@ A protocol is a class that a :class:`~harness.api.ProtocolInfo` names (``impleme
 - ``prepare(request) -> Prepared``: the merged config the evaluation runs (what ``--dry-run``
   prints and what the runner checks, before anything is trained) and what the run reads besides
   it (files written once before it starts);
+- ``check(prepared)``: called by the planner right after ``prepare``, before anything is
+  trained: raises a one-line ConfigError for a value the run would reject. It checks the config
+  as mmengine would (:func:`harness.checks.check_config`), the protocol's own keys against what
+  the protocol declares in :attr:`Protocol.keys` (dotted key -> :class:`harness.checks.Key`:
+  ``{'knn.k': integer(1)}``), and a Runner protocol's model by building it once
+  (:func:`harness.checks.check_model_builds`);
 - ``run(request, prepared, log) -> EvalResult``.
 
 Plugins derive from one of the two kinds and only describe and fill:
@@ -80,6 +86,17 @@ class Features:
     weights: dict | None
 
 
+def _feature_keys() -> dict[str, Any]:
+    from harness.checks import integer, registered, transform_list
+
+    return {'feature_pipeline': transform_list(), 'data_preprocessor': registered('model'),
+            'feature_loader.batch_size': integer(1), 'feature_loader.num_workers': integer(0)}
+
+
+#: The keys :func:`harness.features.extract` reads from a feature protocol's config.
+FEATURE_KEYS: Mapping[str, Any] = _feature_keys()
+
+
 class Protocol:
     """What both kinds share: how metrics are labelled and how a result is assembled.
 
@@ -89,9 +106,22 @@ class Protocol:
 
     units: Mapping[str, str] | None = None
     higher_is_better: Mapping[str, bool] | None = None
+    #: What the protocol's own keys of the prepared config may hold: dotted key ->
+    #: :class:`harness.checks.Key` (made by :func:`harness.checks.integer`, ``number``,
+    #: ``one_of``, ...; plugins import them from ``harness.api``); checked by :meth:`check`
+    #: during planning.
+    keys: Mapping[str, Any] = {}
 
     def prepare(self, request: EvalRequest) -> Prepared:
         raise NotImplementedError
+
+    def check(self, prepared: Prepared) -> None:
+        """Raise a one-line ConfigError ('evaluation config: key=value: ...') for a value of the
+        prepared config that the run would reject: what mmengine rejects and what :attr:`keys`
+        does not allow. The planner calls it before anything is trained."""
+        from harness.checks import check_config
+
+        check_config(prepared.cfg, 'evaluation config', keys=self.keys)
 
     def run(self, request: EvalRequest, prepared: Prepared, log: Log) -> EvalResult:
         raise NotImplementedError
@@ -137,6 +167,22 @@ class RunnerProtocol(Protocol):
         ``harness.SSLPretrained`` left on ``model.backbone``."""
         return getattr(model.backbone, 'weight_load_report', None)
 
+    def model_to_check(self, cfg: Any) -> Mapping | None:
+        """The model config :meth:`check` builds once to find what its constructors reject:
+        by default the config's ``model``; a protocol whose model reads a file written only
+        when the run starts returns a copy without that (None: not built)."""
+        return cfg.get('model')
+
+    def check(self, prepared: Prepared) -> None:
+        """:meth:`Protocol.check`, then the model built once
+        (:func:`harness.checks.check_model_builds`)."""
+        from harness.checks import check_model_builds
+
+        super().check(prepared)
+        model = self.model_to_check(prepared.cfg)
+        if model is not None:
+            check_model_builds(prepared.cfg, 'evaluation config', model)
+
     def prepare(self, request: EvalRequest) -> Prepared:
         from mmengine.config import Config
 
@@ -178,7 +224,10 @@ class RunnerProtocol(Protocol):
 class FeatureProtocol(Protocol):
     """A protocol scored on frozen features (see the module doc). Subclasses implement
     :meth:`score`; its config names the sampling (``feature_pipeline``, ``feature_loader``,
-    ``data_preprocessor``) unless :meth:`features` is overridden."""
+    ``data_preprocessor``) unless :meth:`features` is overridden (then it declares its own
+    :attr:`keys` in place of :data:`FEATURE_KEYS`)."""
+
+    keys: Mapping[str, Any] = FEATURE_KEYS
 
     def score(self, features: Features, cfg: Any, request: EvalRequest, log: Log
               ) -> dict[str, float]:
@@ -241,9 +290,7 @@ def protocol_for(info: ProtocolInfo) -> Protocol:
 
 def evaluate(request: EvalRequest, log: Log = print) -> EvalResult:
     """One evaluation as the runner runs it: prepared, its config checked, run."""
-    from harness.checks import check_config
-
     protocol = protocol_for(request.protocol)
     prepared = protocol.prepare(request)
-    check_config(prepared.cfg, 'evaluation config')
+    protocol.check(prepared)
     return protocol.run(request, prepared, log)

@@ -46,8 +46,9 @@ def request_for(tmp_path: Path, implementation: str) -> EvalRequest:
         (tmp_path / item.path).write_bytes(item.path.encode())
     split = SimpleNamespace(train=tuple(items[:4]), test=tuple(items[4:]), classes=('a', 'b'))
     config = tmp_path / 'feature_protocol.py'
-    config.write_text("feature_pipeline = [dict(type='LoadImageFromFile')]\n"
-                      "data_preprocessor = dict(type='ImgDataPreprocessor')\n")
+    config.write_text("feature_pipeline = [dict(type='mmcv.LoadImageFromFile')]\n"
+                      "data_preprocessor = dict(type='ImgDataPreprocessor')\n"
+                      "feature_loader = dict(batch_size=2, num_workers=0)\n")
     return EvalRequest(
         protocol=ProtocolInfo('nearest', '1', '', implementation=implementation),
         backbone=BackboneInfo('tiny', '', 'image', {'type': 'harness.Tiny'}, 2),
