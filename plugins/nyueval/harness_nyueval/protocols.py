@@ -17,7 +17,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from harness.api import EvalRequest, ConfigError, DataError, Filled, RunnerProtocol
+from harness.api import (EvalRequest, ConfigError, DataError, Filled, RunnerProtocol, boolean,
+                         integer, integer_list, number, one_of)
 from harness_nyueval import depth, normals
 
 #: protocol -> the tasks its configs may name, and the item field holding its targets
@@ -49,6 +50,20 @@ class DenseProtocol(RunnerProtocol):
 
     kind = ''
     module: Any = None
+    #: the model's own keys (the rest of the model is built once during planning)
+    keys = {'model.freeze_backbone': boolean(required=False),
+            'model.norm_eval': boolean(required=False),
+            'model.output_stride': one_of(8, 16, required=False),
+            'model.head.channels': integer(1, required=False),
+            'model.head.pool_scales': integer_list(1, required=False),
+            'model.head.dropout': number(at_least=0, below=1, required=False)}
+
+    def model_to_check(self, cfg: Any) -> Mapping | None:
+        """The model with a stand-in codebook: the real one is written when the run starts."""
+        model = cfg.get('model')
+        if isinstance(model, Mapping) and isinstance(model.get('codebook'), str):
+            model = dict(model, codebook=np.eye(CODEBOOK_SIZE, 3, dtype=np.float32).tolist())
+        return model
 
     def fill(self, cfg: dict, request: EvalRequest) -> Filled:
         from harness_nyudata import nyuv2
