@@ -132,16 +132,21 @@ class Protocol:
 
     def result(self, request: EvalRequest, prepared: Prepared, scores: Mapping[str, float],
                weights: dict | None, sha: str) -> EvalResult:
+        """The result; its ``settings``: the config's summary, what the split's reader left
+        out (``dropped``, :func:`dropped`) and the protocol's own settings."""
         from harness.config import summarize
 
         clips, crops = self.views(prepared.cfg)
         units = {name: '%' for name in scores} if self.units is None else dict(self.units)
         better = dict(self.higher_is_better or {})
+        left_out = dropped(request, prepared)
         return EvalResult(metrics=dict(scores),
                           higher_is_better={name: better.get(name, True) for name in scores},
                           units=units, splits=[request.split], clips=clips, crops=crops,
                           config_sha256=sha, weights=weights,
-                          settings={**summarize(prepared.cfg), **prepared.filled.settings})
+                          settings={**summarize(prepared.cfg),
+                                    **({'dropped': left_out} if left_out else {}),
+                                    **prepared.filled.settings})
 
 
 class RunnerProtocol(Protocol):
@@ -212,6 +217,7 @@ class RunnerProtocol(Protocol):
         sha = config_sha256(cfg)  # before the Runner adds its own keys
         write_files(prepared.filled.files)
         runner = build_runner(copy.deepcopy(cfg))
+        log_dropped(request, prepared, log)
         note = f': {prepared.filled.note}' if prepared.filled.note else ''
         log(f'{request.dataset.name}/{request.protocol.name}{note}; log: {runner.log_dir}')
         runner.train()
@@ -252,10 +258,31 @@ class FeatureProtocol(Protocol):
     def run(self, request: EvalRequest, prepared: Prepared, log: Log) -> EvalResult:
         from harness.config import config_sha256
 
+        log_dropped(request, prepared, log)
         features = self.features(request, prepared.cfg, log)
         scores = self.score(features, prepared.cfg, request, log)
         return self.result(request, prepared, scores, features.weights,
                            config_sha256(prepared.cfg))
+
+
+def dropped(request: EvalRequest, prepared: Prepared) -> dict[str, int]:
+    """What the reader of the evaluated data left out besides missing files, by reason (the
+    split's ``dropped``: a detection set's invalid boxes, an image folder's empty class
+    folders), or the protocol's own count where it reads more than the split (its settings'
+    ``dropped``, e.g. VOC2012 beside VOC2007); {} when the reader counts nothing."""
+    own = prepared.filled.settings.get('dropped')
+    if own is not None:
+        return dict(own)
+    return dict(getattr(request.read_split(), 'dropped', None) or {})
+
+
+def log_dropped(request: EvalRequest, prepared: Prepared, log: Log) -> None:
+    """One warning line when the reader left anything out (:func:`dropped`)."""
+    left_out = {reason: n for reason, n in dropped(request, prepared).items() if n}
+    if left_out:
+        log(f'warning: {request.dataset.name} split {request.split}: left out '
+            + ', '.join(f"{n} {reason.replace('_', ' ')}" for reason, n in left_out.items())
+            + ' (counted in the record: eval.settings.dropped)')
 
 
 def write_files(files: Mapping[Path, Any]) -> None:
