@@ -189,6 +189,7 @@ def plan_jobs(plan: RunPlan, log: Log) -> list[Job]:
     is the evaluation dataset, else one for all the splits of a seed (of
     ``plan.pretrain_seed`` when that is set); each evaluation config is built and checked
     once."""
+    from harness.checks import check_config
 
     splits = {name: eval_split(plan, name, log) for name in plan.splits}
     tests = {name: split.split.test for name, split in splits.items()}
