@@ -282,7 +282,7 @@ def log_dropped(request: EvalRequest, prepared: Prepared, log: Log) -> None:
     if left_out:
         log(f'warning: {request.dataset.name} split {request.split}: left out '
             + ', '.join(f"{n} {reason.replace('_', ' ')}" for reason, n in left_out.items())
-            + ' (counted in the record: eval.settings.dropped)')
+            + ' (counted in the record: eval.dropped)')
 
 
 def write_files(files: Mapping[Path, Any]) -> None:

@@ -115,7 +115,7 @@ def test_what_a_reader_drops_is_logged_and_recorded_by_any_protocol(tmp_path):
     lines = []
     log_dropped(request, prepared, lines.append)
     assert lines == ['warning: imagenet split val: left out 2 empty class (counted in the '
-                     'record: eval.settings.dropped)']
+                     'record: eval.dropped)']
     own = Prepared(Config({}), Filled(settings={'dropped': {'invalid_box': 0}}))
     assert dropped(request, own) == {'invalid_box': 0}
     lines.clear()

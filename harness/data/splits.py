@@ -20,7 +20,7 @@ class Split:
     """One official train/test split; ``missing`` counts list entries without their file;
     ``dropped``: what else the reader left out, by reason (a detection set's boxes, an image
     folder's empty class folders), which an evaluation states in its record
-    (``eval.settings.dropped``) and its log."""
+    (``eval.dropped``) and its log."""
 
     name: str
     classes: tuple[str, ...]

@@ -13,7 +13,7 @@ Every target the run reads, train and test, is checked when the evaluation is pr
 anything is trained; headers only, :func:`harness_nyudata.nyuv2.target_problem`): an image
 whose target would stop the run (a normals file without ``depthValid``, a depth PNG of another
 size than its image) is left out and counted, per side, in the record's
-``eval.settings.skipped_targets`` and in the log line of the evaluation.
+``eval.skipped_targets`` and in the log line of the evaluation.
 """
 from __future__ import annotations
 
