@@ -417,7 +417,11 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     # files written whole or not at all
     'harness.io': ('atomic_write_text', 'atomic_write_bytes'),
     # the evaluation engine's two kinds of protocol and what they exchange
-    'harness.evaluate': ('RunnerProtocol', 'FeatureProtocol', 'Filled', 'Features', 'top_ks'),
+    'harness.evaluate': ('RunnerProtocol', 'FeatureProtocol', 'Filled', 'Features', 'top_ks',
+                         'FEATURE_KEYS'),
+    # what a protocol's own config keys may hold (its ``keys``, checked before training)
+    'harness.checks': ('Key', 'integer', 'number', 'boolean', 'one_of', 'integer_list',
+                       'transform_list', 'registered'),
     'harness.features': ('frozen_backbone', 'weight_report'),
     'harness.weights': ('merge_load_reports',),
     'harness.engine': ('main_process_first',),

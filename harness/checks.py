@@ -37,7 +37,18 @@ What :func:`check_config` checks (what is there; absent keys are mmengine's defa
   ``weight_decay`` and ``momentum`` numbers >= 0;
 - ``param_scheduler`` types (PARAM_SCHEDULERS), ``begin`` >= 0 < ``end``, ``T_max`` > 0;
 - ``default_hooks``/``custom_hooks`` (HOOKS), ``val_evaluator``/``test_evaluator`` (METRICS,
-  EVALUATOR), ``log_processor``, ``visualizer`` and its ``vis_backends``, ``model_wrapper_cfg``.
+  EVALUATOR), ``log_processor``, ``visualizer`` and its ``vis_backends``, ``model_wrapper_cfg``;
+- the sections the Runner builds from dicts (``model``, ``train_cfg``, ``*_dataloader``,
+  ``optim_wrapper``, ...) are dicts (or None), ``param_scheduler`` a dict or a list of dicts;
+  ``randomness.seed`` a seed numpy takes (:data:`SEED_MAX`); a scheduler without an ``end``
+  ends where the train loop does (mmengine's default), which must lie after its ``begin``;
+- ``keys``: the constraints a caller declares on keys of its own (an evaluation protocol's
+  ``k``, ``classifier.C``, ``feature_loader.batch_size``: :class:`Key` and the functions that
+  make one, :func:`integer`, :func:`number`, :func:`one_of`, ...).
+
+:func:`check_model_builds` builds the config's model once (on PyTorch's meta device, so no
+memory is filled; on the CPU where a constructor needs real tensors) and turns what its
+constructor rejects into the same one line.
 
 An unknown type's message names the closest registered names (``difflib``); the lookups are
 :mod:`harness.registry_lookup`. Whether the ``--launcher`` can start here is
@@ -45,13 +56,15 @@ An unknown type's message names the closest registered names (``difflib``); the 
 """
 from __future__ import annotations
 
+import copy
 import difflib
 import importlib
 import inspect
 import math
 import re
+from dataclasses import dataclass
 from numbers import Real
-from typing import Any, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from mmengine.config import Config, ConfigDict
 
@@ -83,27 +96,174 @@ MODEL_PART_KINDS = ('model', 'task util', 'weight initializer')
 
 LOG_LEVELS = ('DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL')
 
+#: The largest seed: mmengine's ``set_random_seed`` hands the seed to ``np.random.seed``, which
+#: takes integers in [0, 2**32 - 1].
+SEED_MAX = 2 ** 32 - 1
 
-def check_config(cfg: Config, label: str) -> None:
+#: Top-level sections the Runner builds from a dict (or takes as a built object), besides the
+#: ``*_dataloader``\ s: a number, a string or a list there fails deep inside mmengine.
+DICT_SECTIONS = ('model', 'train_cfg', 'val_cfg', 'test_cfg', 'optim_wrapper', 'default_hooks',
+                 'env_cfg', 'log_processor', 'visualizer', 'randomness', 'auto_scale_lr',
+                 'custom_imports', 'model_wrapper_cfg')
+#: Top-level sections that hold a list (of dicts) or one dict.
+LIST_SECTIONS = ('param_scheduler', 'custom_hooks', 'val_evaluator', 'test_evaluator')
+
+
+def check_config(cfg: Config, label: str, *, keys: Mapping[str, Key] | None = None) -> None:
     """Raise a one-line ConfigError, starting with ``label`` (e.g. 'pretraining config'), if a
-    Runner built from ``cfg`` would reject one of its values; return None when none is found.
+    Runner built from ``cfg`` would reject one of its values, or a value breaks the constraint
+    ``keys`` declares for it (dotted key -> :class:`Key`, e.g. an evaluation protocol's own
+    keys); return None when none is found.
 
     Imports ``cfg.custom_imports`` (the modules that register the config's types). The message
     shows the first :data:`MAX_PROBLEMS` problems; the error's ``problems`` lists them all.
     ``cfg.launcher`` is checked as a name only: :func:`harness.launch.check_launcher` checks
     the environment."""
-    problems = config_problems(cfg)
+    raise_problems(config_problems(cfg, keys=keys), label)
+
+
+def raise_problems(problems: Sequence[str], label: str) -> None:
+    """The one-line ConfigError of ``problems`` (none: nothing is raised)."""
     if problems:
         shown = '; '.join(problems[:MAX_PROBLEMS])
         more = len(problems) - MAX_PROBLEMS
         error = ConfigError(f'{label}: {shown}' + (f'; and {more} more' if more > 0 else ''))
-        error.problems = problems
+        error.problems = list(problems)
         raise error
 
 
-def config_problems(cfg: Config) -> list[str]:
+def config_problems(cfg: Config, *, keys: Mapping[str, Key] | None = None) -> list[str]:
     """Every problem :func:`check_config` reports, each as ``key=value: what is allowed``."""
-    return _Checker(cfg).run()
+    return _Checker(cfg, keys).run()
+
+
+def seed_problem(value: Any) -> str | None:
+    """What a seed must be, when ``value`` is none (mmengine seeds numpy with it); else None."""
+    if _is_int(value) and 0 <= value <= SEED_MAX:
+        return None
+    return f'must be an integer in [0, {SEED_MAX}] (numpy takes no other seed)'
+
+
+# --- declared keys --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Key:
+    """A constraint on one config value, declared by whoever reads the key (an evaluation
+    protocol's ``keys``): ``test(value)`` is True for an allowed value, ``allowed`` says what is
+    allowed (``must be ...``); ``required``: an absent key is a problem (else absent is fine,
+    and so is None with ``optional``). ``nested``: instead of ``test``, a check of the value by
+    the config checker (a pipeline, a registered component), called as ``nested(checker,
+    value, key)``."""
+
+    test: Callable[[Any], bool] = lambda value: True
+    allowed: str = ''
+    required: bool = True
+    optional: bool = False
+    nested: Callable[[Any, Any, str], None] | None = None
+
+
+def integer(low: int | None = None, high: int | None = None, *, required: bool = True,
+            optional: bool = False) -> Key:
+    """An integer in [low, high] (either bound may be open)."""
+    if low == 1 and high is None:
+        allowed = 'must be a positive integer'
+    elif high is None:
+        allowed = f'must be an integer >= {low}' if low is not None else 'must be an integer'
+    else:
+        allowed = f'must be an integer in [{low}, {high}]'
+    return Key(lambda v: _is_int(v) and (low is None or v >= low) and (high is None or v <= high),
+               allowed, required, optional)
+
+
+def number(*, above: float | None = None, at_least: float | None = None,
+           below: float | None = None, required: bool = True, optional: bool = False) -> Key:
+    """A finite number ``> above`` / ``>= at_least`` / ``< below``."""
+    bounds = [f'> {above}' if above is not None else '',
+              f'>= {at_least}' if at_least is not None else '',
+              f'< {below}' if below is not None else '']
+    allowed = ' and '.join(b for b in bounds if b)
+    return Key(lambda v: _is_number(v) and (above is None or v > above)
+               and (at_least is None or v >= at_least) and (below is None or v < below),
+               f'must be a number {allowed}'.rstrip(), required, optional)
+
+
+def boolean(*, required: bool = True) -> Key:
+    """True or False."""
+    return Key(lambda v: isinstance(v, bool), 'must be True or False', required)
+
+
+def one_of(*options: Any, required: bool = True) -> Key:
+    """One of ``options``."""
+    return Key(lambda v: any(v == o and type(v) is type(o) for o in options),
+               f"must be one of {', '.join(map(repr, options))}", required)
+
+
+def integer_list(low: int = 1, *, required: bool = True) -> Key:
+    """A non-empty list (or tuple) of integers >= ``low``."""
+    what = 'positive integers' if low == 1 else f'integers >= {low}'
+    return Key(lambda v: isinstance(v, (list, tuple)) and len(v) > 0
+               and all(_is_int(i) and i >= low for i in v),
+               f'must be a non-empty list of {what}', required)
+
+
+def transform_list(*, required: bool = True) -> Key:
+    """A list of transform configs (each ``type`` a registered transform)."""
+    def nested(checker: _Checker, value: Any, key: str) -> None:
+        if not isinstance(value, (list, tuple)) or not value:
+            checker.problem(key, value, 'must be a non-empty list of transform configs')
+        else:
+            checker.check_transforms(value, key, None)
+    return Key(required=required, nested=nested)
+
+
+def registered(kind: str, *, required: bool = True) -> Key:
+    """A config of a registered ``kind`` ('model', 'transform', ...; the names of
+    :func:`harness.registry_lookup.root_registries`)."""
+    def nested(checker: _Checker, value: Any, key: str) -> None:
+        if not isinstance(value, dict):
+            checker.problem(key, value, f'must be a {kind} config (a dict with a type)')
+        else:
+            checker.check_type(kind, value, key)
+    return Key(required=required, nested=nested)
+
+
+# --- the model ------------------------------------------------------------------------------
+
+def check_model_builds(cfg: Config, label: str, model: Mapping | None = None) -> None:
+    """Raise a one-line ConfigError, starting with ``label``, when the model of ``cfg`` (or
+    ``model``, a config to build in its place) cannot be built: a value its constructor (or a
+    part's) rejects. Built once, as the Runner builds it (``MODELS.build`` in the config's
+    default scope, its ``custom_imports`` imported), on the meta device (no memory, no
+    initialisation); where a constructor needs real tensors, on the CPU. Call it after
+    :func:`check_config`, whose messages name a bad type or value more precisely."""
+    import torch
+    from mmengine.registry import MODELS, DefaultScope
+
+    model = cfg.get('model') if model is None else model
+    if not isinstance(model, Mapping) or 'type' not in model:
+        return
+    for module in (cfg.get('custom_imports') or {}).get('imports') or []:
+        importlib.import_module(module)  # what registers the model's types (checked before)
+    plain = _plain(model) if not isinstance(model, dict) else model
+
+    def build() -> None:
+        MODELS.build(copy.deepcopy(dict(plain)))
+
+    with quiet_mmengine(), DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
+        try:
+            with torch.device('meta'):
+                build()
+            return
+        except Exception:  # noqa: BLE001 - retried on the CPU, which tells a real error
+            pass
+        try:
+            build()
+        except Exception as exc:  # noqa: BLE001 - whatever a constructor raises is the answer
+            text = ' '.join(str(exc).split()) or type(exc).__name__
+            if len(text) > 300:
+                text = text[:297] + '...'
+            raise ConfigError(f'{label}: model={_show(plain.get("type"))}: the model cannot be '
+                              f'built from it: {type(exc).__name__}: {text}') from exc
 
 
 # --- formatting -----------------------------------------------------------------------------
@@ -141,8 +301,9 @@ def _is_number(value: Any) -> bool:
 # --- the checker ----------------------------------------------------------------------------
 
 class _Checker:
-    def __init__(self, cfg: Config):
+    def __init__(self, cfg: Config, keys: Mapping[str, Key] | None = None):
         self.cfg = cfg
+        self.keys = dict(keys or {})
         self.problems: list[str] = []
         self.registries = root_registries()
         self.scope = cfg.get('default_scope')
@@ -156,6 +317,9 @@ class _Checker:
     # -- entry --
 
     def run(self) -> list[str]:
+        self.check_sections()
+        if self.problems:
+            return self.problems  # the checks below read the sections as dicts
         self.check_imports()
         if self.problems:
             return self.problems  # unimported modules would make every type look unknown
@@ -176,7 +340,48 @@ class _Checker:
                 self.check_hooks()
                 self.check_evaluators()
                 self.check_others()
+                self.check_keys()
         return self.problems
+
+    # -- the shape of the sections --
+
+    def check_sections(self) -> None:
+        for name, value in self.cfg.items():
+            if name in DICT_SECTIONS or name.endswith('_dataloader'):
+                if isinstance(value, (int, float, str, bool, list, tuple)):
+                    self.problem(name, value,
+                                 f'must be a dict or None (mmengine builds {name} from a dict)')
+            elif name in LIST_SECTIONS:
+                items = value if isinstance(value, (list, tuple)) else [value]
+                if value is not None and not all(isinstance(item, dict) or not isinstance(
+                        item, (int, float, str, bool, list, tuple)) for item in items):
+                    self.problem(name, value, 'must be a list of dicts (or one dict), or None')
+        randomness = self.cfg.get('randomness')
+        if isinstance(randomness, dict):
+            seed = randomness.get('seed')
+            if seed is not None and seed_problem(seed):
+                self.problem('randomness.seed', seed, seed_problem(seed))
+            for flag in ('deterministic', 'diff_rank_seed'):
+                if flag in randomness and not isinstance(randomness[flag], bool):
+                    self.problem(f'randomness.{flag}', randomness[flag], 'must be True or False')
+
+    def check_keys(self) -> None:
+        from harness.config import get_key
+
+        top = dict(self.cfg.items())  # a Config is no Mapping; its values are
+        for key, rule in self.keys.items():
+            try:
+                value = get_key(top, key)
+            except KeyError:
+                if rule.required:
+                    self.missing(key, rule.allowed or 'the protocol reads it')
+                continue
+            if value is None and (rule.optional or not rule.required):
+                continue
+            if rule.nested is not None:
+                rule.nested(self, value, key)
+            elif not rule.test(value):
+                self.problem(key, value, rule.allowed)
 
     # -- modules and scope --
 
@@ -560,6 +765,24 @@ class _Checker:
                 if isinstance(item, dict):
                     self.check_scheduler(item, _join(path, index))
 
+    def implicit_end(self, scheduler: dict) -> tuple[str, Any] | None:
+        """(the key, the value) of where mmengine ends a scheduler that sets no ``end``: the
+        train loop's ``max_epochs`` (``by_epoch``, the default) or ``max_iters``; an iteration
+        loop has 1 epoch; None where it is not known before the data is (iterations of an
+        epoch loop)."""
+        loop = self.cfg.get('train_cfg')
+        if not isinstance(loop, dict):
+            return None
+        by_iter = str(loop.get('type', '')).endswith('IterBasedTrainLoop') or (
+            'type' not in loop and loop.get('by_epoch') is False)
+        if scheduler.get('by_epoch', True):
+            if by_iter:
+                return 'the iteration loop\'s one epoch', 1
+            return ('train_cfg.max_epochs', loop.get('max_epochs')) if \
+                'max_epochs' in loop else None
+        return ('train_cfg.max_iters', loop.get('max_iters')) if by_iter and \
+            'max_iters' in loop else None
+
     def check_scheduler(self, scheduler: dict, path: str) -> None:
         self.check_type('parameter scheduler', scheduler, path)
         begin, end = scheduler.get('begin', 0), scheduler.get('end')
@@ -567,6 +790,14 @@ class _Checker:
             self.problem(f'{path}.begin', begin, 'must be a number >= 0')
         elif end is not None and _is_number(end) and end <= begin:
             self.problem(f'{path}.end', end, f'must be larger than begin ({begin})')
+        elif 'end' not in scheduler and self.implicit_end(scheduler):
+            where, value = self.implicit_end(scheduler)
+            if _is_int(value, integral_float=True) and 0 < value <= begin:  # (a bad count:
+                # reported as such)
+                self.problem(f'{path}.begin', begin,
+                             f'must be smaller than the scheduler\'s end, which is {where} '
+                             f'({value}) as it sets no end: set {path}.end, or a longer '
+                             'schedule')
         if 'T_max' in scheduler and not (_is_number(scheduler['T_max'])
                                          and scheduler['T_max'] > 0):
             self.problem(f'{path}.T_max', scheduler['T_max'], 'must be a positive number')

@@ -43,14 +43,30 @@ def parse_cfg_options(items: Sequence[str]) -> dict[str, Any]:
     return options
 
 
+def parse_seed(text: str) -> int:
+    """``--seed 3``: an integer numpy takes as a seed (:data:`harness.checks.SEED_MAX`)."""
+    from harness.checks import seed_problem
+
+    try:
+        seed = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an integer")
+    problem = seed_problem(seed)
+    if problem:
+        raise argparse.ArgumentTypeError(f'{seed}: {problem}')
+    return seed
+
+
 def parse_seeds(text: str) -> tuple[int, ...]:
-    """``--seeds 0,1,2`` as distinct integers, in the order given."""
+    """``--seeds 0,1,2`` as distinct integers numpy takes as seeds, in the order given."""
     try:
         seeds = tuple(int(part) for part in text.split(','))
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a comma-separated list of integers")
     if len(set(seeds)) != len(seeds):
         raise argparse.ArgumentTypeError(f"'{text}' names a seed twice")
+    for seed in seeds:
+        parse_seed(str(seed))
     return seeds
 
 
@@ -95,7 +111,7 @@ def build_parser() -> ArgumentParser:
                           'each value, the mean and the std')
     run.add_argument('--work-dir', default='work_dirs')
     seeds = run.add_mutually_exclusive_group()
-    seeds.add_argument('--seed', type=int, default=None,
+    seeds.add_argument('--seed', type=parse_seed, default=None,
                        help="default: the evaluation config's seeds (a paper config may name "
                             'several, e.g. the 5 trials of a detection protocol), else 0')
     seeds.add_argument('--seeds', type=parse_seeds, metavar='S,S,...',

@@ -6,6 +6,12 @@ A protocol is a class that a :class:`~harness.api.ProtocolInfo` names (``impleme
 - ``prepare(request) -> Prepared``: the merged config the evaluation runs (what ``--dry-run``
   prints and what the runner checks, before anything is trained) and what the run reads besides
   it (files written once before it starts);
+- ``check(prepared)``: called by the planner right after ``prepare``, before anything is
+  trained: raises a one-line ConfigError for a value the run would reject. It checks the config
+  as mmengine would (:func:`harness.checks.check_config`), the protocol's own keys against what
+  the protocol declares in :attr:`Protocol.keys` (dotted key -> :class:`harness.checks.Key`:
+  ``{'knn.k': integer(1)}``), and a Runner protocol's model by building it once
+  (:func:`harness.checks.check_model_builds`);
 - ``run(request, prepared, log) -> EvalResult``.
 
 Plugins derive from one of the two kinds and only describe and fill:
@@ -80,6 +86,17 @@ class Features:
     weights: dict | None
 
 
+def _feature_keys() -> dict[str, Any]:
+    from harness.checks import integer, registered, transform_list
+
+    return {'feature_pipeline': transform_list(), 'data_preprocessor': registered('model'),
+            'feature_loader.batch_size': integer(1), 'feature_loader.num_workers': integer(0)}
+
+
+#: The keys :func:`harness.features.extract` reads from a feature protocol's config.
+FEATURE_KEYS: Mapping[str, Any] = _feature_keys()
+
+
 class Protocol:
     """What both kinds share: how metrics are labelled and how a result is assembled.
 
@@ -89,9 +106,22 @@ class Protocol:
 
     units: Mapping[str, str] | None = None
     higher_is_better: Mapping[str, bool] | None = None
+    #: What the protocol's own keys of the prepared config may hold: dotted key ->
+    #: :class:`harness.checks.Key` (made by :func:`harness.checks.integer`, ``number``,
+    #: ``one_of``, ...; plugins import them from ``harness.api``); checked by :meth:`check`
+    #: during planning.
+    keys: Mapping[str, Any] = {}
 
     def prepare(self, request: EvalRequest) -> Prepared:
         raise NotImplementedError
+
+    def check(self, prepared: Prepared) -> None:
+        """Raise a one-line ConfigError ('evaluation config: key=value: ...') for a value of the
+        prepared config that the run would reject: what mmengine rejects and what :attr:`keys`
+        does not allow. The planner calls it before anything is trained."""
+        from harness.checks import check_config
+
+        check_config(prepared.cfg, 'evaluation config', keys=self.keys)
 
     def run(self, request: EvalRequest, prepared: Prepared, log: Log) -> EvalResult:
         raise NotImplementedError
@@ -102,16 +132,21 @@ class Protocol:
 
     def result(self, request: EvalRequest, prepared: Prepared, scores: Mapping[str, float],
                weights: dict | None, sha: str) -> EvalResult:
+        """The result; its ``settings``: the config's summary, what the split's reader left
+        out (``dropped``, :func:`dropped`) and the protocol's own settings."""
         from harness.config import summarize
 
         clips, crops = self.views(prepared.cfg)
         units = {name: '%' for name in scores} if self.units is None else dict(self.units)
         better = dict(self.higher_is_better or {})
+        left_out = dropped(request, prepared)
         return EvalResult(metrics=dict(scores),
                           higher_is_better={name: better.get(name, True) for name in scores},
                           units=units, splits=[request.split], clips=clips, crops=crops,
                           config_sha256=sha, weights=weights,
-                          settings={**summarize(prepared.cfg), **prepared.filled.settings})
+                          settings={**summarize(prepared.cfg),
+                                    **({'dropped': left_out} if left_out else {}),
+                                    **prepared.filled.settings})
 
 
 class RunnerProtocol(Protocol):
@@ -136,6 +171,22 @@ class RunnerProtocol(Protocol):
         """The weight-load report of the trained model (None: random init): by default what
         ``harness.SSLPretrained`` left on ``model.backbone``."""
         return getattr(model.backbone, 'weight_load_report', None)
+
+    def model_to_check(self, cfg: Any) -> Mapping | None:
+        """The model config :meth:`check` builds once to find what its constructors reject:
+        by default the config's ``model``; a protocol whose model reads a file written only
+        when the run starts returns a copy without that (None: not built)."""
+        return cfg.get('model')
+
+    def check(self, prepared: Prepared) -> None:
+        """:meth:`Protocol.check`, then the model built once
+        (:func:`harness.checks.check_model_builds`)."""
+        from harness.checks import check_model_builds
+
+        super().check(prepared)
+        model = self.model_to_check(prepared.cfg)
+        if model is not None:
+            check_model_builds(prepared.cfg, 'evaluation config', model)
 
     def prepare(self, request: EvalRequest) -> Prepared:
         from mmengine.config import Config
@@ -166,6 +217,7 @@ class RunnerProtocol(Protocol):
         sha = config_sha256(cfg)  # before the Runner adds its own keys
         write_files(prepared.filled.files)
         runner = build_runner(copy.deepcopy(cfg))
+        log_dropped(request, prepared, log)
         note = f': {prepared.filled.note}' if prepared.filled.note else ''
         log(f'{request.dataset.name}/{request.protocol.name}{note}; log: {runner.log_dir}')
         runner.train()
@@ -178,7 +230,10 @@ class RunnerProtocol(Protocol):
 class FeatureProtocol(Protocol):
     """A protocol scored on frozen features (see the module doc). Subclasses implement
     :meth:`score`; its config names the sampling (``feature_pipeline``, ``feature_loader``,
-    ``data_preprocessor``) unless :meth:`features` is overridden."""
+    ``data_preprocessor``) unless :meth:`features` is overridden (then it declares its own
+    :attr:`keys` in place of :data:`FEATURE_KEYS`)."""
+
+    keys: Mapping[str, Any] = FEATURE_KEYS
 
     def score(self, features: Features, cfg: Any, request: EvalRequest, log: Log
               ) -> dict[str, float]:
@@ -203,10 +258,31 @@ class FeatureProtocol(Protocol):
     def run(self, request: EvalRequest, prepared: Prepared, log: Log) -> EvalResult:
         from harness.config import config_sha256
 
+        log_dropped(request, prepared, log)
         features = self.features(request, prepared.cfg, log)
         scores = self.score(features, prepared.cfg, request, log)
         return self.result(request, prepared, scores, features.weights,
                            config_sha256(prepared.cfg))
+
+
+def dropped(request: EvalRequest, prepared: Prepared) -> dict[str, int]:
+    """What the reader of the evaluated data left out besides missing files, by reason (the
+    split's ``dropped``: a detection set's invalid boxes, an image folder's empty class
+    folders), or the protocol's own count where it reads more than the split (its settings'
+    ``dropped``, e.g. VOC2012 beside VOC2007); {} when the reader counts nothing."""
+    own = prepared.filled.settings.get('dropped')
+    if own is not None:
+        return dict(own)
+    return dict(getattr(request.read_split(), 'dropped', None) or {})
+
+
+def log_dropped(request: EvalRequest, prepared: Prepared, log: Log) -> None:
+    """One warning line when the reader left anything out (:func:`dropped`)."""
+    left_out = {reason: n for reason, n in dropped(request, prepared).items() if n}
+    if left_out:
+        log(f'warning: {request.dataset.name} split {request.split}: left out '
+            + ', '.join(f"{n} {reason.replace('_', ' ')}" for reason, n in left_out.items())
+            + ' (counted in the record: eval.dropped)')
 
 
 def write_files(files: Mapping[Path, Any]) -> None:
@@ -241,9 +317,7 @@ def protocol_for(info: ProtocolInfo) -> Protocol:
 
 def evaluate(request: EvalRequest, log: Log = print) -> EvalResult:
     """One evaluation as the runner runs it: prepared, its config checked, run."""
-    from harness.checks import check_config
-
     protocol = protocol_for(request.protocol)
     prepared = protocol.prepare(request)
-    check_config(prepared.cfg, 'evaluation config')
+    protocol.check(prepared)
     return protocol.run(request, prepared, log)

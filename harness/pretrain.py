@@ -336,13 +336,20 @@ def plan_pretraining(cfg: Config, work_root: Path, method: str, backbone: str,
                      versions: Mapping[str, str], data: Mapping[str, Any] | None = None
                      ) -> PretrainJob:
     """The pretraining with ``cfg``'s identity: its key and folder, and the finished one found
-    there (nothing is trained here)."""
+    there (nothing is trained here). When none is, the model is built once
+    (:func:`harness.checks.check_model_builds`): a value its constructor rejects is a one-line
+    ConfigError now, not a traceback when the Runner starts."""
+    from harness.checks import check_model_builds
+
     sha = config_sha256(cfg)
     sources = source_sha256(config_imports(cfg))
     key = pretrain_key(sha, versions, sources)
     directory = pretrain_dir(work_root, method, backbone, key)
+    finished = read_result(directory)
+    if finished is None:
+        check_model_builds(cfg, 'pretraining config')
     return PretrainJob(cfg, key, sha, directory, sources, dict(versions), dict(data or {}),
-                       read_result(directory))
+                       finished)
 
 
 def pretrain(job: PretrainJob, *, resume: bool, log: Callable[[str], None] = print

@@ -1,6 +1,7 @@
 """harness.checks: config values mmengine would reject become one line."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -182,6 +183,26 @@ PRETRAIN_CASES = [
      "train_dataloader.sampler.type='InfiniteSampler': never ends an epoch, so an epoch-based "
      "train loop would not stop"),
     ({'log_level': 'LOUD'}, "log_level='LOUD': must be one of DEBUG, INFO, WARNING, ERROR"),
+    ({'train_cfg': 5}, 'train_cfg=5: must be a dict or None (mmengine builds train_cfg from a '
+                       'dict)'),
+    ({'param_scheduler': 'cosine'},
+     "param_scheduler='cosine': must be a list of dicts (or one dict), or None"),
+    # the cosine scheduler (begin 5) sets no end: it ends with the loop, at max_iters
+    ({'train_cfg.max_iters': 4},
+     "param_scheduler.1.begin=5: must be smaller than the scheduler's end, which is "
+     "train_cfg.max_iters (4) as it sets no end: set param_scheduler.1.end, or a longer "
+     "schedule"),
+    ({'param_scheduler.1.by_epoch': True},  # by epochs, an iteration loop has one epoch
+     "param_scheduler.1.begin=5: must be smaller than the scheduler's end, which is the "
+     "iteration loop's one epoch (1) as it sets no end"),
+    ({'randomness.seed': 'abc'},
+     "randomness.seed='abc': must be an integer in [0, 4294967295] (numpy takes no other "
+     "seed)"),
+    ({'randomness.seed': 2 ** 32}, 'randomness.seed=4294967296: must be an integer in [0, '
+                                   '4294967295]'),
+    ({'randomness.seed': -1}, 'randomness.seed=-1: must be an integer in [0, 4294967295]'),
+    ({'randomness.deterministic': 'yes'}, "randomness.deterministic='yes': must be True or "
+                                          "False"),
 ]
 
 
@@ -323,3 +344,93 @@ def test_private_nested_types_are_left_to_the_model():
 
 def test_errors_are_harness_errors():
     assert issubclass(ConfigError, HarnessError) and ConfigError.exit_code == 2
+
+
+def test_a_scheduler_ending_with_a_long_enough_loop_passes():
+    cfg = brave_config()
+    cfg.merge_from_dict({'train_cfg.max_iters': 6})
+    assert config_problems(cfg) == []
+
+
+# --- the model, built once --------------------------------------------------------------------
+
+def test_a_model_its_constructor_rejects_is_one_line():
+    from harness.checks import check_model_builds
+
+    cfg = brave_config()
+    check_model_builds(cfg, PRETRAIN)  # the shipped values build
+    cfg.merge_from_dict({'model.hidden_dim': -3})
+    check_config(cfg, PRETRAIN)  # a number is a number: only the constructor refuses it
+    with pytest.raises(ConfigError, match=re.escape(
+            "pretraining config: model='BraVe': the model cannot be built from it: "
+            'RuntimeError: Trying to create tensor with negative dimension -3')):
+        check_model_builds(cfg, PRETRAIN)
+
+
+def test_a_model_is_built_without_memory_and_without_its_weights():
+    """On the meta device: no checkpoint is read (the SSL weights do not exist yet)."""
+    from harness.checks import check_model_builds
+
+    cfg = finetune_config()  # its backbone's init_cfg names /work/pretrain/backbone.pth
+    check_model_builds(cfg, EVAL)
+    cfg.merge_from_dict({'model.cls_head.dropout_ratio': 2.0})
+    with pytest.raises(ConfigError, match=re.escape(
+            "evaluation config: model='Recognizer3D': the model cannot be built from it: "
+            'ValueError: dropout probability has to be between 0 and 1, but got 2.0')):
+        check_model_builds(cfg, EVAL)
+
+
+# --- keys a caller declares (an evaluation protocol's own keys) ------------------------------
+
+def _declared():
+    from harness.checks import (boolean, integer, integer_list, number, one_of, registered,
+                                transform_list)
+
+    return [
+        (integer(1), -1, 'must be a positive integer'),
+        (integer(1), 'abc', 'must be a positive integer'),
+        (integer(1), True, 'must be a positive integer'),
+        (integer(0), 1.5, 'must be an integer >= 0'),
+        (integer(0, 10), 11, 'must be an integer in [0, 10]'),
+        (number(above=0), 0, 'must be a number > 0'),
+        (number(above=0), float('inf'), 'must be a number > 0'),
+        (number(at_least=0, below=1), 1.0, 'must be a number >= 0 and < 1'),
+        (boolean(), 'yes', 'must be True or False'),
+        (one_of('logistic', 'svm'), 'rbf', "must be one of 'logistic', 'svm'"),
+        (one_of(8, 16), 8.0, 'must be one of 8, 16'),
+        (integer_list(1), [1, 0], 'must be a non-empty list of positive integers'),
+        (integer_list(1), [], 'must be a non-empty list of positive integers'),
+        (integer_list(1), 5, 'must be a non-empty list of positive integers'),
+        (transform_list(), [dict(type='mmcv.Resise')],
+         "must name a registered transform (closest: 'mmcv.Resize'"),
+        (transform_list(), 'resize', 'must be a non-empty list of transform configs'),
+        (registered('model'), dict(type='ImgDataPreprocesor'),
+         "must name a registered model in scope 'mmengine' (closest: 'ImgDataPreprocessor'"),
+    ]
+
+
+@pytest.mark.parametrize('index', range(len(_declared())))
+def test_a_value_a_declared_key_does_not_allow_is_one_line(index):
+    rule, value, allowed = _declared()[index]
+    cfg = Config(dict(probe=dict(value=value, other=1)))
+    assert config_problems(cfg) == []
+    with pytest.raises(ConfigError) as caught:
+        check_config(cfg, EVAL, keys={'probe.value': rule})
+    message = str(caught.value)
+    assert message.startswith(f'{EVAL}: probe.value') and '\n' not in message
+    assert allowed in message, message
+
+
+def test_allowed_absent_and_optional_declared_keys_pass():
+    from harness.checks import integer, integer_list, number, one_of
+
+    cfg = Config(dict(knn=dict(k=20, temperature=0.07), ks=(1, 5), kind='svm', gap=None))
+    check_config(cfg, EVAL, keys={
+        'knn.k': integer(1), 'knn.temperature': number(above=0), 'ks': integer_list(1),
+        'kind': one_of('logistic', 'svm'), 'gap': integer(0, optional=True),
+        'absent': integer(1, required=False)})
+    with pytest.raises(ConfigError, match=re.escape(
+            f'{EVAL}: knn.k: missing; must be a positive integer; gap=None: must be an integer '
+            '>= 0')):
+        check_config(Config(dict(gap=None)), EVAL,
+                     keys={'knn.k': integer(1), 'gap': integer(0)})

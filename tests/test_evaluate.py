@@ -46,8 +46,9 @@ def request_for(tmp_path: Path, implementation: str) -> EvalRequest:
         (tmp_path / item.path).write_bytes(item.path.encode())
     split = SimpleNamespace(train=tuple(items[:4]), test=tuple(items[4:]), classes=('a', 'b'))
     config = tmp_path / 'feature_protocol.py'
-    config.write_text("feature_pipeline = [dict(type='LoadImageFromFile')]\n"
-                      "data_preprocessor = dict(type='ImgDataPreprocessor')\n")
+    config.write_text("feature_pipeline = [dict(type='mmcv.LoadImageFromFile')]\n"
+                      "data_preprocessor = dict(type='ImgDataPreprocessor')\n"
+                      "feature_loader = dict(batch_size=2, num_workers=0)\n")
     return EvalRequest(
         protocol=ProtocolInfo('nearest', '1', '', implementation=implementation),
         backbone=BackboneInfo('tiny', '', 'image', {'type': 'harness.Tiny'}, 2),
@@ -100,3 +101,23 @@ def test_files_are_written_once_and_computed_only_when_the_run_starts(tmp_path):
     write_files(prepared.filled.files)
     assert (tmp_path / 'a' / 'list.txt').read_text() == 'x 1\n'
     assert (tmp_path / 'codebook.npy').read_bytes() == b'\x00\x01' and computed == [1]
+
+
+def test_what_a_reader_drops_is_logged_and_recorded_by_any_protocol(tmp_path):
+    """harness.evaluate states a split's dropped counts (e.g. an image folder's empty class
+    folders) in the settings and one log line."""
+    from harness.evaluate import dropped, log_dropped
+
+    request = SimpleNamespace(read_split=lambda: SimpleNamespace(dropped={'empty_class': 2}),
+                              dataset=SimpleNamespace(name='imagenet'), split='val')
+    prepared = Prepared(Config({}), Filled())
+    assert dropped(request, prepared) == {'empty_class': 2}
+    lines = []
+    log_dropped(request, prepared, lines.append)
+    assert lines == ['warning: imagenet split val: left out 2 empty class (counted in the '
+                     'record: eval.dropped)']
+    own = Prepared(Config({}), Filled(settings={'dropped': {'invalid_box': 0}}))
+    assert dropped(request, own) == {'invalid_box': 0}
+    lines.clear()
+    log_dropped(request, own, lines.append)
+    assert lines == []

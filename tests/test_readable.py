@@ -169,12 +169,62 @@ def test_check_image(tmp_path):
         assert check_image(good) is None
         cut = tmp_path / f'cut{ext}'
         cut.write_bytes(good.read_bytes()[:good.stat().st_size // 2])
-        assert check_image(cut).startswith('Pillow cannot decode it: ')
+        assert check_image(cut) is not None
     (tmp_path / 'garbage.png').write_bytes(b'not an image at all')
-    assert check_image(tmp_path / 'garbage.png').startswith('Pillow cannot decode it: ')
+    assert check_image(tmp_path / 'garbage.png') == \
+        "OpenCV (the loaders' decoder, through mmcv) cannot decode it"
     (tmp_path / 'empty.jpg').write_bytes(b'')
     assert check_image(tmp_path / 'empty.jpg') == 'empty file'
     assert check_image(tmp_path / 'nope.png') == 'not on disk'
+
+
+def test_a_cut_image_that_opencv_half_decodes_is_unreadable(tmp_path, monkeypatch):
+    """Some OpenCV builds return the part of a cut JPEG they could read; Pillow's full decode
+    fails there."""
+    import cv2
+    import mmcv
+    import numpy as np
+
+    image = np.random.default_rng(0).integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    cv2.imwrite(str(tmp_path / 'good.jpg'), image)
+    data = (tmp_path / 'good.jpg').read_bytes()
+    (tmp_path / 'cut.jpg').write_bytes(data[:len(data) // 2])
+    monkeypatch.setattr(mmcv, 'imfrombytes', lambda *args, **kwargs: image)
+    assert check_image(tmp_path / 'good.jpg') is None
+    assert check_image(tmp_path / 'cut.jpg').startswith(
+        'damaged or cut off: OpenCV decodes part of it, Pillow cannot decode all of it: ')
+
+
+@pytest.mark.parametrize('fmt', ['ICO', 'TGA'])
+def test_an_image_only_pillow_reads_is_unreadable(tmp_path, fmt):
+    """The loaders decode with OpenCV (mmcv): a file Pillow reads and OpenCV does not would
+    stop feature extraction, so the probe leaves it out."""
+    import numpy as np
+    from PIL import Image
+
+    path = tmp_path / 'n01440764_1.JPEG'
+    Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(path, fmt)
+    with Image.open(path) as image:
+        image.load()  # Pillow reads it
+    assert check_image(path) == "OpenCV (the loaders' decoder, through mmcv) cannot decode it"
+
+
+def test_cached_image_verdicts_of_the_old_check_are_probed_again(tmp_path):
+    import json
+
+    import cv2
+    import numpy as np
+
+    cv2.imwrite(str(tmp_path / 'a.png'), np.zeros((8, 8, 3), np.uint8))
+    stat = (tmp_path / 'a.png').stat()
+    cache = tmp_path / 'cache.json'
+    key = str((tmp_path / 'a.png').resolve())
+    cache.write_text(json.dumps({'version': 1, 'videos': {
+        key: [stat.st_size, stat.st_mtime_ns, 'stale verdict']}}))
+    result = probe_items(tmp_path, [DataItem('a.png', 0)], 'image', cache_file=cache)
+    assert result.unreadable == ()
+    assert json.loads(cache.read_text())['videos'][key] == [stat.st_size, stat.st_mtime_ns, 2,
+                                                           None]
 
 
 def test_probe_items_checks_images_and_names_them(tmp_path):

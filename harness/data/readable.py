@@ -8,11 +8,15 @@ decodes all of them; cut inside its last frame, it reports all 16 and decodes a 
 frame. So the probe walks the AVI's RIFF chunks: one that runs past the end of the file means
 the file is truncated. Losing only the trailing index (``idx1``) keeps every frame: readable.
 
-An image is readable when Pillow decodes all of it (a truncated JPEG or PNG fails there, where
-OpenCV would return the part it could read).
+An image is readable when the loaders' decoder reads it, OpenCV through mmcv's
+``imfrombytes`` (what mmcv's ``LoadImageFromFile`` and the harness's image datasets decode
+with: a file in a format only Pillow knows, an ICO or TGA named ``.jpg``, would stop feature
+extraction or training), and, where Pillow knows the format, Pillow decodes all of it: OpenCV
+returns the part of a truncated JPEG it could read, Pillow fails there.
 
-Results are cached in a JSON file keyed by absolute path, size and mtime, so a second probe of
-the same files opens none of them.
+Results are cached in a JSON file keyed by absolute path, size and mtime (and the version of
+the check of that kind, :data:`CHECK_VERSIONS`), so a second probe of the same files opens none
+of them.
 """
 from __future__ import annotations
 
@@ -108,23 +112,42 @@ def check_video(path: str | os.PathLike) -> str | None:
 
 
 def check_image(path: str | os.PathLike) -> str | None:
-    """Why the image at ``path`` is unreadable, or None when it is readable."""
-    from PIL import Image
+    """Why the image at ``path`` is unreadable, or None when it is readable (see the module
+    doc: the loaders' decoder reads it, and Pillow, where it knows the format, all of it)."""
+    import io
+
+    import mmcv
+    from PIL import Image, UnidentifiedImageError
 
     path = Path(path)
     size, problem = _size(path)
     if problem:
         return problem
     try:
-        with Image.open(path) as image:
-            image.load()  # decodes every byte: a cut-off file fails here
+        data = path.read_bytes()
+        image = mmcv.imfrombytes(data, flag='color', backend='cv2')
+    except Exception as exc:  # noqa: BLE001 - any failure of the decoder is the verdict
+        image, reason = None, f': {str(exc)[:200] or type(exc).__name__}'
+    else:
+        reason = ''
+    if image is None:
+        return f"OpenCV (the loaders' decoder, through mmcv) cannot decode it{reason}"
+    try:
+        with Image.open(io.BytesIO(data)) as opened:
+            opened.load()  # decodes every byte: a cut-off file fails here
+    except UnidentifiedImageError:
+        return None  # a format Pillow does not know: OpenCV's decode is the verdict
     except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError and others
-        return f'Pillow cannot decode it: {str(exc)[:200] or type(exc).__name__}'
+        return (f'damaged or cut off: OpenCV decodes part of it, Pillow cannot decode all of '
+                f'it: {str(exc)[:200] or type(exc).__name__}')
     return None
 
 
 #: How each kind of data (``DatasetInfo.data``) is checked, and what its files are called.
 CHECKS = {'video': check_video, 'image': check_image}
+#: The version of each kind's check, part of a cached verdict's key: a changed check probes
+#: the files of its kind again (images: 2, decoded as the loaders decode them).
+CHECK_VERSIONS = {'video': (), 'image': (2,)}
 NOUNS = {'video': 'videos', 'image': 'images'}
 
 
@@ -168,13 +191,13 @@ def probe_items(root: str | os.PathLike, items: Iterable[DataItem], kind: str = 
         key = str(path)
         try:
             stat = path.stat()
-            version = [stat.st_size, stat.st_mtime_ns]
+            version = [stat.st_size, stat.st_mtime_ns, *CHECK_VERSIONS[kind]]
         except OSError:
             version = None
         hit = cache.get(key)
-        if version is not None and isinstance(hit, list) and len(hit) == 3 \
-                and hit[:2] == version:
-            reason = hit[2]
+        if version is not None and isinstance(hit, list) and len(hit) == len(version) + 1 \
+                and hit[:-1] == version:
+            reason = hit[-1]
         else:
             reason = check(path)
             if version is not None:

@@ -258,8 +258,6 @@ def plan_jobs(plan: RunPlan, log: Log) -> list[Job]:
     is the evaluation dataset, else one for all the splits of a seed (of
     ``plan.pretrain_seed`` when that is set); each evaluation config is built and checked
     once."""
-    from harness.checks import check_config
-
     splits = {name: eval_split(plan, name, log) for name in plan.splits}
     tests = {name: split.split.test for name, split in splits.items()}
     protocol = protocol_for(plan.protocol)
@@ -282,6 +280,6 @@ def plan_jobs(plan: RunPlan, log: Log) -> list[Job]:
             key = evaluation_key(plan, pretraining, request, protocol)
             request = keyed(request, key)
             prepared = protocol.prepare(request)
-            check_config(prepared.cfg, 'evaluation config')
+            protocol.check(prepared)
             jobs.append(Job(seed, split, pretraining, request, protocol, prepared, key))
     return jobs

@@ -14,8 +14,10 @@ Counting rules, those of mmdet's ``CocoDataset`` (docs/image-evals.md §2): an i
 JSON but missing on disk is skipped and counted (``Split.missing``); an annotation marked
 ``ignore`` or with a category outside the categories is dropped (``dropped['unknown_class']``),
 one with zero area, width or height < 1, or not overlapping its image is dropped
-(``dropped['invalid_box']``); an ``iscrowd`` box is kept with ``difficult=True`` (the metric
-ignores it). Boxes are stored as mmdet reads them: ``[x, y, x + w, y + h]``.
+(``dropped['invalid_box']``); one whose ``image_id`` is no image of the file is dropped
+(``dropped['no_image']``: mmdet never reads it); an ``iscrowd`` box is kept with
+``difficult=True`` (the metric ignores it). Boxes are stored as mmdet reads them: ``[x, y,
+x + w, y + h]``.
 """
 from __future__ import annotations
 
@@ -83,7 +85,7 @@ def read_split(root: str | os.PathLike, split: str = 'val2017') -> DetSplit:
         if not path.exists():
             raise DataError(f'no {path}; {_HINT}')
     missing = 0
-    dropped = {'unknown_class': 0, 'invalid_box': 0}
+    dropped = {'unknown_class': 0, 'invalid_box': 0, 'no_image': 0}
     reference: tuple[tuple[int, ...], tuple[str, ...]] | None = None
 
     def items(subset: str) -> tuple[DetItem, ...]:
@@ -102,6 +104,9 @@ def read_split(root: str | os.PathLike, split: str = 'val2017') -> DetSplit:
             per_image[ann.get('image_id')].append(ann)
         out = []
         try:
+            listed = {image['id'] for image in data['images']}
+            dropped['no_image'] += sum(len(anns) for image_id, anns in per_image.items()
+                                       if image_id not in listed)
             for image in data['images']:
                 rel = f'{subset}/{image["file_name"]}'
                 if not (root / rel).is_file():

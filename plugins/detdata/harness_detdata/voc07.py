@@ -13,9 +13,13 @@ One split, ``'test'``: train items are the ids of ``trainval.txt``, test items t
 or, for a demo root, the first K of them that the demo drew (:func:`classes_of`). Counting
 rules: a listed id whose image or annotation file is missing is skipped and counted
 (``Split.missing``); a difficult object is kept with ``difficult=True`` (VOC's metric ignores
-it); an object whose name is not a class is dropped and counted (``dropped['unknown_class']``).
-Boxes are stored as mmdet reads them: the XML's 1-based values minus 1
-(docs/image-evals.md §2).
+it); an object whose name is not a class is dropped and counted (``dropped['unknown_class']``);
+a box less than one pixel wide or high as mmdet reads it (``xmax - xmin < 1`` or ``ymax - ymin
+< 1`` of the XML's values truncated to integers, so an inverted box too) is dropped and counted
+(``dropped['invalid_box']``): its regression target is the log of a width <= 0, a NaN loss.
+mmdet reads the XML files itself: the detection protocol has it ignore those boxes in training
+(the train dataset's ``filter_cfg.bbox_min_size = 1``). Boxes are stored as mmdet reads them:
+the XML's 1-based values minus 1 (docs/image-evals.md §2).
 """
 from __future__ import annotations
 
@@ -76,11 +80,23 @@ def demo_classes(root: str | os.PathLike) -> tuple[str, ...] | None:
     return None
 
 
+#: mmdet's ``filter_cfg.bbox_min_size`` that makes it ignore the boxes counted as invalid here.
+MIN_BOX_SIZE = 1
+
+
+def valid_box(box: tuple[float, ...]) -> bool:
+    """Whether mmdet trains on the VOC box ``(xmin, ymin, xmax, ymax)`` (the XML's values): at
+    least :data:`MIN_BOX_SIZE` wide and high once truncated to integers, as mmdet reads it."""
+    xmin, ymin, xmax, ymax = (int(v) for v in box)
+    return xmax - xmin >= MIN_BOX_SIZE and ymax - ymin >= MIN_BOX_SIZE
+
+
 def parse_annotation(path: str | os.PathLike, classes: Iterable[str] = VOC_CLASSES
-                     ) -> tuple[dict, int]:
+                     ) -> tuple[dict, dict[str, int]]:
     """One VOC XML file: ``({'width', 'height', 'boxes', 'labels', 'difficult'}, dropped)``,
-    boxes as mmdet reads them (``x - 1``), ``dropped`` the objects of a class not in
-    ``classes``. A file that is not well-formed VOC XML is a one-line DataError."""
+    boxes as mmdet reads them (``x - 1``), ``dropped`` the objects left out by reason:
+    ``unknown_class`` (a class not in ``classes``), ``invalid_box`` (:func:`valid_box`). A file
+    that is not well-formed VOC XML is a one-line DataError."""
     index = {name: i for i, name in enumerate(classes)}
     try:
         tree = ET.parse(path)
@@ -91,15 +107,19 @@ def parse_annotation(path: str | os.PathLike, classes: Iterable[str] = VOC_CLASS
         size = node.find('size')
         width = int(float(size.findtext('width'))) if size is not None else 0
         height = int(float(size.findtext('height'))) if size is not None else 0
-        boxes, labels, difficult, dropped = [], [], [], 0
+        boxes, labels, difficult = [], [], []
+        dropped = {'unknown_class': 0, 'invalid_box': 0}
         for obj in node.findall('object'):
             name = (obj.findtext('name') or '').strip()
             if name not in index:
-                dropped += 1
+                dropped['unknown_class'] += 1
                 continue
             bnd = obj.find('bndbox')
-            box = tuple(float(bnd.findtext(key)) - 1.0
-                        for key in ('xmin', 'ymin', 'xmax', 'ymax'))
+            raw = tuple(float(bnd.findtext(key)) for key in ('xmin', 'ymin', 'xmax', 'ymax'))
+            if not valid_box(raw):
+                dropped['invalid_box'] += 1
+                continue
+            box = tuple(value - 1.0 for value in raw)
             boxes.append(box)
             labels.append(index[name])
             difficult.append(bool(int(float(obj.findtext('difficult') or 0))))
@@ -115,11 +135,12 @@ def _ids(path: Path) -> list[str]:
 
 
 def read_listing(root: str | os.PathLike, year: str, listing: str,
-                 classes: Iterable[str]) -> tuple[tuple[DetItem, ...], int, int]:
+                 classes: Iterable[str]) -> tuple[tuple[DetItem, ...], int, dict[str, int]]:
     """The images of ``VOCdevkit/<year>/ImageSets/Main/<listing>.txt`` under ``root``:
     ``(items, missing, dropped)``, items with paths relative to ``root``; ``missing``: listed
-    ids whose image or annotation is not on disk (skipped); ``dropped``: objects of a class
-    outside ``classes``. A year folder without the listing is a one-line DataError."""
+    ids whose image or annotation is not on disk (skipped); ``dropped``: objects left out, by
+    reason (:func:`parse_annotation`). A year folder without the listing is a one-line
+    DataError."""
     root = Path(root).expanduser()
     folder = devkit_root(root) / year
     listed = folder / 'ImageSets' / 'Main' / f'{listing}.txt'
@@ -127,7 +148,7 @@ def read_listing(root: str | os.PathLike, year: str, listing: str,
         if not path.exists():
             raise DataError(f'no {path}; {_HINT}')
     prefix = folder.relative_to(root).as_posix() + '/'
-    items, missing, dropped = [], 0, 0
+    items, missing, dropped = [], 0, {'unknown_class': 0, 'invalid_box': 0}
     for image_id in _ids(listed):
         image, xml = folder / 'JPEGImages' / f'{image_id}.jpg', \
             folder / 'Annotations' / f'{image_id}.xml'
@@ -135,7 +156,7 @@ def read_listing(root: str | os.PathLike, year: str, listing: str,
             missing += 1
             continue
         ann, lost = parse_annotation(xml, classes)
-        dropped += lost
+        dropped = {reason: dropped[reason] + lost[reason] for reason in dropped}
         items.append(DetItem(f'{prefix}JPEGImages/{image_id}.jpg', image_id=image_id, **ann))
     return tuple(items), missing, dropped
 
@@ -158,7 +179,8 @@ def read_split(root: str | os.PathLike, split: str = 'test', *,
                         f'(.jpg under {year / "JPEGImages"}); {_HINT}')
     return DetSplit(name='test', classes=classes, train=train, test=test,
                     missing=lost_train + lost_test,
-                    dropped={'unknown_class': dropped_train + dropped_test})
+                    dropped={reason: dropped_train[reason] + dropped_test[reason]
+                             for reason in dropped_train})
 
 
 def prepare(root: str | os.PathLike) -> list[str]:

@@ -79,7 +79,7 @@ def test_complete_voc_annotation_is_parsed(tmp_path):
     assert ann['labels'] == (voc07.VOC_CLASSES.index('dog'), voc07.VOC_CLASSES.index('person'))
     assert ann['boxes'] == ((47.0, 239.0, 194.0, 370.0), (7.0, 11.0, 351.0, 497.0))  # x - 1
     assert ann['difficult'] == (False, True)
-    assert dropped == 1  # the unicorn
+    assert dropped == {'unknown_class': 1, 'invalid_box': 0}  # the unicorn
 
 
 def _fake_voc(root: Path, trainval, test, annotations) -> None:
@@ -97,9 +97,11 @@ def _fake_voc(root: Path, trainval, test, annotations) -> None:
 
 def test_voc_counting_rules(tmp_path):
     """A listed image missing on disk is skipped and counted; a difficult box is kept and
-    flagged; a class outside the class list is dropped and counted."""
+    flagged; a class outside the class list is dropped and counted; so is a box of no width
+    or height as mmdet reads it (inverted, or xmin == xmax)."""
     _fake_voc(tmp_path, ['000001', '000002', '000003'], ['000004'], {
-        '000001': [('cat', (1, 2, 30, 40), False), ('dog', (5, 5, 50, 60), True)],
+        '000001': [('cat', (1, 2, 30, 40), False), ('dog', (5, 5, 50, 60), True),
+                   ('cat', (30, 2, 10, 40), False), ('dog', (5, 5, 5, 60), False)],
         '000002': [('unicorn', (1, 1, 10, 10), False), ('cat', (10, 10, 20, 20), False)],
         # 000003 listed, not on disk
         '000004': [('person', (1, 1, 100, 80), False)],
@@ -113,7 +115,8 @@ def test_voc_counting_rules(tmp_path):
                                      voc07.VOC_CLASSES.index('dog'))
     assert split.train[0].boxes[0] == (0.0, 1.0, 29.0, 39.0)
     assert split.train[1].num_boxes == 1
-    assert split.missing == 1 and split.dropped == {'unknown_class': 1}
+    assert split.missing == 1 and split.dropped == {'unknown_class': 1, 'invalid_box': 2}
+    assert split.summary().endswith('boxes dropped: 2 invalid box, 1 unknown class')
     counts = split.counts()
     assert counts['train_boxes'] == 3 and counts['train_difficult'] == 1
     assert counts['test_images'] == 1 and counts['test_boxes'] == 1
@@ -158,7 +161,7 @@ def test_voc_demo_round_trips(voc_root):
     split = voc07.read_split(voc_root)
     assert split.classes == voc07.CLASSES_DEMO == voc07.VOC_CLASSES[:4]
     assert len(split.train) == 8 and len(split.test) == 4 and split.missing == 0
-    assert split.dropped == {'unknown_class': 0}
+    assert split.dropped == {'unknown_class': 0, 'invalid_box': 0}
     import xml.etree.ElementTree as ET
 
     for item in split.train + split.test:
@@ -216,10 +219,12 @@ def test_coco_counting_rules(coco_root, tmp_path):
                                     bbox=[1, 1, 5, 5], area=25, iscrowd=0))
     data['annotations'].append(dict(id=10 ** 6 + 1, image_id=other['image_id'], category_id=1,
                                     bbox=[1, 1, 0.5, 5], area=2.5, iscrowd=0))
+    data['annotations'].append(dict(id=10 ** 6 + 2, image_id=-7, category_id=1,
+                                    bbox=[1, 1, 5, 5], area=25, iscrowd=0))  # no such image
     path.write_text(json.dumps(data))
     split = coco.read_split(root)
     assert split.missing == 1 and len(split.train) == 7
-    assert split.dropped == {'unknown_class': 1, 'invalid_box': 1}
+    assert split.dropped == {'unknown_class': 1, 'invalid_box': 1, 'no_image': 1}
     assert sum(i.num_boxes for i in split.train) == drawn - on_first
     assert sum(sum(i.difficult) for i in split.train) == 1
 

@@ -36,6 +36,8 @@ class DetectionData:
     ann_file: str | None = None
     files: dict[Path, str] = field(default_factory=dict)
     train_images: int = 0
+    #: boxes left out of the sets read besides the split's (VOC2012), by reason
+    dropped: dict[str, int] = field(default_factory=dict)
 
 
 def _template(dataset: Mapping[str, Any], where: str) -> dict:
@@ -69,8 +71,11 @@ def voc_data(train_template: Mapping, test_template: Mapping, root: Path, split,
                 raise DataError(f'this config trains on VOC2007+2012 trainval, but there is no '
                                 f'{devkit / year}: put VOC2012 beside VOC2007, or use the '
                                 "voc07 config 'paper07' (VOC2007 trainval only)")
-            items, missing, _ = voc07.read_listing(root, year, voc07.TRAIN_LIST, split.classes)
+            items, missing, lost = voc07.read_listing(root, year, voc07.TRAIN_LIST,
+                                                      split.classes)
             listed = len(items) + missing
+            data.dropped = {reason: data.dropped.get(reason, 0) + n
+                            for reason, n in lost.items()}
         trains.append(_voc_dataset(train_template, 'train_dataloader.dataset', devkit, year,
                                    voc07.TRAIN_LIST, items, split.classes, lists, data,
                                    test_mode=False, listed=listed))
@@ -86,7 +91,10 @@ def voc_data(train_template: Mapping, test_template: Mapping, root: Path, split,
 def _voc_dataset(template: Mapping, where: str, devkit: Path, year: str, listing: str,
                  items: Iterable, classes: Sequence[str], lists: Path, data: DetectionData,
                  *, test_mode: bool, listed: int | None = None) -> dict:
-    """One VOCDataset config reading ``items`` (a run's DetItems) of ``year``'s ``listing``."""
+    """One VOCDataset config reading ``items`` (a run's DetItems) of ``year``'s ``listing``;
+    a train set ignores the boxes :func:`harness_detdata.voc07.valid_box` refuses
+    (``filter_cfg.bbox_min_size``)."""
+    from harness_detdata import voc07
     dataset = _template(template, where)
     official = devkit / year / 'ImageSets' / 'Main' / f'{listing}.txt'
     ids = [str(item.image_id) for item in items]
@@ -101,6 +109,9 @@ def _voc_dataset(template: Mapping, where: str, devkit: Path, year: str, listing
                    metainfo=dict(classes=tuple(classes)))
     if test_mode:
         dataset['test_mode'] = True
+    else:  # the boxes voc07 counts as invalid are ignored in training (mmdet: ignore_flag)
+        dataset['filter_cfg'] = dict(dataset.get('filter_cfg') or {})
+        dataset['filter_cfg'].setdefault('bbox_min_size', voc07.MIN_BOX_SIZE)
     return dataset
 
 

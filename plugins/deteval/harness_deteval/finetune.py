@@ -62,7 +62,10 @@ class DetectionFinetune(RunnerProtocol):
                               'by the harness; leave it None')
         cfg['test_evaluator'] = self.metrics(data.ann_file)
         detector = family(cfg['model'])
-        settings = dict(detector=detector, train_images=data.train_images)
+        split = request.read_split()
+        dropped = {reason: n + data.dropped.get(reason, 0)
+                   for reason, n in dict(getattr(split, 'dropped', None) or {}).items()}
+        settings = dict(detector=detector, train_images=data.train_images, dropped=dropped)
         note = f'{detector} detector, {data.train_images} train images'
         if backbone.out_stage:  # fit_detector let only C4 on a trunk cut after layer3 through
             settings['res5_head'] = (f'random init: the backbone ends at {backbone.out_stage}, '

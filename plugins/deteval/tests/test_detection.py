@@ -359,3 +359,36 @@ def test_a_backbone_without_a_detection_trunk_is_one_line_and_exit_2(tmp_path, c
                  '--work-dir', str(tmp_path), '--dry-run']) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "'vit-s16' fits no detection config here" in err[0]
+
+
+def test_an_invalid_voc_box_is_counted_and_ignored_in_training(voc0712_root, tmp_path):
+    """An inverted box would be a NaN loss: voc07 counts it, the record and the log say so,
+    and mmdet's VOCDataset, built from the run's train config, flags it ignored (the
+    harness's filter_cfg.bbox_min_size), so the detector never trains on it."""
+    import xml.etree.ElementTree as ET
+
+    from mmdet.registry import DATASETS as MMDET_DATASETS
+    from mmengine.registry import init_default_scope
+
+    root = tmp_path / 'voc'
+    shutil.copytree(voc0712_root, root)
+    for year in ('VOC2007', 'VOC2012'):
+        first = (root / 'VOCdevkit' / year / 'ImageSets/Main/trainval.txt').read_text().split()[0]
+        xml = root / 'VOCdevkit' / year / 'Annotations' / f'{first}.xml'
+        tree = ET.parse(xml)
+        box = tree.getroot().find('object/bndbox')
+        xmin, xmax = box.findtext('xmin'), box.findtext('xmax')
+        box.find('xmin').text, box.find('xmax').text = xmax, xmin  # inverted
+        tree.write(xml)
+    cfg, filled = build_config(request_for(tmp_path, 'voc07', root, config='paper'))
+    assert filled.settings['dropped'] == {'unknown_class': 0, 'invalid_box': 2}  # 07 + 12
+    train = cfg.train_dataloader.dataset.to_dict()
+    assert [d['filter_cfg']['bbox_min_size'] for d in train['datasets']] == [1, 1]
+    assert 'filter_cfg' not in cfg.test_dataloader.dataset or \
+        'bbox_min_size' not in cfg.test_dataloader.dataset.filter_cfg
+    init_default_scope('mmdet')
+    dataset = MMDET_DATASETS.build(dict(train['datasets'][0], pipeline=[]))
+    flags = [(tuple(i['bbox']), i['ignore_flag']) for i in dataset[0]['instances']]
+    assert any(box[2] < box[0] and ignored == 1 for box, ignored in flags), flags
+    assert all(ignored == 0 for box, ignored in flags if box[2] > box[0])
+

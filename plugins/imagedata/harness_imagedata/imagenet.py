@@ -7,9 +7,10 @@ Layout::
 
 An image is a file with one of :data:`EXTENSIONS` (any case, so ImageNet's ``.JPEG`` too);
 hidden files and folders (a leading ``.``) are skipped. There is one split, ``'val'``: train
-items are the images under ``train/``, test items those under ``val/``. A val folder naming no
-train class is an error (its images could not be scored). Labels are 0-based indices into the
-sorted class names.
+items are the images under ``train/``, test items those under ``val/``. A train class folder
+without images is no class (nothing could be learnt of it): it is left out and counted
+(``Split.dropped['empty_class']``). A val folder holding images of no train class is an error
+(its images could not be scored). Labels are 0-based indices into the sorted class names.
 """
 from __future__ import annotations
 
@@ -67,21 +68,27 @@ def read_split(root: str | os.PathLike, split: str = 'val') -> Split:
     for sub in (TRAIN_DIR, VAL_DIR):
         if not (root / sub).is_dir():
             raise DataError(f'no {sub}/ folder in {root}; {_HINT}')
-    classes = tuple(_class_folders(root / TRAIN_DIR))
-    if not classes:
+    folders = _class_folders(root / TRAIN_DIR)
+    if not folders:
         raise DataError(f'no class folders in {root / TRAIN_DIR}; {_HINT}')
+    classes = tuple(name for name in folders if _images(root / TRAIN_DIR / name))
+    empty = [name for name in folders if name not in classes]
     label = {name: i for i, name in enumerate(classes)}
-    strays = [name for name in _class_folders(root / VAL_DIR) if name not in label]
+    strays = [name for name in _class_folders(root / VAL_DIR)
+              if name not in label and _images(root / VAL_DIR / name)]
     if strays:
-        raise DataError(f'{len(strays)} class folders of {root / VAL_DIR} are not classes of '
-                        f'{root / TRAIN_DIR} (e.g. {strays[0]}); the two folders must hold the '
-                        'same classes')
+        why = (f'{root / TRAIN_DIR / strays[0]} has no images' if strays[0] in empty else
+               f'{root / TRAIN_DIR} has no folder {strays[0]}')
+        raise DataError(f'{len(strays)} class folders of {root / VAL_DIR} hold images of no '
+                        f'class of {root / TRAIN_DIR} (e.g. {strays[0]}: {why}); the two '
+                        'folders must hold the same classes')
 
     def items(sub: str) -> tuple[DataItem, ...]:
         out = []
         for name in _class_folders(root / sub):
-            out += [DataItem(f'{sub}/{name}/{image}', label[name])
-                    for image in _images(root / sub / name)]
+            if name in label:
+                out += [DataItem(f'{sub}/{name}/{image}', label[name])
+                        for image in _images(root / sub / name)]
         return tuple(out)
 
     train, test = items(TRAIN_DIR), items(VAL_DIR)
@@ -89,7 +96,8 @@ def read_split(root: str | os.PathLike, split: str = 'val') -> Split:
         raise DataError(f'no images under {root / TRAIN_DIR}; {_HINT}')
     if not test:
         raise DataError(f'no images under {root / VAL_DIR}; {_HINT}')
-    return Split(name='val', classes=classes, train=train, test=test)
+    return Split(name='val', classes=classes, train=train, test=test,
+                 dropped={'empty_class': len(empty)})
 
 
 def generate_demo(root: str | os.PathLike, *, classes: Iterable[str] = CLASSES_DEMO,

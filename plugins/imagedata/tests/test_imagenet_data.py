@@ -72,10 +72,23 @@ def test_real_layout_any_image_extension_and_case_hidden_files_skipped(tmp_path)
                                                        ('val/n02/e.webp', 1)]
 
 
+def test_an_empty_train_class_folder_is_no_class_and_is_counted(tmp_path):
+    for rel in ('train/a/x.png', 'train/c/z.png', 'val/a/y.png', 'val/c/w.png'):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(b'x')
+    (tmp_path / 'train/b').mkdir()
+    (tmp_path / 'val/b').mkdir()  # empty on both sides
+    split = imagenet.read_split(tmp_path)
+    assert split.classes == ('a', 'c') and split.dropped == {'empty_class': 1}
+    assert [(i.path, i.label) for i in split.test] == [('val/a/y.png', 0), ('val/c/w.png', 1)]
+
+
 @pytest.mark.parametrize('setup,words', [
     ((), 'no train/ folder'),
     (('train/a/x.png',), 'no val/ folder'),
-    (('train/a/x.png', 'val/b/y.png'), 'not classes of'),
+    (('train/a/x.png', 'val/b/y.png'), r'val hold images of no class of .*train \(e\.g\. b: '
+                                      r'.*train has no folder b\)'),
+    (('train/a/x.png', 'train/b/', 'val/b/y.png'), r'\(e\.g\. b: .*train/b has no images\)'),
     (('train/a/x.png', 'val/a/'), 'no images under'),
 ])
 def test_bad_layouts_are_one_line(tmp_path, setup, words):

@@ -11,7 +11,8 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from harness.api import EvalRequest, FeatureProtocol, Features, top_ks
+from harness.api import (EvalRequest, FEATURE_KEYS, FeatureProtocol, Features, integer, number,
+                         top_ks)
 
 
 def knn_scores(train_x: Tensor, train_y: Tensor, test_x: Tensor, num_classes: int, *,
@@ -38,8 +39,13 @@ class Knn(FeatureProtocol):
     """The config's ``knn`` (``k``, ``temperature``) over the train images' features; top-1
     (and top-5 with at least 5 classes) of the val images."""
 
+    keys = {**FEATURE_KEYS, 'knn.k': integer(1), 'knn.temperature': number(above=0)}
+
     def settings(self, cfg) -> dict:
-        return dict(knn=dict(k=int(cfg.knn.k), temperature=float(cfg.knn.temperature)))
+        try:
+            return dict(knn=dict(k=int(cfg.knn.k), temperature=float(cfg.knn.temperature)))
+        except (AttributeError, TypeError, ValueError):  # a bad value: check() reports it
+            return {}
 
     def score(self, features: Features, cfg, request: EvalRequest, log) -> dict[str, float]:
         from mmaction.evaluation.functional import top_k_accuracy

@@ -35,7 +35,8 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from harness.api import (EvalRequest, IMAGENET_MEAN, IMAGENET_STD, AugmentViews, Filled,
-                         RunnerProtocol, global_pool, MODELS, OPTIM_WRAPPER_CONSTRUCTORS, top_ks)
+                         RunnerProtocol, boolean, global_pool, MODELS, number, one_of,
+                         OPTIM_WRAPPER_CONSTRUCTORS, top_ks)
 
 #: ``head=dict(init=...)``: how the Linear's weight is drawn (its bias starts at 0).
 HEAD_INITS = ('normal', 'trunc_normal')
@@ -186,7 +187,12 @@ class HeadOptimWrapperConstructor(DefaultOptimWrapperConstructor):
 
 class Linear(RunnerProtocol):
     """A linear head trained on the frozen backbone's pooled features; top-1 (and top-5 with
-    at least 5 classes) of the val images."""
+    at least 5 classes) of the val images. Besides these keys, :meth:`check` builds the probe
+    once (its preprocessor checks that both halves normalise alike)."""
+
+    keys = {'model.head.batchnorm': boolean(required=False),
+            'model.head.init': one_of(*HEAD_INITS, required=False),
+            'model.head.std': number(above=0, required=False)}
 
     def fill(self, cfg: dict, request: EvalRequest) -> Filled:
         num_classes, train_list, test_list = request.split_lists()

@@ -208,7 +208,7 @@ def load_normals(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     """One ``nm_<id>.mat``: ``(normals float32 [H, W, 3], valid bool [H, W])``, the normals as
     the file holds them (camera coordinates, see the module docstring), ``valid`` its
     ``depthValid`` != 0. A file that is not this layout is a one-line DataError."""
-    keys = ('nx', 'ny', 'nz', 'depthValid')
+    keys = NORMALS_KEYS
     data = read_mat(path, keys, 'a normals file')
     arrays = [np.asarray(data[key]) for key in keys]
     if any(a.ndim != 2 or a.shape != arrays[0].shape for a in arrays):
@@ -230,6 +230,56 @@ def load_depth(path: str | os.PathLike) -> np.ndarray:
         raise DataError(f'{path} is not a uint16 single-channel PNG of depth in millimetres '
                         f'(got {got}); rewrite it with harness data prepare nyuv2')
     return depth.astype(np.float32) / np.float32(1000.0)
+
+
+#: The arrays of a normals file (:func:`load_normals`).
+NORMALS_KEYS = ('nx', 'ny', 'nz', 'depthValid')
+
+
+def target_problem(root: str | os.PathLike, item: NYUItem, kind: str) -> str | None:
+    """Why the ``kind`` ('depth' or 'normals') target of ``item`` would stop a run that reads
+    it, or None: a depth map that is no 16-bit single-channel PNG, a normals file without
+    nx, ny, nz and depthValid, or either not the size of the item's image. Reads the files'
+    headers only (Pillow's, scipy's ``whosmat``), so a whole split is checked in moments."""
+    import scipy.io
+    from PIL import Image
+
+    root = Path(root).expanduser()
+    target = getattr(item, kind)
+    if not target:
+        return f'no {kind} file'
+    try:
+        with Image.open(root / item.path) as image:
+            width, height = image.size
+    except Exception as exc:  # noqa: BLE001 - the probe names an unreadable image itself
+        return f'its image {item.path} cannot be read: {str(exc)[:120]}'
+    if kind == 'depth':
+        try:
+            with Image.open(root / target) as depth:
+                mode, size = depth.mode, depth.size
+        except Exception as exc:  # noqa: BLE001 - Pillow raises many types
+            return f'{target} cannot be read: {str(exc)[:120] or type(exc).__name__}'
+        if mode not in ('I;16', 'I;16B', 'I;16L'):
+            return f'{target} is no 16-bit single-channel PNG (Pillow mode {mode})'
+        shape = size
+    else:
+        try:
+            arrays = {name: shape for name, shape, _ in scipy.io.whosmat(str(root / target))}
+        except Exception as exc:  # noqa: BLE001 - scipy raises many types
+            why = 'a MATLAB v7.3 (HDF5) file' if _is_hdf5(root / target) else \
+                f'no MATLAB v5 .mat ({str(exc)[:80] or type(exc).__name__})'
+            return f'{target} is {why}'
+        absent = [key for key in NORMALS_KEYS if key not in arrays]
+        if absent:
+            return f"{target} lacks {', '.join(absent)}"
+        shapes = {arrays[key] for key in NORMALS_KEYS}
+        if len(shapes) != 1 or len(next(iter(shapes))) != 2:
+            return f"{target}: {', '.join(NORMALS_KEYS)} are not [H, W] arrays of one shape"
+        shape = tuple(reversed(next(iter(shapes))))
+    if tuple(shape) != (width, height):
+        return (f'{target} is {shape[0]} x {shape[1]} but its image {item.path} is {width} x '
+                f'{height}')
+    return None
 
 
 def load_vocab(root: str | os.PathLike) -> np.ndarray | None:

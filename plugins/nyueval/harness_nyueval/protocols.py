@@ -8,6 +8,12 @@ for normals, ``depth``), the codebook, the data preprocessor (from ``data_prepro
 data lists and the metric. For ``classify40`` the codebook is the dataset's ``vocab40.mat``, or
 else a spherical k-means (k = 40, seed 0) of the train normals; the record says which, and
 which ground truth the normals are (the dataset's ``SOURCE.txt``).
+
+Every target the run reads, train and test, is checked when the evaluation is prepared (before
+anything is trained; headers only, :func:`harness_nyudata.nyuv2.target_problem`): an image
+whose target would stop the run (a normals file without ``depthValid``, a depth PNG of another
+size than its image) is left out and counted, per side, in the record's
+``eval.skipped_targets`` and in the log line of the evaluation.
 """
 from __future__ import annotations
 
@@ -17,7 +23,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from harness.api import EvalRequest, ConfigError, DataError, Filled, RunnerProtocol
+from harness.api import (EvalRequest, ConfigError, DataError, Filled, RunnerProtocol, boolean,
+                         integer, integer_list, number, one_of)
 from harness_nyueval import depth, normals
 
 #: protocol -> the tasks its configs may name, and the item field holding its targets
@@ -43,12 +50,53 @@ def _lists(request: EvalRequest, split, kind: str) -> dict[str, tuple[Path, str]
     return out
 
 
+def usable_targets(request: EvalRequest, split, kind: str) -> tuple[Any, dict[str, int], str]:
+    """``split`` without the items whose ``kind`` target would stop the run
+    (:func:`harness_nyudata.nyuv2.target_problem`: checked now, before training, for every
+    split the run reads), how many each side left out, and one example ('' when none). A side
+    left without items is a one-line DataError."""
+    from dataclasses import replace
+
+    from harness_nyudata import nyuv2
+
+    kept, skipped, example = {}, {}, ''
+    for side, items in (('train', split.train), ('test', split.test)):
+        good = []
+        for item in items:
+            problem = nyuv2.target_problem(request.data_root, item, kind) \
+                if getattr(item, kind) else None  # (absent: _lists says so)
+            if problem is None:
+                good.append(item)
+            else:
+                example = example or problem
+        if items and not good:
+            raise DataError(f'none of the {len(items)} {side} {kind} targets of nyuv2 at '
+                            f'{request.data_root} can be read (e.g. {example}): rewrite them '
+                            'with harness data prepare nyuv2')
+        kept[side], skipped[side] = tuple(good), len(items) - len(good)
+    return replace(split, train=kept['train'], test=kept['test']), skipped, example
+
+
 class DenseProtocol(RunnerProtocol):
     """A dense probe on NYUv2 (``kind``: 'normals' or 'depth'), pooled metrics of every valid
     test pixel (``module``: :mod:`harness_nyueval.normals` or :mod:`harness_nyueval.depth`)."""
 
     kind = ''
     module: Any = None
+    #: the model's own keys (the rest of the model is built once during planning)
+    keys = {'model.freeze_backbone': boolean(required=False),
+            'model.norm_eval': boolean(required=False),
+            'model.output_stride': one_of(8, 16, required=False),
+            'model.head.channels': integer(1, required=False),
+            'model.head.pool_scales': integer_list(1, required=False),
+            'model.head.dropout': number(at_least=0, below=1, required=False)}
+
+    def model_to_check(self, cfg: Any) -> Mapping | None:
+        """The model with a stand-in codebook: the real one is written when the run starts."""
+        model = cfg.get('model')
+        if isinstance(model, Mapping) and isinstance(model.get('codebook'), str):
+            model = dict(model, codebook=np.eye(CODEBOOK_SIZE, 3, dtype=np.float32).tolist())
+        return model
 
     def fill(self, cfg: dict, request: EvalRequest) -> Filled:
         from harness_nyudata import nyuv2
@@ -64,7 +112,7 @@ class DenseProtocol(RunnerProtocol):
                               f"last stages; '{request.backbone.name}' is not one of "
                               f"{', '.join(DILATABLE)} (whole, or a ResNet cut after layer3): "
                               'pick one with --backbone')
-        split = request.read_split()
+        split, skipped, example = usable_targets(request, request.read_split(), kind)
         lists = _lists(request, split, kind)
         model = cfg['model']
         for key in ('backbone', 'feat_dim', 'task', 'codebook', 'data_preprocessor'):
@@ -82,6 +130,7 @@ class DenseProtocol(RunnerProtocol):
             settings['codebook'] = codebook_source(request)
         settings['ground_truth'] = (nyuv2.normals_source(request.data_root)
                                     if kind == 'normals' else 'depth (millimetre PNGs)')
+        settings['skipped_targets'] = skipped
         for side in ('train', 'test'):
             dataset = cfg[f'{side}_dataloader']['dataset']
             dataset.update(ann_file=str(lists[side][0]), data_root=str(request.data_root))
@@ -97,8 +146,12 @@ class DenseProtocol(RunnerProtocol):
                               'by the harness; leave it None')
         cfg['test_evaluator'] = dict(type='harness.NormalsMetric' if kind == 'normals'
                                      else 'harness.DepthMetric')
+        left_out = (f"; skipped {skipped['train']} train and {skipped['test']} test images "
+                    f'whose {kind} target cannot be used (e.g. {example})'
+                    if any(skipped.values()) else '')
         return Filled(files=files, settings=settings,
-                      note=f'{task}: {len(split.train)} train, {len(split.test)} test images')
+                      note=f'{task}: {len(split.train)} train, {len(split.test)} test images'
+                           f'{left_out}')
 
     def scores(self, metrics: Mapping[str, Any], request: EvalRequest, cfg: Any
                ) -> dict[str, float]:

@@ -247,3 +247,67 @@ def test_a_short_run_scores_the_test_rooms_and_reports_the_weights(protocol, tmp
         assert result.higher_is_better == {'delta_1.25': True, 'abs_rel': False,
                                            'rmse': False}
     assert result.weights['loaded'] == result.weights['total'] == len(saved)
+
+
+# ------------------------------------------------------------------ targets checked up front
+
+
+def damaged_copy(demo_root: Path, tmp_path: Path) -> tuple[Path, list]:
+    """A copy of the demo: a test image's normals file without depthValid, another test
+    image's depth PNG of half the size."""
+    import shutil
+
+    import cv2
+    import scipy.io
+    from harness_nyudata import nyuv2
+
+    root = tmp_path / 'nyu'
+    shutil.copytree(demo_root, root)
+    test = nyuv2.read_split(root).test
+    normals = root / test[0].normals
+    data = scipy.io.loadmat(normals)
+    scipy.io.savemat(normals, {k: data[k] for k in ('nx', 'ny', 'nz')})
+    depth = cv2.imread(str(root / test[1].depth), cv2.IMREAD_UNCHANGED)
+    cv2.imwrite(str(root / test[1].depth), depth[::2, ::2])
+    return root, test
+
+
+def test_target_problems_are_found_from_the_headers(demo_root, tmp_path):
+    from harness_nyudata import nyuv2
+
+    root, test = damaged_copy(demo_root, tmp_path)
+    assert nyuv2.target_problem(root, test[0], 'normals') == \
+        f'{test[0].normals} lacks depthValid'
+    assert nyuv2.target_problem(root, test[0], 'depth') is None
+    assert nyuv2.target_problem(root, test[1], 'depth') == \
+        f'{test[1].depth} is 40 x 30 but its image {test[1].path} is 80 x 60'
+    assert nyuv2.target_problem(root, test[2], 'normals') is None
+
+
+@pytest.mark.parametrize('protocol,skipped', [('normals', 'lacks depthValid'),
+                                              ('depth', 'is 40 x 30 but its image')])
+def test_a_test_target_that_would_stop_the_run_is_skipped_and_counted(demo_root, tmp_path,
+                                                                      protocol, skipped):
+    root, test = damaged_copy(demo_root, tmp_path)
+    protocol_cls = {'normals': Normals, 'depth': Depth}[protocol]
+    prepared = protocol_cls().prepare(request_for(tmp_path, root, protocol))
+    assert prepared.filled.settings['skipped_targets'] == {'train': 0, 'test': 1}
+    assert '6 train, 2 test images; skipped 0 train and 1 test images' in prepared.filled.note
+    assert skipped in prepared.filled.note
+    test_list = next(text for path, text in prepared.filled.files.items()
+                     if str(path).endswith(f'nyuv2_{protocol}_test.txt'))
+    assert len(test_list.splitlines()) == 2
+
+
+def test_a_side_without_usable_targets_is_one_line(demo_root, tmp_path):
+    import shutil
+
+    from harness_nyudata import nyuv2
+
+    root = tmp_path / 'nyu'
+    shutil.copytree(demo_root, root)
+    for item in nyuv2.read_split(root).test:
+        (root / item.depth).write_bytes(b'not a png')
+    with pytest.raises(DataError, match=r'^none of the 3 test depth targets of nyuv2 at .* can '
+                                        r'be read \(e\.g\. depth/.*_depth\.png cannot be read'):
+        Depth().prepare(request_for(tmp_path, root, 'depth'))

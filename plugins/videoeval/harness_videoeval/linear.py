@@ -16,8 +16,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from harness.api import EvalRequest, FeatureProtocol, Features
+from harness.api import (EvalRequest, FEATURE_KEYS, FeatureProtocol, Features, integer, number,
+                         one_of)
 from harness_videoeval.finetune import views_of
+
+
+#: What the ``classifier`` of a config may hold (:func:`build_classifier` reads it).
+CLASSIFIER_KEYS = {'classifier.C': number(above=0, required=False),
+                   'classifier.max_iter': integer(1, required=False)}
 
 
 def build_classifier(spec: dict):
@@ -68,6 +74,9 @@ def fit_and_score(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Te
 
 class LinearClassifier(FeatureProtocol):
     """``linear`` and ``svm``: the config's ``classifier`` fit on the train clips' features."""
+
+    keys = {**FEATURE_KEYS, **CLASSIFIER_KEYS,
+            'classifier.type': one_of('logistic', 'svm')}
 
     def score(self, features: Features, cfg, request: EvalRequest, log) -> dict[str, float]:
         num_classes = len(request.read_split().classes)

@@ -4,13 +4,15 @@ cosine similarity; R@k is the percentage of test videos with a same-class train 
 their k nearest (:func:`harness_videoeval.recall.recall_at_k`)."""
 from __future__ import annotations
 
-from harness.api import EvalRequest, FeatureProtocol, Features
+from harness.api import EvalRequest, FEATURE_KEYS, FeatureProtocol, Features, integer_list
 from harness_videoeval.finetune import views_of
 from harness_videoeval.recall import recall_at_k
 
 
 class Retrieval(FeatureProtocol):
     """Nearest train videos of each test video; R@k for the config's ``ks``."""
+
+    keys = {**FEATURE_KEYS, 'ks': integer_list(1)}
 
     def score(self, features: Features, cfg, request: EvalRequest, log) -> dict[str, float]:
         ks = tuple(cfg.ks)

@@ -40,7 +40,8 @@ import numpy as np
 import torch
 
 from harness.api import (EvalRequest, open_video, IMAGENET_MEAN, IMAGENET_STD, ViewSpec,
-                         decode_clips, view_indices, DataError, FeatureProtocol, Features)
+                         decode_clips, view_indices, DataError, FeatureProtocol, Features,
+                         integer)
 
 #: Seeds of the train and test sample streams: ``default_rng((seed, PARTS[part]))``.
 PARTS = {'train': 0, 'test': 1}
@@ -257,6 +258,17 @@ def probe_accuracy(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray,
     return round(100 * float(np.mean(classifier.predict(test_x) == test_y)), 2)
 
 
+def _probe_keys() -> dict:
+    from harness_videoeval.linear import CLASSIFIER_KEYS
+
+    return {'clip_len': integer(1), 'frame_interval': integer(1), 'size': integer(1),
+            'batch_size': integer(1), **CLASSIFIER_KEYS}
+
+
+#: The keys every temporal probe reads (the sampling, the batch, the classifier).
+PROBE_KEYS = _probe_keys()
+
+
 def pool_clips(features: torch.Tensor) -> np.ndarray:
     """``[samples, clips, D]`` -> the mean over the clips: ``[samples, D]``."""
     return features.mean(1).numpy()
@@ -265,7 +277,10 @@ def pool_clips(features: torch.Tensor) -> np.ndarray:
 class TemporalProbe(FeatureProtocol):
     """A temporal probe: samples of clips drawn from each video (:meth:`probe`), their pooled
     features from the frozen backbone (:func:`harness.features.frozen_backbone`), and a
-    linear probe's accuracy on them."""
+    linear probe's accuracy on them. It samples its own clips, so its keys are its own
+    (:data:`PROBE_KEYS`), not the feature protocols' ``feature_*``."""
+
+    keys = PROBE_KEYS
 
     def probe(self, request: EvalRequest, cfg: Any) -> tuple[Probe, list, list]:
         """The protocol's :class:`Probe` and its (train videos, test videos)."""
@@ -302,6 +317,7 @@ class PairProbe(TemporalProbe):
     """A probe on pairs of clips of a video, labelled by one of ``classes`` (balanced)."""
 
     classes: tuple[str, ...] = ()
+    keys = {**PROBE_KEYS, 'pairs_per_video': integer(1)}
 
     def sampler(self, spec: ViewSpec, cfg: Any) -> tuple[Callable, int]:
         """(frames, label, rng) -> the pair's clip indices; and the frames a video needs."""
@@ -322,6 +338,7 @@ class Order(PairProbe):
     """Which of two non-overlapping clips comes first (see the module doc)."""
 
     classes = ORDER_CLASSES
+    keys = {**PairProbe.keys, 'min_gap': integer(0)}
 
     def sampler(self, spec: ViewSpec, cfg: Any) -> tuple[Callable, int]:
         return (lambda n, label, rng: order_pair(n, spec, cfg.min_gap, label, rng),
@@ -339,6 +356,8 @@ class Sync(PairProbe):
 
 class Motion(TemporalProbe):
     """The video's labelled motion type (see the module doc)."""
+
+    keys = {**PROBE_KEYS, 'motion_clips': integer(1)}
 
     def probe(self, request: EvalRequest, cfg: Any) -> tuple[Probe, list, list]:
         from harness_videodata.motion import read_motion_labels
