@@ -80,6 +80,13 @@ _PRETRAIN_REPRODUCED = {
         'untrained': {'type': ['array', 'null'], 'items': {'type': 'string'}},
         # the config's settings whose value is a guess (harness.sources)
         'unverified': {'type': 'array', 'items': {'type': 'string'}},
+        # what the evaluated split's reader left out, by reason (e.g. invalid_box,
+        # unknown_class, no_image, empty_class) -> count
+        'dropped': {'type': 'object', 'additionalProperties': {'type': 'integer',
+                                                               'minimum': 0}},
+        # dense targets skipped because they cannot be read: 'train'/'test' -> count
+        'skipped_targets': {'type': 'object', 'additionalProperties': {'type': 'integer',
+                                                                       'minimum': 0}},
     },
 }
 
@@ -134,6 +141,13 @@ _EVAL = {
         },
         # the config's settings whose value is a guess (harness.sources)
         'unverified': {'type': 'array', 'items': {'type': 'string'}},
+        # what the evaluated split's reader left out, by reason (e.g. invalid_box,
+        # unknown_class, no_image, empty_class) -> count
+        'dropped': {'type': 'object', 'additionalProperties': {'type': 'integer',
+                                                               'minimum': 0}},
+        # dense targets skipped because they cannot be read: 'train'/'test' -> count
+        'skipped_targets': {'type': 'object', 'additionalProperties': {'type': 'integer',
+                                                                       'minimum': 0}},
     },
 }
 

@@ -335,3 +335,16 @@ def test_one_pretraining_serves_every_evaluator_that_asks_for_it(work):
                                        work_dir=str(work)))
         keys |= {job.pretraining.key for job in plan_jobs(plan, print)}
     assert len(keys) == 1
+
+
+@pytest.mark.parametrize('seeds', ['[0, -1]', '[0, 0]', '[2 ** 32]', '["a"]', '[]'])
+def test_an_evaluation_configs_seeds_are_distinct_numpy_seeds(tmp_path, seeds):
+    from harness.run.plan import config_seeds
+
+    config = tmp_path / 'trials.py'
+    config.write_text(f'seeds = {seeds}\n')
+    with pytest.raises(HarnessError, match=r'seeds=.* must be a list of distinct integers in '
+                                           r'\[0, 4294967295\]'):
+        config_seeds(config)
+    config.write_text('seeds = [0, 4294967295]\n')
+    assert config_seeds(config) == (0, 4294967295)

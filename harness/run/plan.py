@@ -14,6 +14,7 @@ from typing import Any, Mapping
 
 from harness import data as datasets
 from harness.api import DatasetInfo, MethodInfo, ProtocolInfo, pick_config
+from harness.checks import SEED_MAX
 from harness.launch import check_launcher
 from harness.engine import init_distributed, main_process_first
 from harness.errors import HarnessError, PluginError
@@ -223,10 +224,10 @@ def config_seeds(path: Path) -> tuple[int, ...] | None:
     if seeds is None:
         return None
     if not isinstance(seeds, (list, tuple)) or not seeds or \
-            not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds) or \
-            len(set(seeds)) != len(seeds):
+            not all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s <= SEED_MAX
+                    for s in seeds) or len(set(seeds)) != len(seeds):
         raise HarnessError(f'evaluation config {path}: seeds={seeds!r} must be a list of '
-                           'distinct integers')
+                           f'distinct integers in [0, {SEED_MAX}]')
     return tuple(seeds)
 
 
