@@ -229,35 +229,38 @@ def registered(kind: str, *, required: bool = True) -> Key:
 
 # --- the model ------------------------------------------------------------------------------
 
-def check_model_builds(cfg: Config, label: str, model: Mapping | None = None) -> None:
+def check_model_builds(cfg: Config, label: str, model: Mapping | None = None) -> int | None:
     """Raise a one-line ConfigError, starting with ``label``, when the model of ``cfg`` (or
     ``model``, a config to build in its place) cannot be built: a value its constructor (or a
     part's) rejects. Built once, as the Runner builds it (``MODELS.build`` in the config's
     default scope, its ``custom_imports`` imported), on the meta device (no memory, no
     initialisation); where a constructor needs real tensors, on the CPU. Call it after
-    :func:`check_config`, whose messages name a bad type or value more precisely."""
+    :func:`check_config`, whose messages name a bad type or value more precisely. Returns the
+    model's size in bytes (its parameters and buffers; what a checkpoint holds besides the
+    optimizer's state), or None when the config names no model."""
     import torch
     from mmengine.registry import MODELS, DefaultScope
 
     model = cfg.get('model') if model is None else model
     if not isinstance(model, Mapping) or 'type' not in model:
-        return
+        return None
     for module in (cfg.get('custom_imports') or {}).get('imports') or []:
         importlib.import_module(module)  # what registers the model's types (checked before)
     plain = _plain(model) if not isinstance(model, dict) else model
 
-    def build() -> None:
-        MODELS.build(copy.deepcopy(dict(plain)))
+    def build() -> int:
+        built = MODELS.build(copy.deepcopy(dict(plain)))
+        return sum(t.numel() * t.element_size()
+                   for t in (*built.parameters(), *built.buffers()))
 
     with quiet_mmengine(), DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
         try:
             with torch.device('meta'):
-                build()
-            return
+                return build()
         except Exception:  # noqa: BLE001 - retried on the CPU, which tells a real error
             pass
         try:
-            build()
+            return build()
         except Exception as exc:  # noqa: BLE001 - whatever a constructor raises is the answer
             text = ' '.join(str(exc).split()) or type(exc).__name__
             if len(text) > 300:

@@ -81,6 +81,7 @@ class PretrainJob:
     versions: Mapping[str, str]
     data: Mapping[str, Any]
     finished: Pretrained | None = None
+    model_bytes: int | None = None  # the model's parameters and buffers (when it will train)
 
     @property
     def backbone_path(self) -> Path:
@@ -346,10 +347,9 @@ def plan_pretraining(cfg: Config, work_root: Path, method: str, backbone: str,
     key = pretrain_key(sha, versions, sources)
     directory = pretrain_dir(work_root, method, backbone, key)
     finished = read_result(directory)
-    if finished is None:
-        check_model_builds(cfg, 'pretraining config')
+    model_bytes = check_model_builds(cfg, 'pretraining config') if finished is None else None
     return PretrainJob(cfg, key, sha, directory, sources, dict(versions), dict(data or {}),
-                       finished)
+                       finished, model_bytes)
 
 
 def pretrain(job: PretrainJob, *, resume: bool, log: Callable[[str], None] = print

@@ -20,6 +20,7 @@ from harness.io import atomic_write_text, folder_lock
 from harness.run.jobs import Job, plan_jobs
 from harness.run.plan import RunPlan
 from harness.run.record import build_record, combine_runs
+from harness.run.space import warn_if_short
 
 Log = Callable[[str], None]
 
@@ -159,6 +160,7 @@ def execute(pm: PluginManager, plan: RunPlan, log: Log = print
     started = time.monotonic()
     log(describe(plan))
     jobs = plan_jobs(plan, log)
+    warn_if_short(plan.work_dir, jobs, log)
     if plan.dry_run:
         show_plan(plan, jobs, log)
         return None, None
