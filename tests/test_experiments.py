@@ -18,6 +18,7 @@ def load(name: str):
         sys.path.insert(0, str(REPO / 'experiments'))
     spec = importlib.util.spec_from_file_location(name, REPO / 'experiments' / f'{name}.py')
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # a dataclass looks its module up there
     spec.loader.exec_module(module)
     return module
 
@@ -170,3 +171,60 @@ def test_run_or_reuse_names_the_failed_run_and_its_log(tmp_path):
                               tag='exp')
     assert str(several.value) == (f'{records} holds 2 records, so which one is b is unclear: '
                                   'delete the folder to run it again')
+
+
+def test_demo_eval_settings_grids_set_the_schedule_with_the_length():
+    settings = load('demo_eval_settings')
+    video = settings.parse_grid('video', settings.VIDEO_GRID)
+    assert [s.cost for s in video] == [12, 24, 40, 60, 90]
+    assert video[1].cfg_options() == ['eval.train_cfg.max_epochs=24',
+                                      'eval.param_scheduler.0.T_max=24']
+    image = settings.parse_grid('image', settings.IMAGE_GRID)
+    assert [s.name for s in image] == [f'lr {lr}, {n} steps' for lr in ('0.01', '0.1', '1')
+                                       for n in (150, 300)]
+    assert image[-1].cfg_options() == ['eval.optim_wrapper.optimizer.lr=1.0',
+                                       'eval.train_cfg.max_iters=300',
+                                       'eval.param_scheduler.0.milestones=[180,240]']
+    assert settings.milestones(150) == [90, 120]
+    with pytest.raises(SystemExit, match='LRxSTEPS'):
+        settings.parse_grid('image', '0.1')
+
+
+def test_demo_eval_settings_rule_ignores_the_reference_rows_and_breaks_ties_by_cost():
+    settings = load('demo_eval_settings')
+    pretrained = ('a', 'b')
+
+    def table(**columns):  # setting -> (random, a, b)
+        return {name: dict(zip(('random', 'a', 'b'), scores)) for name, scores in columns.items()}
+
+    costs = {'short': 12, 'mid': 40, 'long': 90}
+    # random init would pick 'long'; the pretrained mean is best at 'mid' (50 vs 48 and 45)
+    assert settings.choose(table(short=(20, 45, 45), mid=(30, 48, 52), long=(60, 46, 50)),
+                           costs, pretrained) == 'mid'
+    # 'short' is within 1 point of the best mean (49.5 vs 50): the tie goes to the cheaper
+    assert settings.choose(table(short=(20, 49, 50), mid=(30, 48, 52), long=(60, 46, 50)),
+                           costs, pretrained) == 'short'
+    # 1.5 points below is no tie
+    assert settings.choose(table(short=(20, 48, 49), mid=(30, 48, 52), long=(60, 46, 50)),
+                           costs, pretrained) == 'mid'
+    # equally cheap tied settings: the higher mean
+    assert settings.choose(table(x=(0, 50, 50), y=(0, 50, 50.5)), {'x': 150, 'y': 150},
+                           pretrained) == 'y'
+
+
+def test_demo_eval_settings_grids_hold_the_shipped_demo_values():
+    from mmengine.config import Config
+
+    from harness.api import resolve_config
+
+    settings = load('demo_eval_settings')
+    finetune = Config.fromfile(str(resolve_config(settings.PROTOCOLS['video'].config)))
+    assert finetune.param_scheduler[0].T_max == finetune.train_cfg.max_epochs
+    assert finetune.train_cfg.max_epochs in \
+        [s.cost for s in settings.parse_grid('video', settings.VIDEO_GRID)]
+    linear = Config.fromfile(str(resolve_config(settings.PROTOCOLS['image'].config)))
+    shipped = settings.image_setting(linear.optim_wrapper.optimizer.lr,
+                                     linear.train_cfg.max_iters)
+    assert shipped in settings.parse_grid('image', settings.IMAGE_GRID)
+    assert linear.param_scheduler[0].milestones == \
+        settings.milestones(linear.train_cfg.max_iters)

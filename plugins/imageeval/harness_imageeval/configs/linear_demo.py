@@ -37,16 +37,29 @@ train_dataloader = dict(
     ),
 )
 
-# 150 steps of batch 32 (20 passes over the 240 demo train images), lr x0.1 at 60% and 80% as
-# MoCo's epochs 60 and 80 of 100. Checked on a validation demo (the imagenet demo generated with
-# seed 1, never this demo's val split) with random-init resnet18-slim, heads fit on cached
-# augmented features: SGD lr 0.1 to 30, with or without the BN, 150 or 300 steps all gave 25-39%
-# top-1 (120 val images), the same within its noise; the protocol itself gave 31-40% there.
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=150)
+# 300 steps of batch 32 (40 passes over the 240 demo train images) at lr 0.01, x0.1 at 60% and
+# 80% (steps 180 and 240) as MoCo's epochs 60 and 80 of 100. Chosen on a validation demo (the
+# imagenet demo generated with seed 1: 240 train images as here, 300 val images, one 0.33
+# points), never on this demo's val split, by experiments/demo_eval_settings.py (seed 0;
+# resnet18-slim; the pretrained rows pretrained on that demo's train images with their demo
+# configs). Grid: lr in {0.01, 0.1, 1.0} x steps in {150, 300}, milestones at 60%/80% of the
+# steps. Rule, fixed before measuring: the highest mean top-1 over the pretrained rows (the two
+# reference rows are reported but take no part); settings within 1 point of it tie, and a tie
+# goes to the fewer steps (equally long ones: the higher mean). Top-1 (%):
+#   lr, steps                0.01,150  0.01,300  0.1,150  0.1,300  1,150  1,300
+#   random                      36.67     36.33    33.67    35.33  33.00  33.00
+#   random (bn_calibrated)      41.33     41.67    36.67    39.33  33.00  34.33
+#   simclr                      42.33     44.33    38.33    41.33  36.67  39.00
+#   byol                        33.67     33.67    31.33    32.33  31.33  32.33
+#   moco                        38.67     40.00    37.00    39.00  37.00  36.67
+#   pretrained mean             38.22     39.33    35.55    37.55  35.00  36.00  -> 0.01, 300
+# lr 0.01 is the grid's lowest (one seed). (The earlier lr 0.1 and 150 steps had been checked
+# with random init alone.)
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=300)
 # the optimizer holds the head's parameters only (MoCo's main_lincls asserts the same)
 optim_wrapper = dict(constructor='HeadOptimWrapperConstructor',
-                     optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=0.0))
-param_scheduler = [dict(type='MultiStepLR', by_epoch=False, milestones=[90, 120], gamma=0.1)]
+                     optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0))
+param_scheduler = [dict(type='MultiStepLR', by_epoch=False, milestones=[180, 240], gamma=0.1)]
 
 # the runtime (harness/configs/_base_/eval_runtime.py) logging every 10 iterations, saving every 50
 log_processor = dict(window_size=10)

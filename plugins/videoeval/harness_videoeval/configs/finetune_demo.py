@@ -46,10 +46,25 @@ test_dataloader = dict(
                  ]))
 test_evaluator = dict(type='AccMetric')
 
-# 60 epochs of the 40 demo train videos (300 steps), chosen on a validation demo (the UCF101 demo
-# generated with seed 1), never on the demo's test split: random-init r3d18-slim top-1 there,
-# 80 test videos: 12 epochs 26.3%, 24 40.0%, 40 52.5%, 60 62.5%, 90 58.8%.
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=60, val_interval=1000)
+# 90 epochs of the 40 demo train videos (450 steps), the cosine below annealed over all of them.
+# Chosen on a validation demo (the UCF101 demo generated with seed 1 at the default sizes: 40
+# train and 80 test videos, one video 1.25 points), never on the demo's test split, by
+# experiments/demo_eval_settings.py (seed 0; r3d18-slim; the pretrained rows pretrained on the
+# demo Kinetics-400 with their demo configs). Grid: max_epochs = T_max in {12, 24, 40, 60, 90}.
+# Rule, fixed before measuring: the highest mean top-1 over the pretrained rows (the two
+# reference rows are reported but take no part); settings within 1 point of it tie, and a tie
+# goes to the fewer epochs. Top-1 (%):
+#   epochs                      12     24     40     60     90
+#   random                   30.00  42.50  53.75  52.50  66.25
+#   random (bn_calibrated)   30.00  42.50  53.75  52.50  66.25
+#   brave                    25.00  37.50  55.00  61.25  56.25
+#   transrank                72.50  76.25  82.50  80.00  88.75
+#   moco                     32.50  36.25  43.75  55.00  65.00
+#   pretrained mean          43.33  50.00  60.42  65.42  70.00  -> 90
+# 90 is the grid's longest and the mean still rose there (one seed; 80 test videos per cell).
+# The two reference rows agree because finetuning trains every BatchNorm layer, replacing the
+# calibrated statistics. (The earlier 60 epochs had been chosen with random init alone.)
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=90, val_interval=1000)
 
 # Demo: batch 8 and a few hundred steps, so AdamW (SGD at this batch size was unstable here).
 # Measured: with crops of area 0.5-1.0 and dropout 0.5 a random-init R3D-18 stayed near
@@ -57,7 +72,7 @@ train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=60, val_interval=1000)
 optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05),
     clip_grad=dict(max_norm=40, norm_type=2))
-param_scheduler = [dict(type='CosineAnnealingLR', T_max=60, eta_min=0, by_epoch=True)]
+param_scheduler = [dict(type='CosineAnnealingLR', T_max=90, eta_min=0, by_epoch=True)]
 
 # What this protocol changes of the evaluation runtime (harness/configs/_base_/eval_runtime.py):
 # epochs as the unit (logs averaged within each epoch, mmengine's default, and checkpoints by
