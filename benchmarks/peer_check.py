@@ -181,7 +181,7 @@ def harness_top1(method: str, backbone: str, seed: int, data: Path, work_dir: Pa
                          else f'harness-{method}-seed{seed}')
     record = run_or_reuse(label, harness_command(method, backbone, seed, data, folder),
                           folder / 'records', folder / 'run.log', tag=TAG)
-    return float(record['metrics']['top1'])
+    return float(record['metrics']['top1']['value'])
 
 
 def method_config(method: str) -> dict:

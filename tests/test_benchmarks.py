@@ -97,3 +97,21 @@ def test_peer_check_without_lightly_says_how_to_install_it_and_exits_2(monkeypat
     assert peer.main(['--method', 'simclr']) == 2
     err = capsys.readouterr().err
     assert err.count('\n') == 1 and 'pip install lightly' in err
+
+
+def test_peer_check_reads_the_top1_of_a_harness_record_it_reuses(tmp_path):
+    """A work folder that holds a run's record is reused (nothing runs): its kNN top-1 is read
+    as ``harness run`` writes it."""
+    import json
+
+    peer = _peer_check()
+    records = tmp_path / 'harness-simclr-seed1' / 'records'
+    records.mkdir(parents=True)
+    (records / 'simclr.json').write_text(json.dumps(
+        {'metrics': {'top1': {'value': 41.67, 'unit': '%', 'higher_is_better': True}}}))
+    assert peer.harness_top1('simclr', 'resnet18', 1, tmp_path / 'demo', tmp_path) == 41.67
+    command = peer.harness_command('random', 'resnet18', 2, tmp_path / 'demo', tmp_path / 'r')
+    assert command[3:] == ['run', '--method', 'random', '--backbone', 'resnet18', '--eval',
+                           'imagenet', '--protocol', 'knn', '--data', str(tmp_path / 'demo'),
+                           '--seed', '2', '--work-dir', str(tmp_path / 'r'), '--records-dir',
+                           str(tmp_path / 'r' / 'records')]
