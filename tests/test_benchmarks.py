@@ -25,3 +25,93 @@ def test_pretrain_throughput_compares_harness_and_plain_loop(method, sizes, tmp_
     assert any(line.startswith('harness ') for line in lines)
     assert any(line.startswith('plain loop ') for line in lines)
     assert 'ratio harness / plain loop: ' in result.stdout
+
+
+def _peer_check():
+    """benchmarks/peer_check.py as a module (it imports experiments/run_args.py by name)."""
+    import importlib.util
+
+    if 'peer_check' not in sys.modules:
+        spec = importlib.util.spec_from_file_location('peer_check',
+                                                      REPO / 'benchmarks' / 'peer_check.py')
+        module = importlib.util.module_from_spec(spec)
+        sys.modules['peer_check'] = module  # dataclasses look their module up there
+        spec.loader.exec_module(module)
+    return sys.modules['peer_check']
+
+
+def test_peer_check_copies_the_harness_demo_settings():
+    peer = _peer_check()
+    settings = peer.settings_from_config(peer.method_config('simclr'))
+    assert (settings.batch, settings.steps, settings.lr, settings.weight_decay) == \
+        (32, 300, 1e-3, 1e-2)
+    assert (settings.warmup_factor, settings.warmup_steps) == (0.1, 10)
+    assert dict(settings.model) == dict(hidden_dim=512, dim=128, temperature=0.1)
+    for view in settings.views:
+        assert (view.size, view.scale, view.jitter) == (56, (0.08, 1.0), (0.8, 0.8, 0.8, 0.2))
+        assert (view.color, view.grayscale, view.blur, view.solarize, view.flip) == \
+            (0.8, 0.2, 0.5, 0.0, 0.5)
+    byol = peer.settings_from_config(peer.method_config('byol'))
+    assert [v.blur for v in byol.views] == [1.0, 0.1] and byol.views[1].solarize == 0.2
+    assert byol.momentum_end == 1.0 and byol.model['momentum'] == 0.99
+    moco = peer.settings_from_config(peer.method_config('moco'))
+    assert moco.model['queue_size'] == 64 and moco.momentum_end is None
+
+
+def test_peer_check_refuses_what_it_cannot_mirror():
+    peer = _peer_check()
+    cfg = peer.method_config('simclr')
+    cfg['optim_wrapper']['optimizer']['type'] = 'SGD'
+    with pytest.raises(peer.SettingsError, match='AdamW'):
+        peer.settings_from_config(cfg)
+    cfg = peer.method_config('simclr')
+    cfg['train_cfg']['max_iters'] = 400  # the cosine would no longer end at the last step
+    with pytest.raises(peer.SettingsError, match='CosineAnnealingLR'):
+        peer.settings_from_config(cfg)
+    cfg = peer.method_config('simclr')
+    cfg['train_dataloader']['dataset']['pipeline'][0]['views']['view1']['augment']['ratio'] = \
+        (0.5, 2.0)
+    with pytest.raises(peer.SettingsError, match='aspect'):
+        peer.settings_from_config(cfg)
+    with pytest.raises(peer.SettingsError, match='integers'):
+        peer.split_seeds('0,a')
+    with pytest.raises(peer.SettingsError, match='repeats'):
+        peer.split_seeds('1,1')
+    assert peer.split_seeds('0,1,2') == [0, 1, 2]
+
+
+def test_peer_check_table_gives_each_seed_the_means_and_the_difference():
+    peer = _peer_check()
+    text = peer.table('simclr', {0: dict(harness=40.0, lightly=38.0, random=30.0),
+                                 1: dict(harness=44.0, lightly=41.0, random=32.0)})
+    lines = text.splitlines()
+    assert lines[0] == '| seed | harness `simclr` | lightly `simclr` | random init |'
+    assert lines[2] == '| 0 | 40.00 | 38.00 | 30.00 |'
+    assert lines[4] == '| mean | 42.00 | 39.50 | 31.00 |'
+    assert lines[-1] == 'harness - lightly (means): +2.50 points of kNN top-1'
+
+
+def test_peer_check_without_lightly_says_how_to_install_it_and_exits_2(monkeypatch, capsys):
+    peer = _peer_check()
+    monkeypatch.setitem(sys.modules, 'lightly', None)  # import lightly raises ImportError
+    assert peer.main(['--method', 'simclr']) == 2
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and 'pip install lightly' in err
+
+
+def test_peer_check_reads_the_top1_of_a_harness_record_it_reuses(tmp_path):
+    """A work folder that holds a run's record is reused (nothing runs): its kNN top-1 is read
+    as ``harness run`` writes it."""
+    import json
+
+    peer = _peer_check()
+    records = tmp_path / 'harness-simclr-seed1' / 'records'
+    records.mkdir(parents=True)
+    (records / 'simclr.json').write_text(json.dumps(
+        {'metrics': {'top1': {'value': 41.67, 'unit': '%', 'higher_is_better': True}}}))
+    assert peer.harness_top1('simclr', 'resnet18', 1, tmp_path / 'demo', tmp_path) == 41.67
+    command = peer.harness_command('random', 'resnet18', 2, tmp_path / 'demo', tmp_path / 'r')
+    assert command[3:] == ['run', '--method', 'random', '--backbone', 'resnet18', '--eval',
+                           'imagenet', '--protocol', 'knn', '--data', str(tmp_path / 'demo'),
+                           '--seed', '2', '--work-dir', str(tmp_path / 'r'), '--records-dir',
+                           str(tmp_path / 'r' / 'records')]

@@ -10,9 +10,9 @@ model = dict(type='BYOL',
              hidden_dim=512, dim=128, momentum=0.99)
 train_dataloader = dict(dataset=dict(pipeline=[
     dict(type='SampleImageViews', views=dict(
-        view1=dict(size=56, decode_size=64, augment=dict(
+        view1=dict(size=56, augment=dict(
             scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3), jitter=(0.4, 0.4, 0.2, 0.1), blur=1.0)),
-        view2=dict(size=56, decode_size=64, augment=dict(
+        view2=dict(size=56, augment=dict(
             scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3), jitter=(0.4, 0.4, 0.2, 0.1), blur=0.1,
             solarize=0.2)))),
     dict(type='PackInputs'),

@@ -14,9 +14,9 @@ model = dict(_delete_=True, type='MoCoV3',
              predictor_last_bn=False)
 train_dataloader = dict(dataset=dict(pipeline=[
     dict(type='SampleImageViews', views=dict(
-        view1=dict(size=56, decode_size=64, augment=dict(
+        view1=dict(size=56, augment=dict(
             scale=(0.2, 1.0), ratio=(3 / 4, 4 / 3), jitter=(0.4, 0.4, 0.2, 0.1), blur=1.0)),
-        view2=dict(size=56, decode_size=64, augment=dict(
+        view2=dict(size=56, augment=dict(
             scale=(0.2, 1.0), ratio=(3 / 4, 4 / 3), jitter=(0.4, 0.4, 0.2, 0.1), blur=0.1,
             solarize=0.2)))),
     dict(type='PackInputs'),

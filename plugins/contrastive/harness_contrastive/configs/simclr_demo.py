@@ -11,9 +11,9 @@ model = dict(type='SimCLR',
              hidden_dim=512, dim=128, temperature=0.1)
 train_dataloader = dict(dataset=dict(pipeline=[
     dict(type='SampleImageViews', views=dict(
-        view1=dict(size=56, decode_size=64, augment=dict(
+        view1=dict(size=56, augment=dict(
             scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3), jitter=(0.8, 0.8, 0.8, 0.2), blur=0.5)),
-        view2=dict(size=56, decode_size=64, augment=dict(
+        view2=dict(size=56, augment=dict(
             scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3), jitter=(0.8, 0.8, 0.8, 0.2),
             blur=0.5)))),
     dict(type='PackInputs'),

@@ -14,10 +14,10 @@ train_dataloader = dict(
         type='ImageListDataset',
         pipeline=[
             dict(type='SampleImageViews', views=dict(
-                view1=dict(size=56, decode_size=64, augment=dict(
+                view1=dict(size=56, augment=dict(
                     scale=(0.2, 1.0), ratio=(3 / 4, 4 / 3), jitter=(0.4, 0.4, 0.4, 0.1),
                     blur=0.5)),
-                view2=dict(size=56, decode_size=64, augment=dict(
+                view2=dict(size=56, augment=dict(
                     scale=(0.2, 1.0), ratio=(3 / 4, 4 / 3), jitter=(0.4, 0.4, 0.4, 0.1),
                     blur=0.5)))),
             dict(type='PackInputs'),

@@ -35,10 +35,10 @@ train_dataloader = dict(
         type='ImageListDataset',
         pipeline=[
             dict(type='SampleImageViews', geometry=True, views=dict(
-                view1=dict(size=56, decode_size=64, augment=dict(
+                view1=dict(size=56, augment=dict(
                     scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3), jitter=(0.4, 0.4, 0.2, 0.1),
                     blur=1.0)),
-                view2=dict(size=56, decode_size=64, augment=dict(
+                view2=dict(size=56, augment=dict(
                     scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3), jitter=(0.4, 0.4, 0.2, 0.1),
                     blur=0.1, solarize=0.2)))),
             dict(type='PackInputs'),

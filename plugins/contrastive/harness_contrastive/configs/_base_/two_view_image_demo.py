@@ -1,9 +1,10 @@
 # Two augmented views of one image (the image versions of MoCo / BYOL / SimSiam), demo size:
-# the demo imagenet's 64-pixel images are the intermediate (decode_size 64, no resampling in
-# the worker) and each view is a 56-pixel random resized crop (area 0.2-1 as MoCo v2 and
-# SimSiam, aspect 3/4-4/3), flipped, colour-jittered (0.4, 0.4, 0.4, 0.1) with p 0.8, grey with
-# p 0.2 and blurred with p 0.5, augmented on the device. Method configs set `model` (and their
-# own views where their paper's recipe differs).
+# each view is a 56-pixel random resized crop of the demo imagenet's 64-pixel image (area 0.2-1
+# as MoCo v2 and SimSiam, aspect 3/4-4/3), cut from the image and resized once to 56 in the
+# worker, as torchvision's RandomResizedCrop (no decode_size: an intermediate of another size
+# would resample each view twice and blur it), flipped, colour-jittered (0.4, 0.4, 0.4, 0.1)
+# with p 0.8, grey with p 0.2 and blurred with p 0.5, augmented on the device. Method configs
+# set `model` (and their own views where their paper's recipe differs).
 # The harness runs it over its pretraining runtime (harness/configs/_base_/pretrain_runtime.py:
 # logging, checkpoints, the core's imports, the train_dataloader's sampler and loader) and sets
 # model.backbone (--backbone), model.feat_dim, the dataset's data_root and ann_file
@@ -16,10 +17,10 @@ train_dataloader = dict(
         type='ImageListDataset',
         pipeline=[
             dict(type='SampleImageViews', views=dict(
-                view1=dict(size=56, decode_size=64, augment=dict(
+                view1=dict(size=56, augment=dict(
                     scale=(0.2, 1.0), ratio=(3 / 4, 4 / 3), jitter=(0.4, 0.4, 0.4, 0.1),
                     blur=0.5)),
-                view2=dict(size=56, decode_size=64, augment=dict(
+                view2=dict(size=56, augment=dict(
                     scale=(0.2, 1.0), ratio=(3 / 4, 4 / 3), jitter=(0.4, 0.4, 0.4, 0.1),
                     blur=0.5)))),
             dict(type='PackInputs'),
