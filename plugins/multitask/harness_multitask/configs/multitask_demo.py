@@ -44,7 +44,7 @@ train_dataloader = dict(
             dict(type='SampleMultitask', frame_size=80,
                  relative_position=dict(patch=20, gap=8, jitter=2),
                  colorization=dict(size=64, target=16, grid=10.0, min_chroma=3.0),
-                 exemplar=dict(crop=64, view=dict(size=56, decode_size=64, augment=dict(
+                 exemplar=dict(crop=64, view=dict(size=56, augment=dict(
                      scale=(0.2, 1.0), ratio=(3 / 4, 4 / 3), flip=0.5, color=1.0,
                      jitter=(0.4, 0.4, 0.4, 0.1), grayscale=0.2, blur=0.5))),
                  motion=dict(size=64, target=16, gap=1, threshold=1.0)),

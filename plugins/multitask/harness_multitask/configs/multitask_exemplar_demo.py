@@ -8,7 +8,7 @@ model = dict(tasks=('exemplar',))
 
 train_dataloader = dict(dataset=dict(pipeline=[
     dict(type='SampleMultitask', frame_size=80,
-         exemplar=dict(crop=64, view=dict(size=56, decode_size=64, augment=dict(
+         exemplar=dict(crop=64, view=dict(size=56, augment=dict(
              scale=(0.2, 1.0), ratio=(3 / 4, 4 / 3), flip=0.5, color=1.0,
              jitter=(0.4, 0.4, 0.4, 0.1), grayscale=0.2, blur=0.5)))),
     dict(type='PackInputs'),
