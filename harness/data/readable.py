@@ -116,7 +116,8 @@ def check_image(path: str | os.PathLike) -> str | None:
     doc: the loaders' decoder reads it, and Pillow, where it knows the format, all of it)."""
     import io
 
-    import mmcv
+    import cv2
+    import numpy as np
     from PIL import Image, UnidentifiedImageError
 
     path = Path(path)
@@ -125,7 +126,8 @@ def check_image(path: str | os.PathLike) -> str | None:
         return problem
     try:
         data = path.read_bytes()
-        image = mmcv.imfrombytes(data, flag='color', backend='cv2')
+        # what mmcv.imfrombytes(data, flag='color', backend='cv2') calls
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     except Exception as exc:  # noqa: BLE001 - any failure of the decoder is the verdict
         image, reason = None, f': {str(exc)[:200] or type(exc).__name__}'
     else:
