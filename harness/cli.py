@@ -65,8 +65,12 @@ def parse_seeds(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"'{text}' is not a comma-separated list of integers")
     if len(set(seeds)) != len(seeds):
         raise argparse.ArgumentTypeError(f"'{text}' names a seed twice")
+    from harness.checks import seed_problem
+
     for seed in seeds:
-        parse_seed(str(seed))
+        problem = seed_problem(seed)
+        if problem:
+            raise argparse.ArgumentTypeError(f'{seed}: {problem}')
     return seeds
 
 

@@ -38,6 +38,15 @@ def atomic_torch_save(obj: Any, path: str | os.PathLike) -> Path:
     return Path(path)
 
 
+def nearest_existing(path: str | os.PathLike) -> Path:
+    """``path`` if it exists, else the nearest folder above it that does (what a new folder
+    there would be created in)."""
+    probe = Path(path)
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    return probe
+
+
 def exclusive_write_text(path: str | os.PathLike, text: str) -> bool:
     """Create ``path`` with ``text`` atomically unless it exists: True when written, False
     when ``path`` already existed (it is then left as it was). Of several writers of one path
@@ -103,7 +112,7 @@ def _replacing(path: str | os.PathLike, exclusive: bool = False) -> Iterator[Any
                 if not path.exists():
                     os.replace(tmp, path)
                     created[0] = True
-            if not created[0] or os.path.exists(tmp):
+            if os.path.exists(tmp):  # linked (or not created): the temporary name goes
                 os.unlink(tmp)
         else:
             os.replace(tmp, path)

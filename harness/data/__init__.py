@@ -42,18 +42,20 @@ def list_sha256(items) -> str:
     return hashlib.sha256(''.join(lines).encode()).hexdigest()
 
 
+def file_size(root: Path, path: str) -> int:
+    """The size in bytes of the file ``root/path``, -1 when it cannot be stat-ed."""
+    try:
+        return os.stat(Path(root) / path).st_size
+    except OSError:
+        return -1
+
+
 def files_sha256(root: Path, items) -> str:
     """sha256 of the sorted ``path label size`` lines of ``items`` under ``root``: the identity
     of a set of files on disk. It follows the data when the folder moves, and tells apart two
     folders of the same layout and names holding other files (their sizes differ) without
-    reading them. A missing file counts with size -1."""
-    def size(item) -> int:
-        try:
-            return os.stat(Path(root) / item.path).st_size
-        except OSError:
-            return -1
-
-    lines = sorted(f'{item.path} {item.label} {size(item)}\n' for item in items)
+    reading them. A missing file counts with size -1 (:func:`file_size`)."""
+    lines = sorted(f'{item.path} {item.label} {file_size(root, item.path)}\n' for item in items)
     return hashlib.sha256(''.join(lines).encode()).hexdigest()
 
 

@@ -90,13 +90,8 @@ def eval_split(plan: RunPlan, name: str, log: Log) -> EvalSplit:
 
 def file_sizes(root: Path, items: Sequence[Any]) -> dict[str, int]:
     """``{item path: size in bytes}`` of the items on disk (missing ones left out)."""
-    sizes = {}
-    for item in items:
-        try:
-            sizes[item.path] = os.stat(root / item.path).st_size
-        except OSError:
-            continue
-    return sizes
+    sizes = {item.path: datasets.file_size(root, item.path) for item in items}
+    return {path: size for path, size in sizes.items() if size >= 0}
 
 
 def check_disjoint(pretrain: DataSource, items: Sequence[Any], evaluation: DataSource,
@@ -139,7 +134,8 @@ def pretraining_set(plan: RunPlan, split: EvalSplit, tests: Mapping[str, Sequenc
                     log: Log) -> tuple[list[Any], dict[str, Any]]:
     """The items (videos or images) the method pretrains on for evaluated split ``split``, and
     their identity for the record: dataset, data, split used, number of items, the sha256 of
-    their files with sizes (:func:`harness.data.files_sha256`), items left out. ``tests``: the test items of every evaluated split."""
+    their files with sizes (:func:`harness.data.files_sha256`), items left out. ``tests``: the
+    test items of every evaluated split."""
     from harness.data.readable import NOUNS
 
     source = plan.pretrain_data
@@ -220,17 +216,24 @@ def eval_request(plan: RunPlan, pretraining: PretrainJob | None, split: Any, see
         cache_dir=plan.work_dir / 'features', lists_dir=plan.work_dir / 'lists', amp=plan.amp)
 
 
+def split_identity(plan: RunPlan, split: EvalSplit) -> dict[str, Any]:
+    """The evaluated data as an evaluation's key holds it: dataset, split, and its train and
+    test files with their sizes (:func:`harness.data.files_sha256`); computed once per split."""
+    return {'dataset': plan.eval_data.name, 'split': split.name,
+            'train': datasets.files_sha256(plan.eval_data.root, split.split.train),
+            'test': datasets.files_sha256(plan.eval_data.root, split.split.test)}
+
+
 def evaluation_key(plan: RunPlan, pretraining: PretrainJob | None, request: EvalRequest,
-                   protocol: Protocol) -> str:
+                   protocol: Protocol, data: Mapping[str, Any]) -> str:
     """The key of one evaluation (:func:`harness.identity.evaluation_key`): its config as
     loaded with the request's seed and ``--cfg-options``, the protocol, backbone, method,
-    pretraining, the evaluated data (dataset, split, its files with their sizes), the precision
-    and the code that evaluates (the protocol's plugin and the config's imports)."""
+    pretraining, the evaluated data (``data``: :func:`split_identity`), the precision and the
+    code that evaluates (the protocol's plugin and the config's imports)."""
     from harness.config import config_sha256, load_eval_config
     from harness.identity import evaluation_key as key, source_sha256
 
     cfg = load_eval_config(request)
-    split = request.data_split
     modules = [type(protocol).__module__, *request.imports,
                *cfg.get('custom_imports', {}).get('imports', [])]
     info = plan.backbone.info
@@ -239,10 +242,7 @@ def evaluation_key(plan: RunPlan, pretraining: PretrainJob | None, request: Eval
                          'version': plan.protocol.version},
                backbone=f'{info.name}:{info.cut_from or ""}:{info.out_stage or ""}',
                method=f'{plan.method.info.name}:{plan.reference_variant or ""}',
-               pretraining=pretraining.key if pretraining else None,
-               data={'dataset': plan.eval_data.name, 'split': split.name,
-                     'train': datasets.files_sha256(request.data_root, split.train),
-                     'test': datasets.files_sha256(request.data_root, split.test)},
+               pretraining=pretraining.key if pretraining else None, data=data,
                seed=request.seed, amp=request.amp, sources=source_sha256(modules))
 
 
@@ -259,6 +259,7 @@ def plan_jobs(plan: RunPlan, log: Log) -> list[Job]:
     ``plan.pretrain_seed`` when that is set); each evaluation config is built and checked
     once."""
     splits = {name: eval_split(plan, name, log) for name in plan.splits}
+    identities = {name: split_identity(plan, split) for name, split in splits.items()}
     tests = {name: split.split.test for name, split in splits.items()}
     protocol = protocol_for(plan.protocol)
     sets: dict[str, tuple[list[Any], dict[str, Any]]] = {}
@@ -277,7 +278,7 @@ def plan_jobs(plan: RunPlan, log: Log) -> list[Job]:
                         plan, *sets[scope], pretrain_seed)
                 pretraining = pretrainings[pretrain_seed, scope]
             request = eval_request(plan, pretraining, split.split, seed)
-            key = evaluation_key(plan, pretraining, request, protocol)
+            key = evaluation_key(plan, pretraining, request, protocol, identities[name])
             request = keyed(request, key)
             prepared = protocol.prepare(request)
             protocol.check(prepared)

@@ -14,10 +14,11 @@ from typing import Any, Mapping
 
 from harness import data as datasets
 from harness.api import DatasetInfo, MethodInfo, ProtocolInfo, pick_config
-from harness.checks import SEED_MAX
+from harness.checks import SEED_MAX, seed_problem
 from harness.launch import check_launcher
 from harness.engine import init_distributed, main_process_first
 from harness.errors import HarnessError, PluginError
+from harness.io import nearest_existing
 from harness.plugins import PluginManager, Registered
 
 
@@ -224,8 +225,7 @@ def config_seeds(path: Path) -> tuple[int, ...] | None:
     if seeds is None:
         return None
     if not isinstance(seeds, (list, tuple)) or not seeds or \
-            not all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s <= SEED_MAX
-                    for s in seeds) or len(set(seeds)) != len(seeds):
+            any(seed_problem(s) for s in seeds) or len(set(seeds)) != len(seeds):
         raise HarnessError(f'evaluation config {path}: seeds={seeds!r} must be a list of '
                            f'distinct integers in [0, {SEED_MAX}]')
     return tuple(seeds)
@@ -245,11 +245,7 @@ def check_writable(directory: Path, option: str) -> None:
     result is never lost at the end of a long run. Checked by writing and removing a file in
     it (or in the nearest folder above it that exists), which ``os.access`` cannot stand for
     (root passes it on read-only and virtual file systems); leaves nothing behind."""
-    probe = directory
-    while not probe.exists():
-        if probe.parent == probe:
-            break
-        probe = probe.parent
+    probe = nearest_existing(directory)
     if not probe.is_dir():
         raise HarnessError(f'{option} {directory} cannot be written ({probe} is a file, not a '
                            'folder); choose a folder you can write to')

@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 from typing import Callable, Sequence
 
+from harness.io import nearest_existing
 from harness.run.jobs import Job
 
 #: What one checkpoint holds per byte of model: the weights and up to two optimizer moments
@@ -59,10 +60,7 @@ def planned_bytes(jobs: Sequence[Job]) -> int:
 
 def free_bytes(directory: Path) -> int:
     """Free bytes on the disk of ``directory`` (of the nearest folder above it that exists)."""
-    probe = Path(directory)
-    while not probe.exists() and probe.parent != probe:
-        probe = probe.parent
-    return shutil.disk_usage(probe).free
+    return shutil.disk_usage(nearest_existing(directory)).free
 
 
 def warn_if_short(work_dir: Path, jobs: Sequence[Job], log: Callable[[str], None]) -> None:
