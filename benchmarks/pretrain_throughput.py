@@ -8,10 +8,17 @@ process, on the same device.
 (a) **harness**: the method's demo config with the given sizes, trained through mmengine's
 Runner (the harness's runner, dataloader, sampler and augmentation) on demo videos rendered
 large enough for the views; samples/s and the share of each iteration spent waiting for data
-come from mmengine's own ``time`` / ``data_time`` logs. (b) **plain loop**: the same model and
-loss (the model's ``forward(mode='loss')``) on inputs already on the device, stepped by the
-config's optimizer, nothing else. Prints samples/s of both, their ratio, the data-wait share and, on a GPU, the achieved
-TFLOP/s (forward + backward FLOPs counted by ``torch.utils.flop_counter``).
+come from mmengine's own ``time`` / ``data_time`` logs. (b) **plain loop**: the same model,
+loss and optimizer stepped in a bare loop over real batches: batches the harness's own
+dataloader and data preprocessor produced (its augmentation included), on the device before
+the clock starts. Only the step is timed (forward + backward + optimizer step; the model's own
+``train_step`` for methods that step several optimizers, such as VideoMoCo), so the ratio
+measures what the harness adds around the step: loading, augmenting, hooks, logging. Both run
+with the best settings this machine allows: denormals flushed on a CPU, and on a GPU cuDNN's
+autotuner and channels-last in the plain loop always (``--cudnn-benchmark`` /
+``--channels-last`` give them to the harness too); ``--amp`` applies to both. Prints
+samples/s of both, their ratio, the data-wait share and, on a GPU, the achieved TFLOP/s
+(forward + backward FLOPs counted by ``torch.utils.flop_counter``).
 
 Sizes are ``FRAMESxPIXELS``: ``--narrow`` / ``--broad`` for BraVe's views, ``--view`` for both
 clips of the two-view methods (moco, byol, simsiam, videomoco), ``--clip`` for the clips of the
@@ -65,9 +72,9 @@ def resize_views(cfg, args) -> int:
     return max(spans)
 
 
-def harness_run(cfg, iters: int, warmup: int) -> tuple[float, float]:
+def harness_run(cfg, iters: int, warmup: int):
     """Mean seconds per iteration and data-wait seconds per iteration after ``warmup``, from
-    the Runner's logs."""
+    the Runner's logs, and the Runner's train dataloader."""
     from harness.engine import build_runner
 
     runner = build_runner(cfg)
@@ -76,14 +83,40 @@ def harness_run(cfg, iters: int, warmup: int) -> tuple[float, float]:
     times = list(hub.get_scalar('train/time').data[0])[warmup:]
     waits = list(hub.get_scalar('train/data_time').data[0])[warmup:]
     assert len(times) == iters - warmup, (len(times), iters, warmup)
-    return statistics.fmean(times), statistics.fmean(waits)
+    return statistics.fmean(times), statistics.fmean(waits), runner.train_dataloader
 
 
-def plain_loop(model, optim_cfg, inputs, iters: int, warmup: int, device: str,
+def real_batches(loader, model, count: int, device: str) -> list[dict]:
+    """``count`` batches of the harness's own dataloader, each passed through the model's data
+    preprocessor in training mode (its augmentation included) and left on ``device``."""
+    batches = []
+    model.to(device).train()
+    with torch.no_grad():
+        for _, batch in zip(range(count), endless(loader)):
+            batches.append(model.data_preprocessor(batch, True))
+    return batches
+
+
+def endless(loader):
+    while True:
+        yield from loader
+
+
+class Preprocessed(torch.nn.Module):
+    """A data preprocessor for batches that already went through one: passes them on."""
+
+    def forward(self, data, training: bool = False):
+        return data
+
+
+def plain_loop(model, optim_cfg, batches: list[dict], warmup: int, device: str,
                amp: str | None) -> tuple[float, float | None]:
-    """Mean seconds per step of forward + backward + optimizer step on ready device tensors,
-    and the FLOPs of one forward + backward (on a GPU; None on the CPU). The optimizer is the
-    config's (same type, parameter groups and settings), stepped directly."""
+    """Mean seconds per step over ``batches`` after the first ``warmup`` (forward + backward +
+    optimizer step on ready device tensors), and the FLOPs of one step (on a GPU; None on the
+    CPU). The optimizer is the config's (same type, parameter groups and settings); a model
+    with its own ``train_step`` (several optimizers) is stepped by it, its data preprocessor
+    replaced by a pass-through (the batches are preprocessed)."""
+    from mmengine.model import BaseModel
     from mmengine.optim import OptimWrapperDict, build_optim_wrapper
 
     if 'constructor' not in optim_cfg:  # one wrapper: build it in fp32, only its optimizer
@@ -93,10 +126,16 @@ def plain_loop(model, optim_cfg, inputs, iters: int, warmup: int, device: str,
     wrappers = wrapper.values() if isinstance(wrapper, OptimWrapperDict) else [wrapper]
     optimizers = [w.optimizer for w in wrappers]
     dtype = {'bf16': torch.bfloat16, 'fp16': torch.float16}.get(amp)
+    own_step = type(model).train_step is not BaseModel.train_step
+    if own_step:
+        model.data_preprocessor = Preprocessed()
 
-    def step():
+    def step(data):
         with torch.autocast(device_type=device, dtype=dtype, enabled=dtype is not None):
-            loss = sum(model(inputs, mode='loss').values())
+            if own_step:
+                model.train_step(data, wrapper)
+                return
+            loss = sum(model(**data, mode='loss').values())
         for optimizer in optimizers:
             optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -108,20 +147,20 @@ def plain_loop(model, optim_cfg, inputs, iters: int, warmup: int, device: str,
             torch.cuda.synchronize()
 
     model.train()
-    for _ in range(warmup):
-        step()
+    for data in batches[:warmup]:
+        step(data)
     sync()
     started = time.perf_counter()
-    for _ in range(iters - warmup):
-        step()
+    for data in batches[warmup:]:
+        step(data)
     sync()
-    seconds = (time.perf_counter() - started) / (iters - warmup)
+    seconds = (time.perf_counter() - started) / (len(batches) - warmup)
     flops = None
     if device == 'cuda':
         from torch.utils.flop_counter import FlopCounterMode
 
         with FlopCounterMode(display=False) as counter:
-            step()
+            step(batches[-1])
         flops = counter.get_total_flops()
     return seconds, flops
 
@@ -145,14 +184,15 @@ def main() -> None:
     parser.add_argument('--image', type=int, metavar='PIXELS', help='image views (image methods)')
     parser.add_argument('--work-dir', help='default: a temporary folder')
     args = parser.parse_args()
+    from harness.engine import flush_denormals
+
+    flush_denormals()  # as every harness command: before any worker starts (they inherit it)
 
     from harness import data as datasets
     from harness.api import pick_config
     from harness.config import use_amp
-    from harness.data.augment import map_nested, to_channels_last
     from harness.pretrain import build_pretrain_config
     from harness.registry import MODELS
-    from harness.testing import random_view_inputs
 
     pm = PluginManager()
     method = pm.get('method', args.method).info
@@ -193,16 +233,16 @@ def main() -> None:
     cfg.work_dir = str(work / 'runner')
     cfg.param_scheduler = []
     cfg.env_cfg = dict(cfg.env_cfg, cudnn_benchmark=args.cudnn_benchmark)
-    torch.backends.cudnn.benchmark = args.cudnn_benchmark  # the plain loop's too
+    torch.backends.cudnn.benchmark = args.cudnn_benchmark
 
-    step_s, wait_s = harness_run(cfg, args.iters, args.warmup)
-    model = MODELS.build(cfg.model).to(args.device)
-    inputs = map_nested(random_view_inputs(cfg, args.batch), torch.is_tensor,
-                        lambda tensor: tensor.to(args.device))
-    if args.device == 'cuda' and cfg.model.data_preprocessor.get('channels_last'):
-        inputs = to_channels_last(inputs)  # the same fast path as the harness
-    plain_s, flops = plain_loop(model, cfg.optim_wrapper, inputs, args.iters, args.warmup,
-                                args.device, args.amp)
+    step_s, wait_s, loader = harness_run(cfg, args.iters, args.warmup)
+    model = MODELS.build(cfg.model)
+    if args.device == 'cuda':  # the plain loop's fast paths, whatever the harness run had
+        torch.backends.cudnn.benchmark = True
+        model.data_preprocessor.channels_last = True
+    batches = real_batches(loader, model, args.iters, args.device)
+    plain_s, flops = plain_loop(model, cfg.optim_wrapper, batches, args.warmup, args.device,
+                                args.amp)
 
     harness_rate, plain_rate = args.batch / step_s, args.batch / plain_s
     sizes = ', '.join([f'{k} {v[0]}x{v[1]}' for k in ('narrow', 'broad', 'view', 'clip')
