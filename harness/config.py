@@ -287,11 +287,30 @@ def _pipelines(node: Any, path: str = '') -> Iterator[tuple[str, list]]:
                 yield from _pipelines(value, f'{path}{key}.')
 
 
+def scaled_lr(data: Mapping) -> tuple[float, str] | None:
+    """The learning rate mmengine's Runner trains with when the config's ``auto_scale_lr`` is
+    enabled (the optimizer's lr x this run's total batch / ``base_batch_size``) and the rule,
+    or None when the lr is used as written."""
+    rule = data.get('auto_scale_lr')
+    optimizer = (data.get('optim_wrapper') or {}).get('optimizer')
+    per = (data.get('train_dataloader') or {}).get('batch_size')
+    if not (isinstance(rule, Mapping) and rule.get('enable') and rule.get('base_batch_size')
+            and isinstance(optimizer, Mapping) and 'lr' in optimizer and per):
+        return None
+    from mmengine.dist import get_world_size
+
+    total = int(per) * get_world_size()
+    base = rule['base_batch_size']
+    return (optimizer['lr'] * total / base,
+            f"auto_scale_lr: {optimizer['lr']:g} x batch {total} / base batch {base}")
+
+
 def summarize(cfg: Config | Mapping) -> dict[str, Any]:
     """What a record states about a config it ran: the input sampling (each pipeline's
     sampling, resizing and cropping steps, by pipeline: ``train``, ``test``, ``feature``),
     the batch size of each dataloader, whether PyTorch's deterministic algorithms were asked
-    for, and the schedule (precision, loop and optimizer). A config without
+    for, and the schedule (precision, loop and optimizer, and the lr used where
+    ``auto_scale_lr`` scales it). A config without
     pipelines (e.g. a probe configured by top-level keys) is summarised by its top-level
     scalar settings."""
     data = as_plain(cfg)
@@ -330,6 +349,9 @@ def summarize(cfg: Config | Mapping) -> dict[str, Any]:
     optimizer = (data.get('optim_wrapper') or {}).get('optimizer')
     if isinstance(optimizer, Mapping):
         schedule['optimizer'] = optimizer
+        scaled = scaled_lr(data)
+        if scaled is not None:
+            schedule['lr_used'], schedule['lr_rule'] = scaled
     if schedule:
         summary['schedule'] = schedule
     return summary

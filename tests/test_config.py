@@ -89,6 +89,21 @@ def test_summary_states_sampling_batch_and_schedule():
                                    'optimizer': {'type': 'AdamW', 'lr': 1e-4}}
 
 
+def test_summary_states_the_lr_auto_scale_lr_trains_with():
+    """mmengine's Runner scales the optimizer's lr by the total batch over base_batch_size: the
+    record says which lr trained (the detection demo: 0.02 at batch 16 -> 0.005 at batch 4)."""
+    cfg = sample()
+    cfg.optim_wrapper.optimizer.lr = 0.02
+    cfg.auto_scale_lr = dict(enable=True, base_batch_size=16)
+    cfg.train_dataloader.batch_size = 4
+    schedule = summarize(cfg)['schedule']
+    assert schedule['optimizer']['lr'] == 0.02
+    assert schedule['lr_used'] == pytest.approx(0.005)
+    assert schedule['lr_rule'] == 'auto_scale_lr: 0.02 x batch 4 / base batch 16'
+    cfg.auto_scale_lr.enable = False
+    assert 'lr_used' not in summarize(cfg)['schedule']
+
+
 def test_method_config_is_merged_over_the_runtime_base(tmp_path):
     method = tmp_path / 'm.py'
     method.write_text("default_hooks = dict(logger=dict(interval=50))\nmodel = dict(type='M')\n")
