@@ -89,7 +89,17 @@ def stop_loader_workers(loop) -> int:
 @RUNNERS.register_module()
 class HarnessRunner(Runner):
     """mmengine's Runner; INFO logging goes to the log file only, and each of ``train``,
-    ``val`` and ``test`` stops its dataloader's workers when it returns (or fails)."""
+    ``val`` and ``test`` stops its dataloader's workers when it returns (or fails). Under
+    several processes a config whose ``batch_norm`` is ``'global'`` has its model's BatchNorm
+    normalise over all processes before it is wrapped
+    (:func:`harness.distributed.normalise_as_configured`)."""
+
+    def wrap_model(self, model_wrapper_cfg, model):
+        from harness.distributed import normalise_as_configured
+
+        if self.distributed:
+            model = normalise_as_configured(model, self.cfg)
+        return super().wrap_model(model_wrapper_cfg, model)
 
     def build_logger(self, log_level='INFO', log_file=None, **kwargs):
         return quiet_terminal(super().build_logger(log_level=log_level, log_file=log_file,

@@ -22,9 +22,19 @@ def mlp(in_dim: int, hidden_dim: int, out_dim: int, *, last_bn: bool) -> nn.Sequ
     return nn.Sequential(*layers)
 
 
+#: Whether :func:`momentum_update` moves target networks now. The core closes it on the
+#: micro-batches of a gradient accumulation after the first
+#: (:func:`harness.distributed.target_update_hook`), so that an EMA steps once per optimizer
+#: step, as the papers' do.
+TARGET_UPDATES = {'enabled': True}
+
+
 @torch.no_grad()
 def momentum_update(online: nn.Module, target: nn.Module, momentum: float) -> None:
-    """target <- momentum * target + (1 - momentum) * online (parameters; buffers copied)."""
+    """target <- momentum * target + (1 - momentum) * online (parameters; buffers copied); a
+    no-op while the core holds target updates back (:data:`TARGET_UPDATES`)."""
+    if not TARGET_UPDATES['enabled']:
+        return
     for p_online, p_target in zip(online.parameters(), target.parameters()):
         p_target.mul_(momentum).add_(p_online.detach(), alpha=1 - momentum)
     for b_online, b_target in zip(online.buffers(), target.buffers()):

@@ -51,6 +51,9 @@ class Pretrained:
     device and times of the run that trained it (kept when a later run reuses it).
     untrained: the exported tensors the pretraining left exactly as initialised (None: not
     known, for a pretraining from an older harness or resumed without its initial digests).
+    distributed: how it ran across processes (:meth:`harness.distributed.BatchPlan.as_record`:
+    world size, per-process batch, accumulation, effective batch, learning rate,
+    normalisation, gathers; None for a pretraining from an older harness).
     """
 
     backbone_path: str
@@ -64,14 +67,16 @@ class Pretrained:
     versions: dict[str, str] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
     untrained: list[str] | None = None
+    distributed: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, eq=False)
 class PretrainJob:
     """A pretraining a run needs, planned before anything is trained: its merged config, its
     identity (``key``: :func:`harness.identity.pretrain_key`), the folder it trains in, the
-    identity of its data for the record (``data``), and the finished pretraining with the same
-    identity found in that folder (``finished``), which the run reuses."""
+    identity of its data for the record (``data``), the finished pretraining with the same
+    identity found in that folder (``finished``), which the run reuses, and how it runs across
+    processes (``batch``: :class:`harness.distributed.BatchPlan`)."""
 
     cfg: Config
     key: str
@@ -82,6 +87,7 @@ class PretrainJob:
     data: Mapping[str, Any]
     finished: Pretrained | None = None
     model_bytes: int | None = None  # the model's parameters and buffers (when it will train)
+    batch: Any = None  # harness.distributed.BatchPlan (None: planned without it)
 
     @property
     def backbone_path(self) -> Path:
@@ -257,7 +263,8 @@ def export_backbone(model, job: PretrainJob, iters: int, epochs,
                         iters=iters, epochs=epochs, work_dir=str(job.work_dir),
                         sources=dict(job.sources), versions=dict(job.versions),
                         provenance=dict(provenance),
-                        untrained=untrained_tensors(weights, job.work_dir / INITIAL_FILE))
+                        untrained=untrained_tensors(weights, job.work_dir / INITIAL_FILE),
+                        distributed=job.batch.as_record() if job.batch is not None else None)
     atomic_write_text(job.work_dir / META_FILE, json.dumps(asdict(result), indent=2))
 
 
@@ -322,8 +329,14 @@ def run_pretraining(job: PretrainJob, *, resume: bool, log: Callable[[str], None
         raise HarnessError(f'{type(model).__name__} has no backbone_state_dict(): a method model '
                            f'must say which weights to transfer (harness.api.BackboneExporter)')
     runner.register_hook(initial_weights_hook(model, directory / INITIAL_FILE, resume=resume))
+    register_distributed_hooks(runner, cfg, job)
     log(f'pretraining log: {runner.log_dir}')
-    runner.train()
+    try:
+        runner.train()
+    finally:
+        from harness import modules
+
+        modules.TARGET_UPDATES['enabled'] = True
     if is_main_process():
         provenance = {'harness_version': __version__, 'git_commit': commit, 'git_dirty': dirty,
                       'device': device_name(), 'started_at': started_at,
@@ -333,15 +346,32 @@ def run_pretraining(job: PretrainJob, *, resume: bool, log: Callable[[str], None
     return read_result(directory)
 
 
-def plan_pretraining(cfg: Config, work_root: Path, method: str, backbone: str,
-                     versions: Mapping[str, str], data: Mapping[str, Any] | None = None
-                     ) -> PretrainJob:
-    """The pretraining with ``cfg``'s identity: its key and folder, and the finished one found
-    there (nothing is trained here). When none is, the model is built once
-    (:func:`harness.checks.check_model_builds`): a value its constructor rejects is a one-line
-    ConfigError now, not a traceback when the Runner starts."""
-    from harness.checks import check_model_builds
+def register_distributed_hooks(runner, cfg: Config, job: PretrainJob) -> None:
+    """The hooks a pretraining across processes or with gradient accumulation needs: each
+    process reseeded by its rank (:func:`harness.distributed.rank_seed_hook`), and target
+    networks moved once per optimizer step (:func:`harness.distributed.target_update_hook`)."""
+    from harness.distributed import rank_seed_hook, target_update_hook
 
+    runner.register_hook(rank_seed_hook(int((cfg.get('randomness') or {}).get('seed') or 0)))
+    accumulation = job.batch.accumulation if job.batch is not None else 1
+    if accumulation > 1:
+        runner.register_hook(target_update_hook(accumulation))
+
+
+def plan_pretraining(cfg: Config, work_root: Path, method: str, backbone: str,
+                     versions: Mapping[str, str], data: Mapping[str, Any] | None = None,
+                     world_size: int = 1) -> PretrainJob:
+    """The pretraining with ``cfg``'s identity: its key and folder, and the finished one found
+    there (nothing is trained here). ``cfg`` is first fitted to ``world_size`` processes
+    (:func:`harness.distributed.plan_batch`: the accumulation that keeps its paper batch, or
+    its learning rate scaled), so the identity covers what will run. When no finished one is
+    found, the model is built once (:func:`harness.checks.check_model_builds`): a value its
+    constructor rejects is a one-line ConfigError now, not a traceback when the Runner
+    starts."""
+    from harness.checks import check_model_builds
+    from harness.distributed import plan_batch
+
+    batch = plan_batch(cfg, world_size)
     sha = config_sha256(cfg)
     sources = source_sha256(config_imports(cfg))
     key = pretrain_key(sha, versions, sources)
@@ -349,7 +379,7 @@ def plan_pretraining(cfg: Config, work_root: Path, method: str, backbone: str,
     finished = read_result(directory)
     model_bytes = check_model_builds(cfg, 'pretraining config') if finished is None else None
     return PretrainJob(cfg, key, sha, directory, sources, dict(versions), dict(data or {}),
-                       finished, model_bytes)
+                       finished, model_bytes, batch)
 
 
 def pretrain(job: PretrainJob, *, resume: bool, log: Callable[[str], None] = print

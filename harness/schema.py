@@ -52,6 +52,25 @@ _COMPONENT = {
                    'cut_from': _NAME, 'out_stage': _NAME},
 }
 
+_COUNT = {'type': 'integer', 'minimum': 1}
+# How a pretraining ran across processes (harness.distributed.BatchPlan.as_record).
+_DISTRIBUTED = {
+    'type': 'object',
+    'required': ['world_size', 'per_process_batch', 'accumulation', 'effective_batch', 'lr',
+                 'batch_norm'],
+    'properties': {
+        'world_size': _COUNT, 'per_process_batch': _COUNT, 'accumulation': _COUNT,
+        'effective_batch': _COUNT,
+        'lr': {'type': ['number', 'null']},
+        'lr_note': {'type': 'string'},
+        'paper_batch': {'type': ['integer', 'null'], 'minimum': 1},
+        'batch_norm': {'enum': ['global', 'per_process', 'per_process_shuffled']},
+        'bn_samples': _COUNT,
+        'gathers': {'type': 'object', 'additionalProperties': {'type': 'string'}},
+        'notes': {'type': 'array', 'items': {'type': 'string'}},
+    },
+}
+
 # Pretraining of a reproduced record: null (no pretraining) or the full identity of the run.
 _PRETRAIN_REPRODUCED = {
     'type': ['object', 'null'],
@@ -80,6 +99,10 @@ _PRETRAIN_REPRODUCED = {
         'untrained': {'type': ['array', 'null'], 'items': {'type': 'string'}},
         # the config's settings whose value is a guess (harness.sources)
         'unverified': {'type': 'array', 'items': {'type': 'string'}},
+        # how the pretraining ran across processes (harness.distributed.BatchPlan): processes
+        # x per-process batch x accumulation steps = effective batch, the learning rate used,
+        # the normalisation and the samples its statistics cover, what is gathered
+        'distributed': _DISTRIBUTED,
         # what the evaluated split's reader left out, by reason (e.g. invalid_box,
         # unknown_class, no_image, empty_class) -> count
         'dropped': {'type': 'object', 'additionalProperties': {'type': 'integer',

@@ -11,8 +11,9 @@ Helpers:
 - :func:`shrink_options`: ``--cfg-options`` that turn any config into a 2-iteration smoke run;
   a plugin shrinks its own config keys through ``SHRINK_RULES`` in its ``<package>.smoke``
   module (:func:`plugin_shrink_rules`).
-- :func:`free_port`, :func:`run_two_processes`: a local TCP port for a process group, and a
-  worker run in two spawned processes that report into a shared dict (distributed tests).
+- :func:`free_port`, :func:`run_two_processes`, :func:`run_processes`: a local TCP port for a
+  process group, and a worker run in two (or N) spawned processes that report into a shared
+  dict (distributed tests).
 """
 from __future__ import annotations
 
@@ -39,11 +40,17 @@ def run_two_processes(worker, *args) -> dict:
     """Spawn ``worker(rank, port, results, *args)`` as ranks 0 and 1; ``results`` is a shared
     dict the worker fills (it must be picklable, so a module-level function) and ``port`` a free
     one for ``init_process_group``. Returns the results as a plain dict."""
+    return run_processes(worker, 2, *args)
+
+
+def run_processes(worker, processes: int, *args) -> dict:
+    """:func:`run_two_processes` with ``processes`` ranks (``worker(rank, port, results,
+    *args)``; the world size is ``processes``)."""
     import torch.multiprocessing as mp
 
     with mp.Manager() as manager:
         results = manager.dict()
-        mp.spawn(worker, args=(free_port(), results, *args), nprocs=2, join=True)
+        mp.spawn(worker, args=(free_port(), results, *args), nprocs=processes, join=True)
         return dict(results)
 
 

@@ -25,7 +25,8 @@ PROTOCOLS = [(e.info, p, name) for e in PM.components['evaluator'].values()
 PRETRAIN_KEYS = {'default_scope', 'custom_imports', 'model', 'train_dataloader', 'train_cfg',
                  'optim_wrapper', 'param_scheduler', 'auto_scale_lr', 'default_hooks',
                  'custom_hooks', 'env_cfg', 'log_level', 'log_processor', 'randomness',
-                 'model_wrapper_cfg', 'untrained_tensors', 'backbone_stage'}
+                 'model_wrapper_cfg', 'untrained_tensors', 'backbone_stage',
+                 'batch_norm', 'paper_batch'}
 
 
 def test_every_method_and_protocol_ships_demo_and_paper_configs():

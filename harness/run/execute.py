@@ -59,6 +59,8 @@ def show_plan(plan: RunPlan, jobs: list[Job], log: Log) -> None:
             state = 'finished, reused' if work.finished is not None else 'to train'
             log(f'pretraining ({state}) in {work.work_dir}; merged config:\n'
                 f'{work.cfg.pretty_text}')
+            if work.batch is not None:
+                log(f'pretraining across processes:\n{work.batch.describe()}')
         log(f'evaluation {plan.evaluator.info.name}/{plan.protocol.name} split '
             f'{job.split.name} seed {job.seed} in {job.request.work_dir}; merged config:\n'
             f'{job.prepared.cfg.pretty_text}')

@@ -192,8 +192,11 @@ def plan_pretraining_job(plan: RunPlan, items: Sequence[Any], identity: Mapping[
     check_config(cfg, 'pretraining config')
     data = dict(identity, config=plan.method_config[0], seed=seed,
                 unverified=unverified_settings(plan.method_config[1]), **summarize(cfg))
+    from mmengine.dist import get_world_size
+
     return plan_pretraining(cfg, plan.work_dir, plan.method.info.name, backbone.name,
-                            component_versions(plan.method, plan.backbone), data)
+                            component_versions(plan.method, plan.backbone), data,
+                            world_size=get_world_size())
 
 
 def eval_request(plan: RunPlan, pretraining: PretrainJob | None, split: Any, seed: int

@@ -137,11 +137,14 @@ def pretrain_block(result: Pretrained, job: PretrainJob, reused: bool) -> dict[s
     """The record's account of one pretraining: the data it read, its settings, its identity,
     whether this run found it finished (``reused``), and the provenance of the run that
     trained it (a reused one keeps its own)."""
-    return dict(job.data, epochs=result.epochs, iters=result.iters, key=result.key,
-                config_sha256=result.config_sha256, checkpoint_sha256=result.checkpoint_sha256,
-                sources=result.sources, versions=result.versions,
-                reused=reused, untrained=result.untrained,
-                provenance=result.provenance)
+    block = dict(job.data, epochs=result.epochs, iters=result.iters, key=result.key,
+                 config_sha256=result.config_sha256, checkpoint_sha256=result.checkpoint_sha256,
+                 sources=result.sources, versions=result.versions,
+                 reused=reused, untrained=result.untrained,
+                 provenance=result.provenance)
+    if result.distributed is not None:  # as the run that trained it ran
+        block['distributed'] = result.distributed
+    return block
 
 
 def metric_entry(result: EvalResult, name: str) -> dict[str, Any]:

@@ -94,6 +94,13 @@ class MoCo(_TwoViewModel):
     whole.
     """
 
+    #: what MoCo exchanges across processes (harness.distributed: the record states it)
+    gathers = {'queue': 'without gradient: every process enqueues every process\'s keys '
+                        '(facebookresearch/moco: moco/builder.py concat_all_gather)',
+               'key batch': 'without gradient: shuffled across processes before the key encoder '
+                            'and restored after it (facebookresearch/moco: moco/builder.py '
+                            '_batch_shuffle_ddp, _batch_unshuffle_ddp)'}
+
     def __init__(self, backbone: dict, feat_dim: int, hidden_dim: int = 2048, dim: int = 128,
                  queue_size: int = 65536, momentum: float = 0.999, temperature: float = 0.2,
                  bn_groups: int = 1, data_preprocessor=None, init_cfg=None):
@@ -208,6 +215,10 @@ class SimCLR(_TwoViewModel):
     the whole batch.
     """
 
+    gathers = {'negatives': 'with gradient: every process\'s projections, a differentiable '
+                            'all-gather (google-research/simclr: objective.py '
+                            'tpu_cross_replica_concat)'}
+
     def __init__(self, backbone: dict, feat_dim: int, hidden_dim: int = 2048, dim: int = 128,
                  temperature: float = 0.1, data_preprocessor=None, init_cfg=None):
         super().__init__(backbone, data_preprocessor, init_cfg)
@@ -236,6 +247,9 @@ class MoCoV3(_TwoViewModel):
     without a last BN. Its ViT recipe (``MoCo_ViT``) is ``projector_layers=3,
     predictor_last_bn=True``.
     """
+
+    gathers = {'keys': 'without gradient: every process\'s momentum keys as negatives '
+                       '(facebookresearch/moco-v3: moco/builder.py concat_all_gather)'}
 
     def __init__(self, backbone: dict, feat_dim: int, hidden_dim: int = 4096, dim: int = 256,
                  momentum: float = 0.99, temperature: float = 0.2, projector_layers: int = 2,

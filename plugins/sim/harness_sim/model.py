@@ -93,6 +93,9 @@ class SiameseIM(BaseModel):
     the method) or 'same' (predict the unmasked x1 itself, the paper's ablation).
     """
 
+    gathers = {'UniGrad correlation': 'without gradient: averaged over every process\'s '
+                                      'target tokens (all-reduce)'}
+
     def __init__(self, backbone: dict, feat_dim: int, hidden_dim: int = 768, head_dim: int = 48,
                  projector_depth: int = 2, predictor_depth: int = 4,
                  mask_ratio: float = 118 / 196, mask_min_block: int = 16,

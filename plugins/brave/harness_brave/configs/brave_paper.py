@@ -92,3 +92,10 @@ auto_scale_lr = dict(base_batch_size=512, enable=False)
 default_hooks = dict(checkpoint=dict(interval=5_000), logger=dict(interval=50))
 # the fixed clip shapes let cuDNN pick its fastest convolutions
 env_cfg = dict(cudnn_benchmark=True)
+# Across processes (harness/distributed.py; each value's source in the sources table): cross-replica BN over the whole
+# batch of all processes, as the official code
+batch_norm = 'global'
+# the paper's batch of 512, kept on fewer processes by gradient accumulation;
+# --cfg-options paper_batch.scale_lr=True trains at the batch the processes give with the lr
+# scaled by the paper's rule instead
+paper_batch = dict(size=512, lr_scaling='linear', scale_lr=False)

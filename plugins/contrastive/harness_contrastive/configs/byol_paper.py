@@ -12,3 +12,5 @@ model = dict(type='BYOL',
 # et al. 2020, implementation details, "Optimization" (tau_base = 0.996, increased to 1)
 custom_hooks = [dict(type='ProgressBarHook', desc='pretrain'),
                 dict(type='CosineMomentumHook', end=1.0)]
+# Across processes (harness/distributed.py; each value's source in the sources table): cross-replica BN, as BYOL's official code
+batch_norm = 'global'

@@ -19,3 +19,10 @@ optim_wrapper = dict(optimizer=dict(_delete_=True, type='SGD', lr=0.03, momentum
 param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=True, begin=0,
                         T_max=200)]
 auto_scale_lr = dict(base_batch_size=256, enable=False)
+# Across processes (harness/distributed.py; each value's source in the sources table): per-process BN, the key batch
+# shuffled across processes (shuffle-BN; in one process its substitute, bn_groups)
+batch_norm = 'per_process_shuffled'
+# the paper's batch of 256, kept on fewer processes by gradient accumulation;
+# --cfg-options paper_batch.scale_lr=True trains at the batch the processes give with the lr
+# scaled by the paper's rule instead
+paper_batch = dict(size=256, lr_scaling='linear', scale_lr=False)

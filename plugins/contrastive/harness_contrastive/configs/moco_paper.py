@@ -12,3 +12,6 @@ model = dict(type='MoCo',
              # in one process, BN over 2 sub-batches of 32 clips, the image recipe's 32 per
              # GPU: [unverified] for video (no official video MoCo v2 code)
              bn_groups=2)
+# Across processes (harness/distributed.py; each value's source in the sources table): per-process BN, the key batch
+# shuffled across processes, as MoCo's official code
+batch_norm = 'per_process_shuffled'

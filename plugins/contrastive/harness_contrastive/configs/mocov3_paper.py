@@ -9,8 +9,8 @@
 # at 224 px with crops of area 0.2-1 (--crop-min=.2). Batch 4096 = 16 processes x 256.
 # Its LARS leaves every parameter of <= 1 dimension without weight decay and trust ratio; so
 # does this one (byol_image_paper.py: BN and bias parameters without weight decay, which timm's
-# LARS then does not adapt). Not as the official code: its BN is synchronised over the whole
-# batch (SyncBatchNorm), and its ResNet zero-initialises the last BN of each residual block.
+# LARS then does not adapt). BN over the whole batch of all processes (batch_norm below). Not as
+# the official code: its ResNet zero-initialises the last BN of each residual block.
 _base_ = ['./byol_image_paper.py']
 
 model = dict(_delete_=True, type='MoCoV3',
@@ -39,3 +39,10 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', by_epoch=True, begin=10, T_max=90,
          convert_to_iter_based=True),
 ]
+# Across processes (harness/distributed.py; each value's source in the sources table): the whole model's BN synchronised
+# (SyncBatchNorm), momentum encoder included, as the official code
+batch_norm = 'global'
+# the paper's batch of 4096, kept on fewer processes by gradient accumulation;
+# --cfg-options paper_batch.scale_lr=True trains at the batch the processes give with the lr
+# scaled by the paper's rule instead
+paper_batch = dict(size=4096, lr_scaling='linear', scale_lr=False)

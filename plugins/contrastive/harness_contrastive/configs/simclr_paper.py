@@ -5,9 +5,9 @@
 # be133b3)), NT-Xent at temperature 0.1 with the other processes' projections gathered with
 # their gradient, LARS (lr 0.3 x batch / 256 = 4.8 at batch 4096, weight decay 1e-6, 10
 # warm-up epochs, cosine decay), 100 epochs; SimCLR's views (simclr_demo.py) at 224 px.
-# Batch 4096 = 16 processes x 256. Not as the official code: its BN is global over the batch
-# (global_bn), here each process normalises its own 256; its loss is the sum of the two views'
-# cross-entropies (objective.py: loss_a + loss_b), here their mean (half the gradient).
+# Batch 4096 = 16 processes x 256, BN global over the whole batch (batch_norm, paper_batch
+# below). Not as the official code: its loss is the sum of the two views' cross-entropies
+# (objective.py: loss_a + loss_b), here their mean (half the gradient).
 _base_ = ['./_base_/two_view_image_paper.py']
 
 model = dict(type='SimCLR',
@@ -35,3 +35,10 @@ param_scheduler = [
          convert_to_iter_based=True),
 ]
 auto_scale_lr = dict(base_batch_size=4096, enable=False)
+# Across processes (harness/distributed.py; each value's source in the sources table): BN statistics over the whole batch of
+# all processes (the official global_bn)
+batch_norm = 'global'
+# the paper's batch of 4096, kept on fewer processes by gradient accumulation;
+# --cfg-options paper_batch.scale_lr=True trains at the batch the processes give with the lr
+# scaled by the paper's rule instead
+paper_batch = dict(size=4096, lr_scaling='linear', scale_lr=False)

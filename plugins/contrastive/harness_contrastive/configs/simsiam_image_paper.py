@@ -5,8 +5,8 @@
 # harness_contrastive/models.py); no EMA; SGD lr 0.05 x batch / 256 (batch 512: 0.1; momentum
 # 0.9, weight decay 1e-4), cosine over 100 epochs, stepped per epoch; the predictor's lr fixed
 # at 0.1 (--fix-pred-lr); MoCo v2's views at 224 px (_base_/two_view_image_paper.py).
-# Batch 512 = 2 processes x 256. Not as the official code: its BN is synchronised over the
-# whole batch (SyncBatchNorm), here each process normalises its own 256.
+# Batch 512 = 2 processes x 256, BN synchronised over the whole batch (batch_norm,
+# paper_batch below).
 _base_ = ['./_base_/two_view_image_paper.py']
 
 model = dict(type='SimSiam',
@@ -22,3 +22,10 @@ optim_wrapper = dict(
 param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=True, begin=0,
                         T_max=100)]
 auto_scale_lr = dict(base_batch_size=512, enable=False)
+# Across processes (harness/distributed.py; each value's source in the sources table): the whole model's BN synchronised
+# (SyncBatchNorm), as the official code
+batch_norm = 'global'
+# the paper's batch of 512, kept on fewer processes by gradient accumulation;
+# --cfg-options paper_batch.scale_lr=True trains at the batch the processes give with the lr
+# scaled by the paper's rule instead
+paper_batch = dict(size=512, lr_scaling='linear', scale_lr=False)

@@ -14,3 +14,5 @@ optim_wrapper = dict(
     # README.md (--fix-pred-lr), main_simsiam.py (fix_lr param group)
     constructor='FixedLrOptimWrapperConstructor', fixed_lr=['predictor'],
     optimizer=dict(lr=0.05 * 64 / 256))
+# Across processes (harness/distributed.py; each value's source in the sources table): SyncBatchNorm, as SimSiam's official code
+batch_norm = 'global'

@@ -30,3 +30,6 @@ optim_wrapper = dict(
 # the frozen encoder in the generator's step leaves parameters without gradients.
 model_wrapper_cfg = dict(type='MMSeparateDistributedDataParallel', broadcast_buffers=False,
                          find_unused_parameters=True)
+# Across processes (harness/distributed.py; each value's source in the sources table): per-process BN, the key batch
+# shuffled across processes, as MoCo's
+batch_norm = 'per_process_shuffled'

@@ -59,3 +59,6 @@ param_scheduler = [
 default_hooks = dict(checkpoint=dict(interval=5000), logger=dict(interval=50))
 # the fixed image shapes let cuDNN pick its fastest convolutions
 env_cfg = dict(cudnn_benchmark=True)
+# Across processes (harness/distributed.py; each value's source in the sources table): per-process BN
+# (unknown: no official code; the paper trained asynchronously)
+batch_norm = 'per_process'

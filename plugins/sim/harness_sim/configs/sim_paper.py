@@ -36,3 +36,10 @@ param_scheduler = [
 ]
 default_hooks = dict(checkpoint=dict(interval=1, by_epoch=True), logger=dict(interval=50))
 auto_scale_lr = dict(base_batch_size=4096, enable=False)
+# Across processes (harness/distributed.py; each value's source in the sources table): the whole model's BN synchronised
+# (SyncBatchNorm), as the official code
+batch_norm = 'global'
+# the paper's batch of 4096, kept on fewer processes by gradient accumulation;
+# --cfg-options paper_batch.scale_lr=True trains at the batch the processes give with the lr
+# scaled by the paper's rule instead
+paper_batch = dict(size=4096, lr_scaling='linear', scale_lr=False)

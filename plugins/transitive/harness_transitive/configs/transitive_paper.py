@@ -69,3 +69,6 @@ param_scheduler = [dict(type='MultiStepLR', by_epoch=False,
                         gamma=0.1)]  # [code] xiaolonw/caffe-video_triplet: rank_scripts/rank_vgg/solver.prototxt (step, stepsize 100000)
 default_hooks = dict(checkpoint=dict(interval=5000), logger=dict(interval=50))
 env_cfg = dict(cudnn_benchmark=True)
+# Across processes (harness/distributed.py; each value's source in the sources table): per-process BN
+# (the official Caffe network has no BatchNorm)
+batch_norm = 'per_process'

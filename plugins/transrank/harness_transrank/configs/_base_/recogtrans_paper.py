@@ -24,3 +24,8 @@ auto_scale_lr = dict(base_batch_size=128, enable=False)
 default_hooks = dict(checkpoint=dict(interval=1, by_epoch=True), logger=dict(interval=50))
 # the fixed clip shapes let cuDNN pick its fastest convolutions
 env_cfg = dict(cudnn_benchmark=True)
+# Across processes (harness/distributed.py): per-process BN and the batch of 128 (8 processes x
+# 16), kept on fewer processes by gradient accumulation ([unverified]: TransRank's training code
+# is not readable)
+batch_norm = 'per_process'
+paper_batch = dict(size=128, lr_scaling='linear', scale_lr=False)
