@@ -22,6 +22,7 @@ kept, so a second call reuses the pretrainings and features.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 from collections import defaultdict
@@ -53,12 +54,16 @@ def label_subsets(train: list, labels: int, subsets: int) -> list[list]:
 
 def cached_features(work_dir: Path) -> tuple[torch.Tensor, dict[str, int]]:
     """The features the linear protocol cached in ``work_dir`` and their row of each video."""
-    found = sorted((work_dir / 'features').glob('ucf101_*.pt'))
+    from harness import feature_store
+
+    found = sorted(index.parent for index in
+                   (work_dir / 'features').glob(f'ucf101_*/{feature_store.INDEX}'))
     if len(found) != 1:
         raise SystemExit(f'expected one ucf101 feature cache in {work_dir / "features"}, '
                          f'found {len(found)}')
-    store = torch.load(found[0], map_location='cpu', weights_only=True)
-    return store['features'], {path: row for path, (row, _) in store['rows'].items()}
+    key = json.loads((found[0] / feature_store.INDEX).read_text())['key']
+    store = feature_store.open_store(found[0], key)
+    return feature_store.features(store), {path: row for path, (row, _) in store.rows.items()}
 
 
 def effective_dimension(features: torch.Tensor) -> float:

@@ -422,7 +422,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     # what a protocol's own config keys may hold (its ``keys``, checked before training)
     'harness.checks': ('Key', 'integer', 'number', 'boolean', 'one_of', 'integer_list',
                        'transform_list', 'registered'),
-    'harness.features': ('frozen_backbone', 'weight_report'),
+    # frozen backbones and the device evaluations compute on
+    'harness.features': ('frozen_backbone', 'weight_report', 'device'),
     'harness.weights': ('merge_load_reports',),
     'harness.engine': ('main_process_first',),
     # building blocks of models

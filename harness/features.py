@@ -8,11 +8,17 @@ feature extraction and cache the split-level protocols share (linear, svm, kNN, 
 ``data_preprocessor``, and pools the backbone's feature map globally: ``[items, views, D]``
 (views: the clips x crops of a video's test pipeline; 1 for an image).
 
-The cache is a store per backbone and sampling: its key is the sha256 of what determines an
-item's features, the backbone (its config and the sha256 of its weights file, or 'random' and
-the seed), the data root and the sampling (the config's pipeline and preprocessing). It holds
-one row per item, stamped with the file's size and modification time; a request extracts only
-the items the store lacks (or whose file changed). Protocols with the same sampling share a
+Extraction writes each batch into a preallocated array (the cache store's memory map), so no
+list of rows is held and a split larger than memory can be extracted.
+
+The cache is a store per backbone and sampling (:mod:`harness.feature_store`: a float32 file
+read through a memory map and its index): its key is the sha256 of what determines an item's
+features, the backbone (its config and the sha256 of its weights file, or 'random' and the
+seed), the data root and the sampling (the config's pipeline and preprocessing). It holds one
+row per item, stamped with the file's size and modification time; a request extracts only the
+items the store lacks (or whose file changed), and the features it returns are mapped from the
+store, so the protocols (linear, svm, kNN, retrieval) read splits larger than memory from the
+page cache. Protocols with the same sampling share a
 store, so two probes of one checkpoint extract once, and the splits of a dataset, which
 partition (mostly) the same files, share their extractions.
 """
@@ -21,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -29,9 +36,12 @@ import torch
 from harness import data as datasets
 from harness.api import EvalRequest
 
-FORMAT_VERSION = 1
+from harness.feature_store import FORMAT_VERSION  # noqa: F401 (part of the cache key)
 
 Log = Callable[[str], None]
+#: Called with a row's shape ``(views, D)``: the array ``[items, views, D]`` to write into, or
+#: None to keep nothing.
+Allocate = Callable[[tuple], Any]
 
 #: modality -> (the dataset config reading a list of such items, the collate function).
 FEATURE_DATASETS = {
@@ -48,6 +58,7 @@ INPUT_DIMS = {'video': 4, 'image': 3}
 
 
 def device() -> torch.device:
+    """The device evaluations compute on: the GPU when there is one, else the CPU."""
     return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
 
 
@@ -78,11 +89,15 @@ def weight_report(backbone: torch.nn.Module) -> dict | None:
 
 
 @torch.no_grad()
-def extract(request: EvalRequest, cfg: Any, list_file: Path, size: int
-            ) -> tuple[torch.Tensor, dict | None]:
+def extract(request: EvalRequest, cfg: Any, list_file: Path, size: int,
+            allocate: Allocate | None = None) -> tuple[Any, dict | None]:
     """Features ``[size, views, D]`` (float32) of the ``size`` items of ``list_file``, in its
-    order, and the backbone's weight-load report. In a distributed run the processes extract a
-    share each and every process gets all the features."""
+    order, and the backbone's weight-load report. Each batch is written into the array
+    ``allocate((views, D))`` returns at the first batch (default: a new array in memory), so
+    no list of rows is held; an ``allocate`` that returns None keeps nothing (the result is
+    then None). In a distributed run the processes extract a share each and every process
+    receives every batch (:func:`gather_batch`)."""
+    import numpy as np
     from mmengine.dist import is_main_process
     from mmengine.registry import DATASETS, MODELS, init_default_scope
     from mmengine.runner import Runner
@@ -104,14 +119,22 @@ def extract(request: EvalRequest, cfg: Any, list_file: Path, size: int
         # in order; in a distributed run each process takes every world_size-th item
         sampler=dict(type='DefaultSampler', shuffle=False),
         collate_fn=dict(type=collate), dataset=dataset), seed=request.seed)
-    rows = []
+    allocate = allocate or (lambda shape: np.empty((size, *shape), dtype=np.float32))
+    out, allocated, done = None, False, 0  # done: the items of this process's share so far
     for batch in tqdm(loader, desc='features', leave=False, disable=not is_main_process()):
         inputs = preprocessor(batch, False)['inputs']
         per_item = inputs.shape[1] if inputs.dim() == INPUT_DIMS[kind] + 2 else None
         flat = inputs.flatten(0, 1) if per_item else inputs
         pooled = global_pool(backbone(flat)).float()
-        rows.extend(pooled.view(len(inputs), per_item or 1, -1).cpu())
-    return torch.stack(gather_in_order(rows, len(dataset))), weight_report(backbone)
+        rows = pooled.view(len(inputs), per_item or 1, -1).cpu()
+        for index, part in gather_batch(done, rows, size):
+            if not allocated:
+                out, allocated = allocate(tuple(part.shape[1:])), True
+            if out is not None:
+                out[index] = part.numpy()
+        done += len(rows)
+    result = None if out is None else torch.from_numpy(out)
+    return result, weight_report(backbone)
 
 
 def sampling(cfg: Any) -> dict[str, Any]:
@@ -141,62 +164,84 @@ def file_stamp(root: Path, item: Any) -> str:
     return f'{stat.st_size}:{stat.st_mtime_ns}'
 
 
-def gather_in_order(rows: list, size: int) -> list:
-    """Every process's rows, back in dataset order, on every process: each process held the
-    indices ``rank, rank + world_size, ...`` of mmengine's DefaultSampler (padded to equal
-    shares, so the padding is cut at ``size``)."""
+def gather_batch(done: int, rows: torch.Tensor, size: int
+                 ) -> list[tuple[Any, torch.Tensor]]:
+    """Every process's batch ``rows`` as ``(item indices, rows)`` pairs, on every process
+    (this process's own in one process). ``done``: the items of this process's share before
+    the batch. A process held the indices ``rank, rank + world_size, ...`` of mmengine's
+    DefaultSampler, padded to equal shares by repeating the first items; the padding
+    (indices from ``size``) is dropped."""
+    import numpy as np
     from mmengine.dist import all_gather_object, get_world_size
 
-    if get_world_size() == 1:
-        return rows
-    shares = all_gather_object([row.cpu() for row in rows])
-    return [row for same_step in zip(*shares) for row in same_step][:size]
+    world = get_world_size()
+    if world == 1:
+        return [(slice(done, done + len(rows)), rows)]
+    shares = all_gather_object(rows.cpu())
+    gathered = []
+    for rank, share in enumerate(shares):
+        index = (done + np.arange(len(share))) * world + rank
+        keep = index < size
+        if keep.any():
+            gathered.append((index[keep], share[torch.from_numpy(keep)]))
+    return gathered
+
+
+def store_folder(request: EvalRequest, key: str) -> Path:
+    """The folder of the cache store for ``key``."""
+    return request.features_dir / f'{request.dataset.name}_{key[:16]}'
 
 
 def cached_features(request: EvalRequest, items: Sequence[Any], cfg: Any, log: Log = print
                     ) -> tuple[torch.Tensor, dict | None]:
     """The features of ``items`` under the protocol config ``cfg``, in their order, and the
     backbone's weight-load report; items already in the cache store (same file stamp) are not
-    extracted again. In a distributed run every process calls this and gets all the features
-    (:func:`extract` splits the work)."""
+    extracted again. The features are mapped from the store (or, when the items are not
+    consecutive rows of it, from an anonymous file beside it), never read whole into
+    memory. In a distributed run every process calls this and gets all the features
+    (:func:`extract` splits the work, the main process writes the store)."""
     from mmengine.dist import barrier, is_main_process
 
+    from harness import feature_store as fs
     from harness.data.readable import NOUNS
     from harness.engine import file_logger, main_process_first
-    from harness.io import atomic_torch_save
+    from harness.io import folder_lock
 
     key = cache_key(request, sampling(cfg))
-    cache_dir = request.features_dir
-    path = cache_dir / f'{request.dataset.name}_{key[:16]}.pt'
-    store = torch.load(path, map_location='cpu', weights_only=True) if path.is_file() else {}
-    if store.get('key') != key:
-        store = {'key': key, 'rows': {}, 'features': None, 'weights': None}
+    folder = store_folder(request, key)
     stamps = {item.path: file_stamp(request.data_root, item) for item in items}
-    todo = sorted({item.path: item for item in items
-                   if store['rows'].get(item.path, (None, None))[1] != stamps[item.path]
-                   }.values(), key=lambda item: item.path)
-    if not todo:
-        log(f'features reused from cache: {path}')
-    else:
-        log_file = request.work_dir / 'features.log'  # written by the main process only
-        file_logger(f'features-{request.work_dir.name}', log_file)
-        log(f'feature extraction log: {log_file}')
-        with main_process_first():
-            list_file = datasets.annotation_list(cache_dir / 'lists', request.dataset.name, todo)
-        new, report = extract(request, cfg, list_file, len(todo))  # every process gets all
-        start = 0 if store['features'] is None else len(store['features'])
-        store['features'] = new if store['features'] is None else \
-            torch.cat([store['features'], new])
-        store['rows'].update({item.path: (start + i, stamps[item.path])
-                              for i, item in enumerate(todo)})
-        store['weights'] = report
-        if is_main_process():  # one writer
-            atomic_torch_save(store, path)
-            log(f'features of {len(todo)} {NOUNS[request.dataset.modality]} extracted '
-                f'({len(stamps) - len(todo)} reused from cache): {path}')
+    main = is_main_process()
+    with folder_lock(folder) if main else nullcontext():  # one writer of the store at a time
+        barrier()  # the others read the index once the main process holds the lock
+        store = fs.open_store(folder, key)
+        todo = sorted({item.path: item for item in items
+                       if store.rows.get(item.path, (None, None))[1] != stamps[item.path]
+                       }.values(), key=lambda item: item.path)
+        if not todo:
+            log(f'features reused from cache: {folder}')
+        else:
+            log_file = request.work_dir / 'features.log'  # written by the main process only
+            file_logger(f'features-{request.work_dir.name}', log_file)
+            log(f'feature extraction log: {log_file}')
+            with main_process_first():
+                list_file = datasets.annotation_list(request.features_dir / 'lists',
+                                                     request.dataset.name, todo)
+            shape = []
+
+            def allocate(row_shape):  # the main process writes into the store, the rest skip
+                shape.extend(row_shape)
+                return fs.reserve(store, len(todo), row_shape) if main else None
+
+            new, report = extract(request, cfg, list_file, len(todo), allocate)
+            if main:
+                fs.commit(store, [(item.path, stamps[item.path]) for item in todo], shape,
+                          report)
+                log(f'features of {len(todo)} {NOUNS[request.dataset.modality]} extracted '
+                    f'({len(stamps) - len(todo)} reused from cache): {folder}')
         barrier()
-    rows = [store['rows'][item.path][0] for item in items]
-    return store['features'][rows], store['weights']
+    store = fs.open_store(folder, key)
+    rows = [store.rows[item.path][0] for item in items]
+    return fs.take_rows(fs.features(store), rows, folder), store.weights
 
 
 def split_features(request: EvalRequest, cfg: Any, log: Log = print):

@@ -115,3 +115,15 @@ def test_peer_check_reads_the_top1_of_a_harness_record_it_reuses(tmp_path):
                            'imagenet', '--protocol', 'knn', '--data', str(tmp_path / 'demo'),
                            '--seed', '2', '--work-dir', str(tmp_path / 'r'), '--records-dir',
                            str(tmp_path / 'r' / 'records')]
+
+
+def test_knn_scale_compares_harness_and_plain_reference_at_a_tiny_size(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(REPO / 'benchmarks' / 'knn_scale.py'), '--train', '300,900',
+         '--queries', '40', '--dim', '16', '--classes', '5', '--device', 'cpu', '--threads', '1',
+         '--work-dir', str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = [line.split() for line in result.stdout.splitlines()
+            if line.split() and line.split()[0] in ('300', '900')]
+    assert len(rows) == 2 and all(row[7] == '100.00%' for row in rows)  # top-1 agree
+    assert list(tmp_path.iterdir()) == []  # the data folder is deleted

@@ -72,11 +72,12 @@ def test_a_feature_protocol_scores_the_split_features_with_its_units(tmp_path, m
     each item is extracted once, in the order of the list the cache wrote."""
     calls = []
 
-    def extract(request, cfg, list_file, size):
+    def extract(request, cfg, list_file, size, allocate):
         paths = [line.split()[0] for line in Path(list_file).read_text().splitlines()]
         calls.append(paths)
-        rows = [[[-1.0 if '/0/' in path else 1.0] * 2] for path in paths]
-        return torch.tensor(rows), None
+        out = allocate((1, 2))
+        out[:] = torch.tensor([[[-1.0 if '/0/' in path else 1.0] * 2] for path in paths])
+        return torch.from_numpy(out), None
 
     monkeypatch.setattr(features, 'extract', extract)
     result = evaluate(request_for(tmp_path, f'{__name__}:NearestMean'), log=lambda _: None)

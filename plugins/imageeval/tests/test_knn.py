@@ -21,13 +21,16 @@ def brute_force(train_x, train_y, test_x, num_classes, k, temperature):
     return torch.tensor(scores)
 
 
-@pytest.mark.parametrize('k,chunk', [(20, 1024), (5, 7), (500, 3)])
-def test_knn_scores_equal_a_brute_force_reference_on_random_features(k, chunk):
+@pytest.mark.parametrize('k,chunk,bank_chunk', [(20, 1024, 16384), (5, 7, 9), (500, 3, 4),
+                                                (20, 4, 1)])
+def test_knn_scores_equal_a_brute_force_reference_on_random_features(k, chunk, bank_chunk):
+    """float32, streamed over test and train chunks, against a float64 brute force."""
     generator = torch.Generator().manual_seed(0)
     train_x = torch.randn(60, 16, generator=generator)
     train_y = torch.randint(0, 4, (60,), generator=generator)
     test_x = torch.randn(25, 16, generator=generator)
-    ours = knn_scores(train_x, train_y, test_x, 6, k=k, temperature=0.07, chunk=chunk)
+    ours = knn_scores(train_x, train_y, test_x, 6, k=k, temperature=0.07, chunk=chunk,
+                      bank_chunk=bank_chunk)
     reference = brute_force(train_x, train_y, test_x, 6, min(k, 60), 0.07)
     assert torch.allclose(ours, reference.float(), rtol=1e-5)
     assert (ours[:, 4:] == 0).all()  # classes no train image has get no votes

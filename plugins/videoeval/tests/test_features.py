@@ -38,15 +38,18 @@ def request(tmp_path: Path, weights: bytes | None = b'weights') -> EvalRequest:
 
 @pytest.fixture
 def fake_extract(monkeypatch):
-    """extract() that returns a video's index in the file list it was given, and counts calls."""
+    """extract() that writes a video's index in the file list it was given into the array
+    ``allocate`` gives, and counts calls."""
     calls = []
 
-    def extract(req, cfg, list_file, size):
+    def extract(req, cfg, list_file, size, allocate):
         listed = [line.split()[0] for line in Path(list_file).read_text().splitlines()]
         assert len(listed) == size
         calls.append(listed)
-        rows = torch.tensor([[[float(path.split('_')[-1][:-4])]] for path in listed])
-        return rows.expand(-1, 2, 3).clone(), {'loaded': 1, 'total': 1}
+        out = allocate((2, 3))
+        for i, path in enumerate(listed):
+            out[i] = float(path.split('_')[-1][:-4])
+        return torch.from_numpy(out), {'loaded': 1, 'total': 1}
 
     monkeypatch.setattr(features, 'extract', extract)
     return calls
@@ -104,16 +107,64 @@ def test_only_videos_missing_from_the_cache_or_changed_on_disk_are_extracted(tmp
     assert fake_extract[-1] == [ITEMS[3].path]
 
 
-def test_gathered_shares_come_back_in_dataset_order(monkeypatch):
-    """Three processes held DefaultSampler's interleaved shares of 7 videos (padded to 9)."""
+def test_gathered_batches_land_at_their_dataset_index(monkeypatch):
+    """Three processes held DefaultSampler's interleaved shares of 7 videos (padded to 9), in
+    batches of 2: every batch is gathered with the item index of each row, padding dropped."""
     import mmengine.dist
 
-    from harness.features import gather_in_order
+    from harness.features import gather_batch
 
-    rows = [torch.tensor([float(i)]) for i in range(7)]
-    padded = rows + rows[:2]
-    shares = [padded[rank::3] for rank in range(3)]
+    order = list(range(7)) + [0, 1]
+    shares = [torch.tensor([float(i) for i in order[rank::3]]) for rank in range(3)]
     monkeypatch.setattr(mmengine.dist, 'get_world_size', lambda: 3)
-    monkeypatch.setattr(mmengine.dist, 'all_gather_object', lambda part: shares)
-    gathered = gather_in_order(shares[1], 7)
-    assert [int(r) for r in gathered] == list(range(7))
+    out = torch.full((7,), -1.0)
+    for done in (0, 2):
+        monkeypatch.setattr(mmengine.dist, 'all_gather_object',
+                            lambda rows, done=done: [s[done:done + 2] for s in shares])
+        for index, rows in gather_batch(done, shares[0][done:done + 2], 7):
+            assert (out[torch.as_tensor(index)] == -1).all()
+            out[torch.as_tensor(index)] = rows
+    assert out.tolist() == list(range(7))
+
+
+def mapped_file(tensor: torch.Tensor) -> str | None:
+    """The file whose memory map holds ``tensor``'s data (None: not a mapped file)."""
+    for line in Path('/proc/self/maps').read_text().splitlines():
+        fields = line.split(maxsplit=5)
+        start, end = (int(n, 16) for n in fields[0].split('-'))
+        if start <= tensor.data_ptr() < end:
+            return fields[5] if len(fields) > 5 else None
+    return None
+
+
+def test_features_are_memory_mapped_from_the_store(tmp_path, fake_extract):
+    """Items in the store's row order come back as a view of its mapped file; in another order
+    they are gathered into an anonymous file in the store's folder; changing them in place
+    leaves the store as it was."""
+    from harness import feature_store
+
+    by_path = sorted(ITEMS, key=lambda item: item.path)
+    first, _ = features.cached_features(request(tmp_path), by_path, CFG)
+    assert mapped_file(first).endswith(feature_store.DATA)
+    first[0] = 99.0  # copy-on-write
+    again, _ = features.cached_features(request(tmp_path), ITEMS, CFG)
+    assert again[:, 0, 0].tolist() == [0, 1, 2, 3, 4, 5] and len(fake_extract) == 1
+    gathered = mapped_file(again)
+    assert gathered.startswith(str(tmp_path / 'features')) and gathered.endswith('(deleted)')
+
+
+def test_a_store_of_the_old_format_is_not_read(tmp_path, fake_extract):
+    """Version 1 was one torch.save file per key; a folder whose index names another format
+    or key counts as empty and is extracted again."""
+    import json
+
+    from harness import feature_store
+
+    req = request(tmp_path)
+    features.cached_features(req, ITEMS, CFG)
+    (index_file,) = (tmp_path / 'features').glob(f'*/{feature_store.INDEX}')
+    index = json.loads(index_file.read_text())
+    index_file.write_text(json.dumps({**index, 'format': 1}))
+    features.cached_features(req, ITEMS, CFG)
+    assert len(fake_extract) == 2
+    assert json.loads(index_file.read_text())['format'] == feature_store.FORMAT_VERSION
