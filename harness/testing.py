@@ -173,7 +173,14 @@ def shrink_options(cfg, iters: int = 2) -> dict:
             else:
                 visit(value, dotted + '.')
 
-    visit(data, '')
+    visit({k: v for k, v in data.items() if k != 'paper_batch'}, '')
+    if isinstance(data.get('paper_batch'), dict):
+        # the paper's batch is the shrunk per-process batch: no accumulation, so every
+        # iteration of the smoke run is an optimizer step
+        batch = options.get('train_dataloader.batch_size',
+                            (data.get('train_dataloader') or {}).get('batch_size'))
+        if batch and batch != data['paper_batch'].get('size'):
+            options['paper_batch.size'] = batch
     if 'train_cfg' in data:
         options['train_cfg'] = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=iters)
         for i, scheduler in enumerate(data.get('param_scheduler') or []):
