@@ -120,15 +120,18 @@ def _nvcc_release(nvcc: str) -> str | None:
 
 
 def _nvcc_candidates() -> list[str]:
+    """nvcc binaries whose folder above has the CUDA headers (so it can be CUDA_HOME: a
+    wrapper script such as /usr/local/bin/nvcc cannot)."""
     homes = [os.environ.get('CUDA_HOME'), os.environ.get('CUDA_PATH')]
     paths = [str(Path(h, 'bin', 'nvcc')) for h in homes if h]
-    paths += [shutil.which('nvcc') or '', '/usr/local/cuda/bin/nvcc']
+    paths += ['/usr/local/cuda/bin/nvcc', shutil.which('nvcc') or '']
     try:  # the pip wheel (CUDA 13 on): nvidia/cuXY/bin/nvcc
         files = importlib.metadata.distribution('nvidia-cuda-nvcc').files or []
         paths += [str(f.locate()) for f in files if f.match('bin/nvcc')]
     except importlib.metadata.PackageNotFoundError:
         pass
-    return [p for p in dict.fromkeys(paths) if p and os.access(p, os.X_OK)]
+    return [p for p in dict.fromkeys(paths) if p and os.access(p, os.X_OK)
+            and Path(p).parent.parent.joinpath('include', 'cuda_runtime.h').exists()]
 
 
 def probe() -> Machine:

@@ -121,3 +121,18 @@ def test_this_machine_without_a_gpu_builds_cpu_ops_as_before():
 
 def test_setup_script_parses():
     subprocess.run(['bash', '-n', str(REPO / 'scripts' / 'setup.sh')], check=True)
+
+
+def test_nvcc_is_looked_for_where_its_headers_are(tmp_path, monkeypatch):
+    home, wrapper = tmp_path / 'cuda-13.0', tmp_path / 'wrappers'
+    for nvcc in (home / 'bin' / 'nvcc', wrapper / 'nvcc'):
+        nvcc.parent.mkdir(parents=True)
+        nvcc.write_text('#!/bin/sh\necho "Cuda compilation tools, release 13.0, V13.0.88"\n')
+        nvcc.chmod(0o755)
+    (home / 'include').mkdir()
+    (home / 'include' / 'cuda_runtime.h').write_text('')
+    monkeypatch.setenv('CUDA_HOME', str(home))
+    monkeypatch.setenv('PATH', f'{wrapper}:/usr/bin:/bin')
+    found = cbe._nvcc_candidates()
+    assert found[0] == str(home / 'bin' / 'nvcc') and str(wrapper / 'nvcc') not in found
+    assert cbe._nvcc_release(found[0]) == '13.0'
