@@ -85,7 +85,7 @@ def build_env(machine: Machine) -> dict[str, str]:
     nvcc = matching_nvcc(machine)
     if nvcc is None:
         found = ', '.join(f'{release} at {path}' for path, release in machine.nvcc.items())
-        raise Missing(f'no nvcc for CUDA {cuda} (torch {cuda}; found: {found or "none"}): '
+        raise Missing(f'no nvcc for CUDA {cuda}, the CUDA of torch (found: {found or "none"}): '
                       f'install the CUDA {cuda} toolkit and set CUDA_HOME to it, '
                       f'or set {FORCE_CPU}=1 to build CPU ops')
     return {'FORCE_CUDA': '1', 'MMCV_WITH_OPS': '1', 'CUDA_HOME': str(Path(nvcc).parent.parent),
