@@ -181,8 +181,11 @@ def _plugin_manager(args):
 
 
 def cmd_version(args) -> int:
+    from harness.mmcv_ops import mmcv_ops_line
+
     pm = _plugin_manager(args)
     print(f'harness {harness.__version__}')
+    print(mmcv_ops_line())
     for plugin in pm.plugins:
         status = f'  ERROR: {plugin.error}' if plugin.error else ''
         print(f'  {plugin.name}: {plugin.distribution or plugin.module} '

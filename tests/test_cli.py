@@ -101,6 +101,27 @@ def test_version_lists_plugins(capsys):
     assert 'harness-brave 0.1.0' in out
 
 
+def test_version_says_the_installed_mmcv_ops_are_cpu_only_here(capsys):
+    """This machine has no GPU, so setup built mmcv's ops for the CPU (a CUDA build, or ops
+    that do not load, would say otherwise)."""
+    from importlib.metadata import version
+
+    assert main(['--version']) == 0
+    assert capsys.readouterr().out.splitlines()[1] == f"mmcv {version('mmcv')} ops: CPU only"
+
+
+def test_version_line_without_mmcv(monkeypatch):
+    import importlib.metadata
+
+    from harness import mmcv_ops
+
+    def missing(name):
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, 'version', missing)
+    assert mmcv_ops.mmcv_ops_line() == 'mmcv ops: mmcv is not installed'
+
+
 def test_blocking_a_plugin_removes_its_components(capsys):
     assert main(['-p', 'no:brave', 'run', '--method', 'brave', '--eval', 'ucf101']) == 2
     assert "unknown method 'brave'" in error_line(capsys)
