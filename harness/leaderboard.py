@@ -156,12 +156,14 @@ class Table(NamedTuple):
 
 
 def figure_name(part: str, eval_name: str, protocol: str) -> str:
-    """A table's figure file name, stable and safe: ``demo-imagenet-knn.svg``. A name with
-    characters other than letters, digits, ``.``, ``_`` and ``-`` has them replaced and a short
-    hash of the original added, so two tables never share a file."""
+    """A table's figure file name, stable and safe: ``demo-imagenet-knn.svg``. Each name keeps
+    letters, digits, ``.``, ``_`` and (the protocol only) ``-``; a name that loses a character,
+    or an eval name holding a ``-``, gets a short hash of itself added, so that two tables
+    never share a file."""
     parts = []
-    for text in (part, eval_name, protocol):
-        slug = re.sub(r'[^A-Za-z0-9._]+', '_', text).strip('._') or '_'
+    for text, allowed in ((part, '[^A-Za-z0-9._]'), (eval_name, '[^A-Za-z0-9._]'),
+                          (protocol, '[^A-Za-z0-9._-]')):
+        slug = re.sub(f'{allowed}+', '_', text).strip('._') or '_'
         if slug != text:
             slug += '_' + hashlib.sha256(text.encode('utf-8')).hexdigest()[:6]
         parts.append(slug)

@@ -91,9 +91,12 @@ def test_rerendering_is_byte_identical_and_a_gone_table_loses_its_figure(tmp_pat
 def test_figure_names_are_stable_and_safe():
     assert figure_name('demo', 'imagenet', 'knn') == 'demo-imagenet-knn.svg'
     assert figure_name('real', 'ucf101', 'finetune') == 'real-ucf101-finetune.svg'
-    odd = figure_name('real', '../x y', 'a-b')
+    assert figure_name('real', 'imagenet', 'logistic-1pct') == 'real-imagenet-logistic-1pct.svg'
+    odd = figure_name('real', '../x y', 'a b')
     assert '/' not in odd and ' ' not in odd and odd.count('-') == 2
-    assert odd != figure_name('real', '../x_y', 'a-b')
+    assert odd != figure_name('real', '../x_y', 'a b')
+    # the eval name holds no '-' of its own, so the split between it and the protocol is known
+    assert figure_name('real', 'a-b', 'c') != figure_name('real', 'a', 'b-c')
 
 
 def test_only_the_figure_module_imports_matplotlib_and_only_when_drawing():
