@@ -2,7 +2,8 @@
 
 The output is a pure function of the records: the same records give the same text, byte for
 byte, whatever order they come in, and nothing about the moment of rendering is written. Real
-data and demo data go in separate parts and never share a table.
+data and demo data go in separate parts and never share a table. Under each table a link to
+its figure, which :func:`render` draws into ``figures/`` (:mod:`harness.leaderboard_figures`).
 """
 
 from __future__ import annotations
@@ -99,9 +100,9 @@ def metric_names(records: list[dict]) -> list[str]:
 
 def _table(records: list[dict], demo: bool = False) -> list[str]:
     """The markdown table of ``records`` (already in row order) and its notes."""
-    metric_names_ = metric_names(records)
+    columns = metric_names(records)
     header = (['Method', 'Backbone', 'Pretrain data', 'Split(s)', 'Clips x crops',
-               'Test items'] + metric_names_ + ['Source', 'Seed(s)', 'Config'])
+               'Test items'] + columns + ['Source', 'Seed(s)', 'Config'])
     lines = ['| ' + ' | '.join(_cell(name) for name in header) + ' |',
              '|' + '---|' * len(header)]
     citations: list[str] = []  # numbered under the table, so rows stay one line
@@ -125,7 +126,7 @@ def _table(records: list[dict], demo: bool = False) -> list[str]:
             dirty = True
         cells = ([method, record['backbone']['name'], _pretrain_cell(pretrain),
                   ', '.join(evaluation['splits']), views, _items_cell(evaluation)]
-                 + [_metric_cell(record['metrics'].get(name)) for name in metric_names_]
+                 + [_metric_cell(record['metrics'].get(name)) for name in columns]
                  + [source, ', '.join(str(seed) for seed in record['seeds']) or '-', config[:8]])
         lines.append('| ' + ' | '.join(_cell(cell) for cell in cells) + ' |')
     notes = [f'[{n}] {_cell(citation)}' for n, citation in enumerate(citations, 1)]
