@@ -112,7 +112,8 @@ def draw(table: Table) -> bytes:
         if seeds:
             handles.append(Line2D([], [], linestyle='none', color='#444444', marker='x',
                                   markersize=4, label=SEED_LABEL))
-        figure.legend(handles=handles, loc='outside lower center', ncols=len(handles),
+        columns = len(handles) if len(metrics) > 1 else 2  # as wide as the panels
+        figure.legend(handles=handles, loc='outside lower center', ncols=columns,
                       frameon=False)
         buffer = io.BytesIO()
         figure.savefig(buffer, format='svg', bbox_inches='tight',
