@@ -31,9 +31,10 @@ _NUMBER = re.compile(r'(?<![\w.])\d+(?:\.\d+)?')
 _ARXIV = re.compile(r'arXiv:? ?(\d{4}\.\d{4,5})')
 
 # How the record's names are written in the tables of docs/methods.md. A detection number is
-# that of a fine-tuned detector (the harness's voc07/coco protocol 'finetune').
+# that of a fine-tuned detector (the harness's voc07/coco protocol 'finetune'); BraVe's frozen
+# ('non-finetuned') numbers are its linear SVM's (docs/methods.md §2d).
 PROTOCOL_WORDS = {'finetune': ('finetune', 'fine-tune', 'FT', 'detection'),
-                  'svm': ('svm', 'lin', 'linear'), 'linear': ('lin', 'linear'),
+                  'svm': ('svm', 'lin', 'linear', 'non-finetuned'), 'linear': ('lin', 'linear'),
                   'retrieval': ('retrieval',), 'logistic-1pct': ('1%',)}
 NAME_WORDS = {'tsm-r50': ('TSM-50 ×1',), 'tsm-r50x2': ('TSM-50 ×2',), 'vit-b16': ('ViT-B/16',),
               'kinetics600': ('kinetics600', 'K600'), 'imagenet': ('imagenet', 'IN-1k', 'IN FT', 'IN linear', 'IN 1%')}
@@ -207,6 +208,7 @@ def _record(name_part: str) -> dict:
 TRANSRANK_UCF_FT = 'transrank__unstated__pt-unstated__ucf101-finetune'
 BRAVE_AF_X2_HMDB = 'brave-V-AF__tsm-r50x2__pt-unstated__hmdb51-svm'
 BRAVE_FA_UCF_FT = 'brave-V-FA__tsm-r50x2__pt-audioset__ucf101-finetune'
+BRAVE_FA_UCF_FROZEN = 'brave-V-FA__tsm-r50x2__pt-audioset__ucf101-svm'
 TRANSITIVE_VOC = 'transitive__vgg16__pt-unstated__voc07-finetune'
 SIM_IN_FT = 'sim__vit-b16__pt-imagenet__imagenet-finetune'
 
@@ -304,6 +306,7 @@ def test_a_row_of_another_evaluation_fails(methods_md):
     assert fails(BRAVE_AF_X2_HMDB, backbone__name='tsm-r50')        # 69.9 is the x2 row's
     assert fails(BRAVE_FA_UCF_FT, pretrain__dataset='kinetics600')  # listed for AudioSet
     assert fails(BRAVE_FA_UCF_FT, eval__protocol='svm')             # 95.7 is the finetune row
+    assert fails(BRAVE_FA_UCF_FROZEN, eval__protocol='finetune')    # 93.1 is 'non-finetuned'
     assert fails(TRANSITIVE_VOC, eval__name='coco')                 # 63.2 is VOC07's
     assert fails(TRANSITIVE_VOC, backbone__name='resnet50')         # the caption says VGG16
     assert fails(SIM_IN_FT, eval__protocol='linear')                # 84.1 is IN FT
