@@ -166,6 +166,10 @@ def build_parser() -> ArgumentParser:
                      help=f'default: {DEFAULT_RECORDS} (run from the checkout root)')
     add.add_argument('--replace', action='store_true',
                      help='replace a different record with the same id')
+
+    from harness.suite.commands import add_parser as add_suite_parser
+
+    add_suite_parser(sub, ArgumentParser)
     return parser
 
 
@@ -364,8 +368,14 @@ def cmd_leaderboard(args) -> int:
     return 0
 
 
+def cmd_suite(args) -> int:
+    from harness.suite.commands import main as suite_main
+
+    return suite_main(args)
+
+
 COMMANDS = {'run': cmd_run, 'list': cmd_list, 'plugins': cmd_plugins, 'data': cmd_data,
-            'leaderboard': cmd_leaderboard}
+            'leaderboard': cmd_leaderboard, 'suite': cmd_suite}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,206 @@
+"""Running a planned suite: ``local`` (in this process, run after run) or through submitit
+(``slurm``: each group of runs that share a pretraining is one SLURM job; ``submitit-local``:
+the same jobs as local processes, one at a time, which is how the tests stand in for SLURM).
+
+A run whose record is already in the records folder is not run again (``reused``); every other
+run executes as ``harness run --resume`` would, so an interrupted run continues from its last
+checkpoint. A failed run does not stop the others: it is reported as ``failed`` at the end.
+Submitted jobs that fail are submitted again, up to the suite's ``slurm.retries`` times; the
+runs a retry finds finished are not run again.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from harness.errors import HarnessError
+from harness.plugins import PluginManager
+from harness.suite.planning import PlannedRun, groups, plan_suite, records_by_identity
+from harness.suite.spec import Suite, load_suite
+
+Log = Callable[[str], None]
+EXECUTORS = ('local', 'slurm', 'submitit-local')
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of a run: ``ran``, ``reused`` (its record was there) or ``failed``."""
+
+    run: PlannedRun
+    state: str
+    record: Path | None = None
+    message: str | None = None
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line: a HarnessError's message, else its type and message."""
+    if isinstance(exc, HarnessError):
+        return str(exc)
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return f'{type(exc).__name__}: {lines[-1] if lines else ""}'.rstrip(': ')
+
+
+def run_local(pm: PluginManager, planned: Sequence[PlannedRun], log: Log, *,
+              debug: bool = False) -> list[Outcome]:
+    """Run the unfinished runs in this process, in suite order; returns every run's outcome."""
+    from harness.run import execute
+
+    outcomes = []
+    for number, run in enumerate(planned, 1):
+        head = f'({number}/{len(planned)}) {run.label}'
+        if run.finished:
+            log(f'{head}: finished, its record is reused: {run.record}')
+            outcomes.append(Outcome(run, 'reused', run.record))
+            continue
+        log(f'{head}: running')
+        try:
+            _, path = execute(pm, run.plan, log=lambda message, head=head: log(
+                f'{head}: {message}'))
+        except Exception as exc:  # noqa: BLE001 - one run's failure must not stop the others
+            if debug:
+                raise
+            log(f'{head}: FAILED: {one_line(exc)}')
+            outcomes.append(Outcome(run, 'failed', message=one_line(exc)))
+            continue
+        outcomes.append(Outcome(run, 'ran', path))
+    return outcomes
+
+
+@dataclass(frozen=True)
+class GroupJob:
+    """One submitted job: plans and runs the runs ``indices`` of the suite file in its own
+    process(es), with ``launcher`` (``slurm``: one process per GPU, mmengine reading
+    ``SLURM_PROCID``...). Fails (so that it is retried) when a run failed, after running the
+    others. Picklable: submitit sends it to the job."""
+
+    suite: str
+    indices: tuple[int, ...]
+    data: Mapping[str, str]
+    work_dir: str
+    records_dir: str
+    launcher: str
+    plugins: tuple[str, ...] = ()
+
+    def __call__(self) -> list[tuple[str, str, str | None]]:
+        from mmengine.dist import is_main_process
+
+        from harness.engine import flush_denormals
+
+        flush_denormals()
+        pm = PluginManager(list(self.plugins))
+        pm.check_hooks()
+        suite = load_suite(self.suite)
+        suite = replace(suite, runs=tuple(suite.runs[i] for i in self.indices))
+        planned = plan_suite(pm, suite, work_dir=Path(self.work_dir),
+                             records_dir=Path(self.records_dir), data=self.data,
+                             launcher=self.launcher, check_data=False,
+                             log=lambda message: print(f'[suite] {message}', flush=True))
+        main = is_main_process()
+        outcomes = run_local(pm, planned, log=lambda message: main and print(
+            f'[suite] {message}', flush=True))
+        failed = [o for o in outcomes if o.state == 'failed']
+        if failed:
+            raise RuntimeError('; '.join(f'{o.run.label}: {o.message}' for o in failed))
+        return [(o.run.label, o.state, str(o.record) if o.record else None) for o in outcomes]
+
+    def checkpoint(self) -> Any:
+        """Called by submitit when the job times out or is preempted: submit it again (its
+        finished runs are reused, the interrupted one resumes from its checkpoint)."""
+        import submitit
+
+        return submitit.helpers.DelayedSubmission(self)
+
+
+@dataclass
+class Submitted:
+    group: list[PlannedRun]
+    attempt: int
+    job: Any = field(default=None)
+
+
+def job_parameters(suite: Suite, cluster: str) -> tuple[dict[str, Any], str]:
+    """submitit's parameters for each job, and the launcher its processes use."""
+    slurm = suite.slurm
+    common = dict(timeout_min=slurm.timeout_min, name=f'harness-suite-{suite.name}')
+    if cluster != 'slurm':  # one process on this machine, no GPU asked for
+        return dict(common, nodes=1, tasks_per_node=1), 'none'
+    params = dict(common, nodes=slurm.nodes, tasks_per_node=slurm.gpus_per_node,
+                  gpus_per_node=slurm.gpus_per_node, cpus_per_task=slurm.cpus_per_task)
+    if slurm.mem_gb:
+        params['mem_gb'] = slurm.mem_gb
+    if slurm.partition:
+        params['slurm_partition'] = slurm.partition
+    if slurm.additional_parameters:
+        params['slurm_additional_parameters'] = dict(slurm.additional_parameters)
+    return params, 'slurm'
+
+
+def run_submitit(suite: Suite, planned: Sequence[PlannedRun], *, executor: str, work_dir: Path,
+                 records_dir: Path, data: Mapping[str, str], plugins: Sequence[str] = (),
+                 log: Log = print, poll_s: float | None = None) -> list[Outcome]:
+    """Submit each group of unfinished runs as one job (``executor``: ``slurm`` or
+    ``submitit-local``), resubmit failed jobs up to ``suite.slurm.retries`` times, wait for all;
+    every run's outcome is read from the records folder at the end."""
+    try:
+        import submitit
+    except ImportError as exc:
+        raise HarnessError(f'--executor {executor} needs submitit (pip install submitit)') \
+            from exc
+    cluster = 'slurm' if executor == 'slurm' else 'local'
+    pool = submitit.AutoExecutor(folder=work_dir / 'submitit' / '%j', cluster=cluster)
+    params, launcher = job_parameters(suite, cluster)
+    pool.update_parameters(**params)
+    parallel = None if cluster == 'slurm' else 1  # local jobs share this machine: one at a time
+    poll_s = poll_s if poll_s is not None else (30.0 if cluster == 'slurm' else 0.5)
+    retries = suite.slurm.retries
+    waiting = [Submitted([r for r in group if not r.finished], 0)
+               for group in groups(planned) if any(not r.finished for r in group)]
+    running: list[Submitted] = []
+    errors: dict[int, str] = {}
+
+    def submit(item: Submitted) -> None:
+        item.job = pool.submit(GroupJob(str(suite.path), tuple(r.index for r in item.group),
+                                        dict(data), str(work_dir), str(records_dir), launcher,
+                                        tuple(plugins)))
+        labels = ', '.join(r.label for r in item.group)
+        log(f'job {item.job.job_id} submitted (attempt {item.attempt + 1} of {retries + 1}): '
+            f'{labels}')
+        running.append(item)
+
+    try:
+        while waiting or running:
+            while waiting and (parallel is None or len(running) < parallel):
+                submit(waiting.pop(0))
+            time.sleep(poll_s)
+            for item in [i for i in running if i.job.done()]:
+                running.remove(item)
+                try:
+                    item.job.result()
+                    log(f'job {item.job.job_id} finished')
+                except Exception as exc:  # noqa: BLE001 - a failed job is retried or reported
+                    line = one_line(exc)
+                    if item.attempt < retries:
+                        log(f'job {item.job.job_id} failed ({line}); submitting it again')
+                        waiting.append(Submitted(item.group, item.attempt + 1))
+                    else:
+                        log(f'job {item.job.job_id} failed ({line}), attempt {item.attempt + 1} '
+                            f'of {retries + 1}; logs: {work_dir / "submitit"}')
+                        errors.update({r.index: line for r in item.group})
+    except KeyboardInterrupt:
+        for item in running:
+            item.job.cancel(check=False)
+        log(f"interrupted: cancelled job(s) {', '.join(str(i.job.job_id) for i in running)}")
+        raise
+    found = records_by_identity(records_dir)
+    outcomes = []
+    for run in planned:
+        if run.finished:
+            outcomes.append(Outcome(run, 'reused', run.record))
+        elif run.identity in found:
+            outcomes.append(Outcome(run, 'ran', found[run.identity]))
+        else:
+            outcomes.append(Outcome(run, 'failed', message=errors.get(
+                run.index, f'its job wrote no record (see {work_dir / "submitit"})')))
+    return outcomes

@@ -1,0 +1,207 @@
+"""Planning a suite: every run resolved and checked as ``harness run --dry-run`` would (its
+:class:`~harness.run.RunPlan` and jobs), its record identity computed, and whether the suite's
+records folder already holds that record, all before anything is trained.
+
+All the runs share the suite's work folder, so a pretraining several runs ask for (the same
+pretraining key) is trained once and found finished by the others; :func:`groups` puts such
+runs together (one submitted job each).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from harness.errors import HarnessError, RecordError
+from harness.plugins import PluginManager
+from harness.suite.spec import Suite, SuiteRun
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    """A run of the suite as planned: ``index`` in the suite, its options, plan and jobs, the
+    identity its record will have, the pretrainings it uses (keys) and the record that
+    already holds its result (None: not finished)."""
+
+    index: int
+    run: SuiteRun
+    options: Any
+    plan: Any
+    jobs: tuple
+    identity: str
+    pretrainings: tuple[str, ...]
+    record: Path | None
+
+    @property
+    def label(self) -> str:
+        return self.run.label
+
+    @property
+    def finished(self) -> bool:
+        return self.record is not None
+
+    @property
+    def started(self) -> bool:
+        """Whether some of its work is done (a pretraining or an evaluation it uses)."""
+        return any((job.pretraining is not None and job.pretraining.finished is not None)
+                   or (job.request.work_dir / 'result.json').is_file() for job in self.jobs)
+
+
+class SuitePlanError(HarnessError):
+    """Runs of a suite that cannot run; ``problems`` holds one line per run."""
+
+    def __init__(self, suite: Suite, problems: Sequence[str], total: int):
+        self.problems = list(problems)
+        super().__init__(f'{len(problems)} of the {total} runs of suite {suite.name} cannot run '
+                         '(each named above); nothing was trained')
+
+
+def data_roots(pm: PluginManager, suite: Suite, given: Mapping[str, str]) -> dict[str, str]:
+    """The suite's ``data`` with ``--data`` over it; a name no run reads is an error (a typo
+    would otherwise evaluate on the demo)."""
+    roots = {**suite.data, **given}
+    read = set()
+    for run in suite.runs:
+        read.add(run.options['eval'])
+        try:
+            read.add(pm.get('evaluator', run.options['eval']).info.dataset)
+        except HarnessError:
+            pass  # reported with the run when it is planned
+        pretrain = run.options.get('pretrain_data')
+        if pretrain:
+            read.add(pretrain.partition('=')[0].strip())
+        read.add(_demo_pretrain(pm, run.options))
+    for name in roots:
+        if name not in read:
+            known = sorted(n for n in read if n)
+            raise HarnessError(f"data {name}={roots[name]}: no run of suite {suite.name} reads "
+                               f"dataset '{name}'; it reads {', '.join(known)}")
+    return roots
+
+
+def _demo_pretrain(pm: PluginManager, options: Mapping[str, Any]) -> str:
+    """The pretraining set a run reads when it names none (its method's or evaluator's)."""
+    try:
+        evaluator = pm.get('evaluator', options['eval']).info
+        method = pm.get('method', options['method']).info if options.get('method') else None
+    except HarnessError:
+        return ''
+    return (method and method.demo_pretrain) or evaluator.demo_pretrain or ''
+
+
+def run_options(pm: PluginManager, run: SuiteRun, roots: Mapping[str, str], *, work_dir: Path,
+                records_dir: Path, launcher: str, options_type: type):
+    """The RunOptions of one run: its fields, the suite's folders, ``resume`` (an interrupted
+    run continues), and the data roots: the evaluation data from ``roots`` by the evaluator's
+    dataset (or the evaluator's name), a pretraining set named without a root given its root
+    from ``roots``."""
+    fields = dict(run.options)
+    if 'data' not in fields:
+        dataset = fields['eval']
+        try:
+            dataset = pm.get('evaluator', fields['eval']).info.dataset
+        except HarnessError:
+            pass  # planning names the unknown evaluator
+        root = roots.get(dataset, roots.get(fields['eval']))
+        if root:
+            fields['data'] = root
+    pretrain = fields.get('pretrain_data')
+    if pretrain and '=' not in pretrain and pretrain.strip() in roots:
+        fields['pretrain_data'] = f'{pretrain.strip()}={roots[pretrain.strip()]}'
+    elif not pretrain and fields.get('data', 'demo') != 'demo':
+        default = _demo_pretrain(pm, fields)
+        if default in roots:
+            fields['pretrain_data'] = f'{default}={roots[default]}'
+    return options_type(**fields, work_dir=str(work_dir), records_dir=str(records_dir),
+                        resume=True, launcher=launcher, dry_run=False)
+
+
+def records_by_identity(records_dir: Path) -> dict[str, Path]:
+    """``{identity: record file}`` of the records in ``records_dir`` (the first file by name
+    for an identity held twice)."""
+    from harness.results import read_record
+
+    found: dict[str, Path] = {}
+    if not records_dir.is_dir():
+        return found
+    for path in sorted(records_dir.glob('*.json')):
+        try:
+            identity = read_record(path).get('identity')
+        except RecordError:
+            continue  # not a record of this suite's; its runs will write their own
+        if identity:
+            found.setdefault(identity, path)
+    return found
+
+
+def plan_suite(pm: PluginManager, suite: Suite, *, work_dir: Path, records_dir: Path,
+               data: Mapping[str, str] = (), launcher: str = 'none', log: Log = print,
+               options_type: type | None = None, check_data: bool = True) -> list[PlannedRun]:
+    """Plan every run of ``suite``; raises :class:`SuitePlanError` listing every run that
+    cannot run (one line each), having planned all of them. ``check_data``: a ``data`` name no
+    run reads is an error (off for a job running part of a suite)."""
+    from harness.identity import record_identity
+    from harness.run import plan_run
+    from harness.run.jobs import plan_jobs
+
+    if options_type is None:
+        from harness.run import RunOptions as options_type
+    roots = data_roots(pm, suite, dict(data)) if check_data else {**suite.data, **dict(data)}
+    planned, problems = [], []
+    seen: dict[str, str] = {}
+    for index, run in enumerate(suite.runs):
+        def quiet(message: str, label=run.label) -> None:
+            log(f'{label}: {message}')
+
+        try:
+            options = run_options(pm, run, roots, work_dir=work_dir, records_dir=records_dir,
+                                  launcher=launcher, options_type=options_type)
+            plan = plan_run(pm, options)
+            jobs = tuple(plan_jobs(plan, quiet))
+        except HarnessError as exc:
+            problems.append(f"run '{run.label}': {exc}")
+            continue
+        identity = record_identity(job.key for job in jobs)
+        if identity in seen:
+            problems.append(f"run '{run.label}' is the same run as '{seen[identity]}' (the same "
+                            'settings, so the same record); drop one')
+            continue
+        seen[identity] = run.label
+        pretrainings = tuple(dict.fromkeys(job.pretraining.key for job in jobs
+                                           if job.pretraining is not None))
+        planned.append(PlannedRun(index, run, options, plan, jobs, identity, pretrainings, None))
+    if problems:
+        raise SuitePlanError(suite, problems, len(suite.runs))
+    return with_records(planned, records_dir)
+
+
+def with_records(planned: Sequence[PlannedRun], records_dir: Path) -> list[PlannedRun]:
+    """``planned`` with the record of each finished run (found by its identity)."""
+    found = records_by_identity(records_dir)
+    return [replace(run, record=found.get(run.identity)) for run in planned]
+
+
+def groups(planned: Sequence[PlannedRun]) -> list[list[PlannedRun]]:
+    """The runs in groups that share a pretraining (directly or through another run), in suite
+    order; a run without pretraining is a group of its own."""
+    parent: dict[int, int] = {run.index: run.index for run in planned}
+
+    def root(index: int) -> int:
+        while parent[index] != index:
+            parent[index] = parent[parent[index]]
+            index = parent[index]
+        return index
+
+    owner: dict[str, int] = {}
+    for run in planned:
+        for key in run.pretrainings:
+            if key in owner:
+                parent[root(run.index)] = root(owner[key])
+            else:
+                owner[key] = run.index
+    found: dict[int, list[PlannedRun]] = {}
+    for run in planned:
+        found.setdefault(root(run.index), []).append(run)
+    return list(found.values())
