@@ -149,7 +149,7 @@ def run_submitit(suite: Suite, planned: Sequence[PlannedRun], *, executor: str, 
         raise HarnessError(f'--executor {executor} needs submitit (pip install submitit)') \
             from exc
     cluster = 'slurm' if executor == 'slurm' else 'local'
-    pool = submitit.AutoExecutor(folder=work_dir / 'submitit' / '%j', cluster=cluster)
+    pool = submitit.AutoExecutor(folder=work_dir / 'submitit', cluster=cluster)
     params, launcher = job_parameters(suite, cluster)
     pool.update_parameters(**params)
     parallel = None if cluster == 'slurm' else 1  # local jobs share this machine: one at a time

@@ -170,7 +170,7 @@ def check_seeds(where: str, seeds: Any) -> tuple[int, ...]:
 
 
 def default_label(options: Mapping[str, Any]) -> str:
-    """``method[/config] [backbone] eval/protocol`` and any other key but ``seeds`` and
+    """``method[/config] [backbone] eval/protocol[:eval_config]`` and any other key but ``seeds`` and
     ``cfg_options`` as ``key=value``."""
     shown = dict(options)
     text = str(shown.pop('method', '')) if 'method' in shown else ''
@@ -180,7 +180,9 @@ def default_label(options: Mapping[str, Any]) -> str:
     text += f' [{backbone}]' if backbone else ''
     evaluation = shown.pop('eval', '')
     protocol = shown.pop('protocol', None)
+    eval_config = shown.pop('eval_config', None)
     text += f" {evaluation}{f'/{protocol}' if protocol else ''}"
+    text += f':{eval_config}' if eval_config else ''
     shown.pop('seeds', None)
     shown.pop('cfg_options', None)  # too long to read; runs differing only there need labels
     for key, value in shown.items():
@@ -219,7 +221,7 @@ def expand_entry(where: str, entry: Any, defaults: Mapping[str, Any],
         merged['seeds'] = check_seeds(where, given['seeds'])
     expanded, fixed = [], {}
     for key, value in merged.items():
-        if isinstance(value, list) and key != 'seeds' and tuple not in _accepts(fields[key]):
+        if isinstance(value, list) and key in fields and str in _accepts(fields[key]):
             if not value:
                 raise HarnessError(f'{where}: {key} is an empty list')
             expanded.append([(key, coerce(where, key, v, fields[key])) for v in value])
