@@ -10,6 +10,7 @@ runs a retry finds finished are not run again.
 """
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -39,6 +40,9 @@ def one_line(exc: BaseException) -> str:
     if isinstance(exc, HarnessError):
         return str(exc)
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    raised = [line for line in lines if re.match(r'\w+(Error|Exception|Interrupt): ', line)]
+    if raised:  # a failed job's message holds its traceback: the error it ended with
+        return raised[-1]
     return f'{type(exc).__name__}: {lines[-1] if lines else ""}'.rstrip(': ')
 
 
@@ -102,7 +106,8 @@ class GroupJob:
             f'[suite] {message}', flush=True))
         failed = [o for o in outcomes if o.state == 'failed']
         if failed:
-            raise RuntimeError('; '.join(f'{o.run.label}: {o.message}' for o in failed))
+            raise RuntimeError('; '.join(f'run {o.run.label} failed: {o.message}'
+                                         for o in failed))
         return [(o.run.label, o.state, str(o.record) if o.record else None) for o in outcomes]
 
     def checkpoint(self) -> Any:
