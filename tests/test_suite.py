@@ -332,3 +332,23 @@ def test_submitit_local_executor_stands_in_for_slurm_with_retries(example_path, 
     jobs = [p for p in (work / 'submitit').iterdir() if p.name.endswith('_submitted.pkl')]
     assert len(jobs) == 4
     assert len(list((work / 'records').glob('*.json'))) == 2
+
+
+@pytest.fixture(scope='module')
+def shared_work(tmp_path_factory) -> Path:
+    """One work folder for the shipped suites' dry runs: the demo datasets generated once."""
+    return tmp_path_factory.mktemp('suites')
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('name', [n for n in shipped_suites() if n != 'demo'])
+def test_each_paper_suite_passes_its_dry_run_on_demo_data(name, shared_work, capsys):
+    assert main(['suite', 'run', name, '--dry-run', '--work-dir', str(shared_work)]) == 0
+    out = capsys.readouterr().out
+    suite = load_suite(name)
+    assert f'{len(suite.runs)} runs planned: 0 finished (reused), {len(suite.runs)} to run' in out
+    assert all(f'{run.label}  ' in out for run in suite.runs)
+    assert "dry run: nothing was trained" in out
+    assert not (shared_work / 'records').exists() or not any((shared_work / 'records').iterdir())
+    # paper configs: the suite says what of the paper's table it does not match
+    assert 'Not matched' in suite.description

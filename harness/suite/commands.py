@@ -123,7 +123,8 @@ def add_parser(sub, parser_class) -> None:
                        ('status', 'each run: finished (its record), started or missing')):
         command = commands.add_parser(name, help=text)
         command.add_argument('suite', metavar='NAME|FILE',
-                             help='a shipped suite (demo, brave, transrank, ...) or a suite file')
+                             help='a suite shipped in harness/suites/ (demo, one per paper) or a '
+                                  'suite file')
         command.add_argument('--work-dir', help='default: work_dirs/suites/NAME')
         command.add_argument('--records-dir', help='default: WORK_DIR/records')
         command.add_argument('--data', action='append', default=[], metavar='DATASET=ROOT',
