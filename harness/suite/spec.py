@@ -170,8 +170,8 @@ def check_seeds(where: str, seeds: Any) -> tuple[int, ...]:
 
 
 def default_label(options: Mapping[str, Any]) -> str:
-    """``method[/config] [backbone] eval/protocol[:eval_config]`` and any other key but ``seeds`` and
-    ``cfg_options`` as ``key=value``."""
+    """``method[/config] [backbone] eval/protocol[:eval_config]``, then any other key but
+    ``seeds`` and ``cfg_options`` as ``key=value``."""
     shown = dict(options)
     text = str(shown.pop('method', '')) if 'method' in shown else ''
     config = shown.pop('config', None)
