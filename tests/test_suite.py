@@ -201,6 +201,16 @@ def test_a_data_root_no_run_reads_is_one_line(tmp_path, capsys):
     assert 'harness: error: --data takes DATASET=ROOT' in error_line(capsys)
 
 
+def test_the_slurm_executor_without_slurm_is_one_line_before_planning(tmp_path, capsys,
+                                                                     monkeypatch):
+    monkeypatch.setenv('PATH', str(tmp_path))  # no sbatch, no srun
+    path = write(tmp_path, 'runs: [{method: nosuchmethod, eval: ucf101}]\n')
+    assert main(['suite', 'run', str(path), '--executor', 'slurm']) == 2
+    assert error_line(capsys) == (
+        'harness: error: --executor slurm needs SLURM, but sbatch and srun are not on PATH '
+        'here; run it on a login node of the cluster, or use --executor local')
+
+
 # ------------------------------------------------------------------------- planning
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Sequence
 
 from harness.plugins import PluginManager
-from harness.suite.executors import run_local, run_submitit
+from harness.suite.executors import check_executor, run_local, run_submitit
 from harness.suite.planning import PlannedRun, SuitePlanError, groups, plan_suite
 from harness.suite.report import counts, status_table, summary_table, table
 from harness.suite.spec import Suite, load_suite, parse_data_options
@@ -71,6 +71,8 @@ def cmd_run(args) -> int:
     from harness.engine import flush_denormals
 
     flush_denormals()  # as harness run: before any thread or worker starts
+    if not args.dry_run:
+        check_executor(args.executor)
     pm, suite, planned, work_dir, records_dir = plan(args)
     finished = sum(run.finished for run in planned)
     log(f'{len(planned)} runs planned: {finished} finished (reused), '

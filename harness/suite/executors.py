@@ -72,6 +72,25 @@ def run_local(pm: PluginManager, planned: Sequence[PlannedRun], log: Log, *,
     return outcomes
 
 
+def check_executor(executor: str) -> None:
+    """Whether ``executor`` can run here: submitit importable, and for ``slurm`` the SLURM
+    commands it calls on PATH; checked before planning, one line otherwise."""
+    import shutil
+
+    if executor == 'local':
+        return
+    try:
+        import submitit  # noqa: F401
+    except ImportError as exc:
+        raise HarnessError(f'--executor {executor} needs submitit (pip install submitit)') \
+            from exc
+    missing = [tool for tool in ('sbatch', 'srun') if shutil.which(tool) is None]
+    if executor == 'slurm' and missing:
+        raise HarnessError(f"--executor slurm needs SLURM, but {' and '.join(missing)} "
+                           f"{'is' if len(missing) == 1 else 'are'} not on PATH here; run it "
+                           'on a login node of the cluster, or use --executor local')
+
+
 @dataclass(frozen=True)
 class GroupJob:
     """One submitted job: plans and runs the runs ``indices`` of the suite file in its own
@@ -148,11 +167,9 @@ def run_submitit(suite: Suite, planned: Sequence[PlannedRun], *, executor: str, 
     """Submit each group of unfinished runs as one job (``executor``: ``slurm`` or
     ``submitit-local``), resubmit failed jobs up to ``suite.slurm.retries`` times, wait for all;
     every run's outcome is read from the records folder at the end."""
-    try:
-        import submitit
-    except ImportError as exc:
-        raise HarnessError(f'--executor {executor} needs submitit (pip install submitit)') \
-            from exc
+    import submitit
+
+    check_executor(executor)
     cluster = 'slurm' if executor == 'slurm' else 'local'
     pool = submitit.AutoExecutor(folder=work_dir / 'submitit', cluster=cluster)
     params, launcher = job_parameters(suite, cluster)
@@ -166,10 +183,15 @@ def run_submitit(suite: Suite, planned: Sequence[PlannedRun], *, executor: str, 
     errors: dict[int, str] = {}
 
     def submit(item: Submitted) -> None:
-        item.job = pool.submit(GroupJob(str(suite.path), tuple(r.index for r in item.group),
-                                        dict(data), str(work_dir), str(records_dir), launcher,
-                                        tuple(plugins)))
         labels = ', '.join(r.label for r in item.group)
+        try:
+            item.job = pool.submit(GroupJob(str(suite.path), tuple(r.index for r in item.group),
+                                            dict(data), str(work_dir), str(records_dir),
+                                            launcher, tuple(plugins)))
+        except Exception as exc:  # noqa: BLE001 - sbatch refused it (a partition, a limit)
+            raise HarnessError(f'submitting the job of {labels} failed: {one_line(exc)}; the '
+                               'jobs submitted before it go on: run the suite again once it is '
+                               'fixed') from exc
         log(f'job {item.job.job_id} submitted (attempt {item.attempt + 1} of {retries + 1}): '
             f'{labels}')
         running.append(item)
