@@ -1,6 +1,10 @@
 """The demo table: every method on its default evaluator's frozen demo protocol with 3 seeds,
 against both reference rows, and the image methods on the detection and NYUv2 demos.
 
+The shipped suite ``demo`` (``harness suite run demo``, README "Suites") lists the same runs
+and replaces this script: it plans them all first, reuses finished records by identity and
+renders their board; the script stays for the table it prints.
+
 Each row is one ``harness run --seeds 0,1,2`` (the demo configs, the default demo data and
 backbones), so every number goes through exactly the protocol every other does:
 

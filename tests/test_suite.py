@@ -260,7 +260,6 @@ def summary(stdout: str) -> dict[str, str]:
     return {row[0]: row[1] for row in rows if len(row) >= 3 and row[0].startswith('C=')}
 
 
-@pytest.mark.slow
 def test_a_rerun_finishes_only_the_missing_runs(example_path, small_demo, tmp_path, capsys,
                                                monkeypatch):
     import harness.run
