@@ -196,7 +196,7 @@ def test_a_data_root_no_run_reads_is_one_line(tmp_path, capsys):
                  '--data', 'ucf10=/data/ucf101']) == 2
     assert error_line(capsys) == (
         "harness: error: data ucf10=/data/ucf101: no run of suite suite reads dataset 'ucf10'; "
-        'it reads kinetics400, ucf101')
+        'it reads ucf101')
     assert main(['suite', 'status', str(path), '--data', 'ucf101']) == 2
     assert 'harness: error: --data takes DATASET=ROOT' in error_line(capsys)
 
@@ -209,6 +209,34 @@ def test_the_slurm_executor_without_slurm_is_one_line_before_planning(tmp_path, 
     assert error_line(capsys) == (
         'harness: error: --executor slurm needs SLURM, but sbatch and srun are not on PATH '
         'here; run it on a login node of the cluster, or use --executor local')
+
+
+def test_data_roots_go_to_the_evaluation_and_pretraining_sets_by_dataset(tmp_path):
+    from harness.plugins import PluginManager
+    from harness.suite.planning import run_options
+
+    suite = load_suite(str(write(tmp_path, """
+        runs:
+          - {method: brave, eval: ucf101}
+          - {method: brave, eval: hmdb51, pretrain_data: ucf101}
+          - {method: brave, eval: hmdb51, pretrain_data: kinetics400=demo, label: own}
+          - {method: random, eval: ucf101}
+          - {method: random, config: bn_calibrated, eval: ucf101}
+          - {method: simclr, eval: imagenet}
+        """)))
+    pm = PluginManager()
+    roots = {'ucf101': '/u', 'kinetics400': '/k', 'imagenet': '/i'}
+    options = [run_options(pm, run, roots, work_dir=tmp_path / 'w', records_dir=tmp_path / 'r',
+                           launcher='none', options_type=RunOptions) for run in suite.runs]
+    assert [(o.data, o.pretrain_data) for o in options] == [
+        ('/u', 'kinetics400=/k'),  # the default pretraining set, at its root
+        ('demo', 'ucf101=/u'),  # hmdb51 has no root: its demo
+        ('demo', 'kinetics400=demo'),  # a root given in the run is kept
+        ('/u', None),  # no pretraining, no pretraining set
+        ('/u', 'kinetics400=/k'),  # the reference that pretrains (BatchNorm statistics)
+        ('/i', 'imagenet=/i')]  # pretrained on the evaluation set's own train list
+    assert all(o.resume and o.work_dir == str(tmp_path / 'w') and o.launcher == 'none'
+               for o in options)
 
 
 # ------------------------------------------------------------------------- planning

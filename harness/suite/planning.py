@@ -72,7 +72,7 @@ def data_roots(pm: PluginManager, suite: Suite, given: Mapping[str, str]) -> dic
         pretrain = run.options.get('pretrain_data')
         if pretrain:
             read.add(pretrain.partition('=')[0].strip())
-        read.add(_demo_pretrain(pm, run.options))
+        read.add(default_pretrain(pm, run.options))
     for name in roots:
         if name not in read:
             known = sorted(n for n in read if n)
@@ -81,14 +81,20 @@ def data_roots(pm: PluginManager, suite: Suite, given: Mapping[str, str]) -> dic
     return roots
 
 
-def _demo_pretrain(pm: PluginManager, options: Mapping[str, Any]) -> str:
-    """The pretraining set a run reads when it names none (its method's or evaluator's)."""
+def default_pretrain(pm: PluginManager, options: Mapping[str, Any]) -> str:
+    """The pretraining set a run reads when it names none ('' for a run that does not pretrain):
+    its method's or evaluator's demo pretraining set, else the evaluation dataset itself."""
     try:
         evaluator = pm.get('evaluator', options['eval']).info
         method = pm.get('method', options['method']).info if options.get('method') else None
     except HarnessError:
+        return ''  # planning names the unknown component
+    if method is None:
         return ''
-    return (method and method.demo_pretrain) or evaluator.demo_pretrain or ''
+    method = method.for_modality(evaluator.modality) or method
+    if not method.pretrains_with(options.get('config')):
+        return ''
+    return method.demo_pretrain or evaluator.demo_pretrain or evaluator.dataset
 
 
 def run_options(pm: PluginManager, run: SuiteRun, roots: Mapping[str, str], *, work_dir: Path,
@@ -96,7 +102,9 @@ def run_options(pm: PluginManager, run: SuiteRun, roots: Mapping[str, str], *, w
     """The RunOptions of one run: its fields, the suite's folders, ``resume`` (an interrupted
     run continues), and the data roots: the evaluation data from ``roots`` by the evaluator's
     dataset (or the evaluator's name), a pretraining set named without a root given its root
-    from ``roots``."""
+    from ``roots`` (so is the one a pretraining run reads when it names none,
+    :func:`default_pretrain`; without a root for it, a run on real evaluation data must name
+    it, as with ``harness run``)."""
     fields = dict(run.options)
     if 'data' not in fields:
         dataset = fields['eval']
@@ -107,13 +115,9 @@ def run_options(pm: PluginManager, run: SuiteRun, roots: Mapping[str, str], *, w
         root = roots.get(dataset, roots.get(fields['eval']))
         if root:
             fields['data'] = root
-    pretrain = fields.get('pretrain_data')
-    if pretrain and '=' not in pretrain and pretrain.strip() in roots:
-        fields['pretrain_data'] = f'{pretrain.strip()}={roots[pretrain.strip()]}'
-    elif not pretrain and fields.get('data', 'demo') != 'demo':
-        default = _demo_pretrain(pm, fields)
-        if default in roots:
-            fields['pretrain_data'] = f'{default}={roots[default]}'
+    pretrain = (fields.get('pretrain_data') or default_pretrain(pm, fields)).strip()
+    if pretrain and '=' not in pretrain and pretrain in roots:
+        fields['pretrain_data'] = f'{pretrain}={roots[pretrain]}'
     return options_type(**fields, work_dir=str(work_dir), records_dir=str(records_dir),
                         resume=True, launcher=launcher, dry_run=False)
 
