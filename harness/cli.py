@@ -135,6 +135,16 @@ def build_parser() -> ArgumentParser:
 
     sub.add_parser('list', help='methods, backbones and evaluators with their protocols')
     sub.add_parser('plugins', help='installed plugins as JSON')
+    validate = sub.add_parser(
+        'validate', help='check that installed plugins conform: a pass/fail table, exit 1 on '
+                         'a failure')
+    validate.add_argument('names', nargs='*', metavar='PLUGIN',
+                          help="plugin names 'harness plugins' shows (default: all)")
+    validate.add_argument('--skip-smoke', action='store_true',
+                          help="skip the 2-iteration training of each method's demo config "
+                               '(the slow part)')
+    validate.add_argument('--work-dir', help='where the smoke runs and their demo data go '
+                                             '(default: a temporary folder, removed after)')
 
     data = sub.add_parser('data', help='datasets')
     data_sub = data.add_subparsers(dest='data_command', required=True,
@@ -244,6 +254,29 @@ def cmd_plugins(args) -> int:
     pm.load_errors()
     print(json.dumps([p.as_json() for p in pm.plugins], indent=2))
     return 0
+
+
+def cmd_validate(args) -> int:
+    """One row per check and plugin (:mod:`harness.conformance`), printed as each finishes;
+    exit 1 when a row failed."""
+    from harness.conformance import select_plugins, validate
+
+    pm = _plugin_manager(args)
+    plugins = select_plugins(pm, args.names)  # an unknown name: one line, exit 2
+    widths = (max([len('plugin'), *(len(p.name) for p in plugins)]), 28)
+    print(f"{'plugin':<{widths[0]}}  {'check':<{widths[1]}}  result  reason")
+    failed = total = 0
+    work_dir = Path(args.work_dir).expanduser() if args.work_dir else None
+    for row in validate(pm, [p.name for p in plugins], smoke=not args.skip_smoke,
+                        work_dir=work_dir):
+        total += 1
+        failed += not row.passed
+        result = 'PASS  ' if row.passed else 'FAIL  '
+        print(f'{row.plugin:<{widths[0]}}  {row.check:<{widths[1]}}  {result}  '
+              f'{row.reason}'.rstrip(), flush=True)
+    print(f'{total - failed} passed, {failed} failed'
+          + (' (smoke runs skipped)' if args.skip_smoke else ''))
+    return 1 if failed else 0
 
 
 def cmd_run(args) -> int:
@@ -364,7 +397,7 @@ def cmd_leaderboard(args) -> int:
 
 
 COMMANDS = {'run': cmd_run, 'list': cmd_list, 'plugins': cmd_plugins, 'data': cmd_data,
-            'leaderboard': cmd_leaderboard}
+            'leaderboard': cmd_leaderboard, 'validate': cmd_validate}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
