@@ -263,7 +263,7 @@ def cmd_validate(args) -> int:
 
     pm = _plugin_manager(args)
     plugins = select_plugins(pm, args.names)  # an unknown name: one line, exit 2
-    widths = (max([len('plugin'), *(len(p.name) for p in plugins)]), 28)
+    widths = (max([len('plugin'), *(len(p.name) for p in plugins)]), 34)
     print(f"{'plugin':<{widths[0]}}  {'check':<{widths[1]}}  result  reason")
     failed = total = 0
     work_dir = Path(args.work_dir).expanduser() if args.work_dir else None

@@ -33,6 +33,11 @@ from harness.errors import HarnessError, PluginError
 SMOKE_ITERS = 2
 
 
+class NonConformance(AssertionError):
+    """A check that failed (an AssertionError, so a plugin's tests fail on it as on an assert;
+    raised explicitly, so the message is the same under pytest's assertion rewriting)."""
+
+
 @dataclass(frozen=True)
 class Row:
     """One line of the validate table."""
@@ -72,7 +77,8 @@ def method_label(pm, method) -> str:
 
 def _one_line(exc: BaseException) -> str:
     text = ' '.join(str(exc).split())
-    return text if isinstance(exc, HarnessError) else f'{type(exc).__name__}: {text}'
+    return text if isinstance(exc, (HarnessError, NonConformance)) else \
+        f'{type(exc).__name__}: {text}'
 
 
 def _checked(plugin, check: str, action: Callable[[], str | None]) -> Row:
@@ -136,7 +142,7 @@ def check_exports(pm, plugin) -> Iterator[Row]:
 
 
 def check_export(pm, method, config: str = 'demo') -> str:
-    """Raise AssertionError unless the weights ``method``'s model exports (its config
+    """Raise :class:`NonConformance` unless the weights ``method``'s model exports (its config
     ``config``, default backbone) load into that backbone with no key missing or left over;
     return how many tensors loaded."""
     import torch
@@ -148,14 +154,17 @@ def check_export(pm, method, config: str = 'demo') -> str:
     torch.manual_seed(0)
     model, cfg = build_method_model(method, backbone, config)
     exported = model.backbone_state_dict()
-    assert exported, 'backbone_state_dict() exported nothing'
+    if not exported:
+        raise NonConformance('backbone_state_dict() exported nothing')
     net = MODELS.build(dict(cfg.model.backbone))
     result = net.load_state_dict(exported, strict=False)
     missing, unexpected = list(result.missing_keys), list(result.unexpected_keys)
-    assert not missing, (f'{len(missing)} backbone tensors missing from the export, e.g. '
-                         f"{', '.join(missing[:3])}")
-    assert not unexpected, (f'{len(unexpected)} exported tensors the backbone does not have, '
-                            f"e.g. {', '.join(unexpected[:3])}")
+    if missing:
+        raise NonConformance(f'{len(missing)} backbone tensors missing from the export, e.g. '
+                             f"{', '.join(missing[:3])}")
+    if unexpected:
+        raise NonConformance(f'{len(unexpected)} exported tensors the backbone does not have, '
+                             f"e.g. {', '.join(unexpected[:3])}")
     return f'{len(exported)} tensors load into {backbone.name}'
 
 
@@ -206,8 +215,8 @@ def smoke_pretraining(pm, method, root: Path, config: str = 'demo') -> str:
     with open(work / 'smoke.log', 'w') as log, contextlib.redirect_stdout(log), \
             contextlib.redirect_stderr(log):  # the Runner's log and progress bar: not the table's
         result = pretrain(job, resume=False, log=lambda message: None)
-    assert result.iters == SMOKE_ITERS, \
-        f'trained {result.iters} iterations, expected {SMOKE_ITERS}'
+    if result.iters != SMOKE_ITERS:
+        raise NonConformance(f'trained {result.iters} iterations, expected {SMOKE_ITERS}')
     return f'{SMOKE_ITERS} iterations on demo {dataset}'
 
 

@@ -28,6 +28,19 @@ def test_method_trains_one_step_on_backbone(method, backbone):
     assert exported and all(torch.is_tensor(v) for v in exported.values())
 
 
+EXPORTING = [m for m in METHODS if 'demo' in m.configs]
+
+
+@pytest.mark.parametrize('method', EXPORTING,
+                         ids=[f'{m.name}-{m.modality}' for m in EXPORTING])
+def test_method_export_loads_into_its_backbone_with_nothing_missing(method):
+    """harness validate's export check: backbone_state_dict() of the demo model loads into its
+    default backbone, every tensor present and none left over."""
+    from harness.conformance import check_export
+
+    assert check_export(PM, method).endswith(f'load into {method.default_backbone}')
+
+
 VIDEO_BACKBONES = [b for b in BACKBONES if b.modality == 'video']
 
 

@@ -107,3 +107,28 @@ def test_a_plugin_with_a_misspelt_hook_fails_its_hooks_row(tmp_path):
     hint = ("'harness_register_method' is no harness hook; did you mean "
             "'harness_register_methods'?")
     assert table == {'registration': ('FAIL', hint), 'hooks': ('FAIL', hint)}
+
+
+def test_an_export_missing_a_backbone_tensor_fails_naming_it(monkeypatch):
+    """check_export on a method whose backbone_state_dict() leaves one tensor out and adds one
+    the backbone does not have."""
+    import harness.testing
+    from harness.conformance import NonConformance, check_export
+    from harness.plugins import PluginManager
+
+    pm = PluginManager()
+    build = harness.testing.build_method_model
+
+    def dropping(*args, **kwargs):
+        model, cfg = build(*args, **kwargs)
+        exported = model.backbone_state_dict()
+        first = next(iter(exported))
+        model.backbone_state_dict = lambda: {**{k: v for k, v in exported.items()
+                                                if k != first}, 'extra.weight': exported[first]}
+        return model, cfg
+
+    monkeypatch.setattr(harness.testing, 'build_method_model', dropping)
+    method = pm.get('method', 'counting').info
+    with pytest.raises(NonConformance, match=r'^1 backbone tensors missing from the export, '
+                                             r'e\.g\. features\.0\.weight$'):
+        check_export(pm, method)
