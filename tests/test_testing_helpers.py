@@ -93,3 +93,13 @@ def test_a_value_the_command_line_cannot_read_back_is_refused():
     with pytest.raises(ValueError, match=r'^x=<object object at .*>: not a literal the '
                                          r'command line reads back$'):
         cli_options({'x': object()})
+
+
+def test_the_harness_plugins_fixture_sees_the_installed_plugins(harness_plugins):
+    """The fixture comes from the pytest11 entry point of the installed harness (no conftest
+    defines it): a PluginManager over the installed plugins."""
+    from harness.plugins import PluginManager
+
+    assert isinstance(harness_plugins, PluginManager)
+    entry = harness_plugins.get('method', 'counting')
+    assert (entry.plugin.name, entry.info.default_backbone) == ('counting', 'alexnet-bn')
