@@ -25,7 +25,7 @@ import contextlib
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 from harness.errors import HarnessError, PluginError
 
@@ -168,15 +168,13 @@ def check_export(pm, method, config: str = 'demo') -> str:
     return f'{len(exported)} tensors load into {backbone.name}'
 
 
-def check_smoke(pm, plugin, work_dir: Path | None = None) -> Iterator[Row]:
-    methods = [m for m in methods_of(pm, plugin) if 'demo' in m.configs]
-    if not methods:
-        return
-    with tempfile.TemporaryDirectory(prefix='harness-validate-') as scratch:
-        root = Path(work_dir) if work_dir is not None else Path(scratch)
-        for method in methods:
+def check_smoke(pm, plugin, work_dir: Path) -> Iterator[Row]:
+    """The smoke run of each method's demo config, under ``work_dir`` (its demo data generated
+    there once, shared by every plugin's runs)."""
+    for method in methods_of(pm, plugin):
+        if 'demo' in method.configs:
             yield _checked(plugin, f'smoke {method_label(pm, method)}:demo',
-                           lambda: smoke_pretraining(pm, method, root))
+                           lambda: smoke_pretraining(pm, method, Path(work_dir)))
 
 
 #: the demo dataset a smoke run pretrains on, by the kind of data a method reads, and the
@@ -223,14 +221,16 @@ def smoke_pretraining(pm, method, root: Path, config: str = 'demo') -> str:
 def validate(pm, names: Sequence[str] = (), *, smoke: bool = True,
              work_dir: Path | None = None) -> Iterator[Row]:
     """Every check of each plugin named (all loaded plugins for none), in order; a plugin that
-    did not load gets its registration row only."""
-    for plugin in select_plugins(pm, names):
-        rows = list(check_registration(pm, plugin)) + list(check_hooks(pm, plugin))
-        yield from rows
-        if not all(row.passed for row in rows):
-            continue
-        yield from check_configs(pm, plugin)
-        yield from check_exports(pm, plugin)
-        if smoke:
-            yield from check_smoke(pm, plugin, work_dir)
-
+    did not load or breaks the hook contract gets those two rows only. The smoke runs go under
+    ``work_dir`` (None: a temporary folder, removed afterwards)."""
+    plugins = select_plugins(pm, names)
+    with tempfile.TemporaryDirectory(prefix='harness-validate-') as scratch:
+        for plugin in plugins:
+            rows = list(check_registration(pm, plugin)) + list(check_hooks(pm, plugin))
+            yield from rows
+            if not all(row.passed for row in rows):
+                continue
+            yield from check_configs(pm, plugin)
+            yield from check_exports(pm, plugin)
+            if smoke:
+                yield from check_smoke(pm, plugin, work_dir or Path(scratch))
