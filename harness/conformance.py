@@ -11,6 +11,8 @@ not hide the others. The checks:
 - ``config METHOD:NAME``: every named pretraining config of each method loads, passes the
   check a run makes before training (:func:`harness.checks.check_config`) and its model builds
   with the method's default backbone (:func:`harness.checks.check_model_builds`);
+- ``backbone NAME``: each backbone outputs the channels its ``BackboneInfo.feat_dim`` states,
+  and weights transferred to it survive the ``init_weights()`` an evaluator runs;
 - ``export METHOD``: the weights the method's model exports (``backbone_state_dict()``) load
   into the backbone it trains with no key missing and none left over;
 - ``smoke METHOD:demo``: the method's demo config trains 2 iterations on a small demo dataset
@@ -177,6 +179,92 @@ def check_smoke(pm, plugin, work_dir: Path) -> Iterator[Row]:
                            lambda: smoke_pretraining(pm, method, Path(work_dir)))
 
 
+@contextlib.contextmanager
+def _quiet_mmengine():
+    """No log record below WARNING (mmengine's init_weights() logs every tensor it keeps)."""
+    import logging
+
+    previous = logging.root.manager.disable
+    logging.disable(logging.INFO)
+    try:
+        yield
+    finally:
+        logging.disable(previous)
+
+
+def check_backbones(pm, plugin) -> Iterator[Row]:
+    for name, entry in pm.components['backbone'].items():
+        if entry.plugin is plugin:
+            yield _checked(plugin, f'backbone {name}',
+                           lambda: check_backbone(entry.info))
+
+
+def check_backbone(backbone) -> str:
+    """:func:`check_backbone_width` and :func:`check_backbone_keeps_weights`."""
+    width = check_backbone_width(backbone)
+    kept = check_backbone_keeps_weights(backbone)
+    return f'{width} channels out; {kept} transferred tensors kept by init_weights()'
+
+
+def check_backbone_width(backbone) -> int:
+    """The network built from ``backbone.cfg`` outputs ``backbone.feat_dim`` channels (the one
+    statement of its width, which every method and evaluator is given) on a batch of 2 random
+    inputs (64 px; 8 frames for video); returns the width."""
+    import importlib
+
+    import torch
+
+    from harness.registry import MODELS
+
+    for module in backbone.imports:
+        importlib.import_module(module)
+    torch.manual_seed(0)
+    net = MODELS.build(dict(backbone.cfg)).eval()
+    inputs = torch.randn(2, 3, 8, 64, 64) if backbone.modality == 'video' else \
+        torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        shape = tuple(net(inputs).shape)
+    if shape[:2] != (2, backbone.feat_dim):
+        raise NonConformance(f'outputs shape {shape} for a batch of 2; its BackboneInfo states '
+                             f'feat_dim={backbone.feat_dim}')
+    return backbone.feat_dim
+
+
+def check_backbone_keeps_weights(backbone) -> int:
+    """An evaluator builds the backbone with ``init_cfg=harness.SSLPretrained`` and mmengine
+    calls ``init_weights()``: afterwards the backbone holds the transferred weights, not a
+    fresh initialisation of some submodule. Returns how many tensors were compared."""
+    import importlib
+
+    import torch
+
+    import harness.weights  # noqa: F401  (registers harness.SSLPretrained)
+    from harness.registry import MODELS
+
+    for module in backbone.imports:
+        importlib.import_module(module)
+    torch.manual_seed(0)
+    trained = MODELS.build(dict(backbone.cfg))
+    with torch.no_grad():
+        for value in trained.state_dict().values():
+            if value.is_floating_point():
+                value.add_(0.5)
+    with tempfile.TemporaryDirectory(prefix='harness-validate-') as folder:
+        path = Path(folder) / 'backbone.pth'
+        torch.save(trained.state_dict(), path)
+        torch.manual_seed(1)
+        evaluated = MODELS.build(dict(backbone.cfg, init_cfg=dict(
+            type='harness.SSLPretrained', checkpoint=str(path))))
+        with _quiet_mmengine():
+            evaluated.init_weights()
+    expected = trained.state_dict()
+    different = [k for k, v in evaluated.state_dict().items() if not torch.equal(v, expected[k])]
+    if different:
+        raise NonConformance(f'{len(different)} tensors differ from the transferred weights '
+                             f"after init_weights(), e.g. {', '.join(different[:3])}")
+    return len(expected)
+
+
 #: the demo dataset a smoke run pretrains on, by the kind of data a method reads, and the
 #: small size it is generated at (keyword arguments of the dataset's ``generate_demo``)
 SMOKE_DATA = {'video': ('ucf101', '1', dict(groups=4, clips_per_group=2, frames=24, size=64)),
@@ -230,6 +318,7 @@ def validate(pm, names: Sequence[str] = (), *, smoke: bool = True,
             yield from rows
             if not all(row.passed for row in rows):
                 continue
+            yield from check_backbones(pm, plugin)
             yield from check_configs(pm, plugin)
             yield from check_exports(pm, plugin)
             if smoke:

@@ -50,10 +50,12 @@ def test_the_example_plugin_passes_with_its_smoke_run(harness_cli):
     table = rows(result.stdout)
     assert table == {
         'registration': ('PASS', 'method: tinysiam; backbone: tiny3d'), 'hooks': ('PASS', ''),
+        'backbone tiny3d': ('PASS', '32 channels out; 4 transferred tensors kept by '
+                                    'init_weights()'),
         'config tinysiam:demo': ('PASS', ''), 'config tinysiam:paper': ('PASS', ''),
         'export tinysiam': ('PASS', '4 tensors load into tiny3d'),
         'smoke tinysiam:demo': ('PASS', '2 iterations on demo ucf101')}
-    assert result.stdout.splitlines()[-1] == '6 passed, 0 failed'
+    assert result.stdout.splitlines()[-1] == '7 passed, 0 failed'
 
 
 def typo_plugin(tmp_path: Path) -> Path:
@@ -82,7 +84,7 @@ def test_a_config_with_a_typo_fails_with_a_row_naming_it(tmp_path):
                       'not an argument of IterBasedTrainLoop (its arguments: max_iters, '
                       'val_begin, val_interval, dynamic_intervals)')
     assert table['config tinysiam:demo'] == ('PASS', '')
-    assert result.stdout.splitlines()[-1] == '4 passed, 1 failed (smoke runs skipped)'
+    assert result.stdout.splitlines()[-1] == '5 passed, 1 failed (smoke runs skipped)'
     assert result.stderr == ''
 
 
@@ -132,3 +134,16 @@ def test_an_export_missing_a_backbone_tensor_fails_naming_it(monkeypatch):
     with pytest.raises(NonConformance, match=r'^1 backbone tensors missing from the export, '
                                              r'e\.g\. features\.0\.weight$'):
         check_export(pm, method)
+
+
+def test_a_backbone_stating_the_wrong_width_fails_naming_both():
+    import dataclasses
+
+    from harness.conformance import NonConformance, check_backbone_width
+    from harness.plugins import PluginManager
+
+    info = PluginManager().get('backbone', 'alexnet-bn').info
+    assert check_backbone_width(info) == 256
+    with pytest.raises(NonConformance, match=r'^outputs shape \(2, 256, 1, 1\) for a batch of 2; '
+                                             r'its BackboneInfo states feat_dim=128$'):
+        check_backbone_width(dataclasses.replace(info, feat_dim=128))
