@@ -67,6 +67,13 @@ class ParamGroupsOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         self.rules = check_rules(paramwise_cfg, self.base_wd)
         self.paramwise_cfg = self.rules  # not empty: mmengine then calls add_params
 
+    @staticmethod
+    def check_paramwise_cfg(paramwise_cfg: Mapping | None, weight_decay: float | None) -> None:
+        """A one-line ConfigError for rules that cannot be right whatever the model (the
+        config check calls it before anything trains; module names are checked on the
+        model)."""
+        check_rules(paramwise_cfg, weight_decay)
+
     def add_params(self, params: list[dict], module: nn.Module, prefix: str = '',
                    is_dcn_module=None) -> None:
         named = self.rules['modules']

@@ -104,3 +104,57 @@ def test_summary_reads_the_lr_before_the_schedule():
     assert wrapper.optimizer.param_groups[0]['lr'] == pytest.approx(0.02)
     assert [(g['lr'], g['params']) for g in param_group_summary(wrapper, model)] == [
         (0.2, 4), (0.1, 4)]
+
+
+# --- from the command line ---------------------------------------------------------------------
+
+def simclr_knn(tmp_path, data, *options: str) -> list[str]:
+    return ['run', '--method', 'simclr', '--eval', 'imagenet', '--protocol', 'knn', '--data',
+            str(data), '--work-dir', str(tmp_path), '--cfg-options',
+            '+optim_wrapper.constructor=ParamGroupsOptimWrapperConstructor', *options]
+
+
+def test_a_wrong_rule_stops_the_run_before_anything_trains(small_image_demo, tmp_path, capsys):
+    from harness.cli import main
+
+    assert main(simclr_knn(tmp_path, small_image_demo,
+                           '+optim_wrapper.paramwise_cfg.norm.lr=0.1')) == 2
+    err = capsys.readouterr().err
+    assert err == ('harness: error: pretraining config: optim_wrapper.paramwise_cfg.norm.lr: a '
+                   'rule takes lr_mult and decay_mult only\n')
+    assert not (tmp_path / 'pretrain').exists()
+
+
+def test_an_unknown_module_is_one_line_before_the_first_step(small_image_demo, tmp_path, capsys):
+    from harness.cli import main
+
+    assert main(simclr_knn(tmp_path, small_image_demo, 'train_dataloader.num_workers=0',
+                           'train_dataloader.persistent_workers=False',
+                           '+optim_wrapper.paramwise_cfg.modules.head.lr_mult=2.0')) == 2
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and 'Traceback' not in err, err
+    assert err.startswith('harness: error: ')
+    assert err.endswith("optim_wrapper.paramwise_cfg.modules: SimCLR has no submodule 'head' "
+                        '(its children: data_preprocessor, backbone, projector)\n')
+    assert not list((tmp_path / 'pretrain').glob('*/backbone.pth'))
+    assert not list((tmp_path / 'pretrain').glob('*/*.pth'))
+
+
+def test_summary_of_several_optimizers_names_each_and_flags_fixed_lr():
+    import torch
+    from mmengine.optim import OptimWrapper, OptimWrapperDict
+
+    model = Net()
+    encoder = torch.optim.SGD([{'params': [model.conv.weight, model.conv.bias]},
+                               {'params': list(model.bn.parameters()), 'fix_lr': True}],
+                              lr=0.1, weight_decay=0.01)
+    predictor = torch.optim.AdamW(model.predictor.parameters(), lr=1e-3)
+    wrappers = OptimWrapperDict(encoder=OptimWrapper(encoder), predictor=OptimWrapper(predictor))
+    assert param_group_summary(wrappers, model) == [
+        dict(optimizer='encoder', lr=0.1, weight_decay=0.01, params=2, numel=112,
+             first='conv.weight'),
+        dict(optimizer='encoder', lr=0.1, weight_decay=0.01, params=2, numel=8,
+             first='bn.weight', fix_lr=True),
+        dict(optimizer='predictor', lr=1e-3, weight_decay=0.01, params=4, numel=14,
+             first='predictor.0.weight'),
+    ]
