@@ -154,6 +154,8 @@ def param_group_summary(optim_wrapper, model: nn.Module) -> list[dict[str, Any]]
     summary: dict[tuple, dict[str, Any]] = {}
     for wrapper_name, wrapper in wrappers:
         for group in wrapper.optimizer.param_groups:
+            if not group['params']:
+                continue
             lr = float(group.get('initial_lr', group['lr']))
             decay = float(group.get('weight_decay', 0.0))
             fixed = bool(group.get('fix_lr', False))
@@ -161,8 +163,7 @@ def param_group_summary(optim_wrapper, model: nn.Module) -> list[dict[str, Any]]
             if key not in summary:
                 entry = {} if wrapper_name is None else {'optimizer': wrapper_name}
                 entry.update(lr=lr, weight_decay=decay, params=0, numel=0,
-                             first=names.get(id(group['params'][0]), '') if group['params']
-                             else '')
+                             first=names.get(id(group['params'][0]), ''))
                 if fixed:
                     entry['fix_lr'] = True
                 summary[key] = entry

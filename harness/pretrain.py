@@ -267,7 +267,10 @@ def param_groups_hook(model, found: dict):
         priority = 'VERY_LOW'
 
         def before_train(self, runner) -> None:
-            found['param_groups'] = param_group_summary(runner.optim_wrapper, model)
+            from mmengine.optim import OptimWrapper
+
+            if isinstance(runner.optim_wrapper, OptimWrapper):  # OptimWrapperDict too
+                found['param_groups'] = param_group_summary(runner.optim_wrapper, model)
 
     return ParamGroups()
 
