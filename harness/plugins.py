@@ -288,13 +288,17 @@ class PluginManager:
         spec = None
         try:
             spec = importlib.util.find_spec(module)
-        except (ImportError, ValueError, SyntaxError):
+        except Exception:  # noqa: BLE001 - its package does not import: no spec to go by
             pass
         origin = Path(spec.origin).resolve() if spec and spec.origin and \
             spec.origin not in ('namespace', 'built-in', 'frozen') else None
+        root = plugin_root(module) if origin is None else None  # found without importing
         for plugin in self.plugins:
-            if plugin.root is not None and origin is not None and \
-                    (origin == plugin.root or plugin.root in origin.parents):
+            if plugin.root is None:
+                continue
+            if origin is not None and (origin == plugin.root or plugin.root in origin.parents):
+                return plugin
+            if root is not None and root == plugin.root:
                 return plugin
         return default
 
@@ -302,18 +306,30 @@ class PluginManager:
         """Import ``modules`` (the model modules a run's configs and components name); one
         that fails is its plugin's failure (the plugin whose package holds it, else
         ``owner``): a one-line PluginError naming the plugin, the module and the file and
-        line where it broke, raised from the import's exception."""
+        line where it broke, raised from the import's exception. A module that is not there at
+        all is passed over: the config check names the config key that names it."""
         for module in modules:
             try:
+                if importlib.util.find_spec(module) is None:
+                    continue
                 importlib.import_module(module)
+            except ModuleNotFoundError as exc:
+                if exc.name is not None and (module == exc.name or
+                                             module.startswith(f'{exc.name}.')):
+                    continue  # the module itself (or its package) is missing, not broken
+                self._import_failed(module, owner, exc)
             except Exception as exc:
-                plugin = self.plugin_of(module, owner)
-                root = plugin.root if plugin else None
-                message = f'module {module} failed to import: {describe(exc, root)}'
-                if plugin is None:
-                    raise PluginError(message) from exc
-                plugin.fail(exc, prefix=f'module {module} failed to import: ')
-                raise PluginError(f'plugin {plugin.label}: {message}') from exc
+                self._import_failed(module, owner, exc)
+
+    def _import_failed(self, module: str, owner: PluginRecord | None,
+                       exc: BaseException) -> None:
+        """Raise the failed import of ``module`` as its plugin's failure (recorded on it)."""
+        plugin = self.plugin_of(module, owner)
+        message = f'module {module} failed to import: {describe(exc, plugin and plugin.root)}'
+        if plugin is None:
+            raise PluginError(message) from exc
+        plugin.fail(exc, prefix=f'module {module} failed to import: ')
+        raise PluginError(f'plugin {plugin.label}: {message}') from exc
 
     # -- lifecycle hooks (typed) -----------------------------------------------------------
     def run_start(self, run: Any) -> None:

@@ -165,6 +165,22 @@ def test_a_healthy_plugin_loads_and_its_model_imports(site, capsys):
     assert pm.get('method', 'barlow').plugin.distribution == 'harness-barlow'
     pm.import_modules(['fake_barlow.model'])
     assert 'fake_barlow.model' in sys.modules
+    # a module not installed at all is the config check's (it names the config key)
+    pm.import_modules(['fake_barlow.absent', 'fake_absent_xyz.model'])
+    assert not pm.load_errors()
+
+
+def test_a_model_module_of_a_plugin_whose_package_does_not_import(site):
+    package = make_package(site, {})
+    pm = PluginManager()
+    (package / '__init__.py').write_text('\n\nraise RuntimeError("half installed")\n')
+    for name in [m for m in sys.modules if m.startswith('fake_barlow')]:
+        del sys.modules[name]
+    with pytest.raises(PluginError) as caught:
+        pm.import_modules(['fake_barlow.model'])
+    assert str(caught.value) == (
+        "plugin 'barlow' (dist harness-barlow): module fake_barlow.model failed to import: "
+        f"RuntimeError: half installed ({package / '__init__.py'}, line 3)")
 
 
 def test_an_unrelated_broken_plugin_does_not_hide_a_known_name(site):
