@@ -214,3 +214,37 @@ def test_describe_takes_the_deepest_frame_inside_the_root(tmp_path):
                                        f'line {line})')
         deepest = describe(exc, tmp_path)  # no frame there: the deepest frame, json's own
         assert str(here) not in deepest and f"{Path(json.__file__).parent}" in deepest
+
+
+@pytest.mark.slow
+def test_the_example_plugin_pip_installed_with_a_broken_model_module(tmp_path):
+    """As a third party meets it: the example plugin, its model module broken, installed by
+    pip; the commands run in their own process."""
+    import os
+    import shutil
+    import subprocess
+
+    source = tmp_path / 'src'
+    shutil.copytree(Path(__file__).resolve().parent / 'example_plugin', source)
+    model = source / 'harness_example' / 'tinysiam.py'
+    model.write_text(model.read_text().replace('def negative_cosine(p, z):',
+                                               'def negative_cosine(p, z)'))
+    line = model.read_text().splitlines().index('def negative_cosine(p, z)') + 1
+    site = tmp_path / 'site'
+    subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', '--no-deps',
+                    '--no-build-isolation', '--disable-pip-version-check', '--target', str(site),
+                    str(source)], check=True, capture_output=True)
+    env = dict(os.environ, PYTHONPATH=str(site))
+    installed = site / 'harness_example' / 'tinysiam.py'
+    error = f"SyntaxError: expected ':' ({installed}, line {line})"
+
+    def harness(*args):
+        return subprocess.run([sys.executable, '-m', 'harness.cli', *args], env=env,
+                              cwd=tmp_path, capture_output=True, text=True)
+
+    listed = harness('list')
+    assert (listed.returncode, listed.stderr) == (0, f'plugin example failed to load: {error}\n')
+    run = harness('run', '--method', 'tinysiam', '--eval', 'ucf101', '--dry-run')
+    assert (run.returncode, run.stderr) == (
+        2, "harness: error: plugin 'example' (dist harness-example): module "
+           f"harness_example.tinysiam failed to import: {error}\n")
