@@ -98,6 +98,9 @@ class RunPlan:
     #: the seed of the one pretraining every seed evaluates (the evaluation config's ``seeds``
     #: are fine-tuning trials of one pretrained model); None: each seed pretrains on its own
     pretrain_seed: int | None = None
+    #: the plugin distributions of every component the run uses (method, backbone, evaluator,
+    #: the evaluation and pretraining datasets), whose provenance the record states
+    distributions: tuple[str, ...] = ()
 
     @property
     def pretrains(self) -> bool:
@@ -214,7 +217,18 @@ def plan_run(pm: PluginManager, options: RunOptions) -> RunPlan:
                    pretrain_data, splits, work_dir, tuple(options.seeds or trials or (0,)),
                    options.resume, options.launcher, options.cfg_options, records_dir,
                    options.max_unreadable, options.dry_run, options.amp,
-                   pretrain_seed=0 if trials else None)
+                   pretrain_seed=0 if trials else None,
+                   distributions=plugin_distributions(
+                       pm, (method, backbone, evaluator),
+                       (eval_data, *([pretrain_data] if pretrain_data else []))))
+
+
+def plugin_distributions(pm: PluginManager, components, data) -> tuple[str, ...]:
+    """The distributions (sorted, each once) of the plugins that registered ``components``
+    (:class:`Registered`) and the datasets of ``data`` (:class:`DataSource`)."""
+    entries = [*components, *(pm.components['dataset'].get(source.name) for source in data)]
+    return tuple(sorted({entry.plugin.distribution for entry in entries
+                         if entry is not None and entry.plugin.distribution}))
 
 
 def import_plugin_modules(pm: PluginManager, method: Registered, backbone: Registered,

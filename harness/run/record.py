@@ -91,7 +91,8 @@ def build_record(plan: RunPlan, jobs: Sequence[Job], finished: Mapping[str, Pret
         'citation': None,
         'provenance': {'harness_version': harness.__version__, 'git_commit': commit,
                        'git_dirty': dirty, 'packages': package_versions(plugin_dists),
-                       'distributions': distributions_provenance(plugin_dists),
+                       'distributions': distributions_provenance(
+                           (*plugin_dists, *plan.distributions)),
                        'device': device_name(), 'started_at': started_at,
                        'duration_s': round(duration_s, 1), 'command': ' '.join(sys.argv),
                        'fast_paths': {'flush_denormal': denormals_flushed()}},
