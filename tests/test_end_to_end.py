@@ -63,7 +63,8 @@ def test_brave_run_writes_a_valid_record_and_reuses_pretraining(harness_cli, sma
     # every distribution involved: the example plugin is installed from a folder of this
     # checkout (not editable), brave editable; both with this checkout's commit
     dists = record['provenance']['distributions']
-    assert {'ssl-harness', 'harness-brave', 'harness-example', 'torch'} <= set(dists)
+    assert {'ssl-harness', 'harness-brave', 'harness-example', 'harness-videodata',
+            'torch'} <= set(dists)
     assert dists['harness-example']['editable'] is False
     assert dists['harness-brave']['editable'] is True
     assert dists['harness-example']['commit'] == record['provenance']['git_commit']
