@@ -184,6 +184,9 @@ class PluginManager:
             record.error = (f'{first!r} is no harness hook; {_hook_hint(first)}'
                             + (f' (and {more} more unknown hook{"s" * (more > 1)})'
                                if more else ''))
+            code = getattr(getattr(plugin, first, None), '__code__', None)
+            if code is not None:  # where the misspelt hook is defined
+                record.error_file, record.error_line = code.co_filename, code.co_firstlineno
             self._pm.unregister(plugin)
 
     def check_hooks(self) -> None:
