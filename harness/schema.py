@@ -89,6 +89,20 @@ _DISTRIBUTIONS = {
     },
 }
 
+# The param groups a pretraining's optimizer trained with
+# (harness.optimizers.param_group_summary): one entry per distinct lr and weight decay.
+_PARAM_GROUPS = {
+    'type': 'array',
+    'items': {
+        'type': 'object',
+        'required': ['lr', 'weight_decay', 'params', 'numel'],
+        'properties': {'optimizer': {'type': 'string'}, 'lr': {'type': 'number'},
+                       'weight_decay': {'type': 'number'}, 'params': _COUNT,
+                       'numel': {'type': 'integer', 'minimum': 0}, 'first': {'type': 'string'},
+                       'fix_lr': {'type': 'boolean'}},
+    },
+}
+
 # Pretraining of a reproduced record: null (no pretraining) or the full identity of the run.
 _PRETRAIN_REPRODUCED = {
     'type': ['object', 'null'],
@@ -121,6 +135,8 @@ _PRETRAIN_REPRODUCED = {
         # x per-process batch x accumulation steps = effective batch, the learning rate used,
         # the normalisation and the samples its statistics cover, what is gathered
         'distributed': _DISTRIBUTED,
+        # every param group's lr (before any schedule) and weight decay, with its size
+        'param_groups': _PARAM_GROUPS,
         # what the evaluated split's reader left out, by reason (e.g. invalid_box,
         # unknown_class, no_image, empty_class) -> count
         'dropped': {'type': 'object', 'additionalProperties': {'type': 'integer',

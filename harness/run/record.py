@@ -147,6 +147,8 @@ def pretrain_block(result: Pretrained, job: PretrainJob, reused: bool) -> dict[s
                  provenance=result.provenance)
     if result.distributed is not None:  # as the run that trained it ran
         block['distributed'] = result.distributed
+    if result.param_groups is not None:  # as its optimizer was built
+        block['param_groups'] = result.param_groups
     return block
 
 
