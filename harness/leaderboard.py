@@ -218,13 +218,18 @@ def render_markdown(records: list[dict]) -> str:
 
 
 def is_dirty(record: dict) -> bool:
-    """Whether the record, or the pretraining it used, was made from a dirty working tree."""
+    """Whether the record, or the pretraining it used, was made from a dirty working tree: the
+    harness checkout's, or that of any distribution it involved (a plugin's own repository)."""
     pretrains = [record.get('pretrain') or {}]
     pretrains += list((pretrains[0].get('per_split') or {}).values())
     for per_split in (pretrains[0].get('per_seed') or {}).values():
         pretrains += list(per_split.values())
-    flags = [(record.get('provenance') or {}).get('git_dirty')]
-    flags += [(p.get('provenance') or {}).get('git_dirty') for p in pretrains]
+    flags = []
+    for provenance in [record.get('provenance') or {},
+                       *((p.get('provenance') or {}) for p in pretrains)]:
+        flags.append(provenance.get('git_dirty'))
+        flags += [(entry or {}).get('dirty')
+                  for entry in (provenance.get('distributions') or {}).values()]
     return any(flag is True for flag in flags)
 
 

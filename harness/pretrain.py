@@ -336,7 +336,7 @@ def run_pretraining(job: PretrainJob, *, resume: bool, log: Callable[[str], None
 
     from harness import __version__
     from harness.engine import build_runner, main_process_first, prepare_work_dir
-    from harness.provenance import device_name, git_commit
+    from harness.provenance import device_name, distributions_provenance, git_commit
 
     directory = job.work_dir
     cfg = copy.deepcopy(job.cfg)  # the job's config stays as planned
@@ -348,6 +348,7 @@ def run_pretraining(job: PretrainJob, *, resume: bool, log: Callable[[str], None
     started_at = datetime.now(timezone.utc).isoformat(timespec='seconds')
     started = time.monotonic()
     commit, dirty = git_commit()
+    distributions = distributions_provenance(job.versions)  # as the code was when it started
     runner = build_runner(cfg)
     model = runner.model.module if is_model_wrapper(runner.model) else runner.model
     check_distributable(runner.model, model)
@@ -367,6 +368,7 @@ def run_pretraining(job: PretrainJob, *, resume: bool, log: Callable[[str], None
         modules.TARGET_UPDATES['enabled'] = True
     if is_main_process():
         provenance = {'harness_version': __version__, 'git_commit': commit, 'git_dirty': dirty,
+                      'distributions': distributions,
                       'device': device_name(), 'started_at': started_at,
                       'duration_s': round(time.monotonic() - started, 1)}
         export_backbone(model, job, runner.iter, cfg.train_cfg.get('max_epochs'), provenance,

@@ -71,6 +71,24 @@ _DISTRIBUTED = {
     },
 }
 
+# One distribution a run involved (harness.provenance.distribution_provenance): its version,
+# and the commit and dirty flag of the git tree it is installed from, if any.
+_DISTRIBUTIONS = {
+    'type': 'object',
+    'additionalProperties': {
+        'type': 'object',
+        'required': ['version'],
+        'properties': {
+            'version': {'type': 'string'},
+            'commit': {'type': 'string', 'pattern': '^[0-9a-f]{40,64}$'},
+            'dirty': {'type': ['boolean', 'null']},
+            'editable': {'type': 'boolean'},
+            'vcs': {'type': 'string'},
+        },
+        'dependentRequired': {'dirty': ['commit'], 'editable': ['commit'], 'vcs': ['commit']},
+    },
+}
+
 # The param groups a pretraining's optimizer trained with
 # (harness.optimizers.param_group_summary): one entry per distinct lr and weight decay.
 _PARAM_GROUPS = {
@@ -103,12 +121,12 @@ _PRETRAIN_REPRODUCED = {
         'reused': {'type': 'boolean'},
         # since the pretraining identity covers code and versions (all optional for records
         # written before): the named config, the cache key, the source hashes, and the
-        # provenance of the run that trained it
+        # provenance of the run that trained it (its distributions since they are recorded)
         'config': {'type': 'string'},
         'seed': {'type': 'integer'},
         'key': _SHA256,
         'sources': {'type': 'object', 'additionalProperties': _SHA256},
-        'provenance': {'type': 'object'},
+        'provenance': {'type': 'object', 'properties': {'distributions': _DISTRIBUTIONS}},
         # the exported tensors the pretraining left exactly as initialised (null: not known)
         'untrained': {'type': ['array', 'null'], 'items': {'type': 'string'}},
         # the config's settings whose value is a guess (harness.sources)
@@ -213,6 +231,8 @@ _PROVENANCE = {
         'git_commit': {'type': ['string', 'null']},
         'git_dirty': {'type': ['boolean', 'null']},
         'packages': {'type': 'object', 'additionalProperties': {'type': 'string'}},
+        # every distribution involved; absent in records written before it was recorded
+        'distributions': _DISTRIBUTIONS,
         'device': {'type': 'string'},
         # ISO-8601 date and time; the ``format`` is an annotation, the ``pattern`` is checked.
         'started_at': {'type': 'string', 'format': 'date-time',

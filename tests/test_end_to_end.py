@@ -60,6 +60,17 @@ def test_brave_run_writes_a_valid_record_and_reuses_pretraining(harness_cli, sma
     assert record['pretrain']['batch_size'] == {'train': 2}
     assert record['pretrain']['schedule']['loop']['max_iters'] == 6
     assert record['pretrain']['provenance']['git_commit'] == record['provenance']['git_commit']
+    # every distribution involved: the example plugin is installed from a folder of this
+    # checkout (not editable), brave editable; both with this checkout's commit
+    dists = record['provenance']['distributions']
+    assert {'ssl-harness', 'harness-brave', 'harness-example', 'harness-videodata',
+            'torch'} <= set(dists)
+    assert dists['harness-example']['editable'] is False
+    assert dists['harness-brave']['editable'] is True
+    assert dists['harness-example']['commit'] == record['provenance']['git_commit']
+    assert dists['torch'] == {'version': record['provenance']['packages']['torch']}
+    assert {'ssl-harness', 'harness-brave', 'harness-example'} <= \
+        set(record['pretrain']['provenance']['distributions'])
 
     # another evaluation option: the pretraining is reused, the result is a record of its own
     second = harness_cli(*args[:-1], 'eval.model.cls_head.dropout_ratio=0.4', check=True)
