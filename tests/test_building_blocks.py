@@ -133,7 +133,7 @@ def test_test_helpers_exist_with_the_documented_arguments():
     from harness import testing
 
     rows = table(section('Test helpers'))
-    assert len(rows) == 10
+    assert len(rows) == 12
     for name, (what,) in rows.items():
         assert hasattr(testing, name), name
         documented = re.match(r'\((.*?)\)`', what)
