@@ -292,12 +292,21 @@ def container_of(strip: str, held: Any) -> str:
 def target_tensors(info) -> dict[str, Any]:
     """The backbone's state dict (a freshly built one; only the names and shapes are used)."""
     import importlib
+    import logging
+
+    from mmengine.logging import MMLogger
 
     from harness.registry import MODELS
 
     for module in info.imports:
         importlib.import_module(module)
-    return MODELS.build(dict(info.cfg)).state_dict()  # some init code reads values: not meta
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)  # an mmdet network logs its initialisation tensor by tensor
+    try:
+        return MODELS.build(dict(info.cfg)).state_dict()  # its init reads values: not on meta
+    finally:
+        logger.setLevel(level)
 
 
 def prepare(file: str | Path, info, work_dir: Path, *, prefix: str | None = None,
