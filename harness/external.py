@@ -13,7 +13,9 @@ and gain ``add`` (the backbone's own wrapper, e.g. ``vit.`` for the harness ViTs
 timm names a timm file has; ``net.`` for an mmdet ResNet). The candidates come from matching
 the keys' dotted suffixes against the backbone's, and each is scored by how many backbone
 tensors it fills with a tensor of the same shape. The best must fill every backbone tensor
-(``num_batches_tracked`` counters aside) and be the only one that does; otherwise the run stops
+(``num_batches_tracked`` counters aside) and be the only one that does (a copy the method does
+not evaluate, :data:`SECONDARY`, gives way: MoCo's ``encoder_k`` to its ``encoder_q``);
+otherwise the run stops
 with one line listing the candidates and ``--weights-prefix``. What the checkpoint holds besides
 (a classifier ``fc.``/``head.``, a projector, a momentum encoder) is reported, not an error.
 
@@ -37,6 +39,10 @@ from harness.errors import HarnessError
 MAX_DEPTH = 8
 #: Buffers a checkpoint may lack without the load counting as partial.
 OPTIONAL_SUFFIXES = ('num_batches_tracked',)
+#: Container names of the copy a method does not evaluate when a checkpoint holds two complete
+#: backbones: MoCo's key encoder (``encoder_k``; MoCo v3's ``momentum_encoder``), BYOL's target
+#: network, DINO's student (its teacher is the one evaluated). Only a tie is broken by them.
+SECONDARY = ('encoder_k', 'momentum_encoder', 'target_encoder', 'target_net', 'student')
 #: How many candidates an error line lists.
 SHOWN = 4
 
@@ -254,6 +260,9 @@ def choose(source: Mapping[str, Any], target: Mapping[str, Any], backbone: str, 
     listed = ', '.join(m.describe(total) for m in ranked[:SHOWN]) or 'none'
     hint = ('choose the prefix to strip with --weights-prefix PREFIX' if prefix is None else
             f"--weights-prefix '{prefix}' does not fill it")
+    if len(complete) > 1 and prefix is None:  # e.g. MoCo's encoder_q beside its encoder_k
+        primary = [m for m in complete if not set(m.strip.split('.')) & set(SECONDARY)]
+        complete = primary if len(primary) == 1 else complete
     if len(complete) == 1 or (complete and prefix is not None):
         return complete[0]
     if len(complete) > 1:
