@@ -202,10 +202,12 @@ def candidates(source: Mapping[str, Any], target: Mapping[str, Any], limit: int 
                ) -> list[tuple[str, str]]:
     """The ``(strip, add)`` pairs worth scoring: those under which the most checkpoint keys
     end as a backbone key does with a tensor of the same shape (a vote per such pair)."""
+    adds = wrappers(target)
     by_rest: dict[str, list[tuple[str, str]]] = {}
     for key in target:
         for add, rest in dotted_prefixes(key):
-            by_rest.setdefault(rest, []).append((add, key))
+            if add in adds:
+                by_rest.setdefault(rest, []).append((add, key))
     votes: Counter = Counter()
     for key, tensor in source.items():
         for strip, rest in dotted_prefixes(key):
@@ -213,6 +215,14 @@ def candidates(source: Mapping[str, Any], target: Mapping[str, Any], limit: int 
                 if tuple(target[target_key].shape) == tuple(tensor.shape):
                     votes[strip, add] += 1
     return [pair for pair, _ in votes.most_common(limit)]
+
+
+def wrappers(target: Mapping[str, Any]) -> list[str]:
+    """The prefixes a mapping may add: those every backbone key starts with ('' and e.g.
+    'vit.' for a harness ViT, whose timm network is its ``vit``), so a mapping moves the
+    whole checkpoint, never one block onto another."""
+    keys = list(target)
+    return [add for add, _ in dotted_prefixes(keys[0]) if all(k.startswith(add) for k in keys)]
 
 
 def score(source: Mapping[str, Any], target: Mapping[str, Any], strip: str, add: str
@@ -243,21 +253,23 @@ def choose(source: Mapping[str, Any], target: Mapping[str, Any], backbone: str, 
     one ``prefix`` names); a WeightsFileError listing the candidates otherwise."""
     needed = required(target)
     if prefix is not None:
-        pairs = [(prefix, add) for add in dict.fromkeys(a for a, _ in
-                                                        (p for k in target
-                                                         for p in dotted_prefixes(k)))]
+        pairs = [(prefix, add) for add in wrappers(target)]
         scored = [score(source, target, strip, add) for strip, add in pairs]
     else:
         scored = [score(source, target, strip, add) for strip, add in
                   candidates(source, target)]
-    distinct: dict[tuple, KeyMapping] = {}
+    ranked: list[KeyMapping] = []
     for mapping in sorted(scored, key=lambda m: (-len(m.loaded), len(m.strip), len(m.add))):
-        signature = tuple(sorted(mapping.loaded.items()))
-        distinct.setdefault(signature, mapping)
-    ranked = list(distinct.values())
+        pairs = set(mapping.loaded.items())
+        # one that loads only part of what a better one loads the same way is no alternative
+        # (stripping and adding 'layer2.' is the top-level keys' mapping, restricted)
+        if not any(pairs <= set(better.loaded.items()) for better in ranked):
+            ranked.append(mapping)
     complete = [m for m in ranked if needed <= set(m.loaded)]
     total = len(target)
-    listed = ', '.join(m.describe(total) for m in ranked[:SHOWN]) or 'none'
+    # worth naming: the mappings that load at least half of what the best loads
+    worth = [m for m in ranked if ranked and 2 * len(m.loaded) >= len(ranked[0].loaded) > 0]
+    listed = ', '.join(m.describe(total) for m in worth[:SHOWN]) or 'none'
     hint = ('choose the prefix to strip with --weights-prefix PREFIX' if prefix is None else
             f"--weights-prefix '{prefix}' does not fill it")
     if len(complete) > 1 and prefix is None:  # e.g. MoCo's encoder_q beside its encoder_k

@@ -250,8 +250,9 @@ def plan_external(pm: PluginManager, options: RunOptions) -> RunPlan:
     backbone = pm.get('backbone', options.backbone)
     if evaluator.info.modality not in ('any', backbone.info.modality):
         raise HarnessError(f"evaluator '{evaluator.info.name}' takes {evaluator.info.modality} but "
-                           f"backbone '{backbone.info.name}' takes {backbone.info.modality}; pick "
-                           f"a {evaluator.info.modality} evaluator")
+                           f"backbone '{backbone.info.name}' takes {backbone.info.modality}; "
+                           f'evaluate {backbone.info.modality} weights with an evaluator of '
+                           f"{backbone.info.modality} (see 'harness list')")
     protocol, eval_config, splits, work_dir, records_dir, eval_data = resolve_evaluation(
         pm, evaluator, options)
     with main_process_first():  # mapped and written once
