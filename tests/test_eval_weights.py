@@ -283,3 +283,27 @@ def test_dry_run_maps_but_writes_nothing(small_image_demo, tmp_path, capsys):
     out = capsys.readouterr().out
     assert 'dry run: external weights tv.pth' in out and '318/318 resnet50 tensors' in out
     assert not (work / 'weights').exists() and not (work / 'records').exists()
+
+
+@pytest.mark.parametrize('option', ['knn.k=abc', 'eval.knn.k=abc'])
+def test_cfg_options_reach_the_evaluation_config_with_or_without_eval(
+        small_image_demo, tmp_path, capsys, option):
+    path = tmp_path / 'slim.safetensors'
+    write_safetensors(path)
+    work = tmp_path / 'work'
+    assert main(eval_args(small_image_demo, work, path, 'resnet18-slim', '--cfg-options',
+                          option)) == 2
+    assert error_line(capsys).endswith("knn.k='abc': must be a positive integer")
+    assert not (work / 'eval').exists()
+
+
+def test_seeds_give_one_record_with_each_seeds_value(small_image_demo, tmp_path, capsys):
+    from harness.results import read_records
+
+    path = tmp_path / 'slim.safetensors'
+    write_safetensors(path)
+    work = tmp_path / 'work'
+    assert main(eval_args(small_image_demo, work, path, 'resnet18-slim', '--seeds', '0,1')) == 0
+    (record,) = read_records(work / 'records')
+    assert record['seeds'] == [0, 1]
+    assert set(record['metrics']['top1']['per_seed']) == {'0', '1'}
