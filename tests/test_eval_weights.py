@@ -307,3 +307,58 @@ def test_seeds_give_one_record_with_each_seeds_value(small_image_demo, tmp_path,
     (record,) = read_records(work / 'records')
     assert record['seeds'] == [0, 1]
     assert set(record['metrics']['top1']['per_seed']) == {'0', '1'}
+
+
+# ------------------------------------------------------------------------ record and board
+
+
+EXTERNAL = {'file': 'moco_v2_800ep_pretrain.pth.tar', 'sha256': 'e' * 64, 'size': 1000,
+            'mapping': {'container': 'state_dict', 'strip': 'state_dict.module.encoder_q.',
+                        'add': ''},
+            'load': {'loaded': 318, 'total': 318, 'missing': 0, 'unexpected': 321,
+                     'shape_mismatched': 0},
+            'supervised': False}
+
+
+def external_record(**changes):
+    from tests._records import make_record
+
+    record = make_record(pretrain=None, method={'name': 'moco-v2-800ep',
+                                                'distribution': 'external',
+                                                'version': 'e' * 12})
+    record['external_weights'] = dict(EXTERNAL, **changes)
+    return record
+
+
+def test_the_schema_types_external_weights():
+    from harness.errors import RecordError
+    from harness.schema import validate_record
+
+    validate_record(external_record())
+    with pytest.raises(RecordError, match="field 'external_weights.sha256': 'x' is not a "
+                                          'sha256'):
+        validate_record(external_record(sha256='x'))
+    with pytest.raises(RecordError, match="field 'external_weights.mapping': is required but "
+                                          'missing'):
+        record = external_record()
+        del record['external_weights']['mapping']
+        validate_record(record)
+    with pytest.raises(RecordError, match="field 'external_weights.load.loaded': -1 is less "
+                                          'than the minimum of 0'):
+        validate_record(external_record(load=dict(EXTERNAL['load'], loaded=-1)))
+
+
+def test_the_board_shows_external_rows_apart_and_leaves_the_others_as_they_were():
+    from harness.leaderboard import EXTERNAL_TITLE, render_markdown
+    from harness.results import record_id
+    from tests._records import make_record
+
+    own = make_record()
+    alone = render_markdown([own])
+    both = render_markdown([own, external_record(supervised=True)])
+    assert both.startswith(alone.rstrip('\n'))  # the harness's table unchanged, first
+    tail = both[len(alone.rstrip('\n')):].splitlines()
+    assert tail[:4] == ['', '', EXTERNAL_TITLE, '']
+    assert tail[6].startswith('| moco-v2-800ep (supervised) | vit-s16 | external: '
+                              'moco_v2_800ep_pretrain.pth.tar (eeeeeeee) |')
+    assert record_id(external_record()).startswith('moco-v2-800ep__vit-s16__pt-external__')
