@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,7 +127,9 @@ def read_weights_file(path: Path) -> tuple[Any, dict[str, Any]]:
         tensors = read_safetensors(path)
         return tensors, tensors
     try:
-        loaded = torch.load(path, map_location='cpu', weights_only=True)
+        with warnings.catch_warnings():  # a file that is no pickle warns before it fails
+            warnings.simplefilter('ignore', UserWarning)
+            loaded = torch.load(path, map_location='cpu', weights_only=True)
     except pickle.UnpicklingError as exc:
         if is_safetensors(path):
             tensors = read_safetensors(path)
@@ -222,6 +225,8 @@ def wrappers(target: Mapping[str, Any]) -> list[str]:
     'vit.' for a harness ViT, whose timm network is its ``vit``), so a mapping moves the
     whole checkpoint, never one block onto another."""
     keys = list(target)
+    if not keys:
+        return ['']
     return [add for add, _ in dotted_prefixes(keys[0]) if all(k.startswith(add) for k in keys)]
 
 

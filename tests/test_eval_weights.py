@@ -362,3 +362,23 @@ def test_the_board_shows_external_rows_apart_and_leaves_the_others_as_they_were(
     assert tail[6].startswith('| moco-v2-800ep (supervised) | vit-s16 | external: '
                               'moco_v2_800ep_pretrain.pth.tar (eeeeeeee) |')
     assert record_id(external_record()).startswith('moco-v2-800ep__vit-s16__pt-external__')
+
+
+def test_a_safetensors_file_under_another_suffix_is_read_as_one(pm, tmp_path):
+    from safetensors.torch import save_file
+
+    state, _ = torchvision_resnet50()
+    path = tmp_path / 'weights.bin'
+    save_file(state, str(path))
+    weights = external.prepare(path, backbone_info(pm, 'resnet50'), tmp_path / 'work')
+    assert (weights.report['loaded'], weights.report['unexpected']) == (318, 2)  # fc.*
+
+
+def test_a_truncated_safetensors_file_is_one_line(small_image_demo, tmp_path, capsys):
+    path = tmp_path / 'cut.safetensors'
+    write_safetensors(path)
+    path.write_bytes(path.read_bytes()[:1000])
+    assert main(eval_args(small_image_demo, tmp_path / 'work', path, 'resnet18-slim')) == 2
+    assert error_line(capsys) == (f'harness: error: --weights {path}: not a readable '
+                                  'safetensors file (Error while deserializing header: '
+                                  'invalid header length)')
