@@ -269,9 +269,12 @@ def test_harness_eval_on_demo_data_writes_an_external_record(small_image_demo, t
     row = next(line for line in board.splitlines() if line.startswith('| mine'))
     assert row.startswith('| mine (supervised)') and \
         f"external: slim.safetensors ({record['external_weights']['sha256'][:8]})" in row
-    # a second run of the same file reuses the mapped weights and keeps the record
+    # --resume reuses the finished evaluation of the same file and keeps the record
     assert main(eval_args(small_image_demo, work, path, 'resnet18-slim', '--name', 'mine',
-                          '--supervised')) == 0
+                          '--supervised', '--resume')) == 0
+    out = capsys.readouterr().out
+    assert 'split val: finished evaluation reused from ' in out
+    assert 'already holds this result (same settings, same metrics): kept as it was' in out
     assert len(list((work / 'records').glob('*.json'))) == 1
 
 
