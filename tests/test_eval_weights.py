@@ -385,3 +385,10 @@ def test_a_truncated_safetensors_file_is_one_line(small_image_demo, tmp_path, ca
     assert error_line(capsys) == (f'harness: error: --weights {path}: not a readable '
                                   'safetensors file (Error while deserializing header: '
                                   'invalid header length)')
+
+
+def test_a_label_that_is_not_one_line_is_refused_before_anything_runs(tmp_path, capsys):
+    assert main(['eval', '--weights', str(tmp_path / 'w.pth'), '--backbone', 'resnet50',
+                 '--eval', 'imagenet', '--name', 'a\nb', '--work-dir', str(tmp_path)]) == 2
+    assert error_line(capsys) == ("harness: error: --name 'a\\nb': give a label on one line "
+                                  '(it names the row in the record and on the leaderboard)')

@@ -243,6 +243,9 @@ def plan_external(pm: PluginManager, options: RunOptions) -> RunPlan:
     from harness.api import MethodInfo
     from harness.plugins import PluginRecord
 
+    if options.name is not None and (not options.name.strip() or not options.name.isprintable()):
+        raise HarnessError(f'--name {options.name!r}: give a label on one line (it names the '
+                           'row in the record and on the leaderboard)')
     if not options.backbone:
         raise HarnessError('--weights needs --backbone NAME: the registered backbone the '
                            "weights are for (see 'harness list')")
