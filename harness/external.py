@@ -8,7 +8,8 @@ containers only: a pickle that needs code to load is refused), a ``.safetensors`
 ...) are flattened into dotted keys (``state_dict.module.encoder_q.conv1.weight``), so finding
 the state dict inside a container and removing a wrapper's prefix are one step.
 
-Mapping: a candidate is ``(strip, add)``: the checkpoint keys starting with ``strip`` lose it
+Mapping: a candidate is ``(strip, add)``, tried under each naming convention of
+:data:`CONVENTIONS` (the keys renamed first; ``none`` keeps them): the checkpoint keys starting with ``strip`` lose it
 and gain ``add`` (the backbone's own wrapper, e.g. ``vit.`` for the harness ViTs, whose inner
 timm names a timm file has; ``net.`` for an mmdet ResNet). The candidates come from matching
 the keys' dotted suffixes against the backbone's, and each is scored by how many backbone
@@ -30,7 +31,7 @@ import json
 import pickle
 import warnings
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -44,6 +45,25 @@ OPTIONAL_SUFFIXES = ('num_batches_tracked',)
 #: backbones: MoCo's key encoder (``encoder_k``; MoCo v3's ``momentum_encoder``), BYOL's target
 #: network, DINO's student (its teacher is the one evaluated). Only a tie is broken by them.
 SECONDARY = ('encoder_k', 'momentum_encoder', 'target_encoder', 'target_net', 'student')
+#: Naming conventions a checkpoint's keys may follow where the backbone's follow another, each
+#: a list of ``(pattern, replacement)`` applied in order to every key (after which prefixes are
+#: matched as for any file): ``mmpretrain-vit`` renames mmpretrain's (mmselfsup's)
+#: VisionTransformer onto timm's names, which the harness ViTs keep (``layers.N`` ->
+#: ``blocks.N``, ``ln1``/``ln2`` -> ``norm1``/``norm2``, ``ffn.layers.0.0``/``ffn.layers.1`` ->
+#: ``mlp.fc1``/``mlp.fc2``, ``patch_embed.projection`` -> ``patch_embed.proj``, the final
+#: ``ln1`` -> ``norm``). The ResNets need none: torchvision's names are mmdet's and
+#: mmpretrain's too.
+CONVENTIONS: dict[str, tuple[tuple[str, str], ...]] = {
+    'none': (),
+    'mmpretrain-vit': (
+        (r'(^|\.)patch_embed\.projection\.', r'\1patch_embed.proj.'),
+        (r'(^|\.)layers\.(\d+)\.ln([12])\.', r'\1blocks.\2.norm\3.'),
+        (r'(^|\.)layers\.(\d+)\.ffn\.layers\.0\.0\.', r'\1blocks.\2.mlp.fc1.'),
+        (r'(^|\.)layers\.(\d+)\.ffn\.layers\.1\.', r'\1blocks.\2.mlp.fc2.'),
+        (r'(^|\.)layers\.(\d+)\.', r'\1blocks.\2.'),
+        (r'(^|\.)ln1\.(weight|bias)$', r'\1norm.\2'),
+    ),
+}
 #: How many candidates an error line lists.
 SHOWN = 4
 
@@ -59,6 +79,8 @@ class KeyMapping:
 
     strip: str
     add: str
+    #: the naming convention applied before stripping (a name of :data:`CONVENTIONS`)
+    convention: str = 'none'
     #: backbone key -> checkpoint key, for the keys that load (same shape)
     loaded: Mapping[str, str] = field(default_factory=dict, compare=False)
     #: backbone keys whose checkpoint tensor has another shape
@@ -66,7 +88,8 @@ class KeyMapping:
 
     def describe(self, total: int) -> str:
         add = f" add '{self.add}'" if self.add else ''
-        return f"'{self.strip}'{add} ({len(self.loaded)}/{total})"
+        names = f' {self.convention} names' if self.convention != 'none' else ''
+        return f"'{self.strip}'{add}{names} ({len(self.loaded)}/{total})"
 
 
 @dataclass(frozen=True)
@@ -81,6 +104,7 @@ class ExternalWeights:
     container: str
     strip: str
     add: str
+    convention: str
     report: Mapping[str, Any]
     backbone_path: Path
     label: str
@@ -91,7 +115,8 @@ class ExternalWeights:
         """What identifies these weights as an evaluation reads them: the file and the
         mapping (an evaluation's key and folder carry it)."""
         text = json.dumps({'sha256': self.sha256, 'backbone': self.backbone,
-                           'strip': self.strip, 'add': self.add}, sort_keys=True)
+                           'strip': self.strip, 'add': self.add,
+                           'convention': self.convention}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()
 
     def describe(self) -> str:
@@ -102,13 +127,14 @@ class ExternalWeights:
 
     def where(self) -> str:
         text = f"keys under '{self.strip}'" if self.strip else 'the top-level keys'
+        text += f' renamed from {self.convention} names' if self.convention != 'none' else ''
         return text + (f" with '{self.add}' added" if self.add else '')
 
     def record(self) -> dict[str, Any]:
         """The record's ``external_weights`` block (schema: harness/schema.py)."""
         return {'file': self.path.name, 'sha256': self.sha256, 'size': self.size,
                 'mapping': {'container': self.container, 'strip': self.strip,
-                            'add': self.add},
+                            'add': self.add, 'convention': self.convention},
                 'load': dict(self.report), 'supervised': self.supervised}
 
 
@@ -201,10 +227,28 @@ def dotted_prefixes(key: str) -> list[tuple[str, str]]:
             for i in range(len(parts))]
 
 
+def rename(source: Mapping[str, Any], convention: str) -> dict[str, tuple[str, Any]] | None:
+    """``{renamed key: (checkpoint key, tensor)}`` under ``convention``; None when it changes
+    no key (nothing to try beyond ``none``) or maps two keys onto one."""
+    import re
+
+    rules = CONVENTIONS[convention]
+    out = {}
+    for key, tensor in source.items():
+        name = key
+        for pattern, replacement in rules:
+            name = re.sub(pattern, replacement, name)
+        out[name] = (key, tensor)
+    if len(out) < len(source) or (rules and all(k == v[0] for k, v in out.items())):
+        return None
+    return out
+
+
 def candidates(source: Mapping[str, Any], target: Mapping[str, Any], limit: int = 12
                ) -> list[tuple[str, str]]:
     """The ``(strip, add)`` pairs worth scoring: those under which the most checkpoint keys
-    end as a backbone key does with a tensor of the same shape (a vote per such pair)."""
+    end as a backbone key does with a tensor of the same shape (a vote per such pair).
+    ``source``: :func:`rename`'s ``{key: (checkpoint key, tensor)}``."""
     adds = wrappers(target)
     by_rest: dict[str, list[tuple[str, str]]] = {}
     for key in target:
@@ -212,7 +256,7 @@ def candidates(source: Mapping[str, Any], target: Mapping[str, Any], limit: int 
             if add in adds:
                 by_rest.setdefault(rest, []).append((add, key))
     votes: Counter = Counter()
-    for key, tensor in source.items():
+    for key, (_, tensor) in source.items():
         for strip, rest in dotted_prefixes(key):
             for add, target_key in by_rest.get(rest, ()):
                 if tuple(target[target_key].shape) == tuple(tensor.shape):
@@ -232,9 +276,10 @@ def wrappers(target: Mapping[str, Any]) -> list[str]:
 
 def score(source: Mapping[str, Any], target: Mapping[str, Any], strip: str, add: str
           ) -> KeyMapping:
-    """What ``(strip, add)`` loads into the backbone."""
+    """What ``(strip, add)`` loads into the backbone (``source`` as for :func:`candidates`;
+    ``loaded`` names the keys of ``source``)."""
     loaded, mismatched = {}, []
-    for key, tensor in source.items():
+    for key, (_, tensor) in source.items():
         if not key.startswith(strip):
             continue
         name = add + key[len(strip):]
@@ -244,7 +289,7 @@ def score(source: Mapping[str, Any], target: Mapping[str, Any], strip: str, add:
             loaded[name] = key
         else:
             mismatched.append(name)
-    return KeyMapping(strip, add, loaded, tuple(sorted(mismatched)))
+    return KeyMapping(strip, add, loaded=loaded, mismatched=tuple(sorted(mismatched)))
 
 
 def required(target: Mapping[str, Any]) -> set[str]:
@@ -257,14 +302,21 @@ def choose(source: Mapping[str, Any], target: Mapping[str, Any], backbone: str, 
     """The mapping that fills every backbone tensor, found as the module doc says (or the
     one ``prefix`` names); a WeightsFileError listing the candidates otherwise."""
     needed = required(target)
-    if prefix is not None:
-        pairs = [(prefix, add) for add in wrappers(target)]
-        scored = [score(source, target, strip, add) for strip, add in pairs]
-    else:
-        scored = [score(source, target, strip, add) for strip, add in
-                  candidates(source, target)]
+    scored = []
+    order = {name: index for index, name in enumerate(CONVENTIONS)}
+    for convention in CONVENTIONS:
+        renamed = rename(source, convention)
+        if renamed is None:
+            continue
+        pairs = [(prefix, add) for add in wrappers(target)] if prefix is not None else \
+            candidates(renamed, target)
+        for strip, add in pairs:
+            found = score(renamed, target, strip, add)
+            scored.append(replace(found, convention=convention, loaded={
+                name: renamed[key][0] for name, key in found.loaded.items()}))
     ranked: list[KeyMapping] = []
-    for mapping in sorted(scored, key=lambda m: (-len(m.loaded), len(m.strip), len(m.add))):
+    for mapping in sorted(scored, key=lambda m: (-len(m.loaded), order[m.convention],
+                                                 len(m.strip), len(m.add))):
         pairs = set(mapping.loaded.items())
         # one that loads only part of what a better one loads the same way is no alternative
         # (stripping and adding 'layer2.' is the top-level keys' mapping, restricted)
@@ -359,7 +411,7 @@ def prepare(file: str | Path, info, work_dir: Path, *, prefix: str | None = None
         'backbone.pth'
     weights = ExternalWeights(path=path, sha256=sha, size=path.stat().st_size,
                               backbone=info.name, container=container, strip=mapping.strip,
-                              add=mapping.add, report=report, backbone_path=out,
+                              add=mapping.add, convention=mapping.convention, report=report, backbone_path=out,
                               label=label or default_label(path), supervised=supervised)
     if write and not out.is_file():
         state = {name: source[key].clone() for name, key in mapping.loaded.items()}
@@ -368,7 +420,7 @@ def prepare(file: str | Path, info, work_dir: Path, *, prefix: str | None = None
 
 
 def mapping_tag(mapping: KeyMapping) -> str:
-    text = json.dumps([mapping.strip, mapping.add])
+    text = json.dumps([mapping.strip, mapping.add, mapping.convention])
     return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 

@@ -133,11 +133,13 @@ _EXTERNAL_WEIGHTS = {
         'size': _COUNT0,
         # container: the dict keys above the state dict (e.g. 'state_dict'); strip: the prefix
         # its keys lost (container included, e.g. 'state_dict.module.encoder_q.'); add: the
-        # prefix they gained (the harness backbone's wrapper, e.g. 'vit.')
-        'mapping': {'type': 'object', 'required': ['container', 'strip', 'add'],
+        # prefix they gained (the harness backbone's wrapper, e.g. 'vit.'); convention: the
+        # renaming applied first (harness.external.CONVENTIONS: 'none', 'mmpretrain-vit')
+        'mapping': {'type': 'object', 'required': ['container', 'strip', 'add', 'convention'],
                     'additionalProperties': False,
                     'properties': {'container': {'type': 'string'},
-                                   'strip': {'type': 'string'}, 'add': {'type': 'string'}}},
+                                   'strip': {'type': 'string'}, 'add': {'type': 'string'},
+                                   'convention': _NAME}},
         # backbone tensors loaded / in the backbone / left missing; checkpoint tensors not
         # used (a classifier, a projector); backbone tensors whose checkpoint tensor under
         # the mapping had another shape

@@ -92,19 +92,22 @@ def write_moco(path: Path) -> tuple[str, callable, dict]:
     torch.save({'epoch': 800, 'arch': 'resnet50', 'state_dict': sd,
                 'optimizer': {'param_groups': [{'lr': 0.03}]}}, path)
     return 'resnet50', reference, {'container': 'state_dict',
-                                   'strip': 'state_dict.module.encoder_q.', 'add': ''}
+                                   'strip': 'state_dict.module.encoder_q.', 'add': '',
+                                   'convention': 'none'}
 
 
 def write_torchvision(path: Path):
     state, reference = torchvision_resnet50()
     torch.save(state, path)
-    return 'resnet50', reference, {'container': '', 'strip': '', 'add': ''}
+    return 'resnet50', reference, {'container': '', 'strip': '', 'add': '',
+                                            'convention': 'none'}
 
 
 def write_timm(path: Path):
     state, reference = timm_vit_s16()
     torch.save(state, path)
-    return 'vit-s16', reference, {'container': '', 'strip': '', 'add': 'vit.'}
+    return 'vit-s16', reference, {'container': '', 'strip': '', 'add': 'vit.',
+                                          'convention': 'none'}
 
 
 def write_safetensors(path: Path):
@@ -112,11 +115,37 @@ def write_safetensors(path: Path):
 
     state, reference = slim_mmdet()
     save_file({f'backbone.{k}': v.contiguous() for k, v in state.items()}, str(path))
-    return 'resnet18-slim', reference, {'container': '', 'strip': 'backbone.', 'add': 'net.'}
+    return 'resnet18-slim', reference, {'container': '', 'strip': 'backbone.', 'add': 'net.',
+                                                'convention': 'none'}
+
+
+def to_mmpretrain(key: str) -> str:
+    """A timm ViT key under mmpretrain's VisionTransformer names (the reverse of what
+    mmpretrain's own vit converter does)."""
+    if key.startswith('norm.'):
+        return 'ln1.' + key[len('norm.'):]
+    key = key.replace('patch_embed.proj.', 'patch_embed.projection.')
+    if key.startswith('blocks.'):
+        key = 'layers.' + key[len('blocks.'):]
+        key = key.replace('.norm1.', '.ln1.').replace('.norm2.', '.ln2.')
+        key = key.replace('.mlp.fc1.', '.ffn.layers.0.0.').replace('.mlp.fc2.', '.ffn.layers.1.')
+    return key
+
+
+def write_mmpretrain_vit(path: Path):
+    """An mmpretrain/mmselfsup checkpoint of a ViT-S/16: meta, state_dict -> backbone.* under
+    mmpretrain's names, a head."""
+    state, reference = timm_vit_s16()
+    sd = {f'backbone.{to_mmpretrain(k)}': v for k, v in state.items() if not k.startswith('head')}
+    sd['head.layers.head.weight'] = state['head.weight']
+    torch.save({'meta': {'epoch': 300}, 'state_dict': sd}, path)
+    return 'vit-s16', reference, {'container': 'state_dict', 'strip': 'state_dict.backbone.',
+                                  'add': 'vit.', 'convention': 'mmpretrain-vit'}
 
 
 LAYOUTS = {'moco_v2_800ep_pretrain.pth.tar': write_moco, 'resnet50-tv.pth': write_torchvision,
-           'vit_small_patch16_224.pth': write_timm, 'slim.safetensors': write_safetensors}
+           'vit_small_patch16_224.pth': write_timm, 'slim.safetensors': write_safetensors,
+           'mmpretrain_vit-small.pth': write_mmpretrain_vit}
 
 
 @pytest.mark.parametrize('name', list(LAYOUTS))
@@ -136,6 +165,7 @@ def test_each_layout_loads_every_backbone_tensor_and_gives_the_original_features
     assert model.weight_load_report['loaded'] == model.weight_load_report['total'] == total
     assert model.weight_load_report['unexpected'] == []
     x = fixed_input(224 if backbone == 'vit-s16' else 64)
+    assert set(mapping) == set(weights.record()['mapping'])
     with torch.no_grad():
         torch.testing.assert_close(model(x), reference(x), rtol=0, atol=0)
 
@@ -257,7 +287,8 @@ def test_harness_eval_on_demo_data_writes_an_external_record(small_image_demo, t
     assert record['external_weights'] == {
         'file': 'slim.safetensors', 'sha256': hashlib.sha256(path.read_bytes()).hexdigest(),
         'size': path.stat().st_size,
-        'mapping': {'container': '', 'strip': 'backbone.', 'add': 'net.'},
+        'mapping': {'container': '', 'strip': 'backbone.', 'add': 'net.',
+                                                'convention': 'none'},
         'load': {'loaded': 120, 'total': 120, 'missing': 0, 'unexpected': 0,
                  'shape_mismatched': 0},
         'supervised': True}
@@ -317,7 +348,7 @@ def test_seeds_give_one_record_with_each_seeds_value(small_image_demo, tmp_path,
 
 EXTERNAL = {'file': 'moco_v2_800ep_pretrain.pth.tar', 'sha256': 'e' * 64, 'size': 1000,
             'mapping': {'container': 'state_dict', 'strip': 'state_dict.module.encoder_q.',
-                        'add': ''},
+                        'add': '', 'convention': 'none'},
             'load': {'loaded': 318, 'total': 318, 'missing': 0, 'unexpected': 321,
                      'shape_mismatched': 0},
             'supervised': False}
