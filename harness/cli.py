@@ -422,7 +422,8 @@ def cmd_leaderboard(args) -> int:
         print(f"{output} is stale: run 'harness leaderboard render'", file=sys.stderr)
         return 1
     changed = leaderboard.render(records, output)
-    print(f"{output} {'regenerated' if changed else 'already up to date'}")
+    figures = output.parent / leaderboard.FIGURES
+    print(f"{output} and {figures}/ {'regenerated' if changed else 'already up to date'}")
     return 0
 
 

@@ -388,13 +388,15 @@ def test_the_board_shows_external_rows_apart_and_leaves_the_others_as_they_were(
     from tests._records import make_record
 
     own = make_record()
-    alone = render_markdown([own])
-    both = render_markdown([own, external_record(supervised=True)])
-    assert both.startswith(alone.rstrip('\n'))  # the harness's table unchanged, first
-    tail = both[len(alone.rstrip('\n')):].splitlines()
-    assert tail[:4] == ['', '', EXTERNAL_TITLE, '']
-    assert tail[6].startswith('| moco-v2-800ep (supervised) | vit-s16 | external: '
-                              'moco_v2_800ep_pretrain.pth.tar (eeeeeeee) |')
+    alone = render_markdown([own]).splitlines()
+    both = render_markdown([own, external_record(supervised=True)]).splitlines()
+    figure = next(i for i, line in enumerate(alone) if line.startswith('!['))
+    # the harness's table as it was, then the external table, then the figure's link
+    assert both[:figure - 1] == alone[:figure - 1]
+    assert both[figure - 1:figure + 1] == ['', EXTERNAL_TITLE]
+    assert both[figure + 4].startswith('| moco-v2-800ep (supervised) | vit-s16 | external: '
+                                       'moco_v2_800ep_pretrain.pth.tar (eeeeeeee) |')
+    assert both[figure + 5:] == alone[figure - 1:]
     assert record_id(external_record()).startswith('moco-v2-800ep__vit-s16__pt-external__')
 
 

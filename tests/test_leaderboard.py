@@ -128,7 +128,7 @@ def test_render_writes_only_when_changed_and_is_current_tracks_records(tmp_path)
     assert not is_current(records_dir, output)
     assert render(records_dir, output) is True
     assert 'mvd' in output.read_text()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ['LEADERBOARD.md', 'records']
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['LEADERBOARD.md', 'figures', 'records']
 
 
 def test_reported_rows_sit_beside_reproduced_ones_with_numbered_citations():

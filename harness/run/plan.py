@@ -106,6 +106,9 @@ class RunPlan:
     #: the seed of the one pretraining every seed evaluates (the evaluation config's ``seeds``
     #: are fine-tuning trials of one pretrained model); None: each seed pretrains on its own
     pretrain_seed: int | None = None
+    #: the plugin distributions of every component the run uses (method, backbone, evaluator,
+    #: the evaluation and pretraining datasets), whose provenance the record states
+    distributions: tuple[str, ...] = ()
     #: ``harness eval``: the weights file evaluated in place of a pretraining
     #: (:class:`harness.external.ExternalWeights`); ``method`` then stands for it
     weights: Any = None
@@ -175,11 +178,12 @@ def plan_run(pm: PluginManager, options: RunOptions) -> RunPlan:
         raise HarnessError(f"method '{method.info.name}' does not pretrain, so it takes no "
                            '--config; drop it')
     protocol, eval_config, splits, work_dir, records_dir, eval_data = resolve_evaluation(
-        pm, evaluator, options)
+        pm, evaluator, options, backbone, method, method_config)
     if options.backbone is None and eval_data.is_demo and backbone.info.demo_standin:
         # the default's cheaper sibling, so a CPU demo pretrains long enough to learn
         # something; every method on the demo gets it, random init included
         backbone = pm.get('backbone', backbone.info.demo_standin)
+        pm.import_modules(backbone.info.imports, backbone.plugin)
     if not method.info.trains(backbone.info.name):
         raise HarnessError(f"method '{method.info.name}' trains only the backbones "
                            f"{', '.join(method.info.backbones)}, not '{backbone.info.name}'; "
@@ -204,12 +208,53 @@ def plan_run(pm: PluginManager, options: RunOptions) -> RunPlan:
                    pretrain_data, splits, work_dir, tuple(options.seeds or trials or (0,)),
                    options.resume, options.launcher, options.cfg_options, records_dir,
                    options.max_unreadable, options.dry_run, options.amp,
-                   pretrain_seed=0 if trials else None)
+                   pretrain_seed=0 if trials else None,
+                   distributions=plugin_distributions(
+                       pm, (method, backbone, evaluator),
+                       (eval_data, *([pretrain_data] if pretrain_data else []))))
 
 
-def resolve_evaluation(pm: PluginManager, evaluator: Registered, options: RunOptions):
+def plugin_distributions(pm: PluginManager, components, data) -> tuple[str, ...]:
+    """The distributions (sorted, each once) of the plugins that registered ``components``
+    (:class:`Registered`) and the datasets of ``data`` (:class:`DataSource`)."""
+    entries = [*components, *(pm.components['dataset'].get(source.name) for source in data)]
+    return tuple(sorted({entry.plugin.distribution for entry in entries
+                         if entry is not None and entry.plugin.distribution}))
+
+
+def import_plugin_modules(pm: PluginManager, method: Registered | None, backbone: Registered,
+                          evaluator: Registered, protocol: ProtocolInfo,
+                          method_config: tuple[str, Path] | None,
+                          eval_config: tuple[str, Path]) -> None:
+    """Import the modules the run's components and configs name (the configs'
+    ``custom_imports``, the backbone's ``imports``, the protocol's implementation) before any
+    config is loaded: a model module that fails to import is its plugin's failure, one line
+    naming the plugin and the file and line where it broke, not the config's."""
+    def config_modules(path: Path) -> list[str]:
+        from mmengine.config import Config
+
+        try:  # a config that cannot be read is load_config's one line, later
+            cfg = Config.fromfile(str(path), import_custom_modules=False)
+        except Exception:  # noqa: BLE001
+            return []
+        modules = (cfg.get('custom_imports') or {}).get('imports') or []
+        return [modules] if isinstance(modules, str) else \
+            [m for m in modules if isinstance(m, str)]
+
+    if method_config is not None:
+        pm.import_modules(config_modules(method_config[1]), method.plugin)
+    pm.import_modules(backbone.info.imports, backbone.plugin)
+    if protocol.implementation:
+        pm.import_modules([protocol.implementation.partition(':')[0]], evaluator.plugin)
+    pm.import_modules(config_modules(eval_config[1]), evaluator.plugin)
+
+
+def resolve_evaluation(pm: PluginManager, evaluator: Registered, options: RunOptions,
+                       backbone: Registered, method: Registered | None = None,
+                       method_config: tuple[str, Path] | None = None):
     """The evaluation side of a run: ``(protocol, eval_config, splits, work_dir, records_dir,
-    eval_data)``, the folders checked writable and the evaluation data's layout read."""
+    eval_data)``, the plugins' modules imported (:func:`import_plugin_modules`), the folders
+    checked writable and the evaluation data's layout read."""
     protocols = [p.name for p in evaluator.info.protocols]
     protocol_name = options.protocol or protocols[0]
     if protocol_name not in protocols:
@@ -219,6 +264,7 @@ def resolve_evaluation(pm: PluginManager, evaluator: Registered, options: RunOpt
     eval_config = pick_config(protocol.configs, options.eval_config,
                               f"protocol '{evaluator.info.name}/{protocol.name}'")
     splits = resolve_splits(evaluator.info.name, evaluator.info.splits, protocol, options.split)
+    import_plugin_modules(pm, method, backbone, evaluator, protocol, method_config, eval_config)
     if not 0 <= options.max_unreadable <= 1:
         raise HarnessError(f'--max-unreadable is a fraction in [0, 1], got '
                            f'{options.max_unreadable}')
@@ -257,7 +303,7 @@ def plan_external(pm: PluginManager, options: RunOptions) -> RunPlan:
                            f'evaluate {backbone.info.modality} weights with an evaluator of '
                            f"{backbone.info.modality} (see 'harness list')")
     protocol, eval_config, splits, work_dir, records_dir, eval_data = resolve_evaluation(
-        pm, evaluator, options)
+        pm, evaluator, options, backbone)
     with main_process_first():  # mapped and written once
         weights = external.prepare(options.weights, backbone.info, work_dir,
                                    prefix=options.weights_prefix, label=options.name,
@@ -272,7 +318,8 @@ def plan_external(pm: PluginManager, options: RunOptions) -> RunPlan:
     return RunPlan(method, backbone, evaluator, protocol, None, eval_config, eval_data, None,
                    splits, work_dir, tuple(options.seeds or trials or (0,)), options.resume,
                    options.launcher, options.cfg_options, records_dir, options.max_unreadable,
-                   options.dry_run, options.amp, weights=weights)
+                   options.dry_run, options.amp, weights=weights,
+                   distributions=plugin_distributions(pm, (backbone, evaluator), (eval_data,)))
 
 
 def config_seeds(path: Path) -> tuple[int, ...] | None:
