@@ -154,6 +154,39 @@ _PRETRAIN_REPORTED = {
     'properties': {'dataset': _NAME, 'note': {'type': 'string'}},
 }
 
+# Weights made elsewhere, evaluated with ``harness eval --weights`` (harness.external): the
+# file, the mapping of its keys onto the backbone, and what loaded.
+_COUNT0 = {'type': 'integer', 'minimum': 0}
+_EXTERNAL_WEIGHTS = {
+    'type': 'object',
+    'required': ['file', 'sha256', 'size', 'mapping', 'load', 'supervised'],
+    'additionalProperties': False,
+    'properties': {
+        'file': _NAME,
+        'sha256': _SHA256,
+        'size': _COUNT0,
+        # container: the dict keys above the state dict (e.g. 'state_dict'); strip: the prefix
+        # its keys lost (container included, e.g. 'state_dict.module.encoder_q.'); add: the
+        # prefix they gained (the harness backbone's wrapper, e.g. 'vit.'); convention: the
+        # renaming applied first (harness.external.CONVENTIONS: 'none', 'mmpretrain-vit')
+        'mapping': {'type': 'object', 'required': ['container', 'strip', 'add', 'convention'],
+                    'additionalProperties': False,
+                    'properties': {'container': {'type': 'string'},
+                                   'strip': {'type': 'string'}, 'add': {'type': 'string'},
+                                   'convention': _NAME}},
+        # backbone tensors loaded / in the backbone / left missing; checkpoint tensors not
+        # used (a classifier, a projector); backbone tensors whose checkpoint tensor under
+        # the mapping had another shape
+        'load': {'type': 'object',
+                 'required': ['loaded', 'total', 'missing', 'unexpected', 'shape_mismatched'],
+                 'additionalProperties': False,
+                 'properties': {'loaded': _COUNT0, 'total': _COUNT0, 'missing': _COUNT0,
+                                'unexpected': _COUNT0, 'shape_mismatched': _COUNT0}},
+        # trained with labels (--supervised): a comparison row, not self-supervised
+        'supervised': {'type': 'boolean'},
+    },
+}
+
 _EVAL = {
     'type': 'object',
     'required': ['name', 'protocol', 'protocol_version', 'splits', 'clips', 'crops',
@@ -264,6 +297,8 @@ RECORD_SCHEMA: dict[str, Any] = {
         'source': {'enum': ['reproduced', 'reported']},
         # a paper's named variant of a method (e.g. BraVe's modalities 'V/AF'), if any
         'variant': _NAME,
+        # the row evaluates weights made elsewhere (harness eval); 'method' then names them
+        'external_weights': _EXTERNAL_WEIGHTS,
         # a reproduced record's identity: the hash of what decides its numbers (the settings,
         # data, weights, seeds and code of its evaluations); its id ends with it
         'identity': _SHA256,

@@ -74,6 +74,7 @@ def build_record(plan: RunPlan, jobs: Sequence[Job], finished: Mapping[str, Pret
         'identity': record_identity(job.key for job in jobs),
         'method': component(plan.method),
         **({'variant': plan.reference_variant} if plan.reference_variant else {}),
+        **({'external_weights': plan.weights.record()} if plan.weights is not None else {}),
         'backbone': backbone_entry(component(plan.backbone), plan.backbone.info),
         'pretrain': pretrain_record(jobs, finished, reused),
         'eval': {'name': plan.evaluator.info.name, 'protocol': plan.protocol.name,
