@@ -17,6 +17,8 @@ from harness.cli import main
 from harness.plugins import PluginManager
 from harness.registry import MODELS
 
+from tests.test_cli import error_line
+
 
 @pytest.fixture(scope='module')
 def pm():
@@ -202,14 +204,6 @@ def test_two_complete_copies_are_a_tie_that_weights_prefix_settles(pm, tmp_path)
 def eval_args(data: Path, work: Path, weights: Path, backbone: str, *extra: str) -> list[str]:
     return ['eval', '--weights', str(weights), '--backbone', backbone, '--eval', 'imagenet',
             '--protocol', 'knn', '--data', str(data), '--work-dir', str(work), *extra]
-
-
-def error_line(capsys) -> str:
-    err = capsys.readouterr().err
-    assert 'Traceback' not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    return lines[0]
 
 
 def shuffled(path: Path) -> None:
