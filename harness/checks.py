@@ -723,8 +723,16 @@ class _Checker:
         if not isinstance(wrapper, dict):
             return
         if isinstance(wrapper.get('constructor'), str):
-            self.check_type('optimizer wrapper constructor', {'type': wrapper['constructor']},
-                            'optim_wrapper', key='optim_wrapper.constructor')
+            found = self.check_type('optimizer wrapper constructor',
+                                    {'type': wrapper['constructor']}, 'optim_wrapper',
+                                    key='optim_wrapper.constructor')
+            # a constructor that can check its paramwise_cfg without the model says so
+            check = getattr(found, 'check_paramwise_cfg', None)
+            if callable(check) and isinstance(wrapper.get('optimizer'), dict):
+                try:
+                    check(wrapper.get('paramwise_cfg'), wrapper['optimizer'].get('weight_decay'))
+                except ConfigError as exc:
+                    self.problems.append(str(exc))
         if 'optimizer' in wrapper:
             self.check_single_wrapper(wrapper, 'optim_wrapper')
         elif 'constructor' in wrapper:  # several optimizers, one wrapper each

@@ -86,55 +86,46 @@ def build_parser() -> ArgumentParser:
     run.add_argument('--method', required=True)
     run.add_argument('--eval', required=True, dest='eval')
     run.add_argument('--backbone', help="default: the method's default backbone")
-    run.add_argument('--protocol', help="default: the evaluator's first protocol")
     run.add_argument('--config', metavar='NAME|PATH',
                      help="the method's pretraining config: a name 'harness list' shows "
                           "(default 'demo'; 'paper': the paper's sizes and schedule) or a file")
-    run.add_argument('--eval-config', metavar='NAME|PATH',
-                     help="the protocol's config: a name 'harness list' shows (default "
-                          "'demo') or a file")
-    run.add_argument('--data', default='demo',
-                     help="evaluation dataset root in its official layout, or 'demo' (default)")
     run.add_argument('--pretrain-data', metavar='NAME[=ROOT]',
                      help='the pretraining set: a dataset name (kinetics400, ucf101, hmdb51, '
                           'videofolder, ...) and its root, or =demo; default with demo '
                           'evaluation data: the demo kinetics400. The evaluation dataset itself '
                           'pretrains each split on its own train list')
-    run.add_argument('--amp', choices=AMP_DTYPES,
-                     help="train with mixed precision (mmengine's AmpOptimWrapper; needs a GPU): "
-                          'pretraining and the finetune protocol; recorded as the precision')
-    run.add_argument('--deterministic', action='store_true',
-                     help="PyTorch's deterministic algorithms for the pretraining and the "
-                          'finetune (mmengine randomness.deterministic; slower); recorded')
-    run.add_argument('--dry-run', action='store_true',
-                     help='resolve everything, print the merged configs and the planned work, '
-                          'train nothing')
-    run.add_argument('--split', default=None,
-                     help="an official split (default: the evaluator's first, e.g. 1 for "
-                          "ucf101, val for imagenet), or 'all': every split, recorded with "
-                          'each value, the mean and the std')
-    run.add_argument('--work-dir', default='work_dirs')
-    seeds = run.add_mutually_exclusive_group()
-    seeds.add_argument('--seed', type=parse_seed, default=None,
-                       help="default: the evaluation config's seeds (a paper config may name "
-                            'several, e.g. the 5 trials of a detection protocol), else 0')
-    seeds.add_argument('--seeds', type=parse_seeds, metavar='S,S,...',
-                       help='run everything once per seed (e.g. 0,1,2): one record with each '
-                            "seed's value, the mean and the sample std")
-    run.add_argument('--resume', action='store_true',
-                     help='continue an interrupted run from its last checkpoint')
-    run.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
-                     help="override config keys; 'eval.KEY=V' targets the evaluation config; "
-                          'a key the config lacks is an error unless written +KEY=V')
-    run.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
-    run.add_argument('--records-dir', help='where the result record goes (default: '
-                                           'WORK_DIR/records)')
-    run.add_argument('--max-unreadable', type=float, default=0.05, metavar='FRACTION',
-                     help='unreadable items (videos, images) are skipped and counted; above '
-                          'this fraction of a split the run stops (default 0.05)')
+    add_evaluation_options(run, pretrains=True)
+
+    evaluate = sub.add_parser('eval', help='evaluate weights made elsewhere (a checkpoint file)')
+    evaluate.add_argument('--weights', required=True, metavar='PATH',
+                          help='a torch checkpoint (read with weights_only=True) or a '
+                               '.safetensors file')
+    evaluate.add_argument('--backbone', required=True,
+                          help="the registered backbone the weights are for ('harness list')")
+    evaluate.add_argument('--eval', required=True, dest='eval')
+    evaluate.add_argument('--weights-prefix', metavar='PREFIX',
+                          help='take the tensors whose (dotted, containers included) keys '
+                               "start with PREFIX, e.g. 'state_dict.module.encoder_q.'; "
+                               'default: the prefix that fills every backbone tensor')
+    evaluate.add_argument('--name', metavar='LABEL',
+                          help="the row's name in the record and leaderboard (default: the "
+                               'file name)')
+    evaluate.add_argument('--supervised', action='store_true',
+                          help='the weights were trained with labels (a comparison row)')
+    add_evaluation_options(evaluate, pretrains=False)
 
     sub.add_parser('list', help='methods, backbones and evaluators with their protocols')
     sub.add_parser('plugins', help='installed plugins as JSON')
+    validate = sub.add_parser(
+        'validate', help='check that installed plugins conform: a pass/fail table, exit 1 on '
+                         'a failure')
+    validate.add_argument('names', nargs='*', metavar='PLUGIN',
+                          help="plugin names 'harness plugins' shows (default: all)")
+    validate.add_argument('--skip-smoke', action='store_true',
+                          help="skip the 2-iteration training of each method's demo config "
+                               '(the slow part)')
+    validate.add_argument('--work-dir', help='where the smoke runs and their demo data go '
+                                             '(default: a temporary folder, removed after)')
 
     data = sub.add_parser('data', help='datasets')
     data_sub = data.add_subparsers(dest='data_command', required=True,
@@ -173,13 +164,64 @@ def build_parser() -> ArgumentParser:
     return parser
 
 
+def add_evaluation_options(parser: ArgumentParser, *, pretrains: bool) -> None:
+    """The options ``harness run`` and ``harness eval`` share: protocol, configs, data, splits,
+    seeds, folders, resume, launcher, precision, dry run. ``pretrains``: whether the command
+    pretrains (what --amp, --deterministic and --cfg-options then reach too)."""
+    parser.add_argument('--protocol', help="default: the evaluator's first protocol")
+    parser.add_argument('--eval-config', metavar='NAME|PATH',
+                        help="the protocol's config: a name 'harness list' shows (default "
+                             "'demo') or a file")
+    parser.add_argument('--data', default='demo',
+                        help="evaluation dataset root in its official layout, or 'demo' "
+                             '(default)')
+    parser.add_argument('--amp', choices=AMP_DTYPES,
+                        help="train with mixed precision (mmengine's AmpOptimWrapper; needs a "
+                             'GPU): ' + ('pretraining and ' if pretrains else '') +
+                             'the finetune protocol; recorded as the precision')
+    parser.add_argument('--deterministic', action='store_true',
+                        help="PyTorch's deterministic algorithms for the " +
+                             ('pretraining and the ' if pretrains else '') + 'finetune '
+                             '(mmengine randomness.deterministic; slower); recorded')
+    parser.add_argument('--dry-run', action='store_true',
+                        help='resolve everything, print the merged configs and the planned '
+                             'work, train nothing')
+    parser.add_argument('--split', default=None,
+                        help="an official split (default: the evaluator's first, e.g. 1 for "
+                             "ucf101, val for imagenet), or 'all': every split, recorded with "
+                             'each value, the mean and the std')
+    parser.add_argument('--work-dir', default='work_dirs')
+    seeds = parser.add_mutually_exclusive_group()
+    seeds.add_argument('--seed', type=parse_seed, default=None,
+                       help="default: the evaluation config's seeds (a paper config may name "
+                            'several, e.g. the 5 trials of a detection protocol), else 0')
+    seeds.add_argument('--seeds', type=parse_seeds, metavar='S,S,...',
+                       help=('run everything once per seed (e.g. 0,1,2)' if pretrains else
+                             'evaluate once per seed (e.g. 0,1,2)') +
+                            ": one record with each seed's value, the mean and the sample std")
+    parser.add_argument('--resume', action='store_true',
+                        help='continue an interrupted run from its last checkpoint')
+    parser.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
+                        help=("override config keys; 'eval.KEY=V' targets the evaluation "
+                              'config' if pretrains else
+                              'override keys of the evaluation config (eval.KEY=V as well)') +
+                             '; a key the config lacks is an error unless written +KEY=V')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none')
+    parser.add_argument('--records-dir', help='where the result record goes (default: '
+                                              'WORK_DIR/records)')
+    parser.add_argument('--max-unreadable', type=float, default=0.05, metavar='FRACTION',
+                        help='unreadable items (videos, images) are skipped and counted; above '
+                             'this fraction of a split the run stops (default 0.05)')
+
+
 def _plugin_manager(args):
     """The plugins ``-p`` leaves; a run refuses to start while one of them implements a hook
     that does not exist (the listings report it as that plugin's load error instead)."""
     from harness.plugins import PluginManager
 
     pm = PluginManager(args.plugins)
-    if args.command == 'run':
+    if args.command in ('run', 'eval'):
         pm.check_hooks()
     return pm
 
@@ -250,7 +292,59 @@ def cmd_plugins(args) -> int:
     return 0
 
 
+def cmd_validate(args) -> int:
+    """One row per check and plugin (:mod:`harness.conformance`), printed as each finishes;
+    exit 1 when a row failed."""
+    from harness.conformance import select_plugins, validate
+
+    pm = _plugin_manager(args)
+    plugins = select_plugins(pm, args.names)  # an unknown name: one line, exit 2
+    widths = (max([len('plugin'), *(len(p.name) for p in plugins)]), 34)
+    print(f"{'plugin':<{widths[0]}}  {'check':<{widths[1]}}  result  reason")
+    failed = total = 0
+    work_dir = Path(args.work_dir).expanduser() if args.work_dir else None
+    for row in validate(pm, [p.name for p in plugins], smoke=not args.skip_smoke,
+                        work_dir=work_dir):
+        total += 1
+        failed += not row.passed
+        result = 'PASS  ' if row.passed else 'FAIL  '
+        print(f'{row.plugin:<{widths[0]}}  {row.check:<{widths[1]}}  {result}  '
+              f'{row.reason}'.rstrip(), flush=True)
+    print(f'{total - failed} passed, {failed} failed'
+          + (' (smoke runs skipped)' if args.skip_smoke else ''))
+    return 1 if failed else 0
+
+
 def cmd_run(args) -> int:
+    return run_and_report(args, method=args.method, config=args.config,
+                          pretrain_data=args.pretrain_data)
+
+
+def evaluation_cfg_options(items: Sequence[str]) -> dict[str, Any]:
+    """``harness eval``'s ``--cfg-options``: every key is the evaluation config's (written
+    with or without ``eval.``)."""
+    from harness.config import EVAL_PREFIX, NEW_KEY
+
+    options = {}
+    for key, value in parse_cfg_options(items).items():
+        new = key.startswith(NEW_KEY)
+        bare = key[len(NEW_KEY):] if new else key
+        bare = bare if bare.startswith(EVAL_PREFIX) else EVAL_PREFIX + bare
+        options[NEW_KEY * new + bare] = value
+    return options
+
+
+def cmd_eval(args) -> int:
+    return run_and_report(args, method=None, weights=args.weights,
+                          weights_prefix=args.weights_prefix, name=args.name,
+                          supervised=args.supervised,
+                          cfg_options=evaluation_cfg_options(args.cfg_options))
+
+
+def run_and_report(args, *, cfg_options: dict[str, Any] | None = None, **what: Any) -> int:
+    """``harness run`` and ``harness eval``: plan, execute (one sequence,
+    :mod:`harness.run`), print the metrics and the record's path. ``what``: the
+    :class:`~harness.run.RunOptions` fields that differ between the two."""
     from mmengine.dist import is_main_process
 
     from harness.engine import flush_denormals
@@ -259,18 +353,20 @@ def cmd_run(args) -> int:
     flush_denormals()  # before any thread or worker starts: they inherit it
 
     pm = _plugin_manager(args)
-    cfg_options = parse_cfg_options(args.cfg_options)
+    if cfg_options is None:
+        cfg_options = parse_cfg_options(args.cfg_options)
     if args.deterministic:  # the key every pretraining and finetune config has
         cfg_options.update({'randomness.deterministic': True,
-                            'eval.randomness.deterministic': True})
-    options = RunOptions(method=args.method, eval=args.eval, backbone=args.backbone,
+                            'eval.randomness.deterministic': True} if what.get('method') else
+                           {'eval.randomness.deterministic': True})
+    options = RunOptions(eval=args.eval, backbone=args.backbone,
                          protocol=args.protocol, data=args.data, split=args.split,
                          work_dir=args.work_dir, seeds=args.seeds or (
                              (args.seed,) if args.seed is not None else None),
                          resume=args.resume, launcher=args.launcher, cfg_options=cfg_options,
                          records_dir=args.records_dir, max_unreadable=args.max_unreadable,
-                         config=args.config, eval_config=args.eval_config,
-                         pretrain_data=args.pretrain_data, dry_run=args.dry_run, amp=args.amp)
+                         eval_config=args.eval_config, dry_run=args.dry_run, amp=args.amp,
+                         **what)
     plan = plan_run(pm, options)
     main_process = is_main_process()  # a distributed run reports once
 
@@ -374,8 +470,9 @@ def cmd_suite(args) -> int:
     return suite_main(args)
 
 
-COMMANDS = {'run': cmd_run, 'list': cmd_list, 'plugins': cmd_plugins, 'data': cmd_data,
-            'leaderboard': cmd_leaderboard, 'suite': cmd_suite}
+COMMANDS = {'run': cmd_run, 'eval': cmd_eval, 'list': cmd_list, 'plugins': cmd_plugins,
+            'data': cmd_data, 'leaderboard': cmd_leaderboard, 'validate': cmd_validate,
+            'suite': cmd_suite}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

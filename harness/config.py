@@ -53,7 +53,11 @@ def load_config(path: str | os.PathLike, *, label: str) -> Config:
     reads from the merged config); a file mmengine cannot parse is a one-line error."""
     try:
         cfg = Config.fromfile(str(path))
-    except (SyntaxError, KeyError, ValueError, TypeError, OSError, ImportError) as exc:
+    except SyntaxError as exc:  # its str() names the file without its folder
+        from harness.plugin_faults import describe
+
+        raise ConfigError(f'{label} {path} cannot be read: {describe(exc)}') from exc
+    except (KeyError, ValueError, TypeError, OSError, ImportError) as exc:
         raise ConfigError(f'{label} {path} cannot be read: {type(exc).__name__}: '
                           f"{' '.join(str(exc).split())}") from exc
     for key in [key for key in cfg.keys() if key.startswith('_')]:

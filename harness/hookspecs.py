@@ -90,6 +90,9 @@ def harness_run_start(run: RunPlan) -> None:
     :param run: the :class:`harness.run.RunPlan`: method, backbone, evaluator, protocol,
         configs, data, splits, seeds, work and records directories. Read it to log, to check
         prerequisites or to tag; do not mutate it (the record describes the plan as planned).
+        For ``harness eval`` its ``weights`` (:class:`harness.external.ExternalWeights`, the
+        file mapped onto the backbone) stand for the pretraining, ``method`` names them, and
+        :func:`harness_pretrain_end` is not called.
 
     An exception stops the run with nothing trained.
     """

@@ -11,9 +11,10 @@ from __future__ import annotations
 import difflib
 import importlib
 import importlib.metadata as metadata
+import importlib.util
 import os
-import traceback
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
 import pluggy
@@ -21,6 +22,7 @@ import pluggy
 from harness import hookspecs
 from harness.api import BackboneInfo, DatasetInfo, EvaluatorInfo, MethodInfo
 from harness.errors import PluginError
+from harness.plugin_faults import describe, error_site, plugin_root, syntax_error
 
 GROUP = 'harness'
 AUTOLOAD_ENV = 'HARNESS_DISABLE_PLUGIN_AUTOLOAD'
@@ -47,6 +49,13 @@ class PluginRecord:
     error: str | None = None
     #: hookimpls of this plugin that match no hookspec (misspelt hooks); it is not loaded then
     unknown_hooks: list[str] = field(default_factory=list)
+    #: the folder of the plugin's top-level package (its file for a one-module plugin)
+    root: Path | None = None
+    #: where it broke, in the plugin's own code (:mod:`harness.plugin_faults`), and the
+    #: exception (``--debug`` shows its traceback)
+    error_file: str | None = None
+    error_line: int | None = None
+    exception: BaseException | None = field(default=None, repr=False, compare=False)
 
     @property
     def label(self) -> str:
@@ -56,7 +65,16 @@ class PluginRecord:
 
     def as_json(self) -> dict[str, Any]:
         return {'name': self.name, 'distribution': self.distribution, 'version': self.version,
-                'module': self.module, 'registers': self.registers, 'error': self.error}
+                'module': self.module, 'registers': self.registers, 'error': self.error,
+                'error_file': self.error_file, 'error_line': self.error_line}
+
+    def fail(self, exc: BaseException, prefix: str = '') -> None:
+        """Record ``exc`` as this plugin's load error: one line with the file and line of the
+        plugin's own code where it broke."""
+        self.exception = exc
+        self.error = prefix + describe(exc, self.root)
+        site = error_site(exc, self.root)
+        self.error_file, self.error_line = site if site else (None, None)
 
 
 @dataclass(frozen=True)
@@ -103,6 +121,7 @@ class PluginManager:
             self._load_module(module)
         self._reject_unknown_hooks()
         self._components: dict[str, dict[str, Registered]] | None = None
+        self._sources_checked = False
 
     # -- loading ---------------------------------------------------------------------------
     def _load_entry_point(self, entry_point: metadata.EntryPoint) -> None:
@@ -112,20 +131,22 @@ class PluginManager:
         if entry_point.name in self.blocked:
             return
         self.plugins.append(record)
+        record.root = plugin_root(entry_point.module)
         try:
             module = entry_point.load()
         except Exception as exc:  # a broken plugin must not take the others down
-            record.error = _describe(exc)
+            record.fail(exc)
             return
         self._register(record, module)
 
     def _load_module(self, module_name: str) -> None:
         record = PluginRecord(module_name, None, None, module_name)
         self.plugins.append(record)
+        record.root = plugin_root(module_name)
         try:
             module = importlib.import_module(module_name)
         except Exception as exc:
-            record.error = _describe(exc)
+            record.fail(exc)
             return
         self._register(record, module)
 
@@ -136,7 +157,7 @@ class PluginManager:
         try:
             self._pm.register(module, name=record.name)
         except Exception as exc:  # e.g. a hookimpl that does not match its spec
-            record.error = _describe(exc)
+            record.fail(exc)
 
     def _reject_unknown_hooks(self) -> None:
         """Unload each plugin with a hookimpl that matches no hookspec, recording why.
@@ -163,6 +184,9 @@ class PluginManager:
             record.error = (f'{first!r} is no harness hook; {_hook_hint(first)}'
                             + (f' (and {more} more unknown hook{"s" * (more > 1)})'
                                if more else ''))
+            code = getattr(getattr(plugin, first, None), '__code__', None)
+            if code is not None:  # where the misspelt hook is defined
+                record.error_file, record.error_line = code.co_filename, code.co_firstlineno
             self._pm.unregister(plugin)
 
     def check_hooks(self) -> None:
@@ -224,7 +248,7 @@ class PluginManager:
                         raise TypeError(f'{hook_name} registered {item!r}, '
                                         f'expected a {info_type.__name__}')
             except Exception as exc:
-                plugin.error = _describe(exc)
+                plugin.fail(exc)
                 continue
             yield plugin, items
 
@@ -234,14 +258,81 @@ class PluginManager:
         table = self.components[kind]
         if name in table:
             return table[name]
+        failed = [p for p in self.plugins if p.error]
+        if failed:  # the name may be one the broken plugin would have registered
+            first = _likeliest(failed, name)
+            more = len(failed) - 1
+            also = (f" (and {more} more plugin{'s' * (more > 1)} failed: see 'harness list')"
+                    if more else '')
+            raise PluginError(f"plugin {first.label} failed to load: {first.error}; {kind} "
+                              f"'{name}' is not registered (is it that plugin's?){also}"
+                              ) from first.exception
         close = difflib.get_close_matches(name, list(table), n=3, cutoff=0.4)
         hint = f"did you mean {', '.join(repr(c) for c in close)}?" if close else \
             f"known: {', '.join(sorted(table)) or 'none'}."
         raise PluginError(f"unknown {kind} '{name}'; {hint} (see 'harness list')")
 
     def load_errors(self) -> list[PluginRecord]:
+        """The plugins that failed: to import, to register, by a misspelt hook, or by a module
+        of their package that does not compile (checked here, without importing it)."""
         self.components  # registration errors surface here too
+        if not self._sources_checked:
+            self._sources_checked = True
+            for plugin in self.plugins:
+                if not plugin.error:
+                    broken = syntax_error(plugin.root)
+                    if broken is not None:
+                        plugin.fail(broken)
         return [p for p in self.plugins if p.error]
+
+    def plugin_of(self, module: str, default: PluginRecord | None = None
+                  ) -> PluginRecord | None:
+        """The plugin whose package holds ``module`` (by its root), else ``default``."""
+        spec = None
+        try:
+            spec = importlib.util.find_spec(module)
+        except Exception:  # noqa: BLE001 - its package does not import: no spec to go by
+            pass
+        origin = Path(spec.origin).resolve() if spec and spec.origin and \
+            spec.origin not in ('namespace', 'built-in', 'frozen') else None
+        root = plugin_root(module) if origin is None else None  # found without importing
+        for plugin in self.plugins:
+            if plugin.root is None:
+                continue
+            if origin is not None and (origin == plugin.root or plugin.root in origin.parents):
+                return plugin
+            if root is not None and root == plugin.root:
+                return plugin
+        return default
+
+    def import_modules(self, modules: Iterable[str], owner: PluginRecord | None = None) -> None:
+        """Import ``modules`` (the model modules a run's configs and components name); one
+        that fails is its plugin's failure (the plugin whose package holds it, else
+        ``owner``): a one-line PluginError naming the plugin, the module and the file and
+        line where it broke, raised from the import's exception. A module that is not there at
+        all is passed over: the config check names the config key that names it."""
+        for module in modules:
+            try:
+                if importlib.util.find_spec(module) is None:
+                    continue
+                importlib.import_module(module)
+            except ModuleNotFoundError as exc:
+                if exc.name is not None and (module == exc.name or
+                                             module.startswith(f'{exc.name}.')):
+                    continue  # the module itself (or its package) is missing, not broken
+                self._import_failed(module, owner, exc)
+            except Exception as exc:
+                self._import_failed(module, owner, exc)
+
+    def _import_failed(self, module: str, owner: PluginRecord | None,
+                       exc: BaseException) -> None:
+        """Raise the failed import of ``module`` as its plugin's failure (recorded on it)."""
+        plugin = self.plugin_of(module, owner)
+        message = f'module {module} failed to import: {describe(exc, plugin and plugin.root)}'
+        if plugin is None:
+            raise PluginError(message) from exc
+        plugin.fail(exc, prefix=f'module {module} failed to import: ')
+        raise PluginError(f'plugin {plugin.label}: {message}') from exc
 
     # -- lifecycle hooks (typed) -----------------------------------------------------------
     def run_start(self, run: Any) -> None:
@@ -263,8 +354,11 @@ def _hook_hint(name: str) -> str:
         'the hooks are listed in harness/hookspecs.py'
 
 
-def _describe(exc: BaseException) -> str:
-    """One line for the listing; the last frame tells the plugin author where it broke."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    where = f' ({frames[-1].filename}:{frames[-1].lineno})' if frames else ''
-    return f'{type(exc).__name__}: {exc}{where}'
+def _likeliest(failed: Sequence[PluginRecord], name: str) -> PluginRecord:
+    """The failed plugin whose name or distribution is closest to ``name`` (the first when
+    none is close)."""
+    def closeness(plugin: PluginRecord) -> float:
+        return max(difflib.SequenceMatcher(None, name, label).ratio()
+                   for label in (plugin.name, plugin.distribution or plugin.module))
+
+    return max(failed, key=closeness)

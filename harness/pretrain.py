@@ -54,6 +54,9 @@ class Pretrained:
     distributed: how it ran across processes (:meth:`harness.distributed.BatchPlan.as_record`:
     world size, per-process batch, accumulation, effective batch, learning rate,
     normalisation, gathers; None for a pretraining from an older harness).
+    param_groups: the param groups its optimizer was built with, each distinct lr (before any
+    schedule) and weight decay with its size (:func:`harness.optimizers.param_group_summary`;
+    None for a pretraining from an older harness).
     """
 
     backbone_path: str
@@ -68,6 +71,7 @@ class Pretrained:
     provenance: dict[str, Any] = field(default_factory=dict)
     untrained: list[str] | None = None
     distributed: dict[str, Any] | None = None
+    param_groups: list[dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -251,8 +255,29 @@ def initial_weights_hook(model, initial_file: Path, *, resume: bool):
     return InitialWeights()
 
 
+def param_groups_hook(model, found: dict):
+    """A Runner hook that puts the param groups of the optimizer the Runner built for
+    ``model`` (:func:`harness.optimizers.param_group_summary`) into ``found['param_groups']``
+    when training starts (after ``auto_scale_lr`` and the schedulers' first values)."""
+    from mmengine.hooks import Hook
+
+    from harness.optimizers import param_group_summary
+
+    class ParamGroups(Hook):
+        priority = 'VERY_LOW'
+
+        def before_train(self, runner) -> None:
+            from mmengine.optim import OptimWrapper
+
+            if isinstance(runner.optim_wrapper, OptimWrapper):  # OptimWrapperDict too
+                found['param_groups'] = param_group_summary(runner.optim_wrapper, model)
+
+    return ParamGroups()
+
+
 def export_backbone(model, job: PretrainJob, iters: int, epochs,
-                    provenance: Mapping[str, Any]) -> None:
+                    provenance: Mapping[str, Any],
+                    param_groups: list[dict[str, Any]] | None = None) -> None:
     """Write the backbone weights evaluators load and the pretraining's record, atomically; the
     record last, so its presence means the pretraining finished."""
     target = job.backbone_path
@@ -264,7 +289,8 @@ def export_backbone(model, job: PretrainJob, iters: int, epochs,
                         sources=dict(job.sources), versions=dict(job.versions),
                         provenance=dict(provenance),
                         untrained=untrained_tensors(weights, job.work_dir / INITIAL_FILE),
-                        distributed=job.batch.as_record() if job.batch is not None else None)
+                        distributed=job.batch.as_record() if job.batch is not None else None,
+                        param_groups=param_groups)
     atomic_write_text(job.work_dir / META_FILE, json.dumps(asdict(result), indent=2))
 
 
@@ -310,7 +336,7 @@ def run_pretraining(job: PretrainJob, *, resume: bool, log: Callable[[str], None
 
     from harness import __version__
     from harness.engine import build_runner, main_process_first, prepare_work_dir
-    from harness.provenance import device_name, git_commit
+    from harness.provenance import device_name, distributions_provenance, git_commit
 
     directory = job.work_dir
     cfg = copy.deepcopy(job.cfg)  # the job's config stays as planned
@@ -322,6 +348,7 @@ def run_pretraining(job: PretrainJob, *, resume: bool, log: Callable[[str], None
     started_at = datetime.now(timezone.utc).isoformat(timespec='seconds')
     started = time.monotonic()
     commit, dirty = git_commit()
+    distributions = distributions_provenance(job.versions)  # as the code was when it started
     runner = build_runner(cfg)
     model = runner.model.module if is_model_wrapper(runner.model) else runner.model
     check_distributable(runner.model, model)
@@ -329,6 +356,8 @@ def run_pretraining(job: PretrainJob, *, resume: bool, log: Callable[[str], None
         raise HarnessError(f'{type(model).__name__} has no backbone_state_dict(): a method model '
                            f'must say which weights to transfer (harness.api.BackboneExporter)')
     runner.register_hook(initial_weights_hook(model, directory / INITIAL_FILE, resume=resume))
+    found: dict[str, Any] = {}
+    runner.register_hook(param_groups_hook(model, found))
     register_distributed_hooks(runner, cfg, job)
     log(f'pretraining log: {runner.log_dir}')
     try:
@@ -339,9 +368,11 @@ def run_pretraining(job: PretrainJob, *, resume: bool, log: Callable[[str], None
         modules.TARGET_UPDATES['enabled'] = True
     if is_main_process():
         provenance = {'harness_version': __version__, 'git_commit': commit, 'git_dirty': dirty,
+                      'distributions': distributions,
                       'device': device_name(), 'started_at': started_at,
                       'duration_s': round(time.monotonic() - started, 1)}
-        export_backbone(model, job, runner.iter, cfg.train_cfg.get('max_epochs'), provenance)
+        export_backbone(model, job, runner.iter, cfg.train_cfg.get('max_epochs'), provenance,
+                        found.get('param_groups'))
     barrier()
     return read_result(directory)
 

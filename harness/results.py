@@ -25,14 +25,16 @@ _UNSAFE = re.compile(r'[^A-Za-z0-9._-]')
 def record_id(record: dict) -> str:
     """The file stem of a record, one per result:
     ``method[-variant]__backbone__pt-DATASET__eval-protocol-splitS__data__seedS[__cfg-P-E]
-    [__reported][__IDENTITY]`` (``pt-none`` without pretraining; several splits joined by ``-``;
+    [__reported][__IDENTITY]`` (``pt-none`` without pretraining, ``pt-external`` for
+    weights evaluated with ``harness eval``; several splits joined by ``-``;
     ``__cfg-P-E`` names the pretraining and evaluation configs unless both are ``demo``;
     ``IDENTITY``: the first 10 characters of the record's ``identity``, the hash of everything
     that decides its numbers (:func:`harness.identity.record_identity`), so runs that differ
     only in an option or in their data never share an id)."""
     seeds = '-'.join(str(seed) for seed in record['seeds'])
     splits = '-'.join(record['eval']['splits'])
-    pretrain = (record.get('pretrain') or {}).get('dataset', 'none')
+    pretrain = (record.get('pretrain') or {}).get(
+        'dataset', 'external' if record.get('external_weights') else 'none')
     method = record['method']['name']
     if record.get('variant'):
         method += f"-{record['variant']}"

@@ -71,6 +71,38 @@ _DISTRIBUTED = {
     },
 }
 
+# One distribution a run involved (harness.provenance.distribution_provenance): its version,
+# and the commit and dirty flag of the git tree it is installed from, if any.
+_DISTRIBUTIONS = {
+    'type': 'object',
+    'additionalProperties': {
+        'type': 'object',
+        'required': ['version'],
+        'properties': {
+            'version': {'type': 'string'},
+            'commit': {'type': 'string', 'pattern': '^[0-9a-f]{40,64}$'},
+            'dirty': {'type': ['boolean', 'null']},
+            'editable': {'type': 'boolean'},
+            'vcs': {'type': 'string'},
+        },
+        'dependentRequired': {'dirty': ['commit'], 'editable': ['commit'], 'vcs': ['commit']},
+    },
+}
+
+# The param groups a pretraining's optimizer trained with
+# (harness.optimizers.param_group_summary): one entry per distinct lr and weight decay.
+_PARAM_GROUPS = {
+    'type': 'array',
+    'items': {
+        'type': 'object',
+        'required': ['lr', 'weight_decay', 'params', 'numel'],
+        'properties': {'optimizer': {'type': 'string'}, 'lr': {'type': 'number'},
+                       'weight_decay': {'type': 'number'}, 'params': _COUNT,
+                       'numel': {'type': 'integer', 'minimum': 0}, 'first': {'type': 'string'},
+                       'fix_lr': {'type': 'boolean'}},
+    },
+}
+
 # Pretraining of a reproduced record: null (no pretraining) or the full identity of the run.
 _PRETRAIN_REPRODUCED = {
     'type': ['object', 'null'],
@@ -89,12 +121,12 @@ _PRETRAIN_REPRODUCED = {
         'reused': {'type': 'boolean'},
         # since the pretraining identity covers code and versions (all optional for records
         # written before): the named config, the cache key, the source hashes, and the
-        # provenance of the run that trained it
+        # provenance of the run that trained it (its distributions since they are recorded)
         'config': {'type': 'string'},
         'seed': {'type': 'integer'},
         'key': _SHA256,
         'sources': {'type': 'object', 'additionalProperties': _SHA256},
-        'provenance': {'type': 'object'},
+        'provenance': {'type': 'object', 'properties': {'distributions': _DISTRIBUTIONS}},
         # the exported tensors the pretraining left exactly as initialised (null: not known)
         'untrained': {'type': ['array', 'null'], 'items': {'type': 'string'}},
         # the config's settings whose value is a guess (harness.sources)
@@ -103,6 +135,8 @@ _PRETRAIN_REPRODUCED = {
         # x per-process batch x accumulation steps = effective batch, the learning rate used,
         # the normalisation and the samples its statistics cover, what is gathered
         'distributed': _DISTRIBUTED,
+        # every param group's lr (before any schedule) and weight decay, with its size
+        'param_groups': _PARAM_GROUPS,
         # what the evaluated split's reader left out, by reason (e.g. invalid_box,
         # unknown_class, no_image, empty_class) -> count
         'dropped': {'type': 'object', 'additionalProperties': {'type': 'integer',
@@ -118,6 +152,39 @@ _PRETRAIN_REPORTED = {
     'type': ['object', 'null'],
     'required': ['dataset'],
     'properties': {'dataset': _NAME, 'note': {'type': 'string'}},
+}
+
+# Weights made elsewhere, evaluated with ``harness eval --weights`` (harness.external): the
+# file, the mapping of its keys onto the backbone, and what loaded.
+_COUNT0 = {'type': 'integer', 'minimum': 0}
+_EXTERNAL_WEIGHTS = {
+    'type': 'object',
+    'required': ['file', 'sha256', 'size', 'mapping', 'load', 'supervised'],
+    'additionalProperties': False,
+    'properties': {
+        'file': _NAME,
+        'sha256': _SHA256,
+        'size': _COUNT0,
+        # container: the dict keys above the state dict (e.g. 'state_dict'); strip: the prefix
+        # its keys lost (container included, e.g. 'state_dict.module.encoder_q.'); add: the
+        # prefix they gained (the harness backbone's wrapper, e.g. 'vit.'); convention: the
+        # renaming applied first (harness.external.CONVENTIONS: 'none', 'mmpretrain-vit')
+        'mapping': {'type': 'object', 'required': ['container', 'strip', 'add', 'convention'],
+                    'additionalProperties': False,
+                    'properties': {'container': {'type': 'string'},
+                                   'strip': {'type': 'string'}, 'add': {'type': 'string'},
+                                   'convention': _NAME}},
+        # backbone tensors loaded / in the backbone / left missing; checkpoint tensors not
+        # used (a classifier, a projector); backbone tensors whose checkpoint tensor under
+        # the mapping had another shape
+        'load': {'type': 'object',
+                 'required': ['loaded', 'total', 'missing', 'unexpected', 'shape_mismatched'],
+                 'additionalProperties': False,
+                 'properties': {'loaded': _COUNT0, 'total': _COUNT0, 'missing': _COUNT0,
+                                'unexpected': _COUNT0, 'shape_mismatched': _COUNT0}},
+        # trained with labels (--supervised): a comparison row, not self-supervised
+        'supervised': {'type': 'boolean'},
+    },
 }
 
 _EVAL = {
@@ -197,6 +264,8 @@ _PROVENANCE = {
         'git_commit': {'type': ['string', 'null']},
         'git_dirty': {'type': ['boolean', 'null']},
         'packages': {'type': 'object', 'additionalProperties': {'type': 'string'}},
+        # every distribution involved; absent in records written before it was recorded
+        'distributions': _DISTRIBUTIONS,
         'device': {'type': 'string'},
         # ISO-8601 date and time; the ``format`` is an annotation, the ``pattern`` is checked.
         'started_at': {'type': 'string', 'format': 'date-time',
@@ -228,6 +297,8 @@ RECORD_SCHEMA: dict[str, Any] = {
         'source': {'enum': ['reproduced', 'reported']},
         # a paper's named variant of a method (e.g. BraVe's modalities 'V/AF'), if any
         'variant': _NAME,
+        # the row evaluates weights made elsewhere (harness eval); 'method' then names them
+        'external_weights': _EXTERNAL_WEIGHTS,
         # a reproduced record's identity: the hash of what decides its numbers (the settings,
         # data, weights, seeds and code of its evaluations); its id ends with it
         'identity': _SHA256,

@@ -1,16 +1,20 @@
 """A pytest plugin for plugin authors (loaded through the ``pytest11`` entry point).
 
 Fixtures:
-- ``harness_plugins``: a :class:`harness.plugins.PluginManager` over the installed plugins.
+- ``harness_plugins``: a :class:`harness.plugins.PluginManager` over the installed plugins
+  (what ``harness list`` shows), e.g. to parametrize over a plugin's registered methods.
 
 Helpers:
 - :func:`assert_trains`: one optimizer step on a method model changes its parameters and gives
-  a finite loss (the conformance check every method should pass).
+  a finite loss (the conformance check every method should pass); the loss is the sum of the
+  returned values whose key contains ``'loss'`` (:func:`loss_total`, mmengine's rule).
 - :func:`build_method_model`, :func:`random_view_inputs`: a method's model from its named
   config, and inputs shaped like its sampler's output.
 - :func:`shrink_options`: ``--cfg-options`` that turn any config into a 2-iteration smoke run;
   a plugin shrinks its own config keys through ``SHRINK_RULES`` in its ``<package>.smoke``
-  module (:func:`plugin_shrink_rules`).
+  module (:func:`plugin_shrink_rules`). :func:`cli_options` writes them as the ``KEY=VALUE``
+  words ``harness run --cfg-options`` takes.
+- The checks ``harness validate`` runs are functions of :mod:`harness.conformance`.
 - :func:`free_port`, :func:`run_two_processes`, :func:`run_processes`: a local TCP port for a
   process group, and a worker run in two (or N) spawned processes that report into a shared
   dict (distributed tests).
@@ -54,16 +58,30 @@ def run_processes(worker, processes: int, *args) -> dict:
         return dict(results)
 
 
+def loss_total(losses) -> 'torch.Tensor':
+    """The loss a method's ``forward(mode='loss')`` dict trains on, as mmengine's
+    ``BaseModel.parse_losses`` takes it: the sum of the values whose key contains ``'loss'``
+    (each a tensor or a list of tensors, each averaged); other values (accuracies, logged
+    statistics) are not part of it. AssertionError when no key is a loss."""
+    terms = {key: value for key, value in losses.items() if 'loss' in key}
+    assert terms, (f"the model returned no loss: no key contains 'loss' "
+                   f"(keys: {', '.join(map(str, losses)) or 'none'})")
+    total = 0
+    for value in terms.values():
+        for part in (value if isinstance(value, (list, tuple)) else [value]):
+            total = total + part.mean()
+    return total
+
+
 def assert_trains(model, inputs, lr: float = 1e-2) -> float:
-    """Forward in 'loss' mode, backward, one SGD step; the loss is finite and every parameter
-    that received a non-negligible gradient changed (a bias right before a BatchNorm gets only
-    rounding noise). Returns the loss."""
+    """Forward in 'loss' mode, backward through the loss terms only (:func:`loss_total`), one
+    SGD step; the loss is finite and every parameter that received a non-negligible gradient
+    changed (a bias right before a BatchNorm gets only rounding noise). Returns the loss."""
     import torch
 
     model.train()
     before = {name: p.detach().clone() for name, p in model.named_parameters()}
-    losses = model(inputs, mode='loss')
-    loss = sum(v for v in losses.values())
+    loss = loss_total(model(inputs, mode='loss'))
     assert torch.isfinite(loss), f'loss is not finite: {loss}'
     loss.backward()
     torch.optim.SGD(model.parameters(), lr=lr).step()
@@ -189,6 +207,26 @@ def shrink_options(cfg, iters: int = 2) -> dict:
                 if key in scheduler and scheduler[key] != value:
                     options[f'param_scheduler.{i}.{key}'] = value
     return options
+
+
+def cli_options(options: dict, prefix: str = '') -> list[str]:
+    """``options`` (e.g. :func:`shrink_options`) as the ``KEY=VALUE`` words ``harness run
+    --cfg-options`` takes, each value written so that the command line reads it back as the
+    same value (a Python literal: strings quoted, tuples and dicts as written). ``prefix``
+    ``'eval.'`` targets the evaluation config. Print them for a shell with ``shlex.join``."""
+    import ast
+
+    words = []
+    for key, value in options.items():
+        text = repr(value)
+        try:
+            same = ast.literal_eval(text) == value
+        except (ValueError, SyntaxError):
+            same = False
+        if not same:
+            raise ValueError(f'{key}={text}: not a literal the command line reads back')
+        words.append(f'{prefix}{key}={text}')
+    return words
 
 
 def draw_augment(count: int, height: int = 240, width: int = 320, size: int = 112,

@@ -60,6 +60,17 @@ def test_brave_run_writes_a_valid_record_and_reuses_pretraining(harness_cli, sma
     assert record['pretrain']['batch_size'] == {'train': 2}
     assert record['pretrain']['schedule']['loop']['max_iters'] == 6
     assert record['pretrain']['provenance']['git_commit'] == record['provenance']['git_commit']
+    # every distribution involved: the example plugin is installed from a folder of this
+    # checkout (not editable), brave editable; both with this checkout's commit
+    dists = record['provenance']['distributions']
+    assert {'ssl-harness', 'harness-brave', 'harness-example', 'harness-videodata',
+            'torch'} <= set(dists)
+    assert dists['harness-example']['editable'] is False
+    assert dists['harness-brave']['editable'] is True
+    assert dists['harness-example']['commit'] == record['provenance']['git_commit']
+    assert dists['torch'] == {'version': record['provenance']['packages']['torch']}
+    assert {'ssl-harness', 'harness-brave', 'harness-example'} <= \
+        set(record['pretrain']['provenance']['distributions'])
 
     # another evaluation option: the pretraining is reused, the result is a record of its own
     second = harness_cli(*args[:-1], 'eval.model.cls_head.dropout_ratio=0.4', check=True)
@@ -87,7 +98,8 @@ def test_killed_pretraining_resumes_from_last_checkpoint(harness_cli, example_si
                                                          tmp_path):
     import os
 
-    options = ['--cfg-options', 'train_cfg.max_iters=200', 'default_hooks.checkpoint.interval=5',
+    # killed at its first checkpoint (iteration 2), long before its last iteration
+    options = ['--cfg-options', 'train_cfg.max_iters=40', 'default_hooks.checkpoint.interval=2',
                *SMOKE_OPTIONS[1:]]
     args = run_args(small_demo, tmp_path, *options)
     env = dict(os.environ, PYTHONPATH=str(example_site))
@@ -106,14 +118,14 @@ def test_killed_pretraining_resumes_from_last_checkpoint(harness_cli, example_si
     assert marker is not None, 'no checkpoint was written before the deadline'
     directory = marker.parent
     assert not (directory / 'backbone.pth').exists(), 'pretraining finished before the kill'
-    killed_at = Path(marker.read_text().strip()).name  # e.g. iter_5.pth
+    killed_at = Path(marker.read_text().strip()).name  # e.g. iter_2.pth
 
     resumed = harness_cli(*args, '--resume', check=True)
     assert 'pretraining done' in resumed.stdout
     log = ''.join(path.read_text() for path in directory.glob('*/*.log'))
     assert 'Auto resumed from the latest checkpoint' in log and killed_at in log
     meta = json.loads((directory / 'pretrain.json').read_text())
-    assert meta['iters'] == 200
+    assert meta['iters'] == 40
 
 
 @pytest.mark.slow

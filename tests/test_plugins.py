@@ -170,6 +170,7 @@ def test_misspelt_hook_is_that_plugins_load_error_and_others_still_load(site):
     assert broken.error == ("'harness_register_method' is no harness hook; did you mean "
                             "'harness_register_methods'?")
     assert broken.unknown_hooks == ['harness_register_method'] and broken.registers == {}
+    assert (broken.error_file, broken.error_line) == (str(site / 'fake_misspelt.py'), 5)
     pm.run_start('plan')  # its correct hooks are unloaded with it
     with pytest.raises(PluginError) as caught:
         pm.check_hooks()

@@ -106,6 +106,9 @@ def test_an_image_method_that_reads_videos_pretrains_on_its_own_demo_video_set(w
                                    dry_run=True))
     assert plan.backbone.info.modality == 'image'
     assert (plan.pretrain_data.name, plan.pretrain_data.is_demo) == ('kinetics400', True)
+    # the record states the provenance of each: method, backbone, evaluator, both datasets
+    assert plan.distributions == ('harness-backbones', 'harness-detdata', 'harness-deteval',
+                                  'harness-transitive', 'harness-videodata')
 
 
 def test_a_pretraining_set_of_the_wrong_kind_is_one_line(work, capsys):

@@ -94,22 +94,21 @@ def test_lists_expand_as_a_product_with_the_defaults_under_each_entry(tmp_path):
 
 
 def test_an_entrys_keys_are_whatever_fields_the_run_options_have(tmp_path):
-    # a field RunOptions gains (e.g. the weights of 'harness eval') is a suite key, lists of
-    # it expanded, with no change to the suite code
+    # a field RunOptions gains is a suite key, lists of it expanded, with no change to the
+    # suite code
     @dataclasses.dataclass
-    class WithWeights(RunOptions):
-        weights: str | None = None
+    class WithTag(RunOptions):
+        tag: str | None = None
 
     path = write(tmp_path, """
         runs:
           - method: random
-            weights: [a.pth, b.safetensors]
+            tag: [a, b]
             eval: imagenet
         """)
-    suite = load_suite(str(path), options_type=WithWeights)
-    assert [run.options['weights'] for run in suite.runs] == ['a.pth', 'b.safetensors']
-    assert [run.label for run in suite.runs] == ['random imagenet weights=a.pth',
-                                                 'random imagenet weights=b.safetensors']
+    suite = load_suite(str(path), options_type=WithTag)
+    assert [run.options['tag'] for run in suite.runs] == ['a', 'b']
+    assert [run.label for run in suite.runs] == ['random imagenet tag=a', 'random imagenet tag=b']
     # the keys an entry may have are the fields of the options type, named in the error
     keys = sorted({f.name for f in dataclasses.fields(RunOptions)} - SUITE_DECIDES |
                   {'label', 'seed'})
@@ -150,6 +149,26 @@ def test_a_bad_suite_file_is_one_line_exit_2(tmp_path, capsys, text, words):
     assert main(['suite', 'run', str(path), '--dry-run']) == 2
     line = error_line(capsys)
     assert words in line and line.startswith(f'harness: error: suite {path}'), line
+
+
+def test_a_run_of_weights_made_elsewhere_names_weights_instead_of_a_method(tmp_path):
+    # harness eval's options: weights (and its prefix, name, supervised) in place of a method
+    suite = load_suite(str(write(tmp_path, """
+        defaults: {eval: imagenet, protocol: linear, backbone: resnet50}
+        runs:
+          - {weights: [moco_v2.pth.tar, torchvision.pth], weights_prefix: module.encoder_q.}
+          - {weights: supervised.safetensors, name: IN-1k supervised, supervised: true}
+          - {method: simclr}
+        """)))
+    assert [run.label for run in suite.runs] == [
+        '[resnet50] imagenet/linear weights=moco_v2.pth.tar weights_prefix=module.encoder_q.',
+        '[resnet50] imagenet/linear weights=torchvision.pth weights_prefix=module.encoder_q.',
+        '[resnet50] imagenet/linear weights=supervised.safetensors name=IN-1k supervised '
+        'supervised=True', 'simclr [resnet50] imagenet/linear']
+    assert suite.runs[2].options['supervised'] is True
+    with pytest.raises(HarnessError, match=r'runs\[0\]: no method \(or weights, for weights '
+                                           r'made elsewhere\) given'):
+        load_suite(str(write(tmp_path, 'runs: [{eval: ucf101}]')))
 
 
 def test_a_name_is_a_shipped_suite_and_an_unknown_one_lists_them(capsys):

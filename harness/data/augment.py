@@ -46,6 +46,13 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 JITTER = (32 / 255, 0.4, 0.4, 0.2)
 BLUR_SIGMA = (0.1, 2.0)
 SOLARIZE_THRESHOLD = 0.5  # values at or above it are inverted
+#: The core's augment options (a view's ``augment``) and the value each takes when a view does
+#: not set it: crop area and aspect ranges (torchvision's RandomResizedCrop), the chances of a
+#: flip, of colour jitter, of grey and of blur and solarize (0: never), and the jitter strengths
+#: (brightness, contrast, saturation, hue).
+AUGMENT_DEFAULTS: dict[str, Any] = {'scale': (0.3, 1.0), 'ratio': (0.5, 2.0), 'flip': 0.5,
+                                    'color': 0.8, 'jitter': JITTER, 'grayscale': 0.2,
+                                    'blur': 0.0, 'solarize': 0.0}
 
 
 def blur_kernel_size(size: int) -> int:
@@ -89,20 +96,21 @@ def sample_augment(height: int, width: int, size: int, options: Mapping[str, Any
 def _sample_crop(options: Mapping[str, Any], height: int, width: int) -> dict[str, Tensor]:
     frame = torch.empty(()).expand(3, height, width)  # get_params reads only the shape
     top, left, h, w = T.RandomResizedCrop.get_params(
-        frame, scale=list(options.get('scale', (0.3, 1.0))),
-        ratio=list(options.get('ratio', (0.5, 2.0))))
+        frame, scale=list(options.get('scale', AUGMENT_DEFAULTS['scale'])),
+        ratio=list(options.get('ratio', AUGMENT_DEFAULTS['ratio'])))
     return {'box': torch.tensor([top / height, left / width, h / height, w / width])}
 
 
 def _sample_flip(options: Mapping[str, Any], height: int, width: int) -> dict[str, Tensor]:
-    return {'flip': torch.tensor(chance(options.get('flip', 0.5)))}
+    return {'flip': torch.tensor(chance(options.get('flip', AUGMENT_DEFAULTS['flip'])))}
 
 
 def _sample_jitter(options: Mapping[str, Any], height: int, width: int) -> dict[str, Tensor]:
     jitter, order = torch.tensor([1.0, 1.0, 1.0, 0.0]), torch.arange(4)
-    coloured = chance(options.get('color', 0.8))
+    coloured = chance(options.get('color', AUGMENT_DEFAULTS['color']))
     if coloured:
-        brightness, contrast, saturation, hue = options.get('jitter', JITTER)
+        strengths = options.get('jitter', AUGMENT_DEFAULTS['jitter'])
+        brightness, contrast, saturation, hue = strengths
         order, *factors = T.ColorJitter.get_params(
             _factor_range(brightness), _factor_range(contrast), _factor_range(saturation),
             (-hue, hue) if hue > 0 else None)
@@ -113,11 +121,12 @@ def _sample_jitter(options: Mapping[str, Any], height: int, width: int) -> dict[
 
 
 def _sample_gray(options: Mapping[str, Any], height: int, width: int) -> dict[str, Tensor]:
-    return {'gray': torch.tensor(chance(options.get('grayscale', 0.2)))}
+    grey = chance(options.get('grayscale', AUGMENT_DEFAULTS['grayscale']))
+    return {'gray': torch.tensor(grey)}
 
 
 def _sample_blur(options: Mapping[str, Any], height: int, width: int) -> dict[str, Tensor]:
-    if options.get('blur', 0.0) <= 0:
+    if options.get('blur', AUGMENT_DEFAULTS['blur']) <= 0:
         return {}
     sigma = T.GaussianBlur.get_params(*BLUR_SIGMA) if chance(options['blur']) else 0.0
     return {'blur_sigma': torch.tensor(float(sigma))}
@@ -125,7 +134,7 @@ def _sample_blur(options: Mapping[str, Any], height: int, width: int) -> dict[st
 
 def _sample_solarize(options: Mapping[str, Any], height: int, width: int
                      ) -> dict[str, Tensor]:
-    if options.get('solarize', 0.0) <= 0:
+    if options.get('solarize', AUGMENT_DEFAULTS['solarize']) <= 0:
         return {}
     return {'solarize': torch.tensor(chance(options['solarize']))}
 

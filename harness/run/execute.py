@@ -37,6 +37,13 @@ def describe_backbone(info) -> str:
 def describe(plan: RunPlan) -> str:
     """One line saying what the run does."""
     source = plan.pretrain_data
+    if plan.weights is not None:
+        return (f"{'dry run' if plan.dry_run else 'evaluation'}: {plan.weights.describe()}, "
+                f'named {plan.weights.label}{" (supervised)" if plan.weights.supervised else ""}'
+                f'; eval {plan.evaluator.info.name}/{plan.protocol.name} (config '
+                f"{plan.eval_config[0]}), split {', '.join(plan.splits)}, data "
+                f"{plan.eval_data.label} ({plan.eval_data.root}), seed "
+                f"{', '.join(map(str, plan.seeds))}; records to {plan.records_dir}")
     return (f"{'dry run' if plan.dry_run else 'run'}: method {plan.method.info.name} "
             f"(config {plan.method_config[0] if plan.method_config else '-'}), backbone "
             f'{describe_backbone(plan.backbone.info)}, pretraining data '
@@ -172,7 +179,9 @@ def execute(pm: PluginManager, plan: RunPlan, log: Log = print
     runs = {}
     for job in jobs:
         work = job.pretraining
-        if work is None:
+        if work is None and plan.weights is not None:
+            pass  # described in the first line (describe)
+        elif work is None:
             log(f'{plan.method.info.name}: no pretraining (random initialisation)')
         elif work.key not in finished:  # once for the jobs that share it
             finished[work.key], was_reused = run_pretraining(pm, plan, work, log)

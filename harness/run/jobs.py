@@ -204,14 +204,16 @@ def eval_request(plan: RunPlan, pretraining: PretrainJob | None, split: Any, see
     """The request of one evaluation; its folder (under the run's ``eval/``) is named by what
     it evaluates and ends with its :func:`evaluation_key` (see :func:`keyed`)."""
     _, eval_options = split_cfg_options(plan.cfg_options)
-    tag = pretraining.key[:12] if pretraining else 'random'
+    tag = pretraining.key[:12] if pretraining else \
+        f'external-{plan.weights.key[:12]}' if plan.weights else 'random'
     work_dir = (plan.work_dir / 'eval' /
                 f'{plan.method.info.name}_{plan.backbone.info.name}_{tag}_'
                 f'{plan.evaluator.info.name}_{plan.protocol.name}_'
                 f'{Path(plan.eval_config[0]).stem}_split{split.name}_seed{seed}')
     return EvalRequest(
         protocol=plan.protocol, backbone=plan.backbone.info,
-        backbone_weights=pretraining.backbone_path if pretraining else None,
+        backbone_weights=pretraining.backbone_path if pretraining else
+        plan.weights.backbone_path if plan.weights else None,
         dataset=plan.eval_data.dataset, data_root=plan.eval_data.root, work_dir=work_dir,
         split=split.name, seed=seed, config=plan.eval_config[1], resume=plan.resume,
         launcher=plan.launcher, cfg_options=eval_options,
@@ -231,7 +233,7 @@ def evaluation_key(plan: RunPlan, pretraining: PretrainJob | None, request: Eval
                    protocol: Protocol, data: Mapping[str, Any]) -> str:
     """The key of one evaluation (:func:`harness.identity.evaluation_key`): its config as
     loaded with the request's seed and ``--cfg-options``, the protocol, backbone, method,
-    pretraining, the evaluated data (``data``: :func:`split_identity`), the precision and the
+    pretraining (or external weights: their file and key mapping), the evaluated data (``data``: :func:`split_identity`), the precision and the
     code that evaluates (the protocol's plugin and the config's imports)."""
     from harness.config import config_sha256, load_eval_config
     from harness.identity import evaluation_key as key, source_sha256
@@ -245,7 +247,8 @@ def evaluation_key(plan: RunPlan, pretraining: PretrainJob | None, request: Eval
                          'version': plan.protocol.version},
                backbone=f'{info.name}:{info.cut_from or ""}:{info.out_stage or ""}',
                method=f'{plan.method.info.name}:{plan.reference_variant or ""}',
-               pretraining=pretraining.key if pretraining else None, data=data,
+               pretraining=pretraining.key if pretraining else
+               f'external:{plan.weights.key}' if plan.weights else None, data=data,
                seed=request.seed, amp=request.amp, sources=source_sha256(modules))
 
 

@@ -24,9 +24,10 @@ from harness.plugins import PluginManager, Registered
 
 @dataclass
 class RunOptions:
-    """What ``harness run`` was asked to do."""
+    """What ``harness run`` (or ``harness eval``: ``weights`` instead of ``method``) was asked
+    to do."""
 
-    method: str
+    method: str | None
     eval: str
     backbone: str | None = None
     protocol: str | None = None
@@ -44,6 +45,13 @@ class RunOptions:
     pretrain_data: str | None = None
     dry_run: bool = False
     amp: str | None = None
+    #: ``harness eval``: a weights file evaluated in place of a pretraining
+    #: (:mod:`harness.external`), the prefix its keys are taken under (None: found), the
+    #: record's name for it (None: the file's) and whether it was trained with labels
+    weights: str | None = None
+    weights_prefix: str | None = None
+    name: str | None = None
+    supervised: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,6 +106,12 @@ class RunPlan:
     #: the seed of the one pretraining every seed evaluates (the evaluation config's ``seeds``
     #: are fine-tuning trials of one pretrained model); None: each seed pretrains on its own
     pretrain_seed: int | None = None
+    #: the plugin distributions of every component the run uses (method, backbone, evaluator,
+    #: the evaluation and pretraining datasets), whose provenance the record states
+    distributions: tuple[str, ...] = ()
+    #: ``harness eval``: the weights file evaluated in place of a pretraining
+    #: (:class:`harness.external.ExternalWeights`); ``method`` then stands for it
+    weights: Any = None
 
     @property
     def pretrains(self) -> bool:
@@ -131,6 +145,8 @@ class RunPlan:
 def plan_run(pm: PluginManager, options: RunOptions) -> RunPlan:
     """Resolve every name, config and data root; any problem is a one-line HarnessError,
     raised before anything is trained."""
+    if options.weights is not None:
+        return plan_external(pm, options)
     method = pm.get('method', options.method)
     evaluator = pm.get('evaluator', options.eval)
     if options.backbone:  # the method's variant for the named backbone's kind of data
@@ -154,12 +170,6 @@ def plan_run(pm: PluginManager, options: RunOptions) -> RunPlan:
                            f"backbone '{backbone.info.name}' takes {backbone.info.modality}; pick "
                            f"a {evaluator.info.modality} backbone with --backbone (see 'harness "
                            "list')")
-    protocols = [p.name for p in evaluator.info.protocols]
-    protocol_name = options.protocol or protocols[0]
-    if protocol_name not in protocols:
-        raise PluginError(f"evaluator '{evaluator.info.name}' has no protocol "
-                          f"'{protocol_name}'; its protocols: {', '.join(protocols)}")
-    protocol = evaluator.info.protocol(protocol_name)
     method_config = None
     if method.info.pretrains_with(options.config):
         method_config = pick_config(method.info.configs, options.config,
@@ -167,27 +177,13 @@ def plan_run(pm: PluginManager, options: RunOptions) -> RunPlan:
     elif options.config:
         raise HarnessError(f"method '{method.info.name}' does not pretrain, so it takes no "
                            '--config; drop it')
-    eval_config = pick_config(protocol.configs, options.eval_config,
-                              f"protocol '{evaluator.info.name}/{protocol.name}'")
-    splits = resolve_splits(evaluator.info.name, evaluator.info.splits, protocol, options.split)
-    if not 0 <= options.max_unreadable <= 1:
-        raise HarnessError(f'--max-unreadable is a fraction in [0, 1], got '
-                           f'{options.max_unreadable}')
-    check_launcher(options.launcher)
-    check_amp(options.amp)
-    init_distributed(options.launcher)
-    work_dir = Path(options.work_dir).expanduser().resolve()
-    records_dir = Path(options.records_dir).expanduser().resolve() if options.records_dir \
-        else work_dir / 'records'
-    check_writable(work_dir, '--work-dir')  # first: the default records folder is in it
-    check_writable(records_dir, '--records-dir')
-    eval_dataset = pm.get('dataset', evaluator.info.dataset).info
-    eval_data = data_source(eval_dataset, options.data, work_dir, '--data')
-    eval_data.read_split(splits[0])  # a root without the layout fails here, not after pretraining
+    protocol, eval_config, splits, work_dir, records_dir, eval_data = resolve_evaluation(
+        pm, evaluator, options, backbone, method, method_config)
     if options.backbone is None and eval_data.is_demo and backbone.info.demo_standin:
         # the default's cheaper sibling, so a CPU demo pretrains long enough to learn
         # something; every method on the demo gets it, random init included
         backbone = pm.get('backbone', backbone.info.demo_standin)
+        pm.import_modules(backbone.info.imports, backbone.plugin)
     if not method.info.trains(backbone.info.name):
         raise HarnessError(f"method '{method.info.name}' trains only the backbones "
                            f"{', '.join(method.info.backbones)}, not '{backbone.info.name}'; "
@@ -212,7 +208,118 @@ def plan_run(pm: PluginManager, options: RunOptions) -> RunPlan:
                    pretrain_data, splits, work_dir, tuple(options.seeds or trials or (0,)),
                    options.resume, options.launcher, options.cfg_options, records_dir,
                    options.max_unreadable, options.dry_run, options.amp,
-                   pretrain_seed=0 if trials else None)
+                   pretrain_seed=0 if trials else None,
+                   distributions=plugin_distributions(
+                       pm, (method, backbone, evaluator),
+                       (eval_data, *([pretrain_data] if pretrain_data else []))))
+
+
+def plugin_distributions(pm: PluginManager, components, data) -> tuple[str, ...]:
+    """The distributions (sorted, each once) of the plugins that registered ``components``
+    (:class:`Registered`) and the datasets of ``data`` (:class:`DataSource`)."""
+    entries = [*components, *(pm.components['dataset'].get(source.name) for source in data)]
+    return tuple(sorted({entry.plugin.distribution for entry in entries
+                         if entry is not None and entry.plugin.distribution}))
+
+
+def import_plugin_modules(pm: PluginManager, method: Registered | None, backbone: Registered,
+                          evaluator: Registered, protocol: ProtocolInfo,
+                          method_config: tuple[str, Path] | None,
+                          eval_config: tuple[str, Path]) -> None:
+    """Import the modules the run's components and configs name (the configs'
+    ``custom_imports``, the backbone's ``imports``, the protocol's implementation) before any
+    config is loaded: a model module that fails to import is its plugin's failure, one line
+    naming the plugin and the file and line where it broke, not the config's."""
+    def config_modules(path: Path) -> list[str]:
+        from mmengine.config import Config
+
+        try:  # a config that cannot be read is load_config's one line, later
+            cfg = Config.fromfile(str(path), import_custom_modules=False)
+        except Exception:  # noqa: BLE001
+            return []
+        modules = (cfg.get('custom_imports') or {}).get('imports') or []
+        return [modules] if isinstance(modules, str) else \
+            [m for m in modules if isinstance(m, str)]
+
+    if method_config is not None:
+        pm.import_modules(config_modules(method_config[1]), method.plugin)
+    pm.import_modules(backbone.info.imports, backbone.plugin)
+    if protocol.implementation:
+        pm.import_modules([protocol.implementation.partition(':')[0]], evaluator.plugin)
+    pm.import_modules(config_modules(eval_config[1]), evaluator.plugin)
+
+
+def resolve_evaluation(pm: PluginManager, evaluator: Registered, options: RunOptions,
+                       backbone: Registered, method: Registered | None = None,
+                       method_config: tuple[str, Path] | None = None):
+    """The evaluation side of a run: ``(protocol, eval_config, splits, work_dir, records_dir,
+    eval_data)``, the plugins' modules imported (:func:`import_plugin_modules`), the folders
+    checked writable and the evaluation data's layout read."""
+    protocols = [p.name for p in evaluator.info.protocols]
+    protocol_name = options.protocol or protocols[0]
+    if protocol_name not in protocols:
+        raise PluginError(f"evaluator '{evaluator.info.name}' has no protocol "
+                          f"'{protocol_name}'; its protocols: {', '.join(protocols)}")
+    protocol = evaluator.info.protocol(protocol_name)
+    eval_config = pick_config(protocol.configs, options.eval_config,
+                              f"protocol '{evaluator.info.name}/{protocol.name}'")
+    splits = resolve_splits(evaluator.info.name, evaluator.info.splits, protocol, options.split)
+    import_plugin_modules(pm, method, backbone, evaluator, protocol, method_config, eval_config)
+    if not 0 <= options.max_unreadable <= 1:
+        raise HarnessError(f'--max-unreadable is a fraction in [0, 1], got '
+                           f'{options.max_unreadable}')
+    check_launcher(options.launcher)
+    check_amp(options.amp)
+    init_distributed(options.launcher)
+    work_dir = Path(options.work_dir).expanduser().resolve()
+    records_dir = Path(options.records_dir).expanduser().resolve() if options.records_dir \
+        else work_dir / 'records'
+    check_writable(work_dir, '--work-dir')  # first: the default records folder is in it
+    check_writable(records_dir, '--records-dir')
+    eval_dataset = pm.get('dataset', evaluator.info.dataset).info
+    eval_data = data_source(eval_dataset, options.data, work_dir, '--data')
+    eval_data.read_split(splits[0])  # a root without the layout fails here, not after pretraining
+    return protocol, eval_config, splits, work_dir, records_dir, eval_data
+
+
+def plan_external(pm: PluginManager, options: RunOptions) -> RunPlan:
+    """``harness eval``: the plan of a run whose backbone weights come from a file
+    (:mod:`harness.external`) instead of a pretraining; the method stands for the file."""
+    from harness import external
+    from harness.api import MethodInfo
+    from harness.plugins import PluginRecord
+
+    if options.name is not None and (not options.name.strip() or not options.name.isprintable()):
+        raise HarnessError(f'--name {options.name!r}: give a label on one line (it names the '
+                           'row in the record and on the leaderboard)')
+    if not options.backbone:
+        raise HarnessError('--weights needs --backbone NAME: the registered backbone the '
+                           "weights are for (see 'harness list')")
+    evaluator = pm.get('evaluator', options.eval)
+    backbone = pm.get('backbone', options.backbone)
+    if evaluator.info.modality not in ('any', backbone.info.modality):
+        raise HarnessError(f"evaluator '{evaluator.info.name}' takes {evaluator.info.modality} but "
+                           f"backbone '{backbone.info.name}' takes {backbone.info.modality}; "
+                           f'evaluate {backbone.info.modality} weights with an evaluator of '
+                           f"{backbone.info.modality} (see 'harness list')")
+    protocol, eval_config, splits, work_dir, records_dir, eval_data = resolve_evaluation(
+        pm, evaluator, options, backbone)
+    with main_process_first():  # mapped and written once
+        weights = external.prepare(options.weights, backbone.info, work_dir,
+                                   prefix=options.weights_prefix, label=options.name,
+                                   supervised=options.supervised, write=not options.dry_run)
+    method = Registered(
+        MethodInfo(name=weights.label, summary=f'external weights {weights.path.name}',
+                   modality=backbone.info.modality, configs={},
+                   default_backbone=backbone.info.name),
+        PluginRecord(name='external', distribution=None, version=weights.sha256[:12],
+                     module='external'))
+    trials = None if options.seeds else config_seeds(eval_config[1])
+    return RunPlan(method, backbone, evaluator, protocol, None, eval_config, eval_data, None,
+                   splits, work_dir, tuple(options.seeds or trials or (0,)), options.resume,
+                   options.launcher, options.cfg_options, records_dir, options.max_unreadable,
+                   options.dry_run, options.amp, weights=weights,
+                   distributions=plugin_distributions(pm, (backbone, evaluator), (eval_data,)))
 
 
 def config_seeds(path: Path) -> tuple[int, ...] | None:

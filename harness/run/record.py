@@ -13,7 +13,8 @@ from harness.engine import denormals_flushed
 from harness.identity import record_identity
 from harness.plugins import Registered
 from harness.pretrain import Pretrained, PretrainJob
-from harness.provenance import device_name, git_commit, package_versions
+from harness.provenance import (device_name, distributions_provenance, git_commit,
+                                 package_versions)
 from harness.schema import SCHEMA_VERSION
 from harness.sources import unverified_settings
 from harness.run.jobs import Job
@@ -73,6 +74,7 @@ def build_record(plan: RunPlan, jobs: Sequence[Job], finished: Mapping[str, Pret
         'identity': record_identity(job.key for job in jobs),
         'method': component(plan.method),
         **({'variant': plan.reference_variant} if plan.reference_variant else {}),
+        **({'external_weights': plan.weights.record()} if plan.weights is not None else {}),
         'backbone': backbone_entry(component(plan.backbone), plan.backbone.info),
         'pretrain': pretrain_record(jobs, finished, reused),
         'eval': {'name': plan.evaluator.info.name, 'protocol': plan.protocol.name,
@@ -90,6 +92,8 @@ def build_record(plan: RunPlan, jobs: Sequence[Job], finished: Mapping[str, Pret
         'citation': None,
         'provenance': {'harness_version': harness.__version__, 'git_commit': commit,
                        'git_dirty': dirty, 'packages': package_versions(plugin_dists),
+                       'distributions': distributions_provenance(
+                           (*plugin_dists, *plan.distributions)),
                        'device': device_name(), 'started_at': started_at,
                        'duration_s': round(duration_s, 1), 'command': ' '.join(sys.argv),
                        'fast_paths': {'flush_denormal': denormals_flushed()}},
@@ -144,6 +148,8 @@ def pretrain_block(result: Pretrained, job: PretrainJob, reused: bool) -> dict[s
                  provenance=result.provenance)
     if result.distributed is not None:  # as the run that trained it ran
         block['distributed'] = result.distributed
+    if result.param_groups is not None:  # as its optimizer was built
+        block['param_groups'] = result.param_groups
     return block
 
 

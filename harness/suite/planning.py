@@ -105,7 +105,11 @@ def run_options(pm: PluginManager, run: SuiteRun, roots: Mapping[str, str], *, w
     from ``roots`` (so is the one a pretraining run reads when it names none,
     :func:`default_pretrain`; without a root for it, a run on real evaluation data must name
     it, as with ``harness run``)."""
+    from harness.suite.spec import required_fields
+
     fields = dict(run.options)
+    for name in required_fields(options_type):  # e.g. no method for a run of weights
+        fields.setdefault(name, None)
     if 'data' not in fields:
         dataset = fields['eval']
         try:

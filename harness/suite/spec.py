@@ -239,9 +239,25 @@ def expand_entry(where: str, entry: Any, defaults: Mapping[str, Any],
 
 
 def required_fields(options_type: type) -> list[str]:
-    """The RunOptions fields without a default (what every run must name)."""
+    """The RunOptions fields without a default (``method``, ``eval``): a run names them, but
+    for one that may be None (``method``, where ``weights`` stands in for it)."""
     return [f.name for f in dataclasses.fields(options_type)
             if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+
+
+def check_required(where: str, run: SuiteRun, options_type: type) -> None:
+    """Every field without a default is given; ``method`` may be left out for ``weights``
+    (``harness eval``'s runs), where the options have that field."""
+    fields = option_types(options_type)
+    for key in required_fields(options_type):
+        if run.options.get(key) is not None:
+            continue
+        if key == 'method' and 'weights' in fields:
+            if run.options.get('weights') is None:
+                raise HarnessError(f'{where}: no method (or weights, for weights made '
+                                   'elsewhere) given, in the run or in defaults')
+            continue
+        raise HarnessError(f'{where}: no {key} given (in the run or in defaults)')
 
 
 def read_slurm(where: str, data: Any) -> SlurmSettings:
@@ -284,10 +300,7 @@ def load_suite(source: str, options_type: type | None = None) -> Suite:
     for index, entry in enumerate(entries):
         entry_where = f'{where}: runs[{index}]'
         for run in expand_entry(entry_where, entry, defaults, fields):
-            missing = [key for key in required_fields(options_type) if key not in run.options]
-            if missing:
-                raise HarnessError(f"{entry_where}: no {' and no '.join(missing)} given (in the "
-                                   'run or in defaults)')
+            check_required(entry_where, run, options_type)
             runs.append(run)
     labels = [run.label for run in runs]
     for label in labels:
