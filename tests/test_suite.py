@@ -408,3 +408,26 @@ def test_each_paper_suite_passes_its_dry_run_on_demo_data(name, shared_work, cap
     assert not (shared_work / 'records').exists() or not any((shared_work / 'records').iterdir())
     # paper configs: the suite says what of the paper's table it does not match
     assert 'Not matched' in suite.description
+
+
+def test_a_suite_evaluates_weights_made_elsewhere_and_reuses_their_record(small_image_demo,
+                                                                         tmp_path, capsys):
+    from harness.results import read_records
+    from tests.test_eval_weights import write_safetensors
+
+    write_safetensors(tmp_path / 'slim.safetensors')
+    path = write(tmp_path, f"""
+        defaults: {{eval: imagenet, protocol: knn, backbone: resnet18-slim}}
+        runs:
+          - {{weights: {tmp_path / 'slim.safetensors'}, name: mine, supervised: true,
+              label: mine}}
+        """)
+    args = ['suite', 'run', str(path), '--data', f'imagenet={small_image_demo}',
+            '--work-dir', str(tmp_path / 'w')]
+    assert main(args) == 0
+    assert 'suite suite: 1 ran, 0 reused, 0 failed' in capsys.readouterr().out
+    (record,) = read_records(tmp_path / 'w' / 'records')
+    assert record['method']['name'] == 'mine' and record['external_weights']['supervised']
+    assert record['external_weights']['load']['loaded'] == 120
+    assert main(args) == 0
+    assert 'suite suite: 0 ran, 1 reused, 0 failed' in capsys.readouterr().out
