@@ -18,7 +18,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 from harness.errors import HarnessError
 from harness.plugins import PluginManager
-from harness.suite.planning import PlannedRun, groups, plan_suite, records_by_identity
+from harness.suite.planning import (PlannedRun, SuitePlanError, groups, plan_suite,
+                                    records_by_identity)
 from harness.suite.spec import Suite, load_suite
 
 Log = Callable[[str], None]
@@ -116,10 +117,13 @@ class GroupJob:
         pm.check_hooks()
         suite = load_suite(self.suite)
         suite = replace(suite, runs=tuple(suite.runs[i] for i in self.indices))
-        planned = plan_suite(pm, suite, work_dir=Path(self.work_dir),
-                             records_dir=Path(self.records_dir), data=self.data,
-                             launcher=self.launcher, check_data=False,
-                             log=lambda message: print(f'[suite] {message}', flush=True))
+        try:
+            planned = plan_suite(pm, suite, work_dir=Path(self.work_dir),
+                                 records_dir=Path(self.records_dir), data=self.data,
+                                 launcher=self.launcher, check_data=False,
+                                 log=lambda message: print(f'[suite] {message}', flush=True))
+        except SuitePlanError as exc:  # e.g. the suite file was edited since it was submitted
+            raise HarnessError('; '.join(exc.problems)) from exc
         main = is_main_process()
         outcomes = run_local(pm, planned, log=lambda message: main and print(
             f'[suite] {message}', flush=True))
