@@ -431,3 +431,15 @@ def test_a_suite_evaluates_weights_made_elsewhere_and_reuses_their_record(small_
     assert record['external_weights']['load']['loaded'] == 120
     assert main(args) == 0
     assert 'suite suite: 0 ran, 1 reused, 0 failed' in capsys.readouterr().out
+
+
+def test_a_job_whose_suite_changed_since_it_was_submitted_stops(example_path, small_demo,
+                                                               tmp_path):
+    from harness.suite.executors import GroupJob
+
+    path = write(tmp_path, TINY)
+    job = GroupJob(str(path), (1,), {'ucf101': str(small_demo)}, str(tmp_path / 'w'),
+                   str(tmp_path / 'w' / 'records'), 'none', identities=('0' * 64,))
+    with pytest.raises(HarnessError, match='changed since this job was submitted'):
+        job()
+    assert not (tmp_path / 'w' / 'records').exists()

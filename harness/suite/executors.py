@@ -106,6 +106,9 @@ class GroupJob:
     records_dir: str
     launcher: str
     plugins: tuple[str, ...] = ()
+    #: the record identities the runs had when submitted (a job of a suite file edited since
+    #: then stops instead of running other runs)
+    identities: tuple[str, ...] = ()
 
     def __call__(self) -> list[tuple[str, str, str | None]]:
         from mmengine.dist import is_main_process
@@ -124,6 +127,10 @@ class GroupJob:
                                  log=lambda message: print(f'[suite] {message}', flush=True))
         except SuitePlanError as exc:  # e.g. the suite file was edited since it was submitted
             raise HarnessError('; '.join(exc.problems)) from exc
+        if self.identities and tuple(run.identity for run in planned) != self.identities:
+            raise HarnessError(f'{self.suite} (or the code) changed since this job was '
+                               'submitted, so its runs are not the ones planned; run the suite '
+                               'again')
         main = is_main_process()
         outcomes = run_local(pm, planned, log=lambda message: main and print(
             f'[suite] {message}', flush=True))
@@ -191,7 +198,8 @@ def run_submitit(suite: Suite, planned: Sequence[PlannedRun], *, executor: str, 
         try:
             item.job = pool.submit(GroupJob(str(suite.path), tuple(r.index for r in item.group),
                                             dict(data), str(work_dir), str(records_dir),
-                                            launcher, tuple(plugins)))
+                                            launcher, tuple(plugins),
+                                            tuple(r.identity for r in item.group)))
         except Exception as exc:  # noqa: BLE001 - sbatch refused it (a partition, a limit)
             raise HarnessError(f'submitting the job of {labels} failed: {one_line(exc)}; the '
                                'jobs submitted before it go on: run the suite again once it is '
