@@ -216,9 +216,10 @@ def _sections(found: list[Table]) -> list[str]:
     return lines
 
 
-def render_markdown(records: list[dict]) -> str:
-    """The leaderboard text for ``records`` (already validated)."""
-    lines = [TITLE, '', NOTICE]
+def render_markdown(records: list[dict], notice: str = NOTICE) -> str:
+    """The leaderboard text for ``records`` (already validated); ``notice``: the line under
+    the title saying what generated it."""
+    lines = [TITLE, '', notice]
     found = tables(records)
     real = [table for table in found if table.part == 'real']
     demo = [table for table in found if table.part == 'demo']
@@ -269,14 +270,14 @@ def add_record(source: Path, records_dir: Path, *, replace: bool = False) -> tup
     return target, state
 
 
-def render(records_dir, output) -> bool:
+def render(records_dir, output, notice: str = NOTICE) -> bool:
     """Write the leaderboard for ``records_dir`` to ``output`` and one figure per table to
     ``figures/`` beside it (figures of tables gone removed), each only if it changed; True if
-    anything was written or removed."""
+    anything was written or removed. ``notice``: see :func:`render_markdown`."""
     from harness.leaderboard_figures import write_figures
 
     records = read_records(records_dir)
-    text = render_markdown(records)
+    text = render_markdown(records, notice)
     output = Path(output)
     changed = write_figures(tables(records), output.parent / FIGURES)
     if output.is_file() and output.read_text(encoding='utf-8') == text:
