@@ -167,7 +167,8 @@ def shrink_options(cfg, iters: int = 2) -> dict:
     """``--cfg-options`` that shrink a config for a smoke run: every input size, clip length,
     batch size and width it has (by key name, :data:`SHRINK_RULES` and the rules of the plugins
     it imports, :func:`plugin_shrink_rules`, which replace the core's for the same key;
-    ``Resize`` scales to 20 px on the short side, so a three-crop of 16 px fits), no dataloader
+    ``Resize`` scales to 16 px on the short side, so a three-crop of 16 px fits, and a multi-scale
+    resize such as mmdet's ``RandomChoiceResize`` to the one scale 16 x 16), no dataloader
     workers, a training loop of ``iters`` iterations and parameter schedulers that fit in it.
     Only keys the config has are changed, so a config is smoke-tested through its own keys."""
     from harness.config import as_plain
@@ -188,6 +189,9 @@ def shrink_options(cfg, iters: int = 2) -> dict:
             elif key == 'scale' and isinstance(node, dict) and \
                     str(node.get('type', '')).endswith('Resize') and isinstance(value, list):
                 options[dotted] = (-1, 16) if -1 in value else (16, 16)
+            elif key == 'scales' and isinstance(node, dict) and \
+                    str(node.get('type', '')).endswith('Resize') and isinstance(value, list):
+                options[dotted] = [(16, 16)]  # multi-scale training: one small scale
             else:
                 visit(value, dotted + '.')
 

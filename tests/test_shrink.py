@@ -41,3 +41,11 @@ def test_packages_without_rules_or_not_installed_add_none():
     assert plugin_shrink_rules({}) == {}
     assert set(plugin_shrink_rules(config('harness_contrastive.models'))) == {'queue_size',
                                                                               'drop'}
+
+
+def test_a_multi_scale_resize_trains_at_one_small_scale():
+    cfg = config('harness.data.views')
+    cfg['train_dataloader']['dataset']['pipeline'].append(
+        {'type': 'RandomChoiceResize', 'scales': [[1333, 480], [1333, 512]], 'keep_ratio': True})
+    assert shrink_options(cfg) == {
+        **GENERIC, 'train_dataloader.dataset.pipeline.2.scales': [(16, 16)]}
