@@ -307,38 +307,43 @@ def summary(stdout: str) -> dict[str, str]:
     return {row[0]: row[1] for row in rows if len(row) >= 3 and row[0].startswith('C=')}
 
 
-def test_a_rerun_finishes_only_the_missing_runs(example_path, small_demo, tmp_path, capsys,
-                                               monkeypatch):
-    import harness.run
+#: a plugin that interrupts the suite (Ctrl-C) when the run whose evaluation has C=0.5 starts
+INTERRUPTING_PLUGIN = """\
+from harness import hookimpl
 
+
+@hookimpl
+def harness_run_start(run):
+    if run.cfg_options.get('eval.classifier.C') == 0.5:
+        raise KeyboardInterrupt
+"""
+
+
+def harness_command(*args: str):
+    """``harness ARGS`` in a process of its own, as a user runs it (the example plugin and the
+    test's plugin modules on its PYTHONPATH, see ``example_path``)."""
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, '-m', 'harness.cli', *args], capture_output=True,
+                          text=True)
+
+
+def test_a_rerun_finishes_only_the_missing_runs(example_path, small_demo, tmp_path):
+    (tmp_path / 'interrupting_plugin.py').write_text(INTERRUPTING_PLUGIN)
     path = write(tmp_path, TINY)
     args = ['suite', 'run', str(path), '--data', f'ucf101={small_demo}', '--work-dir',
             str(tmp_path / 'w')]
-    real, calls = harness.run.execute, []
-
-    def interrupted(pm, plan, log):  # the second run is interrupted (Ctrl-C)
-        calls.append(plan.cfg_options.get('eval.classifier.C', 1))
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return real(pm, plan, log)
-
-    monkeypatch.setattr(harness.run, 'execute', interrupted)
-    assert main(args) == 130
-    assert "run 'harness suite run" in capsys.readouterr().err
+    interrupted = harness_command('-p', 'interrupting_plugin', *args)  # at the second run
+    assert interrupted.returncode == 130, interrupted.stdout + interrupted.stderr
+    assert "run 'harness suite run" in interrupted.stderr
     records = tmp_path / 'w' / 'records'
-    assert len(list(records.glob('*.json'))) == 1
+    assert len(list(records.glob('*.json'))) == 1, interrupted.stdout + interrupted.stderr
 
-    def counted(pm, plan, log):
-        calls.append(plan.cfg_options.get('eval.classifier.C', 1))
-        return real(pm, plan, log)
-
-    calls.clear()
-    monkeypatch.setattr(harness.run, 'execute', counted)
-    assert main(args) == 0
-    out = capsys.readouterr().out
-    assert calls == [0.5, 2.0]
-    assert summary(out) == {'C=1': 'reused', 'C=0.5': 'ran', 'C=2': 'ran'}
-    assert 'suite suite: 2 ran, 1 reused, 0 failed' in out
+    rerun = harness_command(*args)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert summary(rerun.stdout) == {'C=1': 'reused', 'C=0.5': 'ran', 'C=2': 'ran'}
+    assert 'suite suite: 2 ran, 1 reused, 0 failed' in rerun.stdout
     assert len(list(records.glob('*.json'))) == 3
     board = tmp_path / 'w' / 'board'
     text = (board / 'README.md').read_text()
@@ -350,26 +355,28 @@ def test_a_rerun_finishes_only_the_missing_runs(example_path, small_demo, tmp_pa
     lost = next(records.glob('*seed0__*.json'))
     kept = {p: p.read_bytes() for p in records.glob('*.json') if p != lost}
     lost.unlink()
-    assert main(['suite', 'status', *args[2:]]) == 0
-    status = capsys.readouterr().out
+    status = harness_command('suite', 'status', *args[2:])
+    assert status.returncode == 0, status.stderr
     # its evaluation is done (a rerun finds it), its record is not
-    assert sorted(summary(status).values()) == ['finished', 'finished', 'started']
-    assert 'suite suite: 2 of 3 runs finished' in status
-    calls.clear()
-    assert main(args) == 0
-    assert len(calls) == 1 and lost.is_file()
+    assert sorted(summary(status.stdout).values()) == ['finished', 'finished', 'started']
+    assert 'suite suite: 2 of 3 runs finished' in status.stdout
+    again = harness_command(*args)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert sorted(summary(again.stdout).values()) == ['ran', 'reused', 'reused']
+    assert lost.is_file()
     assert all(path.read_bytes() == text for path, text in kept.items())  # nothing rewritten
 
 
 def test_a_failed_run_is_reported_after_the_others_ran_exit_1(example_path, small_demo,
-                                                              tmp_path, capsys):
+                                                              tmp_path):
     path = write(tmp_path, TINY)
-    assert main(['-p', 'failing_plugin', 'suite', 'run', str(path), '--data',
-                 f'ucf101={small_demo}', '--work-dir', str(tmp_path / 'w')]) == 1
-    out = capsys.readouterr().out
-    assert summary(out) == {'C=1': 'ran', 'C=0.5': 'failed', 'C=2': 'ran'}
-    assert 'RuntimeError: simulated crash in run C=0.5' in out
-    assert 'suite suite: 2 ran, 0 reused, 1 failed' in out
+    result = harness_command('-p', 'failing_plugin', 'suite', 'run', str(path), '--data',
+                             f'ucf101={small_demo}', '--work-dir', str(tmp_path / 'w'))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert summary(result.stdout) == {'C=1': 'ran', 'C=0.5': 'failed', 'C=2': 'ran'}, \
+        result.stdout
+    assert 'RuntimeError: simulated crash in run C=0.5' in result.stdout
+    assert 'suite suite: 2 ran, 0 reused, 1 failed' in result.stdout
 
 
 @pytest.mark.slow
@@ -382,7 +389,7 @@ def test_submitit_local_executor_stands_in_for_slurm_with_retries(example_path, 
                  'submitit-local', '--data', f'ucf101={small_demo}', '--work-dir',
                  str(work)]) == 1
     out = capsys.readouterr().out
-    assert summary(out) == {'C=1': 'ran', 'C=0.5': 'failed', 'C=2': 'ran'}
+    assert summary(out) == {'C=1': 'ran', 'C=0.5': 'failed', 'C=2': 'ran'}, out
     assert out.count('submitted (attempt 1 of 2)') == 3
     assert out.count('submitted (attempt 2 of 2): C=0.5') == 1
     assert 'failed (RuntimeError: run C=0.5 failed: RuntimeError: simulated crash in run ' \
