@@ -13,8 +13,11 @@ loss and optimizer stepped in a bare loop over real batches: batches the harness
 dataloader and data preprocessor produced (its augmentation included), on the device before
 the clock starts. Only the step is timed (forward + backward + optimizer step; the model's own
 ``train_step`` for methods that step several optimizers, such as VideoMoCo), so the ratio
-measures what the harness adds around the step: loading, augmenting, hooks, logging. Both run
-with the best settings this machine allows: denormals flushed on a CPU, and on a GPU cuDNN's
+measures what the harness adds around the step: loading, augmenting, hooks, logging. Each
+side's figure is the median over its timed iterations (one slow iteration of a shared machine
+moves neither). Both run with the best settings this machine allows: denormals flushed on a CPU
+(and the harness's loader workers at idle priority there, as in every harness run), on a GPU
+cuDNN's
 autotuner and channels-last in the plain loop always (``--cudnn-benchmark`` /
 ``--channels-last`` give them to the harness too); ``--amp`` applies to both. Prints
 samples/s of both, their ratio, the data-wait share and, on a GPU, the achieved TFLOP/s
@@ -24,8 +27,10 @@ Sizes are ``FRAMESxPIXELS``: ``--narrow`` / ``--broad`` for BraVe's views, ``--v
 clips of the two-view methods (moco, byol, simsiam, videomoco), ``--clip`` for the clips of the
 transformation methods (transrank and the RecogTrans baselines); ``--image PIXELS`` for every
 view of an image method (simclr, mocov3, sim, counting, and moco, byol, simsiam with an image
-``--backbone``), which then trains on demo images instead of demo videos. Only the sizes given
-are changed; the rest is the method's demo config.
+``--backbone``), which then trains on demo images instead of demo videos; for transitive its
+patch views, for multitask its exemplar task's views (both sample frames of demo videos). Only
+the sizes given are changed; the rest is the method's demo config, whose loader keeps no
+workers where it has none (transitive).
 
     .venv/bin/python benchmarks/pretrain_throughput.py --method simclr --batch 32 --image 56
 """
@@ -57,6 +62,14 @@ def resize_views(cfg, args) -> int:
             if args.image:
                 view.size, view.decode_size = args.image, args.image * 8 // 7
         return 1
+    if sampler.type == 'SamplePatchPair':  # transitive: patches mined from video frames
+        if args.image:
+            sampler.view.size = sampler.view.decode_size = args.image
+        return cfg.train_dataloader.dataset.mining.max_frames
+    if sampler.type == 'SampleMultitask':  # multitask: the exemplar task's views of frames
+        if args.image:
+            sampler.exemplar.view.size = args.image
+        return 2 * sampler.motion.gap + 1 if 'motion' in sampler else 1
     if 'views' in sampler:
         for name, views in sampler.views.items():
             wanted = args.narrow if name == 'narrow' else args.broad if name == 'broad' else \
@@ -73,8 +86,8 @@ def resize_views(cfg, args) -> int:
 
 
 def harness_run(cfg, iters: int, warmup: int):
-    """Mean seconds per iteration and data-wait seconds per iteration after ``warmup``, from
-    the Runner's logs, and the Runner's train dataloader."""
+    """Median seconds per iteration and median data-wait seconds per iteration after
+    ``warmup``, from the Runner's logs, and the Runner's train dataloader."""
     from harness.engine import build_runner
 
     runner = build_runner(cfg)
@@ -83,7 +96,7 @@ def harness_run(cfg, iters: int, warmup: int):
     times = list(hub.get_scalar('train/time').data[0])[warmup:]
     waits = list(hub.get_scalar('train/data_time').data[0])[warmup:]
     assert len(times) == iters - warmup, (len(times), iters, warmup)
-    return statistics.fmean(times), statistics.fmean(waits), runner.train_dataloader
+    return statistics.median(times), statistics.median(waits), runner.train_dataloader
 
 
 def real_batches(loader, model, count: int, device: str) -> list[dict]:
@@ -111,8 +124,8 @@ class Preprocessed(torch.nn.Module):
 
 def plain_loop(model, optim_cfg, batches: list[dict], warmup: int, device: str,
                amp: str | None) -> tuple[float, float | None]:
-    """Mean seconds per step over ``batches`` after the first ``warmup`` (forward + backward +
-    optimizer step on ready device tensors), and the FLOPs of one step (on a GPU; None on the
+    """Median seconds per step over ``batches`` after the first ``warmup`` (forward + backward
+    + optimizer step on ready device tensors), and the FLOPs of one step (on a GPU; None on the
     CPU). The optimizer is the config's (same type, parameter groups and settings); a model
     with its own ``train_step`` (several optimizers) is stepped by it, its data preprocessor
     replaced by a pass-through (the batches are preprocessed)."""
@@ -150,11 +163,13 @@ def plain_loop(model, optim_cfg, batches: list[dict], warmup: int, device: str,
     for data in batches[:warmup]:
         step(data)
     sync()
-    started = time.perf_counter()
-    for data in batches[warmup:]:
+    times = []
+    for data in batches[warmup:]:  # each step timed alone, as the Runner logs its iterations
+        started = time.perf_counter()
         step(data)
-    sync()
-    seconds = (time.perf_counter() - started) / (len(batches) - warmup)
+        sync()
+        times.append(time.perf_counter() - started)
+    seconds = statistics.median(times)
     flops = None
     if device == 'cuda':
         from torch.utils.flop_counter import FlopCounterMode
@@ -173,7 +188,7 @@ def main() -> None:
     parser.add_argument('--amp', choices=('bf16', 'fp16'))
     parser.add_argument('--batch', type=int, default=8)
     parser.add_argument('--workers', type=int, default=2)
-    parser.add_argument('--iters', type=int, default=12, help='timed iterations + warm-up')
+    parser.add_argument('--iters', type=int, default=20, help='timed iterations + warm-up')
     parser.add_argument('--warmup', type=int, default=4)
     parser.add_argument('--cudnn-benchmark', action='store_true',
                         help="cuDNN's autotuner for the fixed shapes, in both runs")
@@ -206,7 +221,7 @@ def main() -> None:
     span = resize_views(probe, args)
     largest = max((s[1] for s in (args.narrow, args.broad, args.view, args.clip) if s),
                   default=32)
-    if method.modality == 'image':
+    if method.pretrain_kind == 'image':
         from harness_imagedata.imagenet import generate_demo as generate_images
 
         demo = generate_images(work / 'images', train_per_class=8, val_per_class=1,
@@ -219,9 +234,11 @@ def main() -> None:
                              size=max(80, 2 * ((largest * 5 // 4 + 1) // 2)))
         split = pm.get('dataset', 'ucf101').info.module().read_split(demo, '1')
     ann_file = datasets.annotation_list(work / 'lists', 'train', split.train)
+    # a config whose loader must have no workers (transitive: its pairs change during training)
+    workers = args.workers if probe.train_dataloader.num_workers else 0
     options = {'train_cfg.max_iters': args.iters, 'train_dataloader.batch_size': args.batch,
-               'train_dataloader.num_workers': args.workers,
-               'train_dataloader.persistent_workers': args.workers > 0,
+               'train_dataloader.num_workers': workers,
+               'train_dataloader.persistent_workers': workers > 0,
                'default_hooks.checkpoint.interval': args.iters + 1,
                'default_hooks.logger.interval': 1, 'custom_hooks': []}
     cfg = build_pretrain_config(config, backbone, data_root=demo, ann_file=ann_file,
@@ -249,7 +266,7 @@ def main() -> None:
                        if (v := getattr(args, k))]
                       + ([f'images {args.image}px'] if args.image else []))
     print(f'{method.name} on {backbone.name}, {args.device}, {args.amp or "fp32"}, batch '
-          f"{args.batch}, {args.workers} workers, {sizes or 'demo sizes'}, "
+          f"{args.batch}, {workers} workers, {sizes or 'demo sizes'}, "
           f'{args.iters - args.warmup} timed iterations after {args.warmup}')
     print(f'{"":<12}{"ms/iter":>10}{"samples/s":>11}{"data wait":>11}')
     print(f'{"harness":<12}{1000 * step_s:>10.1f}{harness_rate:>11.1f}'

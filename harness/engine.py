@@ -4,13 +4,15 @@ Training, checkpointing, resume, logging and distributed launch are mmengine's R
 module only sets up what the harness needs around it: the config's modules imported, resume
 checkpoints loadable under torch >= 2.6, mmengine's log (environment dump included) in the
 log file while the terminal shows warnings and the progress bar, and dataloader worker processes
-stopped as soon as the loop that used them ends.
+stopped as soon as the loop that used them ends; when the model computes on the CPU, the workers
+run at idle priority (:func:`idle_loader_workers`).
 """
 from __future__ import annotations
 
 import importlib
 import itertools
 import logging
+import os
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,6 +43,46 @@ def denormals_flushed() -> bool:
     import torch
 
     return bool((torch.tensor([1e-40], dtype=torch.float32) * 2).item() == 0.0)
+
+
+def loader_workers_idle() -> bool:
+    """Whether this process's dataloader workers run at idle scheduling priority
+    (:func:`idle_loader_workers`): when the model computes on the CPU, on systems that have
+    that priority (Linux)."""
+    from mmengine.device import get_device
+
+    return get_device() == 'cpu' and hasattr(os, 'SCHED_IDLE')
+
+
+class IdleFirst:
+    """A dataloader's ``worker_init_fn``: puts the worker at idle scheduling priority, then
+    runs ``then`` (mmengine's seeding, or the config's own), if any."""
+
+    def __init__(self, then=None):
+        self.then = then
+
+    def __call__(self, worker_id: int) -> None:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        if self.then is not None:
+            self.then(worker_id)
+
+
+def idle_loader_workers(loader):
+    """Let ``loader``'s worker processes run only on CPU time the training leaves idle, when
+    the model computes on the CPU (:func:`loader_workers_idle`); returns ``loader``.
+
+    On a CPU the training's compute threads take every core, and a worker decoding a batch
+    preempts one of them, which stalls the others at their next synchronisation: on 2 cores a
+    worker's 0.1 s of decoding per step cost the step about 0.5 s (measured with
+    benchmarks/pretrain_throughput.py, BraVe at batch 8). At idle priority the workers fill
+    the gaps the compute leaves, and the data wait stays small. With an accelerator, the
+    workers keep their priority (the cores are theirs)."""
+    from torch.utils.data import DataLoader
+
+    if (isinstance(loader, DataLoader) and loader.num_workers > 0 and loader_workers_idle()
+            and not isinstance(loader.worker_init_fn, IdleFirst)):
+        loader.worker_init_fn = IdleFirst(loader.worker_init_fn)
+    return loader
 
 
 def quiet_terminal(logger: logging.Logger) -> logging.Logger:
@@ -88,8 +130,9 @@ def stop_loader_workers(loop) -> int:
 
 @RUNNERS.register_module()
 class HarnessRunner(Runner):
-    """mmengine's Runner; INFO logging goes to the log file only, and each of ``train``,
-    ``val`` and ``test`` stops its dataloader's workers when it returns (or fails). Under
+    """mmengine's Runner; INFO logging goes to the log file only, its dataloaders' workers run
+    at idle priority when the model computes on the CPU (:func:`idle_loader_workers`), and each
+    of ``train``, ``val`` and ``test`` stops its dataloader's workers when it returns (or fails). Under
     several processes a config whose ``batch_norm`` is ``'global'`` has its model's BatchNorm
     normalise over all processes before it is wrapped
     (:func:`harness.distributed.normalise_as_configured`)."""
@@ -100,6 +143,11 @@ class HarnessRunner(Runner):
         if self.distributed:
             model = normalise_as_configured(model, self.cfg)
         return super().wrap_model(model_wrapper_cfg, model)
+
+    @staticmethod
+    def build_dataloader(dataloader, seed=None, diff_rank_seed=False):
+        return idle_loader_workers(Runner.build_dataloader(dataloader, seed=seed,
+                                                           diff_rank_seed=diff_rank_seed))
 
     def build_logger(self, log_level='INFO', log_file=None, **kwargs):
         return quiet_terminal(super().build_logger(log_level=log_level, log_file=log_file,

@@ -100,9 +100,9 @@ def extract(request: EvalRequest, cfg: Any, list_file: Path, size: int,
     import numpy as np
     from mmengine.dist import is_main_process
     from mmengine.registry import DATASETS, MODELS, init_default_scope
-    from mmengine.runner import Runner
     from tqdm import tqdm
 
+    from harness.engine import HarnessRunner
     from harness.modules import global_pool
 
     kind = request.dataset.modality
@@ -114,7 +114,7 @@ def extract(request: EvalRequest, cfg: Any, list_file: Path, size: int,
                                   pipeline=list(cfg.feature_pipeline)))
     if len(dataset) != size:
         raise RuntimeError(f'{list_file} lists {len(dataset)} items, expected {size}')
-    loader = Runner.build_dataloader(dict(
+    loader = HarnessRunner.build_dataloader(dict(
         batch_size=cfg.feature_loader.batch_size, num_workers=cfg.feature_loader.num_workers,
         # in order; in a distributed run each process takes every world_size-th item
         sampler=dict(type='DefaultSampler', shuffle=False),

@@ -15,7 +15,10 @@ from tests.conftest import REPO
     ('brave', ['--narrow', '4x16', '--broad', '4x16', '--backbone', 'r3d18-slim']),
     ('transrank', ['--clip', '4x16', '--backbone', 'r3d18-slim']),
     ('videomoco', ['--view', '4x16', '--backbone', 'r3d18-slim']),  # two optimizers
-    ('simclr', ['--image', '16', '--backbone', 'resnet18-slim'])])  # images
+    ('simclr', ['--image', '16', '--backbone', 'resnet18-slim']),  # images
+    # image methods sampling frames of videos; transitive's loader keeps no workers
+    ('transitive', ['--image', '16', '--backbone', 'resnet18-slim']),
+    ('multitask', ['--image', '16', '--backbone', 'resnet18-slim'])])
 def test_pretrain_throughput_compares_harness_and_plain_loop(method, sizes, tmp_path):
     result = subprocess.run(
         [sys.executable, str(REPO / 'benchmarks' / 'pretrain_throughput.py'), '--method', method,

@@ -1,13 +1,17 @@
-"""The Runner the harness trains with: dataloader workers end with the loop that used them."""
+"""The Runner the harness trains with: dataloader workers end with the loop that used them, and
+run at idle priority when the model computes on the CPU."""
 from __future__ import annotations
 
 import multiprocessing
+import os
 
+import pytest
 import torch
 from mmengine.model import BaseModel
 from torch.utils.data import Dataset
 
-from harness.engine import HarnessRunner, stop_loader_workers
+from harness.engine import (HarnessRunner, idle_loader_workers, loader_workers_idle,
+                            stop_loader_workers)
 
 
 class Numbers(Dataset):
@@ -108,3 +112,41 @@ def test_flush_denormals_zeroes_denormals_here_and_in_threads_started_later():
         assert seen == [True]
     finally:
         torch.set_flush_denormal(before)
+
+
+class WorkerView(Dataset):
+    """Each item: the scheduling policy of the process that loads it, and a number from
+    numpy's global RNG (which mmengine's worker seeding sets)."""
+
+    def __len__(self):
+        return 2
+
+    def __getitem__(self, index):
+        import os
+
+        import numpy as np
+
+        return {'policy': os.sched_getscheduler(0), 'draw': float(np.random.rand())}
+
+
+@pytest.mark.skipif(not hasattr(os, 'SCHED_IDLE'), reason='Linux scheduling policies')
+def test_on_cpu_loader_workers_run_at_idle_priority_and_are_still_seeded():
+    from mmengine.runner import Runner
+
+    cfg = dict(dataset=WorkerView(), batch_size=1, num_workers=1,
+               sampler=dict(type='DefaultSampler', shuffle=False))
+    ours = [b for b in HarnessRunner.build_dataloader(dict(cfg), seed=3)]
+    plain = [b for b in Runner.build_dataloader(dict(cfg), seed=3)]
+    assert [b['policy'][0] for b in ours] == [os.SCHED_IDLE] * 2
+    assert [b['policy'][0] for b in plain] == [os.SCHED_OTHER] * 2
+    # mmengine's per-worker seeding still runs after the priority is set
+    assert [b['draw'][0] for b in ours] == [b['draw'][0] for b in plain]
+    assert loader_workers_idle()
+
+
+def test_loader_workers_keep_their_priority_with_an_accelerator(monkeypatch):
+    import mmengine.device
+
+    monkeypatch.setattr(mmengine.device, 'get_device', lambda: 'cuda')
+    loader = idle_loader_workers(torch.utils.data.DataLoader(WorkerView(), num_workers=1))
+    assert loader.worker_init_fn is None and not loader_workers_idle()
