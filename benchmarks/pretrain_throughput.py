@@ -13,14 +13,17 @@ loss and optimizer stepped in a bare loop over real batches: batches the harness
 dataloader and data preprocessor produced (its augmentation included), on the device before
 the clock starts. Only the step is timed (forward + backward + optimizer step; the model's own
 ``train_step`` for methods that step several optimizers, such as VideoMoCo), so the ratio
-measures what the harness adds around the step: loading, augmenting, hooks, logging. Each
-side's figure is the median over its timed iterations (one slow iteration of a shared machine
-moves neither). Both run with the best settings this machine allows: denormals flushed on a CPU
+measures what the harness adds around the step: loading, augmenting, hooks, logging. The two
+alternate (``--rounds``, a new Runner each round) and each side's figure is the median over all
+its timed iterations, so neither a slow iteration nor a slow minute of a shared machine falls
+on one side only. Both run with the best settings this machine allows: denormals flushed on a CPU
 (and the harness's loader workers at idle priority there, as in every harness run), on a GPU
 cuDNN's
 autotuner and channels-last in the plain loop always (``--cudnn-benchmark`` /
 ``--channels-last`` give them to the harness too); ``--amp`` applies to both. Prints
-samples/s of both, their ratio, the data-wait share and, on a GPU, the achieved TFLOP/s
+samples/s of both, their ratio, the data-wait share, the share of the data preprocessor's
+batched augmentation (in the harness's step, done ahead for the plain loop) and, on a GPU, the
+achieved TFLOP/s
 (forward + backward FLOPs counted by ``torch.utils.flop_counter``).
 
 Sizes are ``FRAMESxPIXELS``: ``--narrow`` / ``--broad`` for BraVe's views, ``--view`` for both
@@ -37,10 +40,12 @@ workers where it has none (transitive).
 from __future__ import annotations
 
 import argparse
+import copy
 import statistics
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import torch
 
@@ -86,8 +91,8 @@ def resize_views(cfg, args) -> int:
 
 
 def harness_run(cfg, iters: int, warmup: int):
-    """Median seconds per iteration and median data-wait seconds per iteration after
-    ``warmup``, from the Runner's logs, and the Runner's train dataloader."""
+    """Seconds of each iteration and data-wait seconds of each iteration after ``warmup``,
+    from the Runner's logs, and the Runner's train dataloader."""
     from harness.engine import build_runner
 
     runner = build_runner(cfg)
@@ -96,18 +101,23 @@ def harness_run(cfg, iters: int, warmup: int):
     times = list(hub.get_scalar('train/time').data[0])[warmup:]
     waits = list(hub.get_scalar('train/data_time').data[0])[warmup:]
     assert len(times) == iters - warmup, (len(times), iters, warmup)
-    return statistics.median(times), statistics.median(waits), runner.train_dataloader
+    return times, waits, runner.train_dataloader
 
 
-def real_batches(loader, model, count: int, device: str) -> list[dict]:
+def real_batches(loader, model, count: int, device: str) -> tuple[list[dict], float]:
     """``count`` batches of the harness's own dataloader, each passed through the model's data
-    preprocessor in training mode (its augmentation included) and left on ``device``."""
-    batches = []
+    preprocessor in training mode (its augmentation included) and left on ``device``, and the
+    median seconds the preprocessor took per batch (work the harness's step includes)."""
+    batches, times = [], []
     model.to(device).train()
     with torch.no_grad():
         for _, batch in zip(range(count), endless(loader)):
+            started = time.perf_counter()
             batches.append(model.data_preprocessor(batch, True))
-    return batches
+            if device == 'cuda':
+                torch.cuda.synchronize()
+            times.append(time.perf_counter() - started)
+    return batches, statistics.median(times)
 
 
 def endless(loader):
@@ -124,11 +134,12 @@ class Preprocessed(torch.nn.Module):
 
 def plain_loop(model, optim_cfg, batches: list[dict], warmup: int, device: str,
                amp: str | None) -> tuple[float, float | None]:
-    """Median seconds per step over ``batches`` after the first ``warmup`` (forward + backward
-    + optimizer step on ready device tensors), and the FLOPs of one step (on a GPU; None on the
+    """Seconds of each step over ``batches`` after the first ``warmup`` (forward + backward +
+    optimizer step on ready device tensors), and the FLOPs of one step (on a GPU; None on the
     CPU). The optimizer is the config's (same type, parameter groups and settings); a model
     with its own ``train_step`` (several optimizers) is stepped by it, its data preprocessor
-    replaced by a pass-through (the batches are preprocessed)."""
+    replaced by a pass-through (the batches are preprocessed). The config's gradient clipping
+    (``clip_grad``) is applied as mmengine's wrapper applies it."""
     from mmengine.model import BaseModel
     from mmengine.optim import OptimWrapperDict, build_optim_wrapper
 
@@ -142,6 +153,10 @@ def plain_loop(model, optim_cfg, batches: list[dict], warmup: int, device: str,
     own_step = type(model).train_step is not BaseModel.train_step
     if own_step:
         model.data_preprocessor = Preprocessed()
+    clip = dict(optim_cfg.get('clip_grad') or {})  # the config's gradient clipping, as mmengine
+    clip_grad = {'norm': torch.nn.utils.clip_grad_norm_,
+                 'value': torch.nn.utils.clip_grad_value_}[clip.pop('type', 'norm')]
+    clipped = [p for o in optimizers for g in o.param_groups for p in g['params']]
 
     def step(data):
         with torch.autocast(device_type=device, dtype=dtype, enabled=dtype is not None):
@@ -152,6 +167,8 @@ def plain_loop(model, optim_cfg, batches: list[dict], warmup: int, device: str,
         for optimizer in optimizers:
             optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        if clip:
+            clip_grad([p for p in clipped if p.grad is not None], **clip)
         for optimizer in optimizers:
             optimizer.step()
 
@@ -169,7 +186,6 @@ def plain_loop(model, optim_cfg, batches: list[dict], warmup: int, device: str,
         step(data)
         sync()
         times.append(time.perf_counter() - started)
-    seconds = statistics.median(times)
     flops = None
     if device == 'cuda':
         from torch.utils.flop_counter import FlopCounterMode
@@ -177,7 +193,7 @@ def plain_loop(model, optim_cfg, batches: list[dict], warmup: int, device: str,
         with FlopCounterMode(display=False) as counter:
             step(batches[-1])
         flops = counter.get_total_flops()
-    return seconds, flops
+    return times, flops
 
 
 def main() -> None:
@@ -188,8 +204,11 @@ def main() -> None:
     parser.add_argument('--amp', choices=('bf16', 'fp16'))
     parser.add_argument('--batch', type=int, default=8)
     parser.add_argument('--workers', type=int, default=2)
-    parser.add_argument('--iters', type=int, default=20, help='timed iterations + warm-up')
+    parser.add_argument('--iters', type=int, default=12, help='iterations per round: warm-up + timed')
     parser.add_argument('--warmup', type=int, default=4)
+    parser.add_argument('--rounds', type=int, default=3,
+                        help='harness and plain loop alternate this many times (a shared '
+                             "machine's slow minutes then fall on both)")
     parser.add_argument('--cudnn-benchmark', action='store_true',
                         help="cuDNN's autotuner for the fixed shapes, in both runs")
     parser.add_argument('--channels-last', action='store_true',
@@ -199,7 +218,7 @@ def main() -> None:
     parser.add_argument('--image', type=int, metavar='PIXELS', help='image views (image methods)')
     parser.add_argument('--work-dir', help='default: a temporary folder')
     args = parser.parse_args()
-    from harness.engine import flush_denormals
+    from harness.engine import flush_denormals, stop_loader_workers
 
     flush_denormals()  # as every harness command: before any worker starts (they inherit it)
 
@@ -252,14 +271,25 @@ def main() -> None:
     cfg.env_cfg = dict(cfg.env_cfg, cudnn_benchmark=args.cudnn_benchmark)
     torch.backends.cudnn.benchmark = args.cudnn_benchmark
 
-    step_s, wait_s, loader = harness_run(cfg, args.iters, args.warmup)
-    model = MODELS.build(cfg.model)
-    if args.device == 'cuda':  # the plain loop's fast paths, whatever the harness run had
-        torch.backends.cudnn.benchmark = True
-        model.data_preprocessor.channels_last = True
-    batches = real_batches(loader, model, args.iters, args.device)
-    plain_s, flops = plain_loop(model, cfg.optim_wrapper, batches, args.warmup, args.device,
-                                args.amp)
+    harness_times, waits, plain_times, model = [], [], [], None
+    for _ in range(args.rounds):
+        torch.backends.cudnn.benchmark = args.cudnn_benchmark
+        times, round_waits, loader = harness_run(copy.deepcopy(cfg), args.iters, args.warmup)
+        harness_times += times
+        waits += round_waits
+        if model is None:
+            model = MODELS.build(cfg.model)
+            if args.device == 'cuda':  # the plain loop's fast paths, whatever the harness had
+                model.data_preprocessor.channels_last = True
+            batches, augment_s = real_batches(loader, model, args.iters, args.device)
+            stop_loader_workers(SimpleNamespace(dataloader=loader))
+        if args.device == 'cuda':
+            torch.backends.cudnn.benchmark = True
+        times, flops = plain_loop(model, cfg.optim_wrapper, batches, args.warmup, args.device,
+                                  args.amp)
+        plain_times += times
+    step_s, wait_s = statistics.median(harness_times), statistics.median(waits)
+    plain_s = statistics.median(plain_times)
 
     harness_rate, plain_rate = args.batch / step_s, args.batch / plain_s
     sizes = ', '.join([f'{k} {v[0]}x{v[1]}' for k in ('narrow', 'broad', 'view', 'clip')
@@ -267,11 +297,12 @@ def main() -> None:
                       + ([f'images {args.image}px'] if args.image else []))
     print(f'{method.name} on {backbone.name}, {args.device}, {args.amp or "fp32"}, batch '
           f"{args.batch}, {workers} workers, {sizes or 'demo sizes'}, "
-          f'{args.iters - args.warmup} timed iterations after {args.warmup}')
-    print(f'{"":<12}{"ms/iter":>10}{"samples/s":>11}{"data wait":>11}')
+          f'{args.iters - args.warmup} timed iterations after {args.warmup}, in each of '
+          f'{args.rounds} alternating rounds (medians)')
+    print(f'{"":<12}{"ms/iter":>10}{"samples/s":>11}{"data wait":>11}{"augment":>11}')
     print(f'{"harness":<12}{1000 * step_s:>10.1f}{harness_rate:>11.1f}'
-          f'{100 * wait_s / step_s:>10.0f}%')
-    print(f'{"plain loop":<12}{1000 * plain_s:>10.1f}{plain_rate:>11.1f}{"-":>11}')
+          f'{100 * wait_s / step_s:>10.0f}%{100 * augment_s / step_s:>10.0f}%')
+    print(f'{"plain loop":<12}{1000 * plain_s:>10.1f}{plain_rate:>11.1f}{"-":>11}{"-":>11}')
     print(f'ratio harness / plain loop: {harness_rate / plain_rate:.2f}x')
     if flops:
         print(f'achieved: harness {flops / step_s / 1e12:.1f} TFLOP/s, plain loop '

@@ -22,7 +22,8 @@ from tests.conftest import REPO
 def test_pretrain_throughput_compares_harness_and_plain_loop(method, sizes, tmp_path):
     result = subprocess.run(
         [sys.executable, str(REPO / 'benchmarks' / 'pretrain_throughput.py'), '--method', method,
-         '--batch', '2', '--workers', '0', '--iters', '3', '--warmup', '1', '--work-dir',
+         '--batch', '2', '--workers', '0', '--iters', '3', '--warmup', '1', '--rounds', '2',
+         '--work-dir',
          str(tmp_path), *sizes], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     lines = result.stdout.splitlines()
