@@ -95,6 +95,7 @@ def test_random_reference_has_no_pretraining(harness_cli, small_demo, tmp_path):
     assert not (tmp_path / 'pretrain').exists()
 
 
+@pytest.mark.slow
 def test_killed_pretraining_resumes_from_last_checkpoint(harness_cli, example_site, small_demo,
                                                          tmp_path):
     import os

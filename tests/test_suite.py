@@ -329,6 +329,7 @@ def harness_command(*args: str):
                           text=True)
 
 
+@pytest.mark.slow
 def test_a_rerun_finishes_only_the_missing_runs(example_path, small_demo, tmp_path):
     (tmp_path / 'interrupting_plugin.py').write_text(INTERRUPTING_PLUGIN)
     path = write(tmp_path, TINY)

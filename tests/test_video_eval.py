@@ -30,6 +30,7 @@ def small_hmdb(tmp_path_factory):
     return generate_demo(tmp_path_factory.mktemp('hmdb51-demo'))
 
 
+@pytest.mark.slow
 def test_hmdb51_linear_on_all_splits_is_one_record_with_mean_and_std(harness_cli, small_hmdb,
                                                                      tmp_path):
     result = run(harness_cli, small_hmdb, tmp_path, '--method', 'brave', '--eval', 'hmdb51',
@@ -57,6 +58,7 @@ def test_hmdb51_linear_on_all_splits_is_one_record_with_mean_and_std(harness_cli
     assert 'top1: ' in result.stdout and '(mean of splits 1: ' in result.stdout
 
 
+@pytest.mark.slow
 def test_retrieval_after_linear_reuses_the_features(harness_cli, small_demo, tmp_path):
     common = ['--method', 'brave', '--eval', 'ucf101', '--cfg-options', *PRETRAIN_SMOKE,
               *FEATURE_SMOKE]
@@ -81,6 +83,7 @@ def test_retrieval_is_split_1_only(harness_cli, small_demo, tmp_path):
                                      'defined on split 1 only; drop --split or use --split 1')
 
 
+@pytest.mark.slow
 def test_a_truncated_video_is_skipped_and_counted(harness_cli, small_demo, tmp_path):
     data = tmp_path / 'data'
     shutil.copytree(small_demo, data)
@@ -97,6 +100,7 @@ def test_a_truncated_video_is_skipped_and_counted(harness_cli, small_demo, tmp_p
     assert '1 of 40 videos are unreadable' in strict.stderr
 
 
+@pytest.mark.slow
 def test_several_seeds_are_one_record_with_each_seeds_value(harness_cli, small_demo, tmp_path):
     result = run(harness_cli, small_demo, tmp_path, '--method', 'brave', '--eval', 'ucf101',
                  '--protocol', 'linear', '--seeds', '0,1', '--pretrain-data', 'ucf101',

@@ -333,6 +333,7 @@ def test_a_short_finetune_scores_the_test_set_and_reports_the_weights(dataset, t
 # --------------------------------------------------------------------------- through the CLI
 
 
+@pytest.mark.slow
 def test_a_paper_config_runs_five_finetune_trials_of_one_pretraining(tmp_path, capsys):
     """MoCo's detection numbers are the mean of 5 fine-tuning trials: a paper config names
     them, so one pretraining (seed 0) is fine-tuned with seeds 0-4; --seed/--seeds override it
