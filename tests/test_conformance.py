@@ -139,3 +139,18 @@ def test_a_cut_names_a_stage_the_backbone_has():
         BackboneInfo('vit', '', 'image', {'type': 'V'}, 8).up_to('a')
     with pytest.raises(ConfigError, match="ends at a already"):
         cut.up_to('b')
+
+
+def test_the_model_and_its_sampler_build_in_the_configs_scope_whatever_scope_is_current():
+    """A test that ran a detection model before leaves mmdet's scope current in its process
+    (an xdist worker): the helpers build in the config's scope, as the Runner does."""
+    from mmengine.registry import DefaultScope
+
+    import mmdet.registry  # noqa: F401  (makes the mmdet scope known)
+
+    method = PM.get('method', 'multitask').info
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        model, cfg = build_method_model(method, PM.get('backbone', 'resnet18-slim').info,
+                                        config='colorization_demo', hidden_dim=16)
+        inputs = random_view_inputs(cfg, 2)
+    assert set(model(inputs)) == {'loss_colorization'}
