@@ -204,7 +204,8 @@ def main() -> None:
     parser.add_argument('--amp', choices=('bf16', 'fp16'))
     parser.add_argument('--batch', type=int, default=8)
     parser.add_argument('--workers', type=int, default=2)
-    parser.add_argument('--iters', type=int, default=12, help='iterations per round: warm-up + timed')
+    parser.add_argument('--iters', type=int, default=12,
+                        help='iterations per round: warm-up + timed')
     parser.add_argument('--warmup', type=int, default=4)
     parser.add_argument('--rounds', type=int, default=3,
                         help='harness and plain loop alternate this many times (a shared '

@@ -132,9 +132,9 @@ def stop_loader_workers(loop) -> int:
 class HarnessRunner(Runner):
     """mmengine's Runner; INFO logging goes to the log file only, its dataloaders' workers run
     at idle priority when the model computes on the CPU (:func:`idle_loader_workers`), and each
-    of ``train``, ``val`` and ``test`` stops its dataloader's workers when it returns (or fails). Under
-    several processes a config whose ``batch_norm`` is ``'global'`` has its model's BatchNorm
-    normalise over all processes before it is wrapped
+    of ``train``, ``val`` and ``test`` stops its dataloader's workers when it returns (or
+    fails). Under several processes a config whose ``batch_norm`` is ``'global'`` has its
+    model's BatchNorm normalise over all processes before it is wrapped
     (:func:`harness.distributed.normalise_as_configured`)."""
 
     def wrap_model(self, model_wrapper_cfg, model):
