@@ -16,15 +16,13 @@ the clock starts. Only the step is timed (forward + backward + optimizer step; t
 measures what the harness adds around the step: loading, augmenting, hooks, logging. The two
 alternate (``--rounds``, a new Runner each round) and each side's figure is the median over all
 its timed iterations, so neither a slow iteration nor a slow minute of a shared machine falls
-on one side only. Both run with the best settings this machine allows: denormals flushed on a CPU
-(and the harness's loader workers at idle priority there, as in every harness run), on a GPU
-cuDNN's
-autotuner and channels-last in the plain loop always (``--cudnn-benchmark`` /
+on one side only. Both run with the best settings this machine allows: denormals flushed on
+a CPU (and the harness's loader workers at idle priority there, as in every harness run), on
+a GPU cuDNN's autotuner and channels-last in the plain loop always (``--cudnn-benchmark`` /
 ``--channels-last`` give them to the harness too); ``--amp`` applies to both. Prints
 samples/s of both, their ratio, the data-wait share, the share of the data preprocessor's
 batched augmentation (in the harness's step, done ahead for the plain loop) and, on a GPU, the
-achieved TFLOP/s
-(forward + backward FLOPs counted by ``torch.utils.flop_counter``).
+achieved TFLOP/s (forward + backward FLOPs counted by ``torch.utils.flop_counter``).
 
 Sizes are ``FRAMESxPIXELS``: ``--narrow`` / ``--broad`` for BraVe's views, ``--view`` for both
 clips of the two-view methods (moco, byol, simsiam, videomoco), ``--clip`` for the clips of the
@@ -45,7 +43,6 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import torch
 
@@ -283,7 +280,7 @@ def main() -> None:
             if args.device == 'cuda':  # the plain loop's fast paths, whatever the harness had
                 model.data_preprocessor.channels_last = True
             batches, augment_s = real_batches(loader, model, args.iters, args.device)
-            stop_loader_workers(SimpleNamespace(dataloader=loader))
+            stop_loader_workers(loader)
         if args.device == 'cuda':
             torch.backends.cudnn.benchmark = True
         times, flops = plain_loop(model, cfg.optim_wrapper, batches, args.warmup, args.device,

@@ -104,7 +104,8 @@ def file_logger(name: str, log_file: Path):
 
 def stop_loader_workers(loop) -> int:
     """Stop the worker processes of ``loop``'s dataloader now; returns how many running iterators
-    were stopped. ``loop``: an mmengine loop, or anything else (then nothing happens).
+    were stopped. ``loop``: an mmengine loop, or a dataloader itself, or anything else (then
+    nothing happens).
 
     Left to the garbage collector, the workers are stopped while the reference cycle around the
     Runner is collected, and there the index queues' feeder threads are finalised before the
@@ -115,7 +116,7 @@ def stop_loader_workers(loop) -> int:
     from torch.utils.data import DataLoader
     from torch.utils.data.dataloader import _MultiProcessingDataLoaderIter
 
-    loader = getattr(loop, 'dataloader', None)
+    loader = loop if isinstance(loop, DataLoader) else getattr(loop, 'dataloader', None)
     if not isinstance(loader, DataLoader):
         return 0
     infinite = getattr(loop, 'dataloader_iterator', None)  # IterBasedTrainLoop's endless stream

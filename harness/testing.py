@@ -99,8 +99,6 @@ def build_method_model(method, backbone, config: str = 'demo', **model_overrides
     in, as the runner does (``method``/``backbone`` are MethodInfo/BackboneInfo; the backbone
     cut after the config's ``backbone_stage`` when it names one); returns the model and the
     merged config."""
-    from mmengine.registry import DefaultScope
-
     from harness.api import pick_config
     from harness.config import load_pretrain_config
     from harness.engine import import_config_modules
@@ -114,21 +112,26 @@ def build_method_model(method, backbone, config: str = 'demo', **model_overrides
     cfg.model.update(model_overrides)
     cfg.custom_imports.imports = [*cfg.custom_imports.imports, *backbone.imports]
     import_config_modules(cfg)
-    # in the config's scope, as the Runner builds it (not whichever scope a test left current)
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope') or 'harness'):
+    with config_scope(cfg):
         return MODELS.build(cfg.model), cfg
+
+
+def config_scope(cfg):
+    """The config's registry scope made current for a block: build in it, as the Runner does,
+    not in whichever scope an earlier test in this process left current."""
+    from mmengine.registry import DefaultScope
+
+    return DefaultScope.overwrite_default_scope(cfg.get('default_scope') or 'harness')
 
 
 def random_view_inputs(cfg, batch_size: int = 2) -> dict:
     """Random model inputs shaped like what the config's sampling transform produces (the
     first pipeline step with a ``random_inputs`` method, e.g. SampleViews); the config's
     modules must be imported (:func:`build_method_model` does)."""
-    from mmengine.registry import DefaultScope
-
     from harness.registry import TRANSFORMS
 
     for step in cfg.train_dataloader.dataset.pipeline:
-        with DefaultScope.overwrite_default_scope(cfg.get('default_scope') or 'harness'):
+        with config_scope(cfg):
             transform = TRANSFORMS.build(step)
         if hasattr(transform, 'random_inputs'):
             return transform.random_inputs(batch_size)

@@ -53,6 +53,15 @@ def test_train_stops_its_dataloader_workers_when_it_returns(tmp_path):
         assert run.train_loop.dataloader._iterator is None
 
 
+def test_stop_loader_workers_takes_a_dataloader_itself():
+    loader = torch.utils.data.DataLoader(Numbers(), batch_size=4, num_workers=2,
+                                         persistent_workers=True)
+    next(iter(loader))
+    assert len(multiprocessing.active_children()) == 2
+    assert stop_loader_workers(loader) == 1
+    assert multiprocessing.active_children() == [] and loader._iterator is None
+
+
 def test_stop_loader_workers_ignores_what_is_not_a_built_loop():
     assert stop_loader_workers(None) == 0
     assert stop_loader_workers(dict(type='IterBasedTrainLoop')) == 0
@@ -122,8 +131,6 @@ class WorkerView(Dataset):
         return 2
 
     def __getitem__(self, index):
-        import os
-
         import numpy as np
 
         return {'policy': os.sched_getscheduler(0), 'draw': float(np.random.rand())}

@@ -319,29 +319,22 @@ def harness_run_start(run):
 """
 
 
-def harness_command(*args: str):
-    """``harness ARGS`` in a process of its own, as a user runs it (the example plugin and the
-    test's plugin modules on its PYTHONPATH, see ``example_path``)."""
-    import subprocess
-    import sys
-
-    return subprocess.run([sys.executable, '-m', 'harness.cli', *args], capture_output=True,
-                          text=True)
-
-
 @pytest.mark.slow
-def test_a_rerun_finishes_only_the_missing_runs(example_path, small_demo, tmp_path):
+def test_a_rerun_finishes_only_the_missing_runs(example_path, harness_cli, small_demo,
+                                               tmp_path):
+    # harness_cli: in processes of their own, as a user runs them; example_path puts the
+    # plugin modules this test writes on their PYTHONPATH
     (tmp_path / 'interrupting_plugin.py').write_text(INTERRUPTING_PLUGIN)
     path = write(tmp_path, TINY)
     args = ['suite', 'run', str(path), '--data', f'ucf101={small_demo}', '--work-dir',
             str(tmp_path / 'w')]
-    interrupted = harness_command('-p', 'interrupting_plugin', *args)  # at the second run
+    interrupted = harness_cli('-p', 'interrupting_plugin', *args)  # at the second run
     assert interrupted.returncode == 130, interrupted.stdout + interrupted.stderr
     assert "run 'harness suite run" in interrupted.stderr
     records = tmp_path / 'w' / 'records'
     assert len(list(records.glob('*.json'))) == 1, interrupted.stdout + interrupted.stderr
 
-    rerun = harness_command(*args)
+    rerun = harness_cli(*args)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert summary(rerun.stdout) == {'C=1': 'reused', 'C=0.5': 'ran', 'C=2': 'ran'}
     assert 'suite suite: 2 ran, 1 reused, 0 failed' in rerun.stdout
@@ -356,22 +349,22 @@ def test_a_rerun_finishes_only_the_missing_runs(example_path, small_demo, tmp_pa
     lost = next(records.glob('*seed0__*.json'))
     kept = {p: p.read_bytes() for p in records.glob('*.json') if p != lost}
     lost.unlink()
-    status = harness_command('suite', 'status', *args[2:])
+    status = harness_cli('suite', 'status', *args[2:])
     assert status.returncode == 0, status.stderr
     # its evaluation is done (a rerun finds it), its record is not
     assert sorted(summary(status.stdout).values()) == ['finished', 'finished', 'started']
     assert 'suite suite: 2 of 3 runs finished' in status.stdout
-    again = harness_command(*args)
+    again = harness_cli(*args)
     assert again.returncode == 0, again.stdout + again.stderr
     assert sorted(summary(again.stdout).values()) == ['ran', 'reused', 'reused']
     assert lost.is_file()
     assert all(path.read_bytes() == text for path, text in kept.items())  # nothing rewritten
 
 
-def test_a_failed_run_is_reported_after_the_others_ran_exit_1(example_path, small_demo,
-                                                              tmp_path):
+def test_a_failed_run_is_reported_after_the_others_ran_exit_1(example_path, harness_cli,
+                                                              small_demo, tmp_path):
     path = write(tmp_path, TINY)
-    result = harness_command('-p', 'failing_plugin', 'suite', 'run', str(path), '--data',
+    result = harness_cli('-p', 'failing_plugin', 'suite', 'run', str(path), '--data',
                              f'ucf101={small_demo}', '--work-dir', str(tmp_path / 'w'))
     assert result.returncode == 1, result.stdout + result.stderr
     assert summary(result.stdout) == {'C=1': 'ran', 'C=0.5': 'failed', 'C=2': 'ran'}, \
