@@ -13,14 +13,18 @@ loss and optimizer stepped in a bare loop over real batches: batches the harness
 dataloader and data preprocessor produced (its augmentation included), on the device before
 the clock starts. Only the step is timed (forward + backward + optimizer step; the model's own
 ``train_step`` for methods that step several optimizers, such as VideoMoCo), so the ratio
-measures what the harness adds around the step: loading, augmenting, hooks, logging. The two
+measures what the harness adds around the step: loading, augmenting, hooks, logging. (c)
+**plain, fed**: the same plain loop fed live by the harness's dataloader (its workers) with
+the data preprocessor in each timed step: the work the harness cannot skip, on this machine.
+Where decoding and augmenting cost a share of the cores the step would use (a CPU with few
+cores), (a) / (b) counts that share and (a) / (c) is the harness's own overhead. The three
 alternate (``--rounds``, a new Runner each round) and each side's figure is the median over all
 its timed iterations, so neither a slow iteration nor a slow minute of a shared machine falls
-on one side only. Both run with the best settings this machine allows: denormals flushed on
+on one side only. All run with the best settings this machine allows: denormals flushed on
 a CPU (and the harness's loader workers at idle priority there, as in every harness run), on
 a GPU cuDNN's autotuner and channels-last in the plain loop always (``--cudnn-benchmark`` /
-``--channels-last`` give them to the harness too); ``--amp`` applies to both. Prints
-samples/s of both, their ratio, the data-wait share, the share of the data preprocessor's
+``--channels-last`` give them to the harness too); ``--amp`` applies to all. Prints
+samples/s of each, the two ratios, the data-wait share, the share of the data preprocessor's
 batched augmentation (in the harness's step, done ahead for the plain loop) and, on a GPU, the
 achieved TFLOP/s (forward + backward FLOPs counted by ``torch.utils.flop_counter``).
 
@@ -129,13 +133,15 @@ class Preprocessed(torch.nn.Module):
         return data
 
 
-def plain_loop(model, optim_cfg, batches: list[dict], warmup: int, device: str,
-               amp: str | None) -> tuple[float, float | None]:
-    """Seconds of each step over ``batches`` after the first ``warmup`` (forward + backward +
-    optimizer step on ready device tensors), and the FLOPs of one step (on a GPU; None on the
-    CPU). The optimizer is the config's (same type, parameter groups and settings); a model
-    with its own ``train_step`` (several optimizers) is stepped by it, its data preprocessor
-    replaced by a pass-through (the batches are preprocessed). The config's gradient clipping
+def plain_loop(model, optim_cfg, batches, count: int, warmup: int, device: str,
+               amp: str | None, prepare=None) -> tuple[list[float], float | None]:
+    """Seconds of each of ``count`` steps over ``batches`` after the first ``warmup`` (forward +
+    backward + optimizer step on ready device tensors), and the FLOPs of one step (on a GPU;
+    None on the CPU). With ``prepare`` (the data preprocessor), ``batches`` are raw batches
+    (a dataloader's stream) and each timed step also waits for its batch and preprocesses it.
+    The optimizer is the config's (same type, parameter groups and settings); a model with its
+    own ``train_step`` (several optimizers) is stepped by it, its data preprocessor replaced by
+    a pass-through (the batches are preprocessed). The config's gradient clipping
     (``clip_grad``) is applied as mmengine's wrapper applies it."""
     from mmengine.model import BaseModel
     from mmengine.optim import OptimWrapperDict, build_optim_wrapper
@@ -173,22 +179,27 @@ def plain_loop(model, optim_cfg, batches: list[dict], warmup: int, device: str,
         if device == 'cuda':
             torch.cuda.synchronize()
 
+    def ready(data):
+        if prepare is None:
+            return data
+        with torch.no_grad():
+            return prepare(data, True)
+
     model.train()
-    for data in batches[:warmup]:
-        step(data)
-    sync()
-    times = []
-    for data in batches[warmup:]:  # each step timed alone, as the Runner logs its iterations
+    stream, times = iter(batches), []
+    for index in range(count):  # each step timed alone, as the Runner logs its iterations
         started = time.perf_counter()
+        data = ready(next(stream))
         step(data)
         sync()
-        times.append(time.perf_counter() - started)
+        if index >= warmup:
+            times.append(time.perf_counter() - started)
     flops = None
     if device == 'cuda':
         from torch.utils.flop_counter import FlopCounterMode
 
         with FlopCounterMode(display=False) as counter:
-            step(batches[-1])
+            step(data)
         flops = counter.get_total_flops()
     return times, flops
 
@@ -216,7 +227,7 @@ def main() -> None:
     parser.add_argument('--image', type=int, metavar='PIXELS', help='image views (image methods)')
     parser.add_argument('--work-dir', help='default: a temporary folder')
     args = parser.parse_args()
-    from harness.engine import flush_denormals, stop_loader_workers
+    from harness.engine import HarnessRunner, flush_denormals, stop_loader_workers
 
     flush_denormals()  # as every harness command: before any worker starts (they inherit it)
 
@@ -225,6 +236,7 @@ def main() -> None:
     from harness.config import use_amp
     from harness.pretrain import build_pretrain_config
     from harness.registry import MODELS
+    from harness.testing import config_scope
 
     pm = PluginManager()
     method = pm.get('method', args.method).info
@@ -269,7 +281,7 @@ def main() -> None:
     cfg.env_cfg = dict(cfg.env_cfg, cudnn_benchmark=args.cudnn_benchmark)
     torch.backends.cudnn.benchmark = args.cudnn_benchmark
 
-    harness_times, waits, plain_times, model = [], [], [], None
+    harness_times, waits, plain_times, fed_times, model = [], [], [], [], None
     for _ in range(args.rounds):
         torch.backends.cudnn.benchmark = args.cudnn_benchmark
         times, round_waits, loader = harness_run(copy.deepcopy(cfg), args.iters, args.warmup)
@@ -279,15 +291,24 @@ def main() -> None:
             model = MODELS.build(cfg.model)
             if args.device == 'cuda':  # the plain loop's fast paths, whatever the harness had
                 model.data_preprocessor.channels_last = True
+            preprocessor = model.data_preprocessor  # the plain loop may replace it
             batches, augment_s = real_batches(loader, model, args.iters, args.device)
             stop_loader_workers(loader)
         if args.device == 'cuda':
             torch.backends.cudnn.benchmark = True
-        times, flops = plain_loop(model, cfg.optim_wrapper, batches, args.warmup, args.device,
-                                  args.amp)
+        times, flops = plain_loop(model, cfg.optim_wrapper, batches, args.iters, args.warmup,
+                                  args.device, args.amp)
         plain_times += times
+        # the same loop fed live by a dataloader built as the harness builds its own (a used
+        # one may not start again: mmengine's InfiniteSampler streams from one generator)
+        with config_scope(cfg):
+            fresh = HarnessRunner.build_dataloader(copy.deepcopy(cfg.train_dataloader), seed=0)
+        times, _ = plain_loop(model, cfg.optim_wrapper, endless(fresh), args.iters,
+                              args.warmup, args.device, args.amp, prepare=preprocessor)
+        stop_loader_workers(fresh)
+        fed_times += times
     step_s, wait_s = statistics.median(harness_times), statistics.median(waits)
-    plain_s = statistics.median(plain_times)
+    plain_s, fed_s = statistics.median(plain_times), statistics.median(fed_times)
 
     harness_rate, plain_rate = args.batch / step_s, args.batch / plain_s
     sizes = ', '.join([f'{k} {v[0]}x{v[1]}' for k in ('narrow', 'broad', 'view', 'clip')
@@ -301,7 +322,11 @@ def main() -> None:
     print(f'{"harness":<12}{1000 * step_s:>10.1f}{harness_rate:>11.1f}'
           f'{100 * wait_s / step_s:>10.0f}%{100 * augment_s / step_s:>10.0f}%')
     print(f'{"plain loop":<12}{1000 * plain_s:>10.1f}{plain_rate:>11.1f}{"-":>11}{"-":>11}')
+    print(f'{"plain, fed":<12}{1000 * fed_s:>10.1f}{args.batch / fed_s:>11.1f}{"-":>11}{"-":>11}')
     print(f'ratio harness / plain loop: {harness_rate / plain_rate:.2f}x')
+    print(f'ratio harness / plain loop fed by the harness\'s dataloader and preprocessor: '
+          f'{fed_s / step_s:.2f}x (the harness\'s own overhead: loading and '
+          'augmenting cost both)')
     if flops:
         print(f'achieved: harness {flops / step_s / 1e12:.1f} TFLOP/s, plain loop '
               f'{flops / plain_s / 1e12:.1f} TFLOP/s ({flops / 1e9:.0f} GFLOP per step)')

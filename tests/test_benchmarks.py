@@ -30,6 +30,8 @@ def test_pretrain_throughput_compares_harness_and_plain_loop(method, sizes, tmp_
     assert any(line.startswith('harness ') for line in lines)
     assert any(line.startswith('plain loop ') for line in lines)
     assert 'ratio harness / plain loop: ' in result.stdout
+    assert any(line.startswith('plain, fed ') for line in lines)
+    assert 'ratio harness / plain loop fed by the harness\'s dataloader' in result.stdout
 
 
 def _peer_check():
