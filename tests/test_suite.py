@@ -14,7 +14,7 @@ import pytest
 from harness.cli import main
 from harness.errors import HarnessError
 from harness.run import RunOptions
-from harness.suite.planning import groups
+from harness.suite.planning import groups, said_once
 from harness.suite.spec import SUITE_DECIDES, SlurmSettings, load_suite, shipped_suites
 
 #: a linear probe of random weights: no pretraining, seconds per run
@@ -270,6 +270,16 @@ def example_path(example_site, monkeypatch, tmp_path):
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv('PYTHONPATH', os.pathsep.join([str(example_site), str(tmp_path)]))
     return tmp_path
+
+
+def test_a_warning_several_runs_give_is_said_once_with_how_many_runs_gave_it():
+    missing = 'warning: 4 videos listed in kinetics400 are not on disk and were skipped'
+    assert said_once([('aot', missing), ('aot', 'warning: 1 unreadable video skipped'),
+                      ('brave', missing), ('moco', missing), ('pace', 'other')]) == [
+        f'aot and 2 more runs: {missing}', 'aot: warning: 1 unreadable video skipped',
+        'pace: other']
+    assert said_once([('aot', missing), ('brave', missing)]) == [f'aot and 1 more run: {missing}']
+    assert said_once([]) == []
 
 
 def test_every_run_is_planned_and_each_problem_is_a_line_before_anything_trains(

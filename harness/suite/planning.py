@@ -144,6 +144,18 @@ def records_by_identity(records_dir: Path) -> dict[str, Path]:
     return found
 
 
+def said_once(messages: Sequence[tuple[str, str]]) -> list[str]:
+    """Messages ``(run label, message)`` as lines, in the order first said, a message that
+    several runs gave as one line: ``'LABEL: MESSAGE'``, ``'LABEL and N more runs: MESSAGE'``
+    (a suite's runs that read the same data would otherwise repeat its warnings run by run)."""
+    runs: dict[str, list[str]] = {}
+    for label, message in messages:
+        runs.setdefault(message, []).append(label)
+    return [f'{labels[0]}: {message}' if len(labels) == 1 else
+            f'{labels[0]} and {len(labels) - 1} more run{"s" * (len(labels) > 2)}: {message}'
+            for message, labels in runs.items()]
+
+
 def plan_suite(pm: PluginManager, suite: Suite, *, work_dir: Path, records_dir: Path,
                data: Mapping[str, str] = (), launcher: str = 'none', log: Log = print,
                options_type: type | None = None, check_data: bool = True) -> list[PlannedRun]:
@@ -159,9 +171,10 @@ def plan_suite(pm: PluginManager, suite: Suite, *, work_dir: Path, records_dir: 
     roots = data_roots(pm, suite, dict(data)) if check_data else {**suite.data, **dict(data)}
     planned, problems = [], []
     seen: dict[str, str] = {}
+    messages: list[tuple[str, str]] = []  # (run, what its planning said), said at the end
     for index, run in enumerate(suite.runs):
         def quiet(message: str, label=run.label) -> None:
-            log(f'{label}: {message}')
+            messages.append((label, message))
 
         try:
             options = run_options(pm, run, roots, work_dir=work_dir, records_dir=records_dir,
@@ -180,6 +193,8 @@ def plan_suite(pm: PluginManager, suite: Suite, *, work_dir: Path, records_dir: 
         pretrainings = tuple(dict.fromkeys(job.pretraining.key for job in jobs
                                            if job.pretraining is not None))
         planned.append(PlannedRun(index, run, options, plan, jobs, identity, pretrainings, None))
+    for line in said_once(messages):
+        log(line)
     if problems:
         raise SuitePlanError(suite, problems, len(suite.runs))
     return with_records(planned, records_dir)
