@@ -42,7 +42,9 @@ workers where it has none (transitive).
 from __future__ import annotations
 
 import argparse
+import atexit
 import copy
+import shutil
 import statistics
 import tempfile
 import time
@@ -225,7 +227,8 @@ def main() -> None:
     for name in ('narrow', 'broad', 'view', 'clip'):
         parser.add_argument(f'--{name}', type=size, metavar='FRAMESxPIXELS')
     parser.add_argument('--image', type=int, metavar='PIXELS', help='image views (image methods)')
-    parser.add_argument('--work-dir', help='default: a temporary folder')
+    parser.add_argument('--work-dir', help='kept; default: a temporary folder, removed at '
+                        'the end')
     args = parser.parse_args()
     from harness.engine import HarnessRunner, flush_denormals, stop_loader_workers
 
@@ -244,6 +247,8 @@ def main() -> None:
         method = method.for_modality(pm.get('backbone', args.backbone).info.modality) or method
     backbone = pm.get('backbone', args.backbone or method.default_backbone).info
     work = Path(args.work_dir or tempfile.mkdtemp(prefix='throughput-'))
+    if not args.work_dir:  # its demo data and runner folders, gone at exit
+        atexit.register(shutil.rmtree, work, ignore_errors=True)
     config = pick_config(method.configs, 'demo', method.name)[1]
     probe = build_pretrain_config(config, backbone, data_root=work, ann_file=work / 'x.txt',
                                   data_identity={}, seed=0, launcher='none', cfg_options={})
