@@ -230,7 +230,8 @@ def main() -> None:
     parser.add_argument('--work-dir', help='kept; default: a temporary folder, removed at '
                         'the end')
     args = parser.parse_args()
-    from harness.engine import HarnessRunner, flush_denormals, stop_loader_workers
+    from harness.engine import (HarnessRunner, config_scope, flush_denormals,
+                                stop_loader_workers)
 
     flush_denormals()  # as every harness command: before any worker starts (they inherit it)
 
@@ -239,7 +240,6 @@ def main() -> None:
     from harness.config import use_amp
     from harness.pretrain import build_pretrain_config
     from harness.registry import MODELS
-    from harness.testing import config_scope
 
     pm = PluginManager()
     method = pm.get('method', args.method).info

@@ -181,6 +181,14 @@ def import_config_modules(cfg: Config) -> None:
         importlib.import_module(module)
 
 
+def config_scope(cfg: Config):
+    """The config's registry scope made current for a block: build its parts in it, as the
+    Runner does, not in whichever scope an earlier build in this process left current."""
+    from mmengine.registry import DefaultScope
+
+    return DefaultScope.overwrite_default_scope(cfg.get('default_scope') or 'harness')
+
+
 #: numbers the runners this process builds (:func:`build_runner`)
 _RUNNER_NUMBERS = itertools.count(1)
 

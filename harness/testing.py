@@ -101,7 +101,7 @@ def build_method_model(method, backbone, config: str = 'demo', **model_overrides
     merged config."""
     from harness.api import pick_config
     from harness.config import load_pretrain_config
-    from harness.engine import import_config_modules
+    from harness.engine import config_scope, import_config_modules
     from harness.pretrain import STAGE_KEY
     from harness.registry import MODELS
 
@@ -116,18 +116,11 @@ def build_method_model(method, backbone, config: str = 'demo', **model_overrides
         return MODELS.build(cfg.model), cfg
 
 
-def config_scope(cfg):
-    """The config's registry scope made current for a block: build in it, as the Runner does,
-    not in whichever scope an earlier test in this process left current."""
-    from mmengine.registry import DefaultScope
-
-    return DefaultScope.overwrite_default_scope(cfg.get('default_scope') or 'harness')
-
-
 def random_view_inputs(cfg, batch_size: int = 2) -> dict:
     """Random model inputs shaped like what the config's sampling transform produces (the
     first pipeline step with a ``random_inputs`` method, e.g. SampleViews); the config's
     modules must be imported (:func:`build_method_model` does)."""
+    from harness.engine import config_scope
     from harness.registry import TRANSFORMS
 
     for step in cfg.train_dataloader.dataset.pipeline:
