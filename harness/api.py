@@ -438,7 +438,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     'harness.data.views': ('ViewSpec', 'decode_clips', 'decode_frames', 'prepare_clip',
                            'stack_clips', 'view_indices'),
     'harness.data.augment': ('AugmentViews', 'IMAGENET_MEAN', 'IMAGENET_STD', 'chance',
-                             'normalize', 'on_clips'),
+                             'normalize', 'on_clips', 'resize_boxes'),
     'harness.data.augment_steps': ('AugmentStep', 'register_augment_step'),
     'harness.data.demo': ('is_demo',),
 }

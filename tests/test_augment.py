@@ -147,6 +147,33 @@ def test_crop_resize_matches_torchvision_resized_crop():
     assert (out - expected).abs().max() < 0.01
 
 
+@pytest.mark.parametrize('sampling_ratio', [-1, 1, 2])
+def test_resize_boxes_equals_roi_align(sampling_ratio):
+    # boxes inside, across the border (samples clamped or zero beyond it), shrinking (several
+    # samples averaged per output pixel) and enlarging
+    from torchvision.ops import roi_align
+    torch.manual_seed(3)
+    images = torch.rand(5, 4, 23, 31)
+    boxes = torch.tensor([[0.0, 0.0, 31.0, 23.0], [3.2, 1.7, 29.5, 20.1], [-4.0, -2.5, 12.0, 9.0],
+                          [20.0, 15.0, 36.0, 27.5], [7.5, 4.0, 9.0, 6.5]])
+    for size in [(11, 13), (40, 9)]:
+        out = augment.resize_boxes(images, boxes, size, sampling_ratio)
+        rois = torch.cat([torch.arange(5.0).view(-1, 1), boxes], dim=1)
+        expected = roi_align(images, rois, size, 1.0, sampling_ratio, aligned=True)
+        assert out.shape == expected.shape
+        assert (out - expected).abs().max() < 1e-5, size
+
+
+def test_crop_resize_returns_whole_boxes_at_their_size_as_they_are():
+    frames = torch.rand(2, 3, 3, 12, 12)
+    whole = torch.tensor([augment.WHOLE_BOX] * 2)
+    assert augment.crop_resize(frames, whole, 12) is frames
+    # the identity it stands for
+    inner = torch.tensor([[0.0, 0.0, 1.0, 1.0], [0.0, 0.0, 1.0, 0.5]])
+    assert torch.allclose(augment.crop_resize(frames, inner, 12)[0], frames[0], atol=1e-6)
+    assert augment.crop_resize(frames, whole, 6).shape == (2, 3, 3, 6, 6)
+
+
 def test_hue_matches_torchvision():
     torch.manual_seed(2)
     frames = torch.rand(3, 2, 3, 8, 8)

@@ -30,7 +30,6 @@ from mmengine.model import BaseDataPreprocessor
 from torch import Tensor
 from torch.nn import functional as F
 from torchvision import transforms as T
-from torchvision.ops import roi_align
 from torchvision.transforms.v2 import functional as TF
 
 from harness.data.augment_steps import (NORMALISE_POSITION, AugmentStep, check_options,
@@ -46,6 +45,9 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 JITTER = (32 / 255, 0.4, 0.4, 0.2)
 BLUR_SIGMA = (0.1, 2.0)
 SOLARIZE_THRESHOLD = 0.5  # values at or above it are inverted
+#: A crop box (top, left, height, width as fractions) covering the whole frame: the box of a
+#: view the worker has cut already.
+WHOLE_BOX = (0.0, 0.0, 1.0, 1.0)
 #: The core's augment options (a view's ``augment``) and the value each takes when a view does
 #: not set it: crop area and aspect ranges (torchvision's RandomResizedCrop), the chances of a
 #: flip, of colour jitter, of grey and of blur and solarize (0: never), and the jitter strengths
@@ -159,15 +161,60 @@ def _per_clip(values: Tensor, like: Tensor) -> Tensor:
     return values.to(like.dtype).view(-1, *([1] * (like.dim() - 1)))
 
 
+def _box_axis_weights(start: Tensor, length: Tensor, size: int, extent: int,
+                      sampling_ratio: int) -> Tensor:
+    """``[N, size, extent]``: along one axis, the weight of each input pixel in each output
+    pixel of torchvision's ``roi_align`` (``aligned=True``) for boxes starting at ``start``
+    (pixels, half-pixel offset applied) and ``length`` pixels long: each output bin averages
+    ``sampling_ratio`` bilinear samples (``ceil(length / size)`` when not positive), samples
+    beyond the image's border by more than a pixel count as zero, nearer ones clamp."""
+    samples = (torch.full_like(length, float(sampling_ratio)) if sampling_ratio > 0
+               else torch.ceil(length / size))
+    count = samples.clamp(min=1).view(-1, 1, 1)
+    bin_size = (length / size).view(-1, 1, 1)
+    out = torch.arange(size, dtype=start.dtype, device=start.device).view(1, -1, 1)
+    sample = torch.arange(max(int(samples.max()), 1), dtype=start.dtype,
+                          device=start.device).view(1, 1, -1)
+    coord = start.view(-1, 1, 1) + out * bin_size + (sample + 0.5) * bin_size / count
+    inside = (sample < samples.view(-1, 1, 1)) & (coord >= -1) & (coord <= extent)
+    coord = coord.clamp(min=0)
+    low = coord.floor().long().clamp(max=extent - 1)
+    high = (low + 1).clamp(max=extent - 1)
+    frac = torch.where(low == extent - 1, torch.zeros_like(coord), coord - low.to(coord.dtype))
+    share = inside.to(coord.dtype) / count
+    weights = torch.zeros(len(start), size, extent, dtype=start.dtype, device=start.device)
+    weights.scatter_add_(2, low, (1 - frac) * share)
+    return weights.scatter_add_(2, high, frac * share)
+
+
+def resize_boxes(images: Tensor, boxes: Tensor, size: tuple[int, int],
+                 sampling_ratio: int = -1) -> Tensor:
+    """Each image's box resized to ``size`` (height, width): ``images [N, C, H, W]``, ``boxes
+    [N, 4]`` as pixel corners ``(x1, y1, x2, y2)``, one box per image. The values of
+    torchvision's ``roi_align(images, boxes, size, 1.0, sampling_ratio, aligned=True)``
+    (bilinear samples averaged per output pixel: with ``sampling_ratio`` <= 0, as many as the
+    box has input pixels per output pixel, so shrinking averages), computed as two batched
+    matrix products, one per axis (bilinear sampling and its averaging are separable), which
+    use every core where ``roi_align``'s CPU kernel uses one."""
+    boxes = boxes.to(images.dtype) - 0.5
+    rows = _box_axis_weights(boxes[:, 1], boxes[:, 3] - boxes[:, 1], size[0], images.shape[-2],
+                             sampling_ratio)
+    cols = _box_axis_weights(boxes[:, 0], boxes[:, 2] - boxes[:, 0], size[1], images.shape[-1],
+                             sampling_ratio)
+    return rows.unsqueeze(1) @ images @ cols.transpose(1, 2).unsqueeze(1)
+
+
 def crop_resize(frames: Tensor, box: Tensor, size: int) -> Tensor:
     """Each clip's box (fractions: top, left, height, width) resized to ``size`` x ``size``,
-    bilinear with adaptive sampling (averaging when shrinking), the same box for every frame."""
+    bilinear with adaptive sampling (averaging when shrinking), the same box for every frame
+    (:func:`resize_boxes`). Whole boxes at the frames' own size are the identity, returned as
+    they are (image views arrive cut and resized by the worker)."""
     n, t, c, h, w = frames.shape
+    if (h, w) == (size, size) and bool((box == box.new_tensor(WHOLE_BOX)).all()):
+        return frames
     top, left = box[:, 0] * h, box[:, 1] * w
-    rois = torch.stack([torch.arange(n, device=box.device, dtype=box.dtype), left, top,
-                        left + box[:, 3] * w, top + box[:, 2] * h], dim=1).to(frames.dtype)
-    out = roi_align(frames.reshape(n, t * c, h, w), rois, (size, size), spatial_scale=1.0,
-                    sampling_ratio=-1, aligned=True)
+    corners = torch.stack([left, top, left + box[:, 3] * w, top + box[:, 2] * h], dim=1)
+    out = resize_boxes(frames.reshape(n, t * c, h, w), corners, (size, size))
     return out.view(n, t, c, size, size)
 
 

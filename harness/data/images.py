@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torchvision.transforms.v2 import functional as TF
 
-from harness.data.augment import resize_clip, sample_augment
+from harness.data.augment import WHOLE_BOX, resize_clip, sample_augment
 from harness.data.views import ViewSpec
 from harness.registry import TRANSFORMS
 
@@ -40,10 +40,6 @@ def read_image(path: str) -> np.ndarray:
     if image is None:
         raise OSError(f'OpenCV cannot read the image {path}')
     return np.ascontiguousarray(image[:, :, ::-1])
-
-
-#: the crop box of a view the worker has cut already: the whole intermediate
-WHOLE_BOX = (0.0, 0.0, 1.0, 1.0)
 
 
 def intermediate_size(spec: ViewSpec) -> int:

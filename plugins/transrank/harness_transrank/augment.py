@@ -13,9 +13,7 @@ from typing import Any, Mapping
 
 import torch
 from torch import Tensor
-from torchvision.ops import roi_align
-
-from harness.api import on_clips, AugmentStep, register_augment_step
+from harness.api import on_clips, AugmentStep, register_augment_step, resize_boxes
 
 #: The augment parameter keys the sampler writes.
 TURNS, STRETCH = 'turns', 'stretch'
@@ -41,10 +39,9 @@ def stretch(frames: Tensor, ratio: Tensor) -> Tensor:
         ratio, float(h)))
     left, top = torch.div(w - keep_w, 2, rounding_mode='floor'), \
         torch.div(h - keep_h, 2, rounding_mode='floor')
-    rois = torch.stack([torch.arange(n, device=ratio.device, dtype=ratio.dtype), left, top,
-                        left + keep_w, top + keep_h], dim=1).to(frames.dtype)
-    return roi_align(frames.reshape(n, t * c, h, w), rois, (h, w), spatial_scale=1.0,
-                     sampling_ratio=1, aligned=True).view_as(frames)
+    corners = torch.stack([left, top, left + keep_w, top + keep_h], dim=1)
+    return resize_boxes(frames.reshape(n, t * c, h, w), corners, (h, w),
+                        sampling_ratio=1).view_as(frames)
 
 
 def apply_turns(frames: Tensor, params: Mapping[str, Any]) -> Tensor:
