@@ -270,11 +270,13 @@ def main() -> None:
     ann_file = datasets.annotation_list(work / 'lists', 'train', split.train)
     # a config whose loader must have no workers (transitive: its pairs change during training)
     workers = args.workers if probe.train_dataloader.num_workers else 0
+    # the config's own logging interval, as a pretraining logs (the iteration times come from
+    # the message hub, which mmengine's timer hook fills every iteration); no checkpoint, and
+    # none of the method's own hooks, whose work the plain loop does not do
     options = {'train_cfg.max_iters': args.iters, 'train_dataloader.batch_size': args.batch,
                'train_dataloader.num_workers': workers,
                'train_dataloader.persistent_workers': workers > 0,
-               'default_hooks.checkpoint.interval': args.iters + 1,
-               'default_hooks.logger.interval': 1, 'custom_hooks': []}
+               'default_hooks.checkpoint.interval': args.iters + 1, 'custom_hooks': []}
     cfg = build_pretrain_config(config, backbone, data_root=demo, ann_file=ann_file,
                                 data_identity={}, seed=0, launcher='none', cfg_options=options)
     resize_views(cfg, args)
