@@ -38,11 +38,14 @@ def flush_denormals() -> bool:
 
 
 def denormals_flushed() -> bool:
-    """Whether this thread flushes denormal floats to zero (checked, not remembered: 1e-40 is
-    a float32 denormal, zero when flushed)."""
+    """Whether this thread and torch's compute threads flush denormal floats to zero (checked,
+    not remembered: 1e-40 is a float32 denormal, zero when flushed). The product is long
+    enough that every compute thread makes a part of it: the setting is per thread, and
+    threads torch started before :func:`flush_denormals` keep theirs."""
     import torch
 
-    return bool((torch.tensor([1e-40], dtype=torch.float32) * 2).item() == 0.0)
+    values = torch.full((torch.get_num_threads() * 65536,), 1e-30, dtype=torch.float32)
+    return not bool((values * 1e-10).any())
 
 
 def loader_workers_idle() -> bool:

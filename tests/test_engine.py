@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -121,6 +123,22 @@ def test_flush_denormals_zeroes_denormals_here_and_in_threads_started_later():
         assert seen == [True]
     finally:
         torch.set_flush_denormal(before)
+
+
+@pytest.mark.parametrize('pool_first', [False, True])
+def test_denormals_flushed_checks_the_compute_threads_too(pool_first):
+    # torch's OpenMP threads keep the setting they started with: a process whose threads ran
+    # before the flush computes denormals in all but its own thread, and the check says so
+    script = ('import torch\n'
+              'from harness.engine import flush_denormals\n'
+              'torch.set_num_threads(2)\n'
+              f'if {pool_first}:\n'
+              '    torch.ones(1 << 20).sum()\n'
+              'print(flush_denormals())\n')
+    env = {**os.environ, 'OMP_NUM_THREADS': '2'}
+    out = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True, env=env,
+                         check=True).stdout.split()
+    assert out == [str(not pool_first)]
 
 
 class WorkerView(Dataset):
