@@ -67,8 +67,10 @@ def resize_views(cfg, args) -> int:
     spans = []
     if sampler.type == 'SampleImageViews':  # images: one frame, a square intermediate
         for view in sampler.views.values():
-            if args.image:
-                view.size, view.decode_size = args.image, args.image * 8 // 7
+            if args.image:  # an intermediate the config sets keeps its ratio to the size
+                if view.get('decode_size'):
+                    view.decode_size = round(view.decode_size * args.image / view.size)
+                view.size = args.image
         return 1
     if sampler.type == 'SamplePatchPair':  # transitive: patches mined from video frames
         if args.image:
