@@ -99,26 +99,26 @@ def extract(request: EvalRequest, cfg: Any, list_file: Path, size: int,
     receives every batch (:func:`gather_batch`)."""
     import numpy as np
     from mmengine.dist import is_main_process
-    from mmengine.registry import DATASETS, MODELS, init_default_scope
+    from mmengine.registry import DATASETS, MODELS
     from tqdm import tqdm
 
-    from harness.engine import HarnessRunner
+    from harness.engine import HarnessRunner, config_scope
     from harness.modules import global_pool
 
     kind = request.dataset.modality
     backbone = frozen_backbone(request, cfg)
-    init_default_scope(cfg.get('default_scope') or 'harness')
-    preprocessor = MODELS.build(dict(cfg.data_preprocessor)).to(device())
     make_dataset, collate = FEATURE_DATASETS[kind]
-    dataset = DATASETS.build(dict(make_dataset(str(request.data_root), str(list_file)),
-                                  pipeline=list(cfg.feature_pipeline)))
-    if len(dataset) != size:
-        raise RuntimeError(f'{list_file} lists {len(dataset)} items, expected {size}')
-    loader = HarnessRunner.build_dataloader(dict(
-        batch_size=cfg.feature_loader.batch_size, num_workers=cfg.feature_loader.num_workers,
-        # in order; in a distributed run each process takes every world_size-th item
-        sampler=dict(type='DefaultSampler', shuffle=False),
-        collate_fn=dict(type=collate), dataset=dataset), seed=request.seed)
+    with config_scope(cfg):
+        preprocessor = MODELS.build(dict(cfg.data_preprocessor)).to(device())
+        dataset = DATASETS.build(dict(make_dataset(str(request.data_root), str(list_file)),
+                                      pipeline=list(cfg.feature_pipeline)))
+        if len(dataset) != size:
+            raise RuntimeError(f'{list_file} lists {len(dataset)} items, expected {size}')
+        loader = HarnessRunner.build_dataloader(dict(
+            batch_size=cfg.feature_loader.batch_size, num_workers=cfg.feature_loader.num_workers,
+            # in order; in a distributed run each process takes every world_size-th item
+            sampler=dict(type='DefaultSampler', shuffle=False),
+            collate_fn=dict(type=collate), dataset=dataset), seed=request.seed)
     allocate = allocate or (lambda shape: np.empty((size, *shape), dtype=np.float32))
     out, allocated, done = None, False, 0  # done: the items of this process's share so far
     for batch in tqdm(loader, desc='features', leave=False, disable=not is_main_process()):

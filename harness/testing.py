@@ -3,6 +3,9 @@
 Fixtures:
 - ``harness_plugins``: a :class:`harness.plugins.PluginManager` over the installed plugins
   (what ``harness list`` shows), e.g. to parametrize over a plugin's registered methods.
+- ``mmengine_globals_per_test`` (automatic): each test starts with the mmengine default scope
+  the session had, and ends with a fresh, file-less current logger, so no test depends on what
+  an earlier test in the same process (an xdist worker) left behind.
 
 Helpers:
 - :func:`assert_trains`: one optimizer step on a method model changes its parameters and gives
@@ -21,6 +24,10 @@ Helpers:
 """
 from __future__ import annotations
 
+import copy
+import itertools
+import sys
+
 import pytest
 
 
@@ -29,6 +36,44 @@ def harness_plugins():
     from harness.plugins import PluginManager
 
     return PluginManager()
+
+
+_LOGGER_NUMBERS = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def mmengine_globals_per_test():
+    """Two process-wide mmengine states, put back after each test (nothing is done where the
+    test did not import mmengine):
+
+    - the default scope: a Runner or ``init_default_scope`` makes its scope current for the
+      rest of the process, and a later test's ``MODELS.build`` then searches that scope's
+      registry (a model registered in the harness scope is "not in the mmdet::model
+      registry"). The scopes the session had are restored;
+    - the current logger: models built outside a Runner log to the latest logger made, which
+      may be a finished runner's whose file is closed and whose folder is gone ("'NoneType'
+      object has no attribute 'write'"). A new file-less logger is made current.
+    """
+    scopes = _default_scopes()
+    yield
+    if 'mmengine.registry' in sys.modules:
+        from mmengine.registry import DefaultScope
+
+        DefaultScope._instance_dict = scopes if scopes is not None else type(
+            DefaultScope._instance_dict)()
+    if 'mmengine.logging' in sys.modules:
+        from mmengine.logging import MMLogger
+
+        MMLogger.get_instance(f'tests-{next(_LOGGER_NUMBERS)}', log_level='ERROR')
+
+
+def _default_scopes():
+    """A copy of mmengine's default scopes, or None before mmengine is imported."""
+    if 'mmengine.registry' not in sys.modules:
+        return None
+    from mmengine.registry import DefaultScope
+
+    return copy.copy(DefaultScope._instance_dict)
 
 
 def free_port() -> int:

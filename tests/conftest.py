@@ -2,7 +2,6 @@
 small demo dataset, and a way to run the ``harness`` command as a user would."""
 from __future__ import annotations
 
-import itertools
 import os
 import subprocess
 import sys
@@ -16,6 +15,9 @@ torch.set_flush_denormal(True)
 
 REPO = Path(__file__).resolve().parent.parent
 
+#: pytest's own fixture for running pytest on files a test writes
+pytest_plugins = ['pytester']
+
 #: A schedule small enough for tests (the defaults are the demo schedule of the configs).
 SMOKE_OPTIONS = [
     'train_cfg.max_iters=6', 'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
@@ -25,22 +27,6 @@ SMOKE_OPTIONS = [
     'eval.train_dataloader.persistent_workers=False', 'eval.test_dataloader.num_workers=0',
     'eval.test_dataloader.persistent_workers=False',
 ]
-
-
-_LOGGER_NUMBERS = itertools.count(1)
-
-
-@pytest.fixture(autouse=True)
-def fresh_current_logger():
-    """After each test, a new file-less mmengine logger is the current one. mmengine builds
-    models outside a Runner with the latest logger made in the process (its init-weights dump
-    writes to that logger's file): left as it was, it is a finished test's runner logger, whose
-    file handler may be closed and whose folder is gone, and the next test's model build in
-    this process (an xdist worker) fails with "'NoneType' object has no attribute 'write'"."""
-    yield
-    from mmengine.logging import MMLogger
-
-    MMLogger.get_instance(f'tests-{next(_LOGGER_NUMBERS)}', log_level='ERROR')
 
 
 @pytest.fixture(scope='session')

@@ -136,7 +136,7 @@ def test_test_helpers_exist_with_the_documented_arguments():
     from harness import testing
 
     rows = table(section('Test helpers'))
-    assert len(rows) == 12
+    assert len(rows) == 13
     for name, (what,) in rows.items():
         assert hasattr(testing, name), name
         documented = re.match(r'\((.*?)\)`', what)

@@ -103,3 +103,25 @@ def test_the_harness_plugins_fixture_sees_the_installed_plugins(harness_plugins)
     assert isinstance(harness_plugins, PluginManager)
     entry = harness_plugins.get('method', 'counting')
     assert (entry.plugin.name, entry.info.default_backbone) == ('counting', 'alexnet-bn')
+
+
+def test_no_test_sees_the_default_scope_or_logger_an_earlier_test_left(pytester):
+    """The automatic fixture of the pytest11 plugin: a test that makes mmdet's scope current
+    (as a Runner does) leaves the next test the scope the session had, and the current logger
+    after a test is a fresh one."""
+    pytester.makepyfile('''
+        from mmengine.logging import MMLogger
+        from mmengine.registry import DefaultScope, init_default_scope
+
+        START = DefaultScope.get_current_instance()
+
+        def test_leaves_mmdet_current():
+            init_default_scope('mmdet')
+            MMLogger.get_instance('left-by-a-runner')
+            assert DefaultScope.get_current_instance().scope_name == 'mmdet'
+
+        def test_starts_as_the_session_did():
+            assert DefaultScope.get_current_instance() is START
+            assert MMLogger.get_current_instance().instance_name.startswith('tests-')
+    ''')
+    pytester.runpytest_inprocess('-p', 'no:cacheprovider').assert_outcomes(passed=2)
