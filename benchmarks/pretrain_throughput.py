@@ -24,9 +24,9 @@ on one side only. All run with the best settings this machine allows: denormals 
 a CPU (and the harness's loader workers at idle priority there, as in every harness run), on
 a GPU cuDNN's autotuner and channels-last in the plain loop always (``--cudnn-benchmark`` /
 ``--channels-last`` give them to the harness too); ``--amp`` applies to all. Prints
-samples/s of each, the two ratios, the data-wait share, the share of the data preprocessor's
-batched augmentation (in the harness's step, done ahead for the plain loop) and, on a GPU, the
-achieved TFLOP/s (forward + backward FLOPs counted by ``torch.utils.flop_counter``).
+samples/s of each, the two ratios (the first also per round), the data-wait share, the share
+of the data preprocessor's batched augmentation (in the harness's step, done ahead for the
+plain loop) and, on a GPU, the achieved TFLOP/s (forward + backward FLOPs counted by ``torch.utils.flop_counter``).
 
 Sizes are ``FRAMESxPIXELS``: ``--narrow`` / ``--broad`` for BraVe's views, ``--view`` for both
 clips of the two-view methods (moco, byol, simsiam, videomoco), ``--clip`` for the clips of the
@@ -208,6 +208,13 @@ def plain_loop(model, optim_cfg, batches, count: int, warmup: int, device: str,
     return times, flops
 
 
+def round_ratios(harness: list[list[float]], plain: list[list[float]]) -> list[float]:
+    """Each round's ratio harness / plain loop (samples/s, from the medians of the two sides'
+    iterations in that round): the two ran minutes apart at most, so their spread over the
+    rounds shows how far this machine's own drift moves the pooled ratio."""
+    return [statistics.median(p) / statistics.median(h) for h, p in zip(harness, plain)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--method', default='brave')
@@ -219,7 +226,7 @@ def main() -> None:
     parser.add_argument('--iters', type=int, default=12,
                         help='iterations per round: warm-up + timed')
     parser.add_argument('--warmup', type=int, default=4)
-    parser.add_argument('--rounds', type=int, default=3,
+    parser.add_argument('--rounds', type=int, default=5,
                         help='harness and plain loop alternate this many times (a shared '
                              "machine's slow minutes then fall on both)")
     parser.add_argument('--cudnn-benchmark', action='store_true',
@@ -291,10 +298,12 @@ def main() -> None:
     torch.backends.cudnn.benchmark = args.cudnn_benchmark
 
     harness_times, waits, plain_times, fed_times, model = [], [], [], [], None
+    harness_rounds, plain_rounds = [], []
     for _ in range(args.rounds):
         torch.backends.cudnn.benchmark = args.cudnn_benchmark
         times, round_waits, loader = harness_run(copy.deepcopy(cfg), args.iters, args.warmup)
         harness_times += times
+        harness_rounds.append(times)
         waits += round_waits
         if model is None:
             model = MODELS.build(cfg.model)
@@ -308,6 +317,7 @@ def main() -> None:
         times, flops = plain_loop(model, cfg.optim_wrapper, batches, args.iters, args.warmup,
                                   args.device, args.amp)
         plain_times += times
+        plain_rounds.append(times)
         # the same loop fed live by a dataloader built as the harness builds its own (a used
         # one may not start again: mmengine's InfiniteSampler streams from one generator)
         with config_scope(cfg):
@@ -333,6 +343,9 @@ def main() -> None:
     print(f'{"plain loop":<12}{1000 * plain_s:>10.1f}{plain_rate:>11.1f}{"-":>11}{"-":>11}')
     print(f'{"plain, fed":<12}{1000 * fed_s:>10.1f}{args.batch / fed_s:>11.1f}{"-":>11}{"-":>11}')
     print(f'ratio harness / plain loop: {harness_rate / plain_rate:.2f}x')
+    print('ratio in each round: ' + ' '.join(
+        f'{r:.2f}x' for r in round_ratios(harness_rounds, plain_rounds))
+        + " (each round's own medians: their spread is this machine's drift)")
     print(f'ratio harness / plain loop fed by the harness\'s dataloader and preprocessor: '
           f'{fed_s / step_s:.2f}x (the harness\'s own overhead: loading and '
           'augmenting cost both)')

@@ -2,6 +2,7 @@
 not for tests; this only keeps them working."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -33,21 +34,33 @@ def test_pretrain_throughput_compares_harness_and_plain_loop(method, sizes, tmp_
     assert 'ratio harness / plain loop: ' in result.stdout
     rounds = sizes[sizes.index('--rounds') + 1] if '--rounds' in sizes else '1'
     assert f'in each of {rounds} alternating rounds (medians)' in result.stdout
+    per_round = next(line for line in lines if line.startswith('ratio in each round: '))
+    assert len(re.findall(r'\d+\.\d\dx', per_round)) == int(rounds), per_round
     assert any(line.startswith('plain, fed ') for line in lines)
     assert 'ratio harness / plain loop fed by the harness\'s dataloader' in result.stdout
 
 
-def _peer_check():
-    """benchmarks/peer_check.py as a module (it imports experiments/run_args.py by name)."""
+def _module(name: str):
+    """A script of benchmarks/ as a module."""
     import importlib.util
 
-    if 'peer_check' not in sys.modules:
-        spec = importlib.util.spec_from_file_location('peer_check',
-                                                      REPO / 'benchmarks' / 'peer_check.py')
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, REPO / 'benchmarks' / f'{name}.py')
         module = importlib.util.module_from_spec(spec)
-        sys.modules['peer_check'] = module  # dataclasses look their module up there
+        sys.modules[name] = module  # dataclasses look their module up there
         spec.loader.exec_module(module)
-    return sys.modules['peer_check']
+    return sys.modules[name]
+
+
+def test_throughput_ratio_per_round_pairs_each_rounds_medians():
+    ratios = _module('pretrain_throughput').round_ratios(
+        [[2.0, 1.0, 3.0], [4.0, 4.0]], [[1.0, 1.0, 1.0], [1.0, 3.0, 2.0]])
+    assert ratios == [0.5, 0.5]  # medians 2.0 vs 1.0, then 4.0 vs 2.0
+
+
+def _peer_check():
+    """benchmarks/peer_check.py as a module (it imports experiments/run_args.py by name)."""
+    return _module('peer_check')
 
 
 def test_peer_check_copies_the_harness_demo_settings():
