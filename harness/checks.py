@@ -239,7 +239,9 @@ def check_model_builds(cfg: Config, label: str, model: Mapping | None = None) ->
     model's size in bytes (its parameters and buffers; what a checkpoint holds besides the
     optimizer's state), or None when the config names no model."""
     import torch
-    from mmengine.registry import MODELS, DefaultScope
+    from mmengine.registry import MODELS
+
+    from harness.engine import config_scope
 
     model = cfg.get('model') if model is None else model
     if not isinstance(model, Mapping) or 'type' not in model:
@@ -253,7 +255,7 @@ def check_model_builds(cfg: Config, label: str, model: Mapping | None = None) ->
         return sum(t.numel() * t.element_size()
                    for t in (*built.parameters(), *built.buffers()))
 
-    with quiet_mmengine(), DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
+    with quiet_mmengine(), config_scope(cfg):
         try:
             with torch.device('meta'):
                 return build()

@@ -380,6 +380,20 @@ def test_a_model_is_built_without_memory_and_without_its_weights():
         check_model_builds(cfg, EVAL)
 
 
+def test_a_model_is_built_in_its_configs_scope_whatever_scope_is_current():
+    """As the Runner builds it: a harness model with no default_scope in its config builds in
+    the harness's scope, and an mmdet scope an earlier build left current does not hide it."""
+    from mmengine.registry import DefaultScope
+
+    from harness.checks import check_model_builds
+
+    cfg = brave_config()
+    cfg.pop('default_scope', None)
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        assert check_model_builds(cfg, PRETRAIN) > 0
+        assert DefaultScope.get_current_instance().scope_name == 'mmdet'  # left as it was
+
+
 # --- keys a caller declares (an evaluation protocol's own keys) ------------------------------
 
 def _declared():
