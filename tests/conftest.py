@@ -31,10 +31,10 @@ def memory_tmp_folder(folder: Path = MEMORY_TMP_FOLDER, min_free: int = MEMORY_T
     try:
         tmpfs = any(line.split()[1:3] == [str(folder), 'tmpfs']
                     for line in mounts.read_text().splitlines())
-        return folder if tmpfs and os.statvfs(folder).f_bavail * os.statvfs(
-            folder).f_frsize >= min_free else None
+        room = os.statvfs(folder) if tmpfs else None
     except OSError:
         return None
+    return folder if room is not None and room.f_bavail * room.f_frsize >= min_free else None
 
 
 def pytest_configure(config):
