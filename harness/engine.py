@@ -204,9 +204,10 @@ def build_runner(cfg: Config) -> HarnessRunner:
     second would share them, the second writing its scalars into the first one's folder (or
     failing, once that folder is gone). Each runner's experiment name therefore gets this
     process's running number of it."""
-    from harness.compat import allow_mmengine_checkpoints
+    from harness.compat import allow_mmengine_checkpoints, format_configs_once
 
     allow_mmengine_checkpoints()
+    format_configs_once()
     import_config_modules(cfg)
     cpu_distributed_wrapper(cfg)
     cfg.experiment_name = f"{cfg.get('experiment_name') or 'run'}-{next(_RUNNER_NUMBERS)}"
