@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import copyreg
 import functools
-from collections import OrderedDict
 
 
 def rebuild_history_buffer(log_history: list, count_history: list, max_length: int):
@@ -41,25 +40,6 @@ def allow_mmengine_checkpoints() -> None:
     ])
 
 
-def remember_last(function, size: int = 8):
-    """``function`` (of hashable arguments) with its last ``size`` distinct calls remembered:
-    a call repeated while it is among them returns the remembered result."""
-    remembered: OrderedDict = OrderedDict()
-
-    @functools.wraps(function)
-    def remembering(*args, **kwargs):
-        key = (args, tuple(sorted(kwargs.items())))
-        if key in remembered:
-            remembered.move_to_end(key)
-            return remembered[key]
-        result = remembered[key] = function(*args, **kwargs)
-        if len(remembered) > size:
-            remembered.popitem(last=False)
-        return result
-
-    return remembering
-
-
 @functools.cache
 def format_configs_once() -> None:
     """Let mmengine format each config text with yapf once, not every time it is asked for it.
@@ -73,8 +53,10 @@ def format_configs_once() -> None:
     import mmengine.config.config as config_module
 
     original = config_module.FormatCode
-    formatted = remember_last(lambda text, style, options: original(
-        text, style_config=dict(style), **dict(options)))
+
+    @functools.lru_cache(maxsize=8)
+    def formatted(text, style, options):
+        return original(text, style_config=dict(style), **dict(options))
 
     @functools.wraps(original)
     def format_code(text, style_config=None, **kwargs):

@@ -1,22 +1,7 @@
 """Compatibility shims of harness/compat.py that change how a third-party library behaves."""
 from __future__ import annotations
 
-from harness.compat import format_configs_once, remember_last
-
-
-def test_remember_last_answers_a_repeated_call_without_calling_again():
-    calls = []
-
-    def square(x, power=2):
-        calls.append((x, power))
-        return x ** power
-
-    fast = remember_last(square, size=2)
-    assert [fast(3), fast(3), fast(3, power=3), fast(3)] == [9, 9, 27, 9]
-    assert calls == [(3, 2), (3, 3)]
-    fast(4)  # the third distinct call: (3, 3), the least recently used, is forgotten
-    assert fast(3) == 9 and fast(3, power=3) == 27
-    assert calls == [(3, 2), (3, 3), (4, 2), (3, 3)]
+from harness.compat import format_configs_once
 
 
 def test_a_config_formats_as_before_and_yapf_runs_once_per_text(monkeypatch):
