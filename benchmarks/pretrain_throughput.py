@@ -298,12 +298,11 @@ def main() -> None:
     cfg.env_cfg = dict(cfg.env_cfg, cudnn_benchmark=args.cudnn_benchmark)
     torch.backends.cudnn.benchmark = args.cudnn_benchmark
 
-    harness_times, waits, plain_times, fed_times, model = [], [], [], [], None
-    harness_rounds, plain_rounds = [], []
+    # each round's iteration times of the harness and of the plain loop
+    harness_rounds, plain_rounds, waits, fed_times, model = [], [], [], [], None
     for _ in range(args.rounds):
         torch.backends.cudnn.benchmark = args.cudnn_benchmark
         times, round_waits, loader = harness_run(copy.deepcopy(cfg), args.iters, args.warmup)
-        harness_times += times
         harness_rounds.append(times)
         waits += round_waits
         if model is None:
@@ -317,7 +316,6 @@ def main() -> None:
             torch.backends.cudnn.benchmark = True
         times, flops = plain_loop(model, cfg.optim_wrapper, batches, args.iters, args.warmup,
                                   args.device, args.amp)
-        plain_times += times
         plain_rounds.append(times)
         # the same loop fed live by a dataloader built as the harness builds its own (a used
         # one may not start again: mmengine's InfiniteSampler streams from one generator)
@@ -327,8 +325,9 @@ def main() -> None:
                               args.warmup, args.device, args.amp, prepare=preprocessor)
         stop_loader_workers(fresh)
         fed_times += times
-    step_s, wait_s = statistics.median(harness_times), statistics.median(waits)
-    plain_s, fed_s = statistics.median(plain_times), statistics.median(fed_times)
+    step_s = statistics.median([t for times in harness_rounds for t in times])
+    plain_s = statistics.median([t for times in plain_rounds for t in times])
+    wait_s, fed_s = statistics.median(waits), statistics.median(fed_times)
 
     harness_rate, plain_rate = args.batch / step_s, args.batch / plain_s
     sizes = ', '.join([f'{k} {v[0]}x{v[1]}' for k in ('narrow', 'broad', 'view', 'clip')
