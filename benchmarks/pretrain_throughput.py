@@ -2,7 +2,7 @@
 process, on the same device.
 
     .venv/bin/python benchmarks/pretrain_throughput.py --method brave --batch 8 \
-        --narrow 8x32 --broad 16x24 [--device cpu|cuda] [--amp bf16|fp16] [--workers 2] \
+        --narrow 8x32 --broad 16x24 [--device cpu|cuda] [--amp bf16|fp16] [--workers N] \
         [--channels-last] [--cudnn-benchmark]
 
 (a) **harness**: the method's demo config with the given sizes, trained through mmengine's
@@ -223,7 +223,8 @@ def main() -> None:
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--amp', choices=('bf16', 'fp16'))
     parser.add_argument('--batch', type=int, default=8)
-    parser.add_argument('--workers', type=int, default=2)
+    parser.add_argument('--workers', type=int,
+                        help="the loader's workers (default: the pretraining config's)")
     parser.add_argument('--iters', type=int, default=12,
                         help='iterations per round: warm-up + timed')
     parser.add_argument('--warmup', type=int, default=4)
@@ -279,7 +280,8 @@ def main() -> None:
         split = pm.get('dataset', 'ucf101').info.module().read_split(demo, '1')
     ann_file = datasets.annotation_list(work / 'lists', 'train', split.train)
     # a config whose loader must have no workers (transitive: its pairs change during training)
-    workers = args.workers if probe.train_dataloader.num_workers else 0
+    workers = probe.train_dataloader.num_workers
+    workers = args.workers if workers and args.workers is not None else workers
     # the config's own logging interval, as a pretraining logs (the iteration times come from
     # the message hub, which mmengine's timer hook fills every iteration); no checkpoint, and
     # none of the method's own hooks, whose work the plain loop does not do

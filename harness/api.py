@@ -432,6 +432,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     'harness.data': ('list_sha256',),
     'harness.data.splits': ('DataItem', 'Split'),
     'harness.data.listdata': ('VideoListDataset',),
+    'harness.data.seeding': ('SeededItems',),
     'harness.data.video': ('open_video', 'read_frames'),
     'harness.data.images': ('prepare_image',),
     'harness.data.flow': ('flows', 'magnitude'),

@@ -77,6 +77,8 @@ from harness.registry_lookup import (lookup, quiet_mmengine, registry_scopes, ro
 MAX_PROBLEMS = 3
 
 #: Keys under ``model`` whose dicts mmdet builds from TASK_UTILS rather than MODELS.
+#: samplers whose stream never ends an epoch (mmengine's, and the harness's seeded one)
+INFINITE_SAMPLERS = frozenset({'InfiniteSampler', 'SeededInfiniteSampler'})
 TASK_UTIL_KEYS = frozenset({'assigner', 'sampler', 'bbox_coder', 'prior_generator',
                             'anchor_generator', 'point_generator', 'match_cost',
                             'iou_calculator', 'coder'})
@@ -619,8 +621,8 @@ class _Checker:
             loop = self.cfg.get('train_cfg') or {}
             by_epoch = str(loop.get('type', '')).endswith('EpochBasedTrainLoop') or (
                 'type' not in loop and loop.get('by_epoch'))
-            if name == 'train_dataloader' and sampler == 'InfiniteSampler' and by_epoch:
-                self.problem(f'{name}.sampler.type', 'InfiniteSampler',
+            if name == 'train_dataloader' and sampler in INFINITE_SAMPLERS and by_epoch:
+                self.problem(f'{name}.sampler.type', sampler,
                              'never ends an epoch, so an epoch-based train loop would not '
                              'stop: use DefaultSampler with EpochBasedTrainLoop, or '
                              'IterBasedTrainLoop')
@@ -631,10 +633,22 @@ class _Checker:
                 self.missing(f'{name}.dataset', 'a dataloader needs a dataset (a dict with a '
                                                 'registered type)')
             elif isinstance(loader['dataset'], dict):
-                self.check_dataset(loader['dataset'], f'{name}.dataset', None)
+                found = self.check_dataset(loader['dataset'], f'{name}.dataset', None)
+                if sampler == 'SeededInfiniteSampler' and isinstance(found, type):
+                    self.check_seeded_dataset(found, f'{name}.sampler.type')
 
-    def check_dataset(self, dataset: dict, path: str, scope: str | None) -> None:
-        self.check_type('dataset', dataset, path, scope=scope)
+    def check_seeded_dataset(self, dataset: type, key: str) -> None:
+        from harness.data.seeding import SeededItems
+
+        if not issubclass(dataset, SeededItems):
+            self.problem(key, 'SeededInfiniteSampler',
+                         f'needs a dataset that prepares items under their own seed '
+                         f'(harness.data.seeding.SeededItems); {dataset.__name__} does not: use '
+                         f'InfiniteSampler with it')
+
+    def check_dataset(self, dataset: dict, path: str, scope: str | None):
+        """Check a dataset config and those it wraps; returns the class it names (or None)."""
+        found = self.check_type('dataset', dataset, path, scope=scope)
         inner = dataset.get('_scope_', scope)
         if isinstance(dataset.get('dataset'), dict):  # RepeatDataset, ClassBalancedDataset
             self.check_dataset(dataset['dataset'], f'{path}.dataset', inner)
@@ -642,6 +656,7 @@ class _Checker:
             for index, child in enumerate(dataset['datasets']):
                 if isinstance(child, dict):
                     self.check_dataset(child, f'{path}.datasets.{index}', inner)
+        return found
 
     def check_pipelines(self, value: Any, path: str, scope: str | None = None) -> None:
         """Every list under a key named ``pipeline``, anywhere in the config."""

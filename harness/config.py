@@ -36,12 +36,13 @@ PRETRAIN_RUNTIME = _BASES / 'pretrain_runtime.py'
 #: What every evaluation config a Runner trains runs over: the runtime and the test of the last
 #: model (no validation).
 EVAL_RUNTIME = _BASES / 'eval_runtime.py'
-#: The core's modules that register what configs name (datasets, transforms, augmentation
-#: steps, the weight initializer, hooks, optimizer constructors) or that method code computes
-#: with (decoding, flow, modules). Every loaded config imports them, in this order, before its
-#: own modules, so a plugin's config names only its own; a pretraining's identity hashes them.
-CORE_IMPORTS = ('harness.data.listdata', 'harness.data.views', 'harness.data.images',
-                'harness.data.augment', 'harness.data.augment_steps', 'harness.data.video',
+#: The core's modules that register what configs name (the sampler, datasets, transforms,
+#: augmentation steps, the weight initializer, hooks, optimizer constructors) or that method code
+#: computes with (decoding, flow, modules). Every loaded config imports them, in this order,
+#: before its own modules, so a plugin's config names only its own; a pretraining's identity
+#: hashes them.
+CORE_IMPORTS = ('harness.data.seeding', 'harness.data.listdata', 'harness.data.views',
+                'harness.data.images', 'harness.data.augment', 'harness.data.augment_steps', 'harness.data.video',
                 'harness.data.flow', 'harness.weights', 'harness.hooks', 'harness.optimizers',
                 'harness.modules')
 

@@ -52,7 +52,7 @@ def test_every_type_is_registered_where_the_page_says():
     for module in CORE_IMPORTS:
         importlib.import_module(module)
     rows = table(section('Types a config names'))
-    assert len(rows) == 11
+    assert len(rows) == 12
     for name, (where, _) in rows.items():
         assert getattr(registry, where).get(name) is not None, f'{name} is not in {where}'
 

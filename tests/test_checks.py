@@ -180,8 +180,17 @@ PRETRAIN_CASES = [
      "default_scope='harnes': must be a registry scope: "),
     ({'launcher': 'torchrun'}, "launcher='torchrun': must be one of none, pytorch, slurm, mpi"),
     ({'train_cfg': dict(type='EpochBasedTrainLoop', max_epochs=2)},
-     "train_dataloader.sampler.type='InfiniteSampler': never ends an epoch, so an epoch-based "
-     "train loop would not stop"),
+     "train_dataloader.sampler.type='SeededInfiniteSampler': never ends an epoch, so an "
+     "epoch-based train loop would not stop"),
+    ({'train_cfg': dict(type='EpochBasedTrainLoop', max_epochs=2),
+      'train_dataloader.sampler.type': 'InfiniteSampler'},
+     "train_dataloader.sampler.type='InfiniteSampler': never ends an epoch"),
+    # RepeatDataset takes plain indices only
+    ({'train_dataloader.dataset': dict(type='RepeatDataset', times=2, dataset=dict(
+        type='VideoListDataset', data_root='', ann_file=''))},
+     "train_dataloader.sampler.type='SeededInfiniteSampler': needs a dataset that prepares "
+     "items under their own seed (harness.data.seeding.SeededItems); RepeatDataset does not: "
+     "use InfiniteSampler with it"),
     ({'log_level': 'LOUD'}, "log_level='LOUD': must be one of DEBUG, INFO, WARNING, ERROR"),
     ({'train_cfg': 5}, 'train_cfg=5: must be a dict or None (mmengine builds train_cfg from a '
                        'dict)'),

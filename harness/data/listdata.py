@@ -5,16 +5,19 @@ import os.path as osp
 
 from mmengine.dataset import BaseDataset
 
+from harness.data.seeding import SeededItems
 from harness.registry import DATASETS
 
 
 @DATASETS.register_module()
-class VideoListDataset(BaseDataset):
+class VideoListDataset(SeededItems, BaseDataset):
     """Videos listed one per line as ``relative/path.avi [label]`` in ``ann_file``.
 
     Paths are relative to ``data_root`` and may contain spaces (Kinetics class folders do): a
     line's last field is its label when it is an integer. Labels are kept but pretraining does
-    not use them. The pipeline (e.g. ``SampleViews``) reads ``filename``.
+    not use them. The pipeline (e.g. ``SampleViews``) reads ``filename``. An item asked for as
+    ``(index, seed)`` (by the pretraining's ``SeededInfiniteSampler``) draws its randomness from
+    generators seeded for it alone (:mod:`harness.data.seeding`).
     """
 
     def load_data_list(self) -> list[dict]:

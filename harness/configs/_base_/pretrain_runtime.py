@@ -17,8 +17,10 @@ custom_hooks = [dict(type='ProgressBarHook', desc='pretrain')]
 train_dataloader = dict(
     num_workers=2,
     persistent_workers=True,
-    # iteration-based training: one endless shuffled stream, no restart at epoch ends
-    sampler=dict(type='InfiniteSampler', shuffle=True),
+    # iteration-based training: one endless shuffled stream, no restart at epoch ends, each
+    # item augmented under its own seed, so batches do not depend on num_workers
+    # (harness.data.seeding)
+    sampler=dict(type='SeededInfiniteSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     dataset=dict(type='VideoListDataset', data_root=None, ann_file=None),
 )

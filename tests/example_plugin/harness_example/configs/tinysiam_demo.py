@@ -10,8 +10,9 @@ model = dict(type='TinySiam',
 
 train_dataloader = dict(
     batch_size=8, num_workers=2, persistent_workers=True,
-    # iteration-based training: one endless shuffled stream, no restart at epoch ends
-    sampler=dict(type='InfiniteSampler', shuffle=True),
+    # iteration-based training: one endless shuffled stream, no restart at epoch ends, each
+    # item augmented under its own seed (the same batches whatever num_workers)
+    sampler=dict(type='SeededInfiniteSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     dataset=dict(type='VideoListDataset', data_root=None, ann_file=None, pipeline=[
         dict(type='SampleViews',
