@@ -156,7 +156,7 @@ def test_pretraining_config_gets_the_data_skeleton_and_the_core_imports(tmp_path
     assert cfg.custom_imports == dict(imports=[*CORE_IMPORTS, 'harness_brave.model', 'harness.errors'],
                                       allow_failed_imports=False)
     assert cfg.train_dataloader == dict(
-        num_workers=2, persistent_workers=True, sampler=dict(type='S'),
+        num_workers=4, persistent_workers=True, sampler=dict(type='S'),
         collate_fn=dict(type='default_collate'), batch_size=4,
         dataset=dict(type='ImageListDataset', data_root=None, ann_file=None, pipeline=[]))
 
