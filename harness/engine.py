@@ -14,6 +14,7 @@ import itertools
 import logging
 import os
 import shutil
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -88,6 +89,20 @@ def idle_loader_workers(loader):
     return loader
 
 
+#: torch's warning for a dataloader with more workers than the machine has cores
+MORE_WORKERS_THAN_CORES = r'This DataLoader will create \d+ worker processes in total'
+
+
+def allow_more_workers_than_cores() -> None:
+    """Silence torch's warning that a dataloader has more workers than cores, in this process,
+    where the workers run at idle priority (:func:`loader_workers_idle`): there they only fill
+    the compute's gaps, and how many batches can be on their way is the worker count, so more
+    workers than cores is the intent (the pretraining runtime has 4), not a mistake."""
+    if loader_workers_idle():
+        warnings.filterwarnings('ignore', message=MORE_WORKERS_THAN_CORES,
+                                category=UserWarning)
+
+
 def quiet_terminal(logger: logging.Logger) -> logging.Logger:
     """Let only warnings and errors of ``logger`` reach the terminal (files keep INFO)."""
     for handler in logger.handlers:
@@ -150,6 +165,7 @@ class HarnessRunner(Runner):
 
     @staticmethod
     def build_dataloader(dataloader, seed=None, diff_rank_seed=False):
+        allow_more_workers_than_cores()
         return idle_loader_workers(Runner.build_dataloader(dataloader, seed=seed,
                                                            diff_rank_seed=diff_rank_seed))
 

@@ -175,3 +175,24 @@ def test_loader_workers_keep_their_priority_with_an_accelerator(monkeypatch):
     monkeypatch.setattr(mmengine.device, 'get_device', lambda: 'cuda')
     loader = idle_loader_workers(torch.utils.data.DataLoader(WorkerView(), num_workers=1))
     assert loader.worker_init_fn is None and not loader_workers_idle()
+
+
+@pytest.mark.skipif(not hasattr(os, 'SCHED_IDLE'), reason='Linux scheduling policies')
+def test_more_idle_workers_than_cores_is_not_warned_about(monkeypatch):
+    """torch warns when a loader has more workers than cores; the harness's idle-priority
+    workers on a CPU are meant to (each is a batch on its way), so its loaders say nothing."""
+    import warnings
+
+    monkeypatch.setattr(os, 'sched_getaffinity', lambda pid: {0})  # a one-core machine
+    cfg = dict(dataset=WorkerView(), batch_size=1, num_workers=2,
+               sampler=dict(type='DefaultSampler', shuffle=False))
+    with warnings.catch_warnings(record=True) as plain:
+        warnings.simplefilter('always')
+        torch.utils.data.DataLoader(WorkerView(), num_workers=2)
+    assert any('worker processes in total' in str(w.message) for w in plain)  # torch's warning
+    with warnings.catch_warnings(record=True) as ours:
+        warnings.simplefilter('always')
+        batches = list(HarnessRunner.build_dataloader(dict(cfg), seed=0))
+    assert len(batches) == 2
+    assert not [w for w in ours if 'worker processes in total' in str(w.message)], \
+        [str(w.message) for w in ours]
