@@ -18,8 +18,9 @@ measures what the harness adds around the step: loading, augmenting, hooks, logg
 the data preprocessor in each timed step: the work the harness cannot skip, on this machine.
 Where decoding and augmenting cost a share of the cores the step would use (a CPU with few
 cores), (a) / (b) counts that share and (a) / (c) is the harness's own overhead. The three
-alternate (``--rounds``, a new Runner each round) and each side's figure is the median over all
-its timed iterations, so neither a slow iteration nor a slow minute of a shared machine falls
+alternate (``--rounds``, a new Runner each round; each round starts one later than the one
+before, so none always runs first) and each side's figure is the median over all its timed
+iterations, so neither a slow iteration nor a slow minute of a shared machine falls
 on one side only. All run with the best settings this machine allows: denormals flushed on
 a CPU (and the harness's loader workers at idle priority there, as in every harness run), on
 a GPU cuDNN's autotuner and channels-last in the plain loop always (``--cudnn-benchmark`` /
@@ -124,6 +125,12 @@ def real_batches(loader, model, count: int, device: str) -> tuple[list[dict], fl
                 torch.cuda.synchronize()
             times.append(time.perf_counter() - started)
     return batches, statistics.median(times)
+
+
+def rotated(items, shift: int) -> list:
+    """``items`` starting at index ``shift`` (modulo their number), the rest after in order."""
+    shift %= len(items)
+    return [*items[shift:], *items[:shift]]
 
 
 def endless(loader):
@@ -301,32 +308,49 @@ def main() -> None:
     torch.backends.cudnn.benchmark = args.cudnn_benchmark
 
     # each round's iteration times of the harness and of the plain loop
-    harness_rounds, plain_rounds, waits, fed_times, model = [], [], [], [], None
-    for _ in range(args.rounds):
+    harness_rounds, plain_rounds, waits, fed_times, flops = [], [], [], [], []
+    first_loader = None
+
+    def harness():
+        nonlocal first_loader
         torch.backends.cudnn.benchmark = args.cudnn_benchmark
         times, round_waits, loader = harness_run(copy.deepcopy(cfg), args.iters, args.warmup)
         harness_rounds.append(times)
-        waits += round_waits
-        if model is None:
-            model = MODELS.build(cfg.model)
-            if args.device == 'cuda':  # the plain loop's fast paths, whatever the harness had
-                model.data_preprocessor.channels_last = True
-            preprocessor = model.data_preprocessor  # the plain loop may replace it
-            batches, augment_s = real_batches(loader, model, args.iters, args.device)
-            stop_loader_workers(loader)
+        waits.extend(round_waits)
+        first_loader = first_loader or loader
+
+    def plain():
         if args.device == 'cuda':
             torch.backends.cudnn.benchmark = True
-        times, flops = plain_loop(model, cfg.optim_wrapper, batches, args.iters, args.warmup,
-                                  args.device, args.amp)
+        times, step_flops = plain_loop(model, cfg.optim_wrapper, batches, args.iters,
+                                       args.warmup, args.device, args.amp)
         plain_rounds.append(times)
+        flops.append(step_flops)
+
+    def fed():
         # the same loop fed live by a dataloader built as the harness builds its own (a used
         # one may not start again: mmengine's InfiniteSampler streams from one generator)
         with config_scope(cfg):
             fresh = HarnessRunner.build_dataloader(copy.deepcopy(cfg.train_dataloader), seed=0)
-        times, _ = plain_loop(model, cfg.optim_wrapper, endless(fresh), args.iters,
-                              args.warmup, args.device, args.amp, prepare=preprocessor)
+        fed_times.extend(plain_loop(model, cfg.optim_wrapper, endless(fresh), args.iters,
+                                    args.warmup, args.device, args.amp, prepare=preprocessor)[0])
         stop_loader_workers(fresh)
-        fed_times += times
+
+    # the first round starts with the harness, whose dataloader makes the plain loop's batches;
+    # then each round starts one later (harness, plain, fed / plain, fed, harness / ...), so
+    # no side always runs first (after the previous round's teardown) or last
+    harness()
+    model = MODELS.build(cfg.model)
+    if args.device == 'cuda':  # the plain loop's fast paths, whatever the harness had
+        model.data_preprocessor.channels_last = True
+    preprocessor = model.data_preprocessor  # the plain loop may replace it
+    batches, augment_s = real_batches(first_loader, model, args.iters, args.device)
+    stop_loader_workers(first_loader)
+    plain(), fed()
+    for round_index in range(1, args.rounds):
+        for run in rotated((harness, plain, fed), round_index):
+            run()
+    flops = flops[-1]  # of one step (None on a CPU)
     step_s = statistics.median([t for times in harness_rounds for t in times])
     plain_s = statistics.median([t for times in plain_rounds for t in times])
     wait_s, fed_s = statistics.median(waits), statistics.median(fed_times)

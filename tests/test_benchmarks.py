@@ -58,6 +58,12 @@ def test_throughput_ratio_per_round_pairs_each_rounds_medians():
     assert ratios == [0.5, 0.5]  # medians 2.0 vs 1.0, then 4.0 vs 2.0
 
 
+def test_throughput_rounds_start_one_later_each_round():
+    rotated = _module('pretrain_throughput').rotated
+    assert [rotated('hpf', shift) for shift in range(4)] == [
+        ['h', 'p', 'f'], ['p', 'f', 'h'], ['f', 'h', 'p'], ['h', 'p', 'f']]
+
+
 def _peer_check():
     """benchmarks/peer_check.py as a module (it imports experiments/run_args.py by name)."""
     return _module('peer_check')
