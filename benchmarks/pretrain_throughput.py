@@ -19,9 +19,10 @@ the data preprocessor in each timed step: the work the harness cannot skip, on t
 Where decoding and augmenting cost a share of the cores the step would use (a CPU with few
 cores), (a) / (b) counts that share and (a) / (c) is the harness's own overhead. The three
 alternate (``--rounds``, a new Runner each round; each round starts one later than the one
-before, so none always runs first) and each side's figure is the median over all its timed
-iterations, so neither a slow iteration nor a slow minute of a shared machine falls
-on one side only. All run with the best settings this machine allows: denormals flushed on
+before, so none always runs first) and each side's figure is the mean over all its timed
+iterations (samples/s is samples over time: a median would hide a stall that comes back every
+few iterations, as when the loader's workers fall behind), so a slow minute of a shared machine
+does not fall on one side only. All run with the best settings this machine allows: denormals flushed on
 a CPU (and the harness's loader workers at idle priority there, as in every harness run), on
 a GPU cuDNN's autotuner and channels-last in the plain loop always (``--cudnn-benchmark`` /
 ``--channels-last`` give them to the harness too); ``--amp`` applies to all. Prints
@@ -217,10 +218,10 @@ def plain_loop(model, optim_cfg, batches, count: int, warmup: int, device: str,
 
 
 def round_ratios(harness: list[list[float]], plain: list[list[float]]) -> list[float]:
-    """Each round's ratio harness / plain loop (samples/s, from the medians of the two sides'
-    iterations in that round): the two ran minutes apart at most, so their spread over the
+    """Each round's ratio harness / plain loop (samples/s, from the mean iteration time of
+    each side in that round): the two ran minutes apart at most, so their spread over the
     rounds shows how far this machine's own drift moves the pooled ratio."""
-    return [statistics.median(p) / statistics.median(h) for h, p in zip(harness, plain)]
+    return [statistics.fmean(p) / statistics.fmean(h) for h, p in zip(harness, plain)]
 
 
 def main() -> None:
@@ -351,9 +352,11 @@ def main() -> None:
         for run in rotated((harness, plain, fed), round_index):
             run()
     flops = flops[-1]  # of one step (None on a CPU)
-    step_s = statistics.median([t for times in harness_rounds for t in times])
-    plain_s = statistics.median([t for times in plain_rounds for t in times])
-    wait_s, fed_s = statistics.median(waits), statistics.median(fed_times)
+    # means: samples/s is samples over time, and the data wait's share is its share of the
+    # time (loader workers that fall behind stall one iteration in several; a median hides it)
+    step_s = statistics.fmean([t for times in harness_rounds for t in times])
+    plain_s = statistics.fmean([t for times in plain_rounds for t in times])
+    wait_s, fed_s = statistics.fmean(waits), statistics.fmean(fed_times)
 
     harness_rate, plain_rate = args.batch / step_s, args.batch / plain_s
     sizes = ', '.join([f'{k} {v[0]}x{v[1]}' for k in ('narrow', 'broad', 'view', 'clip')
@@ -362,7 +365,7 @@ def main() -> None:
     print(f'{method.name} on {backbone.name}, {args.device}, {args.amp or "fp32"}, batch '
           f"{args.batch}, {workers} workers, {sizes or 'demo sizes'}, "
           f'{args.iters - args.warmup} timed iterations after {args.warmup}, in each of '
-          f'{args.rounds} alternating rounds (medians)')
+          f'{args.rounds} alternating rounds (means)')
     print(f'{"":<12}{"ms/iter":>10}{"samples/s":>11}{"data wait":>11}{"augment":>11}')
     print(f'{"harness":<12}{1000 * step_s:>10.1f}{harness_rate:>11.1f}'
           f'{100 * wait_s / step_s:>10.0f}%{100 * augment_s / step_s:>10.0f}%')
@@ -371,7 +374,7 @@ def main() -> None:
     print(f'ratio harness / plain loop: {harness_rate / plain_rate:.2f}x')
     print('ratio in each round: ' + ' '.join(
         f'{r:.2f}x' for r in round_ratios(harness_rounds, plain_rounds))
-        + " (each round's own medians: their spread is this machine's drift)")
+        + " (each round's own means: their spread is this machine's drift)")
     print(f'ratio harness / plain loop fed by the harness\'s dataloader and preprocessor: '
           f'{fed_s / step_s:.2f}x (the harness\'s own overhead: loading and '
           'augmenting cost both)')
