@@ -15,9 +15,9 @@ default_hooks = dict(
 custom_hooks = [dict(type='ProgressBarHook', desc='pretrain')]
 # The harness sets the dataset's data_root and ann_file (--pretrain-data).
 train_dataloader = dict(
-    # a batch is made by one worker, so the workers are how many batches can be on their way;
-    # on a CPU they run at idle priority in the compute's gaps, and 2 left BraVe's demo waiting
-    # 8% of each step on 2 cores, 4 none. The count changes nothing but speed (the sampler).
+    # a batch is made by one worker, so the workers are how many batches can be on their way
+    # (on a CPU they run at idle priority in the compute's gaps). The count changes nothing but
+    # speed (the sampler gives each item its own seed).
     num_workers=4,
     persistent_workers=True,
     # iteration-based training: one endless shuffled stream, no restart at epoch ends, each
