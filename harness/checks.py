@@ -76,9 +76,9 @@ from harness.registry_lookup import (lookup, quiet_mmengine, registry_scopes, ro
 #: Problems named in one message; the rest are counted.
 MAX_PROBLEMS = 3
 
-#: Keys under ``model`` whose dicts mmdet builds from TASK_UTILS rather than MODELS.
-#: samplers whose stream never ends an epoch (mmengine's, and the harness's seeded one)
+#: Samplers whose stream never ends an epoch (mmengine's, and the harness's seeded one).
 INFINITE_SAMPLERS = frozenset({'InfiniteSampler', 'SeededInfiniteSampler'})
+#: Keys under ``model`` whose dicts mmdet builds from TASK_UTILS rather than MODELS.
 TASK_UTIL_KEYS = frozenset({'assigner', 'sampler', 'bbox_coder', 'prior_generator',
                             'anchor_generator', 'point_generator', 'match_cost',
                             'iou_calculator', 'coder'})
