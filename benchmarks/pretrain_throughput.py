@@ -22,8 +22,8 @@ alternate (``--rounds``, a new Runner each round; each round starts one later th
 before, so none always runs first) and each side's figure is the mean over all its timed
 iterations (samples/s is samples over time: a median would hide a stall that comes back every
 few iterations, as when the loader's workers fall behind), so a slow minute of a shared machine
-does not fall on one side only. All run with the best settings this machine allows: denormals flushed on
-a CPU (and the harness's loader workers at idle priority there, as in every harness run), on
+does not fall on one side only. All run with the best settings this machine allows:
+denormals flushed on a CPU (and the harness's loader workers at idle priority there, as in every harness run), on
 a GPU cuDNN's autotuner and channels-last in the plain loop always (``--cudnn-benchmark`` /
 ``--channels-last`` give them to the harness too); ``--amp`` applies to all. Prints
 samples/s of each, the two ratios (the first also per round), the data-wait share, the share
@@ -310,15 +310,14 @@ def main() -> None:
 
     # each round's iteration times of the harness and of the plain loop
     harness_rounds, plain_rounds, waits, fed_times, flops = [], [], [], [], []
-    first_loader = None
 
     def harness():
-        nonlocal first_loader
+        """One harness round; returns its Runner's train dataloader."""
         torch.backends.cudnn.benchmark = args.cudnn_benchmark
         times, round_waits, loader = harness_run(copy.deepcopy(cfg), args.iters, args.warmup)
         harness_rounds.append(times)
         waits.extend(round_waits)
-        first_loader = first_loader or loader
+        return loader
 
     def plain():
         if args.device == 'cuda':
@@ -340,7 +339,7 @@ def main() -> None:
     # the first round starts with the harness, whose dataloader makes the plain loop's batches;
     # then each round starts one later (harness, plain, fed / plain, fed, harness / ...), so
     # no side always runs first (after the previous round's teardown) or last
-    harness()
+    first_loader = harness()
     model = MODELS.build(cfg.model)
     if args.device == 'cuda':  # the plain loop's fast paths, whatever the harness had
         model.data_preprocessor.channels_last = True

@@ -635,16 +635,11 @@ class _Checker:
             elif isinstance(loader['dataset'], dict):
                 found = self.check_dataset(loader['dataset'], f'{name}.dataset', None)
                 if sampler == 'SeededInfiniteSampler' and isinstance(found, type):
-                    self.check_seeded_dataset(found, f'{name}.sampler.type')
+                    from harness.data.seeding import unseeded_dataset
 
-    def check_seeded_dataset(self, dataset: type, key: str) -> None:
-        from harness.data.seeding import SeededItems
-
-        if not issubclass(dataset, SeededItems):
-            self.problem(key, 'SeededInfiniteSampler',
-                         f'needs a dataset that prepares items under their own seed '
-                         f'(harness.data.seeding.SeededItems); {dataset.__name__} does not: use '
-                         f'InfiniteSampler with it')
+                    problem = unseeded_dataset(found)
+                    if problem:
+                        self.problem(f'{name}.sampler.type', sampler, problem)
 
     def check_dataset(self, dataset: dict, path: str, scope: str | None):
         """Check a dataset config and those it wraps; returns the class it names (or None)."""

@@ -42,9 +42,9 @@ EVAL_RUNTIME = _BASES / 'eval_runtime.py'
 #: before its own modules, so a plugin's config names only its own; a pretraining's identity
 #: hashes them.
 CORE_IMPORTS = ('harness.data.seeding', 'harness.data.listdata', 'harness.data.views',
-                'harness.data.images', 'harness.data.augment', 'harness.data.augment_steps', 'harness.data.video',
-                'harness.data.flow', 'harness.weights', 'harness.hooks', 'harness.optimizers',
-                'harness.modules')
+                'harness.data.images', 'harness.data.augment', 'harness.data.augment_steps',
+                'harness.data.video', 'harness.data.flow', 'harness.weights', 'harness.hooks',
+                'harness.optimizers', 'harness.modules')
 
 
 def load_config(path: str | os.PathLike, *, label: str) -> Config:

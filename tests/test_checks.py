@@ -189,8 +189,8 @@ PRETRAIN_CASES = [
     ({'train_dataloader.dataset': dict(type='RepeatDataset', times=2, dataset=dict(
         type='VideoListDataset', data_root='', ann_file=''))},
      "train_dataloader.sampler.type='SeededInfiniteSampler': needs a dataset that prepares "
-     "items under their own seed (harness.data.seeding.SeededItems); RepeatDataset does not: "
-     "use InfiniteSampler with it"),
+     "items under their own seed (harness.data.seeding.SeededItems, as VideoListDataset and "
+     "ImageListDataset do); RepeatDataset does not: use InfiniteSampler with it"),
     ({'log_level': 'LOUD'}, "log_level='LOUD': must be one of DEBUG, INFO, WARNING, ERROR"),
     ({'train_cfg': 5}, 'train_cfg=5: must be a dict or None (mmengine builds train_cfg from a '
                        'dict)'),

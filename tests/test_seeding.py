@@ -102,7 +102,7 @@ def test_ranks_share_the_single_process_stream_seeds_included(monkeypatch):
 
 def test_a_dataset_that_cannot_take_item_seeds_is_refused_in_one_line():
     with pytest.raises(ConfigError, match=r'^SeededInfiniteSampler needs a dataset .* '
-                                          r'_PlainDraws is not: use InfiniteSampler'):
+                                          r'_PlainDraws does not: use InfiniteSampler with it$'):
         SeededInfiniteSampler(_PlainDraws(), seed=0)
 
 

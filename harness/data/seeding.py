@@ -63,6 +63,16 @@ def seeded_generators(seed: int) -> Iterator[None]:
         random.setstate(states[2])
 
 
+def unseeded_dataset(dataset: type) -> str | None:
+    """Why ``SeededInfiniteSampler`` cannot serve the dataset class ``dataset`` (its items cannot
+    take their own seed), or None when it can; the sampler and the config check say this."""
+    if issubclass(dataset, SeededItems):
+        return None
+    return (f'needs a dataset that prepares items under their own seed '
+            f'(harness.data.seeding.SeededItems, as VideoListDataset and ImageListDataset do); '
+            f'{dataset.__name__} does not: use InfiniteSampler with it')
+
+
 class SeededItems:
     """Mixin of a dataset (before mmengine's ``BaseDataset`` in the bases): ``dataset[(index,
     seed)]`` is ``dataset[index]`` prepared with the global generators seeded by ``seed``; a
@@ -88,12 +98,9 @@ class SeededInfiniteSampler(InfiniteSampler):
     :func:`item_seed` ``(seed, p)``. Its dataset must take such keys (:class:`SeededItems`)."""
 
     def __init__(self, dataset, shuffle: bool = True, seed: int | None = None) -> None:
-        if not isinstance(dataset, SeededItems):
-            raise ConfigError(
-                f'SeededInfiniteSampler needs a dataset that prepares items under their own '
-                f'seed (harness.data.seeding.SeededItems, as VideoListDataset and '
-                f'ImageListDataset are); {type(dataset).__name__} is not: use InfiniteSampler '
-                f'with it')
+        problem = unseeded_dataset(type(dataset))
+        if problem:
+            raise ConfigError(f'SeededInfiniteSampler {problem}')
         super().__init__(dataset, shuffle=shuffle, seed=seed)
 
     def _indices_of_rank(self) -> Iterator[tuple[int, int]]:
