@@ -230,6 +230,21 @@ def test_the_slurm_executor_without_slurm_is_one_line_before_planning(tmp_path, 
         'here; run it on a login node of the cluster, or use --executor local')
 
 
+@pytest.mark.parametrize('jobs, executor, words', [
+    ('0', 'local', '--jobs 0: the number of jobs at once is 1 or more'),
+    ('2', 'slurm', '--jobs 2: is for the local executors; --executor slurm submits every job '
+                   'at once')])
+def test_a_number_of_jobs_the_executor_cannot_take_is_one_line_before_planning(
+        tmp_path, capsys, monkeypatch, jobs, executor, words):
+    for tool in ('sbatch', 'srun'):  # SLURM's commands on PATH, so that only --jobs is wrong
+        (tmp_path / tool).write_text('#!/bin/sh\n')
+        (tmp_path / tool).chmod(0o755)
+    monkeypatch.setenv('PATH', f'{tmp_path}{os.pathsep}{os.environ["PATH"]}')
+    path = write(tmp_path, 'runs: [{method: nosuchmethod, eval: ucf101}]\n')
+    assert main(['suite', 'run', str(path), '--executor', executor, '--jobs', jobs]) == 2
+    assert error_line(capsys) == f'harness: error: {words}'
+
+
 def test_data_roots_go_to_the_evaluation_and_pretraining_sets_by_dataset(tmp_path):
     from harness.plugins import PluginManager
     from harness.suite.planning import run_options
@@ -403,6 +418,29 @@ def test_submitit_local_executor_stands_in_for_slurm_with_retries(example_path, 
     jobs = [p for p in (work / 'submitit').iterdir() if p.name.endswith('_submitted.pkl')]
     assert len(jobs) == 3
     assert len(list((work / 'records').glob('*.json'))) == 1
+
+
+@pytest.mark.slow
+def test_local_jobs_run_at_once_each_with_its_share_of_the_cores(example_path, small_demo,
+                                                                 tmp_path, capsys):
+    from harness.results import read_records
+    from harness.suite.executors import cores
+
+    path = write(tmp_path, TINY)
+    work = tmp_path / 'w'
+    assert main(['-p', 'failing_plugin', 'suite', 'run', str(path), '--jobs', '2', '--data',
+                 f'ucf101={small_demo}', '--work-dir', str(work)]) == 1
+    out = capsys.readouterr().out
+    threads = max(1, cores() // 2)
+    assert f'3 job(s), 2 at a time, {threads} compute thread(s) each' in out
+    # each run is its own job here: the failing one does not stop the others, nor is it retried
+    assert summary(out) == {'C=1': 'ran', 'C=0.5': 'failed', 'C=2': 'ran'}, out
+    assert 'RuntimeError: run C=0.5 failed: RuntimeError: simulated crash in run C=0.5' in out
+    assert 'suite suite: 2 ran, 0 reused, 1 failed' in out
+    records = read_records(work / 'records')
+    assert sorted(r['provenance']['device'] for r in records) == \
+        [f'cpu ({threads} threads)'] * 2
+    assert (work / 'board' / 'README.md').is_file()
 
 
 @pytest.fixture(scope='module')

@@ -6,8 +6,9 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from harness.errors import HarnessError
 from harness.plugins import PluginManager
-from harness.suite.executors import check_executor, run_local, run_submitit
+from harness.suite.executors import check_executor, run_local, run_parallel, run_submitit
 from harness.suite.planning import PlannedRun, SuitePlanError, groups, plan_suite
 from harness.suite.report import counts, status_table, summary_table, table
 from harness.suite.spec import Suite, load_suite, parse_data_options
@@ -73,6 +74,10 @@ def cmd_run(args) -> int:
     flush_denormals()  # as harness run: before any thread or worker starts
     if not args.dry_run:
         check_executor(args.executor)
+    if args.jobs < 1 or (args.jobs > 1 and args.executor == 'slurm'):
+        raise HarnessError(f'--jobs {args.jobs}: ' + (
+            'the number of jobs at once is 1 or more' if args.jobs < 1 else
+            'is for the local executors; --executor slurm submits every job at once'))
     pm, suite, planned, work_dir, records_dir = plan(args)
     finished = sum(run.finished for run in planned)
     log(f'{len(planned)} runs planned: {finished} finished (reused), '
@@ -84,12 +89,16 @@ def cmd_run(args) -> int:
               'configs)')
         return 0
     try:
-        if args.executor == 'local':
+        if args.executor == 'local' and args.jobs == 1:
             outcomes = run_local(pm, planned, log, debug=args.debug)
+        elif args.executor == 'local':
+            outcomes = run_parallel(suite, planned, jobs=args.jobs, work_dir=work_dir,
+                                    records_dir=records_dir, data=parse_data_options(args.data),
+                                    plugins=args.plugins, log=log)
         else:
             outcomes = run_submitit(suite, planned, executor=args.executor, work_dir=work_dir,
                                     records_dir=records_dir, data=parse_data_options(args.data),
-                                    plugins=args.plugins, log=log)
+                                    plugins=args.plugins, log=log, jobs=args.jobs)
     except KeyboardInterrupt:
         print(f"harness: interrupted; run 'harness suite run {args.suite}' again to continue "
               '(finished runs are reused, the interrupted one resumes)', file=sys.stderr)
@@ -139,6 +148,10 @@ def add_parser(sub, parser_class) -> None:
                                  help='local: here, run after run (default); slurm: one '
                                       'submitit job per pretraining and its evaluations; '
                                       'submitit-local: those jobs as local processes')
+            command.add_argument('--jobs', type=int, default=1, metavar='N',
+                                 help='local executors: N jobs (a pretraining and its '
+                                      'evaluations) at once, each process with 1/N of the '
+                                      'cores (default 1)')
             command.add_argument('--dry-run', action='store_true',
                                  help='plan and check every run, train nothing')
 

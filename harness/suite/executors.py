@@ -1,6 +1,8 @@
-"""Running a planned suite: ``local`` (in this process, run after run) or through submitit
-(``slurm``: each group of runs that share a pretraining is one SLURM job; ``submitit-local``:
-the same jobs as local processes, one at a time, which is how the tests stand in for SLURM).
+"""Running a planned suite: ``local`` (in this process, run after run; with ``jobs`` above 1,
+that many groups of runs at once, each in a process of its own with its share of the cores) or
+through submitit (``slurm``: each group of runs that share a pretraining is one SLURM job;
+``submitit-local``: the same jobs as local processes, ``jobs`` at a time, which is how the tests
+stand in for SLURM).
 
 A run whose record is already in the records folder is not run again (``reused``); every other
 run executes as ``harness run --resume`` would, so an interrupted run continues from its last
@@ -10,6 +12,7 @@ runs a retry finds finished are not run again.
 """
 from __future__ import annotations
 
+import os
 import re
 import time
 from dataclasses import dataclass, field, replace
@@ -109,12 +112,18 @@ class GroupJob:
     #: the record identities the runs had when submitted (a job of a suite file edited since
     #: then stops instead of running other runs)
     identities: tuple[str, ...] = ()
+    #: torch's compute threads in the job's process (jobs sharing a machine share its cores);
+    #: None: torch's default
+    threads: int | None = None
 
     def __call__(self) -> list[tuple[str, str, str | None]]:
+        import torch
         from mmengine.dist import is_main_process
 
         from harness.engine import flush_denormals
 
+        if self.threads:  # before any compute thread starts, so that all of them flush
+            torch.set_num_threads(self.threads)
         flush_denormals()
         pm = PluginManager(list(self.plugins))
         pm.check_hooks()
@@ -148,6 +157,82 @@ class GroupJob:
         return submitit.helpers.DelayedSubmission(self)
 
 
+def cores() -> int:
+    """The CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def threads_per_job(jobs: int) -> int | None:
+    """Each of ``jobs`` processes sharing this machine gets an equal share of its cores (at
+    least one); a single job keeps torch's default."""
+    return max(1, cores() // jobs) if jobs > 1 else None
+
+
+def unfinished_groups(planned: Sequence[PlannedRun]) -> list[list[PlannedRun]]:
+    """The groups of runs sharing a pretraining, each with its unfinished runs only; groups with
+    none left out."""
+    return [[r for r in group if not r.finished] for group in groups(planned)
+            if any(not r.finished for r in group)]
+
+
+def outcomes_from_records(planned: Sequence[PlannedRun], records_dir: Path,
+                          errors: Mapping[int, str], no_record: str) -> list[Outcome]:
+    """Every run's outcome once its job ended, read from the records folder: ``reused`` if it
+    was finished when planned, ``ran`` if its record is there now, else ``failed`` with its
+    job's error, or ``no_record`` if none was caught."""
+    found = records_by_identity(records_dir)
+    outcomes = []
+    for run in planned:
+        if run.finished:
+            outcomes.append(Outcome(run, 'reused', run.record))
+        elif run.identity in found:
+            outcomes.append(Outcome(run, 'ran', found[run.identity]))
+        else:
+            outcomes.append(Outcome(run, 'failed', message=errors.get(run.index, no_record)))
+    return outcomes
+
+
+def run_parallel(suite: Suite, planned: Sequence[PlannedRun], *, jobs: int, work_dir: Path,
+                 records_dir: Path, data: Mapping[str, str], plugins: Sequence[str] = (),
+                 log: Log = print) -> list[Outcome]:
+    """``--executor local --jobs N``: the groups of unfinished runs (a pretraining and its
+    evaluations) in ``jobs`` processes at once, in suite order, each process with
+    ``cores / jobs`` compute threads. A failed run does not stop the others; nothing is retried.
+    Their lines on the console are interleaved, each naming its run."""
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    todo = unfinished_groups(planned)
+    threads = threads_per_job(jobs)
+    log(f'{len(todo)} job(s), {jobs} at a time, {threads} compute thread(s) each')
+    errors: dict[int, str] = {}
+    # spawn: each job starts from a clean interpreter, not from a copy of this one's threads
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context('spawn'))
+    try:
+        running = {pool.submit(GroupJob(str(suite.path), tuple(r.index for r in group),
+                                        dict(data), str(work_dir), str(records_dir), 'none',
+                                        tuple(plugins), tuple(r.identity for r in group),
+                                        threads)): group
+                   for group in todo}
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                group = running.pop(future)
+                try:
+                    future.result()
+                except Exception as exc:  # noqa: BLE001 - reported with its runs at the end
+                    errors.update({r.index: one_line(exc) for r in group})
+    except KeyboardInterrupt:
+        pool.shutdown(wait=True, cancel_futures=True)  # the jobs got the Ctrl-C too
+        raise
+    pool.shutdown(wait=True)
+    return outcomes_from_records(planned, records_dir, errors,
+                                 no_record='its job wrote no record (its lines are above)')
+
+
 @dataclass
 class Submitted:
     group: list[PlannedRun]
@@ -174,10 +259,10 @@ def job_parameters(suite: Suite, cluster: str) -> tuple[dict[str, Any], str]:
 
 def run_submitit(suite: Suite, planned: Sequence[PlannedRun], *, executor: str, work_dir: Path,
                  records_dir: Path, data: Mapping[str, str], plugins: Sequence[str] = (),
-                 log: Log = print, poll_s: float | None = None) -> list[Outcome]:
-    """Submit each group of unfinished runs as one job (``executor``: ``slurm`` or
-    ``submitit-local``), resubmit failed jobs up to ``suite.slurm.retries`` times, wait for all;
-    every run's outcome is read from the records folder at the end."""
+                 log: Log = print, poll_s: float | None = None, jobs: int = 1) -> list[Outcome]:
+    """Submit each group of unfinished runs as one job (``executor``: ``slurm``, all at once, or
+    ``submitit-local``, ``jobs`` at a time), resubmit failed jobs up to ``suite.slurm.retries``
+    times, wait for all; every run's outcome is read from the records folder at the end."""
     import submitit
 
     check_executor(executor)
@@ -185,11 +270,11 @@ def run_submitit(suite: Suite, planned: Sequence[PlannedRun], *, executor: str, 
     pool = submitit.AutoExecutor(folder=work_dir / 'submitit', cluster=cluster)
     params, launcher = job_parameters(suite, cluster)
     pool.update_parameters(**params)
-    parallel = None if cluster == 'slurm' else 1  # local jobs share this machine: one at a time
+    parallel = None if cluster == 'slurm' else jobs  # local jobs share this machine's cores
+    threads = None if cluster == 'slurm' else threads_per_job(jobs)
     poll_s = poll_s if poll_s is not None else (30.0 if cluster == 'slurm' else 0.5)
     retries = suite.slurm.retries
-    waiting = [Submitted([r for r in group if not r.finished], 0)
-               for group in groups(planned) if any(not r.finished for r in group)]
+    waiting = [Submitted(group, 0) for group in unfinished_groups(planned)]
     running: list[Submitted] = []
     errors: dict[int, str] = {}
 
@@ -199,7 +284,7 @@ def run_submitit(suite: Suite, planned: Sequence[PlannedRun], *, executor: str, 
             item.job = pool.submit(GroupJob(str(suite.path), tuple(r.index for r in item.group),
                                             dict(data), str(work_dir), str(records_dir),
                                             launcher, tuple(plugins),
-                                            tuple(r.identity for r in item.group)))
+                                            tuple(r.identity for r in item.group), threads))
         except Exception as exc:  # noqa: BLE001 - sbatch refused it (a partition, a limit)
             raise HarnessError(f'submitting the job of {labels} failed: {one_line(exc)}; the '
                                'jobs submitted before it go on: run the suite again once it is '
@@ -232,14 +317,5 @@ def run_submitit(suite: Suite, planned: Sequence[PlannedRun], *, executor: str, 
             item.job.cancel(check=False)
         log(f"interrupted: cancelled job(s) {', '.join(str(i.job.job_id) for i in running)}")
         raise
-    found = records_by_identity(records_dir)
-    outcomes = []
-    for run in planned:
-        if run.finished:
-            outcomes.append(Outcome(run, 'reused', run.record))
-        elif run.identity in found:
-            outcomes.append(Outcome(run, 'ran', found[run.identity]))
-        else:
-            outcomes.append(Outcome(run, 'failed', message=errors.get(
-                run.index, f'its job wrote no record (see {work_dir / "submitit"})')))
-    return outcomes
+    return outcomes_from_records(planned, records_dir, errors, no_record=(
+        f'its job wrote no record (see {work_dir / "submitit"})'))
