@@ -22,11 +22,28 @@ def linear_probe(demo, work, *options: str) -> list[str]:
             *(['--cfg-options', *options] if options else [])]
 
 
+@pytest.fixture
+def run_here(example_site, monkeypatch, capsys):
+    """``harness ARGS`` in this process (the example plugin importable), as a user runs it:
+    its exit code must be 0; returns what it printed."""
+    from harness.cli import main
+
+    monkeypatch.syspath_prepend(str(example_site))
+
+    def run(*args: str) -> str:
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        assert code == 0, out + err
+        return out
+
+    return run
+
+
 @pytest.mark.slow
-def test_a_sweep_into_one_records_folder_keeps_a_record_per_value(harness_cli, small_demo,
+def test_a_sweep_into_one_records_folder_keeps_a_record_per_value(run_here, small_demo,
                                                                     tmp_path):
-    paths = [record_path(harness_cli(*linear_probe(small_demo, tmp_path,
-                                                   f'eval.classifier.C={c}'), check=True).stdout)
+    paths = [record_path(run_here(*linear_probe(small_demo, tmp_path,
+                                                f'eval.classifier.C={c}')))
              for c in (0.01, 1.0, 100.0)]
     assert len(set(paths)) == 3
     assert sorted((tmp_path / 'records').iterdir()) == sorted(paths)
@@ -36,24 +53,22 @@ def test_a_sweep_into_one_records_folder_keeps_a_record_per_value(harness_cli, s
 
 
 @pytest.mark.slow
-def test_resume_after_changing_an_eval_option_evaluates_again(harness_cli, small_demo,
-                                                              tmp_path):
-    first = harness_cli(*linear_probe(small_demo, tmp_path, 'eval.classifier.C=1.0'), check=True)
-    changed = harness_cli(*linear_probe(small_demo, tmp_path, 'eval.classifier.C=0.01'),
-                          '--resume', check=True)
-    assert 'finished evaluation reused' not in changed.stdout
-    assert 'was made with other settings' in changed.stdout and 'starts anew' in changed.stdout
-    old, new = read_record(record_path(first.stdout)), read_record(record_path(changed.stdout))
+def test_resume_after_changing_an_eval_option_evaluates_again(run_here, small_demo, tmp_path):
+    first = run_here(*linear_probe(small_demo, tmp_path, 'eval.classifier.C=1.0'))
+    changed = run_here(*linear_probe(small_demo, tmp_path, 'eval.classifier.C=0.01'),
+                       '--resume')
+    assert 'finished evaluation reused' not in changed
+    assert 'was made with other settings' in changed and 'starts anew' in changed
+    old, new = read_record(record_path(first)), read_record(record_path(changed))
     assert old['eval']['config_sha256'] != new['eval']['config_sha256']
-    assert record_path(first.stdout) != record_path(changed.stdout)
+    assert record_path(first) != record_path(changed)
     kept = [p for p in (tmp_path / 'eval').iterdir() if not p.name.startswith('.')]
     assert len(kept) == 2  # both evaluations (beside them: their hidden lock files)
     # the first settings again: their finished evaluation is found and its record kept as is
-    again = harness_cli(*linear_probe(small_demo, tmp_path, 'eval.classifier.C=1.0'),
-                        '--resume', check=True)
-    assert 'finished evaluation reused' in again.stdout
-    assert 'already holds this result' in again.stdout
-    assert record_path(again.stdout) == record_path(first.stdout)
+    again = run_here(*linear_probe(small_demo, tmp_path, 'eval.classifier.C=1.0'), '--resume')
+    assert 'finished evaluation reused' in again
+    assert 'already holds this result' in again
+    assert record_path(again) == record_path(first)
 
 
 def start(example_site, args: list[str]) -> subprocess.Popen:

@@ -345,24 +345,27 @@ def harness_run_start(run):
 
 
 @pytest.mark.slow
-def test_a_rerun_finishes_only_the_missing_runs(example_path, harness_cli, small_demo,
-                                               tmp_path):
-    # harness_cli: in processes of their own, as a user runs them; example_path puts the
-    # plugin modules this test writes on their PYTHONPATH
+def test_a_rerun_finishes_only_the_missing_runs(example_path, small_demo, tmp_path, capsys):
+    # example_path makes the plugin modules this test writes importable
     (tmp_path / 'interrupting_plugin.py').write_text(INTERRUPTING_PLUGIN)
     path = write(tmp_path, TINY)
     args = ['suite', 'run', str(path), '--data', f'ucf101={small_demo}', '--work-dir',
             str(tmp_path / 'w')]
-    interrupted = harness_cli('-p', 'interrupting_plugin', *args)  # at the second run
-    assert interrupted.returncode == 130, interrupted.stdout + interrupted.stderr
-    assert "run 'harness suite run" in interrupted.stderr
-    records = tmp_path / 'w' / 'records'
-    assert len(list(records.glob('*.json'))) == 1, interrupted.stdout + interrupted.stderr
 
-    rerun = harness_cli(*args)
-    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
-    assert summary(rerun.stdout) == {'C=1': 'reused', 'C=0.5': 'ran', 'C=2': 'ran'}
-    assert 'suite suite: 2 ran, 1 reused, 0 failed' in rerun.stdout
+    def harness(*argv: str) -> tuple[int, str, str]:
+        code = main(list(argv))
+        return code, *capsys.readouterr()
+
+    code, out, err = harness('-p', 'interrupting_plugin', *args)  # at the second run
+    assert code == 130, out + err
+    assert "run 'harness suite run" in err
+    records = tmp_path / 'w' / 'records'
+    assert len(list(records.glob('*.json'))) == 1, out + err
+
+    code, out, err = harness(*args)
+    assert code == 0, out + err
+    assert summary(out) == {'C=1': 'reused', 'C=0.5': 'ran', 'C=2': 'ran'}
+    assert 'suite suite: 2 ran, 1 reused, 0 failed' in out
     assert len(list(records.glob('*.json'))) == 3
     board = tmp_path / 'w' / 'board'
     text = (board / 'README.md').read_text()
@@ -374,28 +377,27 @@ def test_a_rerun_finishes_only_the_missing_runs(example_path, harness_cli, small
     lost = next(records.glob('*seed0__*.json'))
     kept = {p: p.read_bytes() for p in records.glob('*.json') if p != lost}
     lost.unlink()
-    status = harness_cli('suite', 'status', *args[2:])
-    assert status.returncode == 0, status.stderr
+    code, out, err = harness('suite', 'status', *args[2:])
+    assert code == 0, err
     # its evaluation is done (a rerun finds it), its record is not
-    assert sorted(summary(status.stdout).values()) == ['finished', 'finished', 'started']
-    assert 'suite suite: 2 of 3 runs finished' in status.stdout
-    again = harness_cli(*args)
-    assert again.returncode == 0, again.stdout + again.stderr
-    assert sorted(summary(again.stdout).values()) == ['ran', 'reused', 'reused']
+    assert sorted(summary(out).values()) == ['finished', 'finished', 'started']
+    assert 'suite suite: 2 of 3 runs finished' in out
+    code, out, err = harness(*args)
+    assert code == 0, out + err
+    assert sorted(summary(out).values()) == ['ran', 'reused', 'reused']
     assert lost.is_file()
     assert all(path.read_bytes() == text for path, text in kept.items())  # nothing rewritten
 
 
-def test_a_failed_run_is_reported_after_the_others_ran_exit_1(example_path, harness_cli,
-                                                              small_demo, tmp_path):
+def test_a_failed_run_is_reported_after_the_others_ran_exit_1(example_path, small_demo,
+                                                              tmp_path, capsys):
     path = write(tmp_path, TINY)
-    result = harness_cli('-p', 'failing_plugin', 'suite', 'run', str(path), '--data',
-                             f'ucf101={small_demo}', '--work-dir', str(tmp_path / 'w'))
-    assert result.returncode == 1, result.stdout + result.stderr
-    assert summary(result.stdout) == {'C=1': 'ran', 'C=0.5': 'failed', 'C=2': 'ran'}, \
-        result.stdout
-    assert 'RuntimeError: simulated crash in run C=0.5' in result.stdout
-    assert 'suite suite: 2 ran, 0 reused, 1 failed' in result.stdout
+    assert main(['-p', 'failing_plugin', 'suite', 'run', str(path), '--data',
+                 f'ucf101={small_demo}', '--work-dir', str(tmp_path / 'w')]) == 1
+    out = capsys.readouterr().out
+    assert summary(out) == {'C=1': 'ran', 'C=0.5': 'failed', 'C=2': 'ran'}, out
+    assert 'RuntimeError: simulated crash in run C=0.5' in out
+    assert 'suite suite: 2 ran, 0 reused, 1 failed' in out
 
 
 @pytest.mark.slow
