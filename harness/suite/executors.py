@@ -195,6 +195,14 @@ def outcomes_from_records(planned: Sequence[PlannedRun], records_dir: Path,
     return outcomes
 
 
+def unset_start_method() -> None:
+    """In a job process the pool spawned: forget the start method ``spawn`` it was started
+    with, so that the Runner sets the config's own (mmengine warns when it replaces one)."""
+    import multiprocessing
+
+    multiprocessing.set_start_method(None, force=True)
+
+
 def run_parallel(suite: Suite, planned: Sequence[PlannedRun], *, jobs: int, work_dir: Path,
                  records_dir: Path, data: Mapping[str, str], plugins: Sequence[str] = (),
                  log: Log = print) -> list[Outcome]:
@@ -210,7 +218,8 @@ def run_parallel(suite: Suite, planned: Sequence[PlannedRun], *, jobs: int, work
     log(f'{len(todo)} job(s), {jobs} at a time, {threads} compute thread(s) each')
     errors: dict[int, str] = {}
     # spawn: each job starts from a clean interpreter, not from a copy of this one's threads
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context('spawn'))
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context('spawn'),
+                               initializer=unset_start_method)
     try:
         running = {pool.submit(GroupJob(str(suite.path), tuple(r.index for r in group),
                                         dict(data), str(work_dir), str(records_dir), 'none',
