@@ -2,7 +2,7 @@
 decoded as one stretch) against decord's own ``get_batch`` of the same indices (a seek for each
 index that does not follow the one before), on the same demo videos, in one process, one thread.
 
-    .venv/bin/python benchmarks/video_decode.py [--size 80] [--frames 96] [--clip 16] \
+    .venv/bin/python benchmarks/video_decode.py [--size 80] [--frames 128] [--clip 16] \
         [--videos 12] [--rounds 5]
 
 For each stride, both decode the same clip (``--clip`` frames at that stride, from a random
@@ -23,6 +23,8 @@ import numpy as np
 
 
 def clip_indices(rng, length: int, clip: int, stride: int) -> np.ndarray:
+    """``clip`` frames ``stride`` apart from a random start (from the start, as many as fit, in
+    a video too short for the clip)."""
     span = min(length, (clip - 1) * stride + 1)
     start = int(rng.integers(0, length - span + 1))
     return np.arange(start, start + span, stride)[:clip]
@@ -31,7 +33,7 @@ def clip_indices(rng, length: int, clip: int, stride: int) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--size', type=int, default=80, help='video width and height (pixels)')
-    parser.add_argument('--frames', type=int, default=96, help='frames per demo video')
+    parser.add_argument('--frames', type=int, default=128, help='frames per demo video')
     parser.add_argument('--clip', type=int, default=16, help='frames per clip')
     parser.add_argument('--strides', default='1,2,4,8')
     parser.add_argument('--videos', type=int, default=12)

@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from tests.conftest import REPO
@@ -158,3 +159,27 @@ def test_knn_scale_compares_harness_and_plain_reference_at_a_tiny_size(tmp_path)
             if line.split() and line.split()[0] in ('300', '900')]
     assert len(rows) == 2 and all(row[7] == '100.00%' for row in rows)  # top-1 agree
     assert list(tmp_path.iterdir()) == []  # the data folder is deleted
+
+
+def test_throughput_table_reads_each_runs_ratios_and_data_wait():
+    output = ('brave on r3d18, cpu, fp32, batch 8, 4 workers, narrow 8x32\n'
+              '                ms/iter  samples/s  data wait    augment\n'
+              'harness         1751.1        4.6         10%          3%\n'
+              'plain loop      1431.6        5.6          -          -\n'
+              'ratio harness / plain loop: 0.82x\n'
+              "ratio harness / plain loop fed by the harness's dataloader and preprocessor: "
+              '0.98x (the harness\'s own overhead)\n')
+    assert _module('throughput_table').figures(output) == ('0.82', '10', '0.98')
+    assert _module('throughput_table').figures('Traceback ...') == ('?', '?', '?')
+
+
+def test_video_decode_clips_fit_the_video_at_their_stride():
+    clip_indices = _module('video_decode').clip_indices
+    rng = np.random.default_rng(0)
+    for stride in (1, 2, 4, 8):
+        for _ in range(20):
+            indices = clip_indices(rng, 128, 16, stride)
+            assert len(indices) == 16 and indices[0] >= 0 and indices[-1] < 128
+            assert set(np.diff(indices)) == {stride}
+    # a video shorter than the clip's span: the frames that fit, from its start
+    assert clip_indices(rng, 20, 16, 4).tolist() == list(range(0, 20, 4))
