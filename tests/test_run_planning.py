@@ -277,12 +277,14 @@ def test_check_writable_writes_a_probe_instead_of_trusting_os_access(tmp_path):
         check_writable(tmp_path / 'file' / 'sub', '--work-dir')
 
 
-def test_a_work_dir_that_is_a_file_is_named_as_the_work_dir(harness_cli, tmp_path):
+def test_a_work_dir_that_is_a_file_is_named_as_the_work_dir(tmp_path, capsys):
+    from harness.cli import main
+
     (tmp_path / 'file').write_text('')
-    result = harness_cli('run', '--method', 'random', '--eval', 'ucf101', '--work-dir',
-                         str(tmp_path / 'file'))
-    assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1].startswith('harness: error: --work-dir ')
+    assert main(['run', '--method', 'random', '--eval', 'ucf101', '--work-dir',
+                 str(tmp_path / 'file')]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith(
+        'harness: error: --work-dir ')
 
 
 def test_a_copy_of_a_test_video_under_another_root_is_found_by_content(tmp_path):

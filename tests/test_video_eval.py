@@ -75,12 +75,16 @@ def test_retrieval_after_linear_reuses_the_features(harness_cli, small_demo, tmp
     assert recalls == sorted(recalls) and recalls[-1] == 100.0  # 20 train videos per class
 
 
-def test_retrieval_is_split_1_only(harness_cli, small_demo, tmp_path):
-    result = run(harness_cli, small_demo, tmp_path, '--method', 'random', '--eval', 'ucf101',
-                 '--protocol', 'retrieval', '--split', '2', check=False)
-    assert result.returncode == 2
-    assert result.stderr.strip() == ("harness: error: protocol 'retrieval' of 'ucf101' is "
-                                     'defined on split 1 only; drop --split or use --split 1')
+def test_retrieval_is_split_1_only(example_site, monkeypatch, small_demo, tmp_path, capsys):
+    from harness.cli import main
+
+    monkeypatch.syspath_prepend(str(example_site))  # tiny3d
+    assert main(['run', '--backbone', 'tiny3d', '--data', str(small_demo), '--work-dir',
+                 str(tmp_path), '--method', 'random', '--eval', 'ucf101', '--protocol',
+                 'retrieval', '--split', '2']) == 2
+    assert capsys.readouterr().err.strip() == (
+        "harness: error: protocol 'retrieval' of 'ucf101' is defined on split 1 only; drop "
+        '--split or use --split 1')
 
 
 @pytest.mark.slow
