@@ -32,8 +32,8 @@ def read_frames(reader, indices: Sequence[int]) -> np.ndarray:
     unique = np.unique(wanted)
     pieces = []
     for run in np.split(unique, np.flatnonzero(np.diff(unique) > MAX_GAP) + 1):
-        stretch = reader.get_batch(list(range(int(run[0]), int(run[-1]) + 1))).asnumpy()
-        pieces.append(stretch if len(stretch) == len(run) else stretch[run - run[0]])
+        decoded = reader.get_batch(list(range(int(run[0]), int(run[-1]) + 1))).asnumpy()
+        pieces.append(decoded if len(decoded) == len(run) else decoded[run - run[0]])
     frames = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
     if len(unique) == len(wanted) and (unique == wanted).all():
         return frames
