@@ -23,9 +23,9 @@ before, so none always runs first) and each side's figure is the mean over all i
 iterations (samples/s is samples over time: a median would hide a stall that comes back every
 few iterations, as when the loader's workers fall behind), so a slow minute of a shared machine
 does not fall on one side only. All run with the best settings this machine allows:
-denormals flushed on a CPU (and the harness's loader workers at idle priority there, as in every harness run), on
-a GPU cuDNN's autotuner and channels-last in the plain loop always (``--cudnn-benchmark`` /
-``--channels-last`` give them to the harness too); ``--amp`` applies to all. Prints
+denormals flushed on a CPU (and the harness's loader workers at idle priority there, as in
+every harness run), on a GPU cuDNN's autotuner and channels-last in the plain loop always
+(``--cudnn-benchmark`` / ``--channels-last`` give them to the harness too); ``--amp`` applies to all. Prints
 samples/s of each, the two ratios (the first also per round), the data-wait share, the share
 of the data preprocessor's batched augmentation (in the harness's step, done ahead for the
 plain loop) and, on a GPU, the achieved TFLOP/s (forward + backward FLOPs counted by

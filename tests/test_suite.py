@@ -426,14 +426,14 @@ def test_submitit_local_executor_stands_in_for_slurm_with_retries(example_path, 
 def test_local_jobs_run_at_once_each_with_its_share_of_the_cores(example_path, small_demo,
                                                                  tmp_path, capsys):
     from harness.results import read_records
-    from harness.suite.executors import cores
+    from harness.suite.executors import threads_per_job
 
     path = write(tmp_path, TINY)
     work = tmp_path / 'w'
     assert main(['-p', 'failing_plugin', 'suite', 'run', str(path), '--jobs', '2', '--data',
                  f'ucf101={small_demo}', '--work-dir', str(work)]) == 1
     out = capsys.readouterr().out
-    threads = max(1, cores() // 2)
+    threads = threads_per_job(2)
     assert f'3 job(s), 2 at a time, {threads} compute thread(s) each' in out
     # each run is its own job here: the failing one does not stop the others, nor is it retried
     assert summary(out) == {'C=1': 'ran', 'C=0.5': 'failed', 'C=2': 'ran'}, out

@@ -290,16 +290,19 @@ def adjust_hue(frames: Tensor, factor: Tensor) -> Tensor:
 _JITTER = (adjust_brightness, adjust_contrast, adjust_saturation, adjust_hue)
 
 
-def on_clips(frames: Tensor, mask: Tensor, transform, *per_clip: Tensor) -> Tensor:
+def on_clips(frames: Tensor, mask: Tensor, transform, *per_clip: Tensor,
+             in_place: bool = False) -> Tensor:
     """``transform(frames[mask], *(a[mask] for a in per_clip))`` written back into the clips
-    ``mask`` selects; the others are left as they are (and cost nothing)."""
+    ``mask`` selects; the others are left as they are (and cost nothing). ``in_place``: written
+    into ``frames`` itself instead of a new batch."""
     index = mask.nonzero().squeeze(1)
     if index.numel() == 0:
         return frames
     if index.numel() == len(frames):  # every clip: no selecting and writing back
-        return transform(frames, *per_clip)
+        out = transform(frames, *per_clip)
+        return frames.copy_(out) if in_place else out
     out = transform(frames.index_select(0, index), *(a.index_select(0, index) for a in per_clip))
-    return frames.index_copy(0, index, out)
+    return frames.index_copy_(0, index, out) if in_place else frames.index_copy(0, index, out)
 
 
 def color_jitter(frames: Tensor, factors: Tensor, order: Tensor, applied: Tensor) -> Tensor:
@@ -311,10 +314,8 @@ def color_jitter(frames: Tensor, factors: Tensor, order: Tensor, applied: Tensor
     frames = frames.clone()  # written in place below; the caller's tensor stays as it was
     for position in range(4):
         for op, adjust in enumerate(_JITTER):
-            index = (applied & (order[:, position] == op)).nonzero().squeeze(1)
-            if index.numel():
-                frames.index_copy_(0, index, adjust(frames.index_select(0, index),
-                                                    factors[:, op].index_select(0, index)))
+            on_clips(frames, applied & (order[:, position] == op), adjust, factors[:, op],
+                     in_place=True)
     return frames
 
 

@@ -116,6 +116,15 @@ class GroupJob:
     #: None: torch's default
     threads: int | None = None
 
+    @classmethod
+    def of(cls, suite: Suite, group: Sequence[PlannedRun], data: Mapping[str, str],
+           work_dir: Path, records_dir: Path, launcher: str, plugins: Sequence[str],
+           threads: int | None) -> 'GroupJob':
+        """The job that runs ``group`` (planned runs of ``suite``) as they were planned."""
+        return cls(str(suite.path), tuple(r.index for r in group), dict(data), str(work_dir),
+                   str(records_dir), launcher, tuple(plugins), tuple(r.identity for r in group),
+                   threads)
+
     def __call__(self) -> list[tuple[str, str, str | None]]:
         import torch
         from mmengine.dist import is_main_process
@@ -221,10 +230,8 @@ def run_parallel(suite: Suite, planned: Sequence[PlannedRun], *, jobs: int, work
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context('spawn'),
                                initializer=unset_start_method)
     try:
-        running = {pool.submit(GroupJob(str(suite.path), tuple(r.index for r in group),
-                                        dict(data), str(work_dir), str(records_dir), 'none',
-                                        tuple(plugins), tuple(r.identity for r in group),
-                                        threads)): group
+        running = {pool.submit(GroupJob.of(suite, group, data, work_dir, records_dir, 'none',
+                                           plugins, threads)): group
                    for group in todo}
         while running:
             done, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -290,10 +297,8 @@ def run_submitit(suite: Suite, planned: Sequence[PlannedRun], *, executor: str, 
     def submit(item: Submitted) -> None:
         labels = ', '.join(r.label for r in item.group)
         try:
-            item.job = pool.submit(GroupJob(str(suite.path), tuple(r.index for r in item.group),
-                                            dict(data), str(work_dir), str(records_dir),
-                                            launcher, tuple(plugins),
-                                            tuple(r.identity for r in item.group), threads))
+            item.job = pool.submit(GroupJob.of(suite, item.group, data, work_dir, records_dir,
+                                               launcher, plugins, threads))
         except Exception as exc:  # noqa: BLE001 - sbatch refused it (a partition, a limit)
             raise HarnessError(f'submitting the job of {labels} failed: {one_line(exc)}; the '
                                'jobs submitted before it go on: run the suite again once it is '
