@@ -49,6 +49,13 @@ def pytest_configure(config):
         tempfile.tempdir = None  # tempfile computes its folder again from TMPDIR
 
 
+def pytest_collection_modifyitems(config, items):
+    """The slow tests first, each group in collection order: pytest-xdist hands tests to its
+    workers in this order, so the long runs start early and the short tests fill the gaps at
+    the end, instead of one worker finishing a long run while the other waits."""
+    items.sort(key=lambda item: item.get_closest_marker('slow') is None)
+
+
 #: A schedule small enough for tests (the defaults are the demo schedule of the configs).
 SMOKE_OPTIONS = [
     'train_cfg.max_iters=6', 'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
@@ -77,6 +84,17 @@ def small_demo(tmp_path_factory) -> Path:
 
     root = tmp_path_factory.mktemp('ucf101-demo')
     return generate_demo(root, groups=4, clips_per_group=2, frames=24, size=64)
+
+
+@pytest.fixture(scope='session')
+def tiny_demo(tmp_path_factory) -> Path:
+    """The smallest UCF101-layout demo the generator writes (5 classes, 3 groups of 1 clip, 24
+    frames of 32 px): split 1 trains on one video per class and tests on two, for smoke runs
+    that only need every step of a protocol to run once."""
+    from harness_videodata.ucf101 import generate_demo
+
+    root = tmp_path_factory.mktemp('ucf101-tiny-demo')
+    return generate_demo(root, groups=3, clips_per_group=1, frames=24, size=32)
 
 
 @pytest.fixture(scope='session')

@@ -78,9 +78,9 @@ def test_pretraining_config_trains_two_iterations(method, name, request, tmp_pat
 
 
 #: each evaluator is smoke-tested on a small demo of its dataset (fixtures of tests/conftest.py;
-#: every video protocol reads the UCF101 layout's demo), with the backbone of its data kind or
-#: the one a config's detector family needs
-SMOKE_DATA = {'ucf101': 'small_demo', 'hmdb51': 'small_demo', 'imagenet': 'small_image_demo',
+#: every video protocol reads the UCF101 layout's smallest demo, one train video per class),
+#: with the backbone of its data kind or the one a config's detector family needs
+SMOKE_DATA = {'ucf101': 'tiny_demo', 'hmdb51': 'tiny_demo', 'imagenet': 'small_image_demo',
               'voc07': 'small_voc07_demo', 'coco': 'small_coco_demo',
               'nyuv2': 'small_nyuv2_demo'}
 SMOKE_BACKBONE = {'video': 'r3d18', 'image': 'resnet18'}
