@@ -69,11 +69,19 @@ SMOKE_OPTIONS = [
 
 @pytest.fixture(scope='session')
 def example_site(tmp_path_factory) -> Path:
-    """tests/example_plugin, pip-installed (not editable) into its own folder."""
+    """tests/example_plugin, pip-installed (not editable) into its own folder. pip builds in
+    the plugin's own folder (its ``build`` and egg-info), so the test workers take turns: two
+    builds at once can leave one install with its metadata and without its package."""
+    import fcntl
+
     site = tmp_path_factory.mktemp('example-site')
-    subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', '--no-deps',
-                    '--no-build-isolation', '--disable-pip-version-check', '--target', str(site),
-                    str(REPO / 'tests' / 'example_plugin')], check=True, capture_output=True)
+    # the folder every test worker's base folder is in
+    with open(tmp_path_factory.getbasetemp().parent / 'example-plugin.lock', 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', '--no-deps',
+                        '--no-build-isolation', '--disable-pip-version-check', '--target',
+                        str(site), str(REPO / 'tests' / 'example_plugin')], check=True,
+                       capture_output=True)
     return site
 
 
@@ -133,6 +141,25 @@ def small_nyuv2_demo(tmp_path_factory) -> Path:
     from harness_nyudata.nyuv2 import generate_demo
 
     return generate_demo(tmp_path_factory.mktemp('nyuv2-demo'), train=6, test=3)
+
+
+@pytest.fixture
+def harness_here(example_site, monkeypatch, capsys):
+    """``harness ARGS`` in this process (the example plugin importable), as :func:`harness_cli`
+    runs it in a new one, without starting an interpreter and importing the stack again: the
+    exit code and what it printed, as a ``CompletedProcess``."""
+    from harness.cli import main
+
+    monkeypatch.syspath_prepend(str(example_site))
+
+    def run(*args: str, check: bool = False) -> subprocess.CompletedProcess:
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        if check and code != 0:
+            raise AssertionError(f'harness {" ".join(args)} failed ({code}):\n{out}\n{err}')
+        return subprocess.CompletedProcess(['harness', *args], code, out, err)
+
+    return run
 
 
 @pytest.fixture

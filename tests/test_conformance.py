@@ -16,10 +16,16 @@ METHODS = [variant for e in PM.components['method'].values()
 BACKBONES = [e.info for e in PM.components['backbone'].values()]
 PAIRS = [(m, b) for m in METHODS for b in BACKBONES
          if b.modality == m.modality and m.trains(b.name)]
+#: the backbones slowest to build and step on a CPU (1-4 s a pair); their pairs run with the
+#: whole suite, not in the fast set, except with the method's own default backbone
+SLOW_BACKBONES = {'vit-b16', 'vgg16', 'resnet50', 'r2plus1d18'}
 
 
-@pytest.mark.parametrize('method,backbone', PAIRS,
-                         ids=[f'{m.name}-{b.name}' for m, b in PAIRS])
+@pytest.mark.parametrize('method,backbone', [
+    pytest.param(m, b, id=f'{m.name}-{b.name}',
+                 marks=[pytest.mark.slow] if b.name in SLOW_BACKBONES
+                 and b.name != m.default_backbone else [])
+    for m, b in PAIRS])
 def test_method_trains_one_step_on_backbone(method, backbone):
     torch.manual_seed(0)
     model, cfg = build_method_model(method, backbone, hidden_dim=32)

@@ -29,11 +29,11 @@ def record_path(stdout: str) -> Path:
     return Path(lines[-1][len('record: '):])
 
 
-def test_brave_run_writes_a_valid_record_and_reuses_pretraining(harness_cli, small_demo,
+def test_brave_run_writes_a_valid_record_and_reuses_pretraining(harness_here, small_demo,
                                                                  tmp_path):
     args = run_args(small_demo, tmp_path, '--cfg-options', *SMOKE_OPTIONS,
                     'eval.model.cls_head.dropout_ratio=0.5')
-    first = harness_cli(*args, check=True)
+    first = harness_here(*args, check=True)
     assert 'top1: ' in first.stdout and 'top5: ' not in first.stdout  # 5 demo classes
     record = read_record(record_path(first.stdout))
     assert record['method']['name'] == 'brave' and record['backbone']['name'] == 'tiny3d'
@@ -74,7 +74,7 @@ def test_brave_run_writes_a_valid_record_and_reuses_pretraining(harness_cli, sma
         set(record['pretrain']['provenance']['distributions'])
 
     # another evaluation option: the pretraining is reused, the result is a record of its own
-    second = harness_cli(*args[:-1], 'eval.model.cls_head.dropout_ratio=0.4', check=True)
+    second = harness_here(*args[:-1], 'eval.model.cls_head.dropout_ratio=0.4', check=True)
     assert 'pretraining reused from cache' in second.stdout
     assert record_path(second.stdout) != record_path(first.stdout)
     again = read_record(record_path(second.stdout))
@@ -85,8 +85,8 @@ def test_brave_run_writes_a_valid_record_and_reuses_pretraining(harness_cli, sma
     assert again['pretrain']['checkpoint_sha256'] == record['pretrain']['checkpoint_sha256']
 
 
-def test_random_reference_has_no_pretraining(harness_cli, small_demo, tmp_path):
-    result = harness_cli('run', '--method', 'random', '--eval', 'ucf101', '--backbone', 'tiny3d',
+def test_random_reference_has_no_pretraining(harness_here, small_demo, tmp_path):
+    result = harness_here('run', '--method', 'random', '--eval', 'ucf101', '--backbone', 'tiny3d',
                          '--data', str(small_demo), '--work-dir', str(tmp_path),
                          '--records-dir', str(tmp_path / 'records'), '--cfg-options',
                          *[o for o in SMOKE_OPTIONS if o.startswith('eval.')], check=True)
@@ -131,14 +131,13 @@ def test_killed_pretraining_resumes_from_last_checkpoint(harness_cli, example_si
 
 
 @pytest.mark.slow
-def test_changed_method_code_trains_again_and_unchanged_code_reuses(small_demo, tmp_path):
-    """The example plugin is installed into a folder of this test, so its code can be edited."""
+def test_changed_method_code_trains_again_and_unchanged_code_reuses(example_site, small_demo,
+                                                                     tmp_path):
+    """A copy of the installed example plugin is this test's own, so its code can be
+    edited."""
     import os
 
-    site = tmp_path / 'site'
-    subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', '--no-deps',
-                    '--no-build-isolation', '--disable-pip-version-check', '--target', str(site),
-                    str(Path(__file__).parent / 'example_plugin')], check=True)
+    site = shutil.copytree(example_site, tmp_path / 'site')
     env = dict(os.environ, PYTHONPATH=str(site))
     args = [sys.executable, '-m', 'harness.cli', 'run', '--method', 'tinysiam', '--eval',
             'ucf101', '--protocol', 'linear', '--data', str(small_demo), '--pretrain-data',

@@ -23,20 +23,10 @@ def linear_probe(demo, work, *options: str) -> list[str]:
 
 
 @pytest.fixture
-def run_here(example_site, monkeypatch, capsys):
-    """``harness ARGS`` in this process (the example plugin importable), as a user runs it:
-    its exit code must be 0; returns what it printed."""
-    from harness.cli import main
-
-    monkeypatch.syspath_prepend(str(example_site))
-
-    def run(*args: str) -> str:
-        code = main(list(args))
-        out, err = capsys.readouterr()
-        assert code == 0, out + err
-        return out
-
-    return run
+def run_here(harness_here):
+    """``harness ARGS`` in this process, as a user runs it: its exit code must be 0; returns
+    what it printed."""
+    return lambda *args: harness_here(*args, check=True).stdout
 
 
 @pytest.mark.slow

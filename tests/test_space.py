@@ -12,9 +12,10 @@ from harness.run.jobs import plan_jobs
 
 
 @pytest.fixture(scope='module')
-def brave_linear(tmp_path_factory):
+def brave_linear(tmp_path_factory, tiny_demo):
     work = tmp_path_factory.mktemp('space')
     plan = plan_run(PluginManager(), RunOptions(method='brave', eval='ucf101', protocol='linear',
+                                                data=str(tiny_demo), pretrain_data='ucf101',
                                                 work_dir=str(work)))
     return plan, plan_jobs(plan, print)
 
