@@ -50,9 +50,9 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    """The slow tests first, each group in collection order: pytest-xdist hands tests to its
-    workers in this order, so the long runs start early and the short tests fill the gaps at
-    the end, instead of one worker finishing a long run while the other waits."""
+    """The slow tests first, each group in collection order. pytest-xdist hands tests to its
+    workers in this order, one or two at a time (tox.ini's ``--maxschedchunk 1``), so the long
+    runs start early and the short tests fill the last minutes of both workers."""
     items.sort(key=lambda item: item.get_closest_marker('slow') is None)
 
 

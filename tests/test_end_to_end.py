@@ -86,10 +86,10 @@ def test_brave_run_writes_a_valid_record_and_reuses_pretraining(harness_here, sm
 
 
 def test_random_reference_has_no_pretraining(harness_here, small_demo, tmp_path):
-    result = harness_here('run', '--method', 'random', '--eval', 'ucf101', '--backbone', 'tiny3d',
-                         '--data', str(small_demo), '--work-dir', str(tmp_path),
-                         '--records-dir', str(tmp_path / 'records'), '--cfg-options',
-                         *[o for o in SMOKE_OPTIONS if o.startswith('eval.')], check=True)
+    result = harness_here('run', '--method', 'random', '--eval', 'ucf101', '--backbone',
+                          'tiny3d', '--data', str(small_demo), '--work-dir', str(tmp_path),
+                          '--records-dir', str(tmp_path / 'records'), '--cfg-options',
+                          *[o for o in SMOKE_OPTIONS if o.startswith('eval.')], check=True)
     record = read_record(record_path(result.stdout))
     assert record['pretrain'] is None and record['eval']['weights'] is None
     assert not (tmp_path / 'pretrain').exists()
