@@ -1,5 +1,7 @@
-"""Shared fixtures: the example third-party plugin installed into a temporary site folder, a
-small demo dataset, and a way to run the ``harness`` command as a user would."""
+"""Shared fixtures: the example third-party plugin installed into a temporary site folder, small
+demo datasets, and two ways to run the ``harness`` command as a user would: in a new process
+(``harness_cli``) or in the test's own (``harness_here``). Also the slow tests' place in the
+order the test workers take them."""
 from __future__ import annotations
 
 import os
