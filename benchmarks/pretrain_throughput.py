@@ -23,10 +23,10 @@ before, so none always runs first) and each side's figure is the mean over all i
 iterations (samples/s is samples over time: a median would hide a stall that comes back every
 few iterations, as when the loader's workers fall behind), so a slow minute of a shared machine
 does not fall on one side only. All run with the best settings this machine allows:
-denormals flushed on a CPU (and the harness's loader workers at idle priority there, as in
-every harness run), on a GPU cuDNN's autotuner and channels-last in the plain loop always
-(``--cudnn-benchmark`` / ``--channels-last`` give them to the harness too); ``--amp`` applies
-to all. Prints samples/s of each, the two ratios (the first also per round), the data-wait
+denormals flushed and freed memory kept on a CPU (and the harness's loader workers at idle
+priority there, as in every harness run), on a GPU cuDNN's autotuner and channels-last in the
+plain loop always (``--cudnn-benchmark`` / ``--channels-last`` give them to the harness too);
+``--amp`` applies to all. Prints samples/s of each, the two ratios (the first also per round), the data-wait
 share, the share of the data preprocessor's batched augmentation (in the harness's step, done
 ahead for the plain loop) and, on a GPU, the achieved TFLOP/s (forward + backward FLOPs counted
 by ``torch.utils.flop_counter``).
@@ -249,10 +249,9 @@ def main() -> None:
     parser.add_argument('--work-dir', help='kept; default: a temporary folder, removed at '
                         'the end')
     args = parser.parse_args()
-    from harness.engine import (HarnessRunner, config_scope, flush_denormals,
-                                stop_loader_workers)
+    from harness.engine import HarnessRunner, config_scope, stop_loader_workers, use_fast_paths
 
-    flush_denormals()  # as every harness command: before any worker starts (they inherit it)
+    use_fast_paths()  # as every harness command: before any worker starts (they inherit them)
 
     from harness import data as datasets
     from harness.api import pick_config

@@ -347,10 +347,10 @@ def run_and_report(args, *, cfg_options: dict[str, Any] | None = None, **what: A
     :class:`~harness.run.RunOptions` fields that differ between the two."""
     from mmengine.dist import is_main_process
 
-    from harness.engine import flush_denormals
+    from harness.engine import use_fast_paths
     from harness.run import RunOptions, execute, plan_run
 
-    flush_denormals()  # before any thread or worker starts: they inherit it
+    use_fast_paths()  # before any thread or worker starts: they inherit them
 
     pm = _plugin_manager(args)
     if cfg_options is None:

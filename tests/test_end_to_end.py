@@ -45,8 +45,8 @@ def test_brave_run_writes_a_valid_record_and_reuses_pretraining(harness_here, sm
     assert record['eval']['weights']['loaded'] == record['eval']['weights']['total'] == 4
     assert {'torch', 'mmengine', 'mmcv', 'mmaction2'} <= set(record['provenance']['packages'])
     assert 'git_commit' in record['provenance']
-    assert record['provenance']['fast_paths'] == {'flush_denormal': True,
-                                                  'idle_loader_workers': True}  # on CPU
+    assert record['provenance']['fast_paths'] == {  # on CPU
+        'flush_denormal': True, 'keep_freed_memory': True, 'idle_loader_workers': True}
     assert record['pretrain']['dataset'] == 'kinetics400'  # the default demo pretraining set
     assert not (tmp_path / 'leaderboards' / 'README.md').exists()  # a run renders nothing
     # mmengine's environment dump is in the log file, not on the terminal

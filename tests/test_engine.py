@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import platform
 import subprocess
 import sys
 
@@ -139,6 +140,52 @@ def test_denormals_flushed_checks_the_compute_threads_too(pool_first):
     out = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True, env=env,
                          check=True).stdout.split()
     assert out == [str(not pool_first)]
+
+
+#: a program that frees 256 MB in 4 MB blocks twice, then counts the page faults of doing it a
+#: third time; as a function here, as a script for a fresh interpreter
+CHURN = """
+import resource
+
+
+def churn():  # 64 blocks of 4 MB, every page written, then all freed
+    blocks = [bytes([1]) * (4 << 20) for _ in range(64)]
+    del blocks
+
+
+def faults_of_a_third_churn():
+    churn(), churn()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    churn()
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != 'glibc', reason="glibc's mallopt")
+def test_freed_memory_is_kept_and_reused_without_page_faults():
+    # glibc's defaults hand the freed top of the heap back to the system, and writing it again
+    # faults every page in (256 MB: 65536 pages of 4 kB); a fresh interpreter without the
+    # harness shows it, so the count below can fail
+    fresh = subprocess.run([sys.executable, '-c', CHURN + 'print(faults_of_a_third_churn())'],
+                           capture_output=True, text=True, check=True)
+    assert int(fresh.stdout) > 30000
+    from harness.engine import freed_memory_kept, keep_freed_memory
+
+    assert keep_freed_memory() is True and freed_memory_kept() is True
+    space: dict = {}
+    exec(CHURN, space)
+    assert space['faults_of_a_third_churn']() < 1000
+
+
+def test_use_fast_paths_sets_both_and_lists_every_fast_path(monkeypatch):
+    from harness import engine
+
+    calls = []
+    monkeypatch.setattr(engine, 'flush_denormals', lambda: calls.append('flush'))
+    monkeypatch.setattr(engine, 'keep_freed_memory', lambda: calls.append('keep'))
+    paths = engine.use_fast_paths()
+    assert calls == ['flush', 'keep']
+    assert set(paths) == {'flush_denormal', 'keep_freed_memory', 'idle_loader_workers'}
 
 
 class WorkerView(Dataset):

@@ -9,7 +9,7 @@ from typing import Any, Collection, Mapping, Sequence
 
 import harness
 from harness.api import EvalResult
-from harness.engine import denormals_flushed, loader_workers_idle
+from harness.engine import fast_paths
 from harness.identity import record_identity
 from harness.plugins import Registered
 from harness.pretrain import Pretrained, PretrainJob
@@ -96,8 +96,7 @@ def build_record(plan: RunPlan, jobs: Sequence[Job], finished: Mapping[str, Pret
                            (*plugin_dists, *plan.distributions)),
                        'device': device_name(), 'started_at': started_at,
                        'duration_s': round(duration_s, 1), 'command': ' '.join(sys.argv),
-                       'fast_paths': {'flush_denormal': denormals_flushed(),
-                                      'idle_loader_workers': loader_workers_idle()}},
+                       'fast_paths': fast_paths()},
     }
 
 

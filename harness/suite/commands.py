@@ -69,9 +69,9 @@ def plan_table(planned: Sequence[PlannedRun]) -> str:
 
 
 def cmd_run(args) -> int:
-    from harness.engine import flush_denormals
+    from harness.engine import use_fast_paths
 
-    flush_denormals()  # as harness run: before any thread or worker starts
+    use_fast_paths()  # as harness run: before any thread or worker starts
     if not args.dry_run:
         check_executor(args.executor)
     if args.jobs < 1 or (args.jobs > 1 and args.executor == 'slurm'):

@@ -129,11 +129,11 @@ class GroupJob:
         import torch
         from mmengine.dist import is_main_process
 
-        from harness.engine import flush_denormals
+        from harness.engine import use_fast_paths
 
         if self.threads:  # before any compute thread starts, so that all of them flush
             torch.set_num_threads(self.threads)
-        flush_denormals()
+        use_fast_paths()
         pm = PluginManager(list(self.plugins))
         pm.check_hooks()
         suite = load_suite(self.suite)
