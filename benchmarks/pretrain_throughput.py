@@ -26,10 +26,10 @@ does not fall on one side only. All run with the best settings this machine allo
 denormals flushed and freed memory kept on a CPU (and the harness's loader workers at idle
 priority there, as in every harness run), on a GPU cuDNN's autotuner and channels-last in the
 plain loop always (``--cudnn-benchmark`` / ``--channels-last`` give them to the harness too);
-``--amp`` applies to all. Prints samples/s of each, the two ratios (the first also per round), the data-wait
-share, the share of the data preprocessor's batched augmentation (in the harness's step, done
-ahead for the plain loop) and, on a GPU, the achieved TFLOP/s (forward + backward FLOPs counted
-by ``torch.utils.flop_counter``).
+``--amp`` applies to all. Prints samples/s of each, the two ratios (the first also per
+round), the data-wait share, the share of the data preprocessor's batched augmentation (in the
+harness's step, done ahead for the plain loop) and, on a GPU, the achieved TFLOP/s (forward +
+backward FLOPs counted by ``torch.utils.flop_counter``).
 
 Sizes are ``FRAMESxPIXELS``: ``--narrow`` / ``--broad`` for BraVe's views, ``--view`` for both
 clips of the two-view methods (moco, byol, simsiam, videomoco), ``--clip`` for the clips of the
