@@ -91,7 +91,7 @@ def freed_memory_kept() -> bool:
 
 
 def use_fast_paths() -> dict[str, bool]:
-    """This process's CPU fast paths, set first thing by every harness command that computes
+    """This process's fast paths (both matter on a CPU), set first by every command that computes
     (pretraining, evaluation, feature extraction, the benchmarks), before any thread or worker
     starts (they inherit them): denormals flushed (:func:`flush_denormals`) and freed memory
     kept (:func:`keep_freed_memory`). Returns :func:`fast_paths`."""
