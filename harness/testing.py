@@ -85,21 +85,27 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def run_two_processes(worker, *args) -> dict:
+def run_two_processes(worker, *args, start_method: str = 'spawn') -> dict:
     """Spawn ``worker(rank, port, results, *args)`` as ranks 0 and 1; ``results`` is a shared
     dict the worker fills (it must be picklable, so a module-level function) and ``port`` a free
-    one for ``init_process_group``. Returns the results as a plain dict."""
-    return run_processes(worker, 2, *args)
+    one for ``init_process_group``. Returns the results as a plain dict.
+
+    start_method: ``'spawn'`` (a fresh interpreter per rank, which imports what the worker
+    needs: seconds per rank) or ``'fork'`` (a copy of this process, with every module it has
+    imported: for CPU-only workers, in a process that has not started CUDA and whose torch
+    computes on one thread, as under the harness's tox)."""
+    return run_processes(worker, 2, *args, start_method=start_method)
 
 
-def run_processes(worker, processes: int, *args) -> dict:
+def run_processes(worker, processes: int, *args, start_method: str = 'spawn') -> dict:
     """:func:`run_two_processes` with ``processes`` ranks (``worker(rank, port, results,
     *args)``; the world size is ``processes``)."""
     import torch.multiprocessing as mp
 
     with mp.Manager() as manager:
         results = manager.dict()
-        mp.spawn(worker, args=(free_port(), results, *args), nprocs=processes, join=True)
+        mp.start_processes(worker, args=(free_port(), results, *args), nprocs=processes,
+                           join=True, start_method=start_method)
         return dict(results)
 
 

@@ -108,7 +108,7 @@ def _worker(rank: int, port: int, results) -> None:
 
 @pytest.fixture(scope='module')
 def two():
-    return run_two_processes(_worker)
+    return run_two_processes(_worker, start_method='fork')
 
 
 def test_distributed_batch_norm_subclasses_keep_their_forward_and_match_the_whole_batch(two):

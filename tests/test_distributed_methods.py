@@ -136,7 +136,11 @@ def relative(got: dict, expected: dict) -> float:
 @pytest.fixture(scope='module', params=[2, 4], ids=['2 processes', '4 processes'])
 def across(request):
     world = request.param
-    return world, run_processes(_worker, world, world, (*METHODS, *SHUFFLED))
+    import harness_brave.model  # noqa: F401  (imported here, so the forked ranks have them)
+    import harness_contrastive.models  # noqa: F401
+
+    return world, run_processes(_worker, world, world, (*METHODS, *SHUFFLED),
+                                start_method='fork')
 
 
 @pytest.mark.parametrize('method', METHODS)
