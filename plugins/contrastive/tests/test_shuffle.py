@@ -24,7 +24,7 @@ def _worker(rank: int, port: int, results) -> None:
 
 
 def test_shuffle_across_two_processes_round_trips():
-    results = run_two_processes(_worker)
+    results = run_two_processes(_worker, start_method='fork')
     both = torch.cat([results[0]['batch'], results[1]['batch']])
     for rank in (0, 1):
         assert torch.equal(results[rank]['back'], results[rank]['batch'] * 2)
@@ -66,7 +66,7 @@ def _simclr_worker(rank: int, port: int, results) -> None:
 def test_simclr_takes_the_other_processes_views_as_negatives():
     from harness_contrastive.losses import nt_xent
 
-    results = run_two_processes(_simclr_worker)
+    results = run_two_processes(_simclr_worker, start_method='fork')
     for rank in (0, 1):
         own, other = results[rank]['views'], results[1 - rank]['views']
         expected = nt_xent(own[:3], own[3:], 0.5, other)
@@ -104,7 +104,7 @@ def test_simclr_gradient_across_processes_is_the_whole_batch_gradient():
     A gather without gradient misses what the other process's anchors send back."""
     from harness_contrastive.losses import nt_xent
 
-    results = run_two_processes(_simclr_gradient_worker)
+    results = run_two_processes(_simclr_gradient_worker, start_method='fork')
     views = [[view.clone().requires_grad_() for view in _simclr_views(rank)] for rank in (0, 1)]
     whole = nt_xent(torch.cat([views[0][0], views[1][0]]), torch.cat([views[0][1], views[1][1]]),
                     0.5)

@@ -225,7 +225,7 @@ def _ddp_worker(rank: int, port: int, results) -> None:
 @pytest.fixture(scope='module')
 def two_ranks():
     """VideoMoCo trained for a few steps in two gloo processes, wrapped as its config says."""
-    return run_two_processes(_ddp_worker)
+    return run_two_processes(_ddp_worker, start_method='fork')
 
 
 def test_both_players_train_in_step_on_both_ranks(two_ranks):

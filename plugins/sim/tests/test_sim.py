@@ -120,7 +120,7 @@ def _correlation_worker(rank, port, results):
 
 def test_unigrad_correlation_is_averaged_over_processes():
     """F of rank 0 = diag(1, 0), of rank 1 = diag(0, 4): every process uses diag(0.5, 2)."""
-    results = run_two_processes(_correlation_worker)
+    results = run_two_processes(_correlation_worker, start_method='fork')
     assert results[0] == results[1] == [[0.5, 0.0], [0.0, 2.0]]
 
 
