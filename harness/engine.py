@@ -170,13 +170,21 @@ def quiet_terminal(logger: logging.Logger) -> logging.Logger:
     return logger
 
 
+#: numbers the file loggers this process makes (:func:`file_logger`)
+_FILE_LOGGER_NUMBERS = itertools.count(1)
+
+
 def file_logger(name: str, log_file: Path):
-    """An mmengine logger, made the current one, writing INFO to ``log_file`` and only
-    warnings to the terminal (for work the harness runs outside a Runner)."""
+    """A new mmengine logger, made the current one, writing INFO to ``log_file`` and only
+    warnings to the terminal (for work the harness runs outside a Runner). Each call makes its
+    own instance (``name`` numbered): mmengine returns an existing instance of a name as it
+    is, so a second log file under the same name would have been ignored, its lines written
+    to the first."""
     from mmengine.logging import MMLogger
 
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    return quiet_terminal(MMLogger.get_instance(name, log_file=str(log_file), log_level='INFO'))
+    return quiet_terminal(MMLogger.get_instance(f'{name}-{next(_FILE_LOGGER_NUMBERS)}',
+                                                log_file=str(log_file), log_level='INFO'))
 
 
 def stop_loader_workers(loop) -> int:

@@ -114,6 +114,24 @@ def test_runners_built_within_one_second_keep_their_own_log_folders(tmp_path):
     assert list((tmp_path / 'b').rglob('scalars.json'))
 
 
+def test_file_loggers_of_one_name_each_write_their_own_file(tmp_path):
+    """Two extractions in one process (a suite) log under the same name: each log line goes to
+    the file its own call named, not to the first call's."""
+    import warnings
+
+    from harness.engine import file_logger
+
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')  # mmengine warns when an existing name gets a new file
+        first = file_logger('features-x', tmp_path / 'a' / 'features.log')
+        first.info('one')
+        second = file_logger('features-x', tmp_path / 'b' / 'features.log')
+        second.info('two')
+    a, b = ((tmp_path / d / 'features.log').read_text() for d in 'ab')
+    assert 'one' in a and 'two' not in a
+    assert 'two' in b and 'one' not in b
+
+
 def test_flush_denormals_zeroes_denormals_here_and_in_threads_started_later():
     import threading
 
