@@ -117,7 +117,7 @@ def test_lasso_penalty_and_combination_in_the_model_by_hand():
     model = slim_model(lasso=True, layers=('layer2', 'layer3', 'layer4'), lasso_strength=0.01)
     model.eval()
     losses = model(batch(), mode='loss')
-    assert float(losses['loss_lasso']) == pytest.approx(0.04)
+    assert float(losses['loss_lasso'].detach()) == pytest.approx(0.04)
     images = torch.randn(2, 3, 64, 64)
     adapted = model.adapters(ResNetStages(model.backbone).maps(images, model.layers))
     assert all(m.shape == (2, 16, 2, 2) for m in adapted)  # 16 channels, layer4's size
