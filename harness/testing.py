@@ -19,8 +19,8 @@ Helpers:
   words ``harness run --cfg-options`` takes.
 - The checks ``harness validate`` runs are functions of :mod:`harness.conformance`.
 - :func:`free_port`, :func:`run_two_processes`, :func:`run_processes`: a local TCP port for a
-  process group, and a worker run in two (or N) spawned processes that report into a shared
-  dict (distributed tests).
+  process group, and a worker run in two (or N) spawned (or forked) processes that report into
+  a shared dict (distributed tests).
 """
 from __future__ import annotations
 
