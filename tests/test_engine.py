@@ -37,6 +37,7 @@ class Regress(BaseModel):
 def runner(tmp_path, persistent: bool) -> HarnessRunner:
     return HarnessRunner(
         model=Regress(), work_dir=str(tmp_path),
+        experiment_name=f'stops-{persistent}',  # mmengine's default (the second) may repeat
         train_dataloader=dict(dataset=Numbers(), batch_size=4, num_workers=2,
                               persistent_workers=persistent,
                               sampler=dict(type='InfiniteSampler', shuffle=True)),

@@ -146,7 +146,8 @@ def test_task_weights_scale_their_loss_and_configuration_errors():
     plain = slim_model().eval()
     torch.manual_seed(0)
     weighted = slim_model(weights={'motion': 2.0}).eval()
-    a, b = plain(inputs), weighted(inputs)
+    with torch.no_grad():
+        a, b = plain(inputs), weighted(inputs)
     assert float(b['loss_motion']) == pytest.approx(2 * float(a['loss_motion']))
     assert float(b['loss_exemplar']) == pytest.approx(float(a['loss_exemplar']))
     assert 'loss_lasso' not in a
@@ -188,7 +189,7 @@ def test_the_joint_loss_falls_over_a_few_steps():
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        totals.append(float(loss))
+        totals.append(loss.item())
     first, last = sum(totals[:3]) / 3, sum(totals[-3:]) / 3
     assert last < 0.7 * first, (first, last)
 
@@ -222,5 +223,5 @@ def test_relative_position_is_learned_where_position_shows_in_the_pixels():
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        losses.append(float(loss))
+        losses.append(loss.item())
     assert sum(losses[-10:]) / 10 < 1.4, losses[-10:]  # ln 8 = 2.08
