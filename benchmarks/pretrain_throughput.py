@@ -27,8 +27,8 @@ denormals flushed and freed memory kept on a CPU (and the harness's loader worke
 priority there, as in every harness run), on a GPU cuDNN's autotuner and channels-last in the
 plain loop always (``--cudnn-benchmark`` / ``--channels-last`` give them to the harness too);
 ``--amp`` applies to all. Prints samples/s of each, the two ratios (the first also per
-round), the data-wait share, the share of the data preprocessor's batched augmentation (in the
-harness's step, done ahead for the plain loop) and, on a GPU, the achieved TFLOP/s (forward +
+round), the data-wait share, the share of the data preprocessor's batched augmentation (timed
+around the harness's own calls in its steps; done ahead for the plain loop) and, on a GPU, the achieved TFLOP/s (forward +
 backward FLOPs counted by ``torch.utils.flop_counter``).
 
 Sizes are ``FRAMESxPIXELS``: ``--narrow`` / ``--broad`` for BraVe's views, ``--view`` for both
@@ -98,34 +98,60 @@ def resize_views(cfg, args) -> int:
     return max(spans)
 
 
-def harness_run(cfg, iters: int, warmup: int):
-    """Seconds of each iteration and data-wait seconds of each iteration after ``warmup``,
-    from the Runner's logs, and the Runner's train dataloader."""
+def timed_calls(module, device: str):
+    """Time each call of ``module`` from now on; returns a function giving the seconds of each
+    call so far. On a GPU the time is the device's (CUDA events around the call, read at the
+    end, so the timing adds no synchronisation to the step it measures)."""
+    marks, forward = [], module.forward
+
+    def timed(*args, **kwargs):
+        if device == 'cuda':
+            start, end = (torch.cuda.Event(enable_timing=True) for _ in range(2))
+            start.record()
+            out = forward(*args, **kwargs)
+            end.record()
+            marks.append((start, end))
+            return out
+        started = time.perf_counter()
+        out = forward(*args, **kwargs)
+        marks.append(time.perf_counter() - started)
+        return out
+
+    def seconds() -> list[float]:
+        if device == 'cuda':
+            torch.cuda.synchronize()
+            return [start.elapsed_time(end) / 1000 for start, end in marks]
+        return list(marks)
+
+    module.forward = timed
+    return seconds
+
+
+def harness_run(cfg, iters: int, warmup: int, device: str):
+    """Seconds of each iteration after ``warmup``, its data-wait seconds (both from the
+    Runner's logs) and its data preprocessor's seconds (timed around the Runner's own calls:
+    the batched augmentation), and the Runner's train dataloader."""
     from harness.engine import build_runner
 
     runner = build_runner(cfg)
+    preprocessing = timed_calls(runner.model.data_preprocessor, device)
     runner.train()
     hub = runner.message_hub
     times = list(hub.get_scalar('train/time').data[0])[warmup:]
     waits = list(hub.get_scalar('train/data_time').data[0])[warmup:]
     assert len(times) == iters - warmup, (len(times), iters, warmup)
-    return times, waits, runner.train_dataloader
+    preprocessing = preprocessing()
+    assert len(preprocessing) == iters, (len(preprocessing), iters)  # one call a step
+    return times, waits, preprocessing[warmup:], runner.train_dataloader
 
 
-def real_batches(loader, model, count: int, device: str) -> tuple[list[dict], float]:
+def real_batches(loader, model, count: int, device: str) -> list[dict]:
     """``count`` batches of the harness's own dataloader, each passed through the model's data
-    preprocessor in training mode (its augmentation included) and left on ``device``, and the
-    median seconds the preprocessor took per batch (work the harness's step includes)."""
-    batches, times = [], []
+    preprocessor in training mode (its augmentation included) and left on ``device``."""
     model.to(device).train()
     with torch.no_grad():
-        for _, batch in zip(range(count), endless(loader)):
-            started = time.perf_counter()
-            batches.append(model.data_preprocessor(batch, True))
-            if device == 'cuda':
-                torch.cuda.synchronize()
-            times.append(time.perf_counter() - started)
-    return batches, statistics.median(times)
+        return [model.data_preprocessor(batch, True)
+                for _, batch in zip(range(count), endless(loader))]
 
 
 def rotated(items, shift: int) -> list:
@@ -308,14 +334,16 @@ def main() -> None:
     torch.backends.cudnn.benchmark = args.cudnn_benchmark
 
     # each round's iteration times of the harness and of the plain loop
-    harness_rounds, plain_rounds, waits, fed_times, flops = [], [], [], [], []
+    harness_rounds, plain_rounds, waits, preprocessing, fed_times, flops = [], [], [], [], [], []
 
     def harness():
         """One harness round; returns its Runner's train dataloader."""
         torch.backends.cudnn.benchmark = args.cudnn_benchmark
-        times, round_waits, loader = harness_run(copy.deepcopy(cfg), args.iters, args.warmup)
+        times, round_waits, round_preprocessing, loader = harness_run(
+            copy.deepcopy(cfg), args.iters, args.warmup, args.device)
         harness_rounds.append(times)
         waits.extend(round_waits)
+        preprocessing.extend(round_preprocessing)
         return loader
 
     def plain():
@@ -343,7 +371,7 @@ def main() -> None:
     if args.device == 'cuda':  # the plain loop's fast paths, whatever the harness had
         model.data_preprocessor.channels_last = True
     preprocessor = model.data_preprocessor  # the plain loop may replace it
-    batches, augment_s = real_batches(first_loader, model, args.iters, args.device)
+    batches = real_batches(first_loader, model, args.iters, args.device)
     stop_loader_workers(first_loader)
     plain(), fed()
     for round_index in range(1, args.rounds):
@@ -355,6 +383,7 @@ def main() -> None:
     step_s = statistics.fmean([t for times in harness_rounds for t in times])
     plain_s = statistics.fmean([t for times in plain_rounds for t in times])
     wait_s, fed_s = statistics.fmean(waits), statistics.fmean(fed_times)
+    augment_s = statistics.fmean(preprocessing)
 
     harness_rate, plain_rate = args.batch / step_s, args.batch / plain_s
     sizes = ', '.join([f'{k} {v[0]}x{v[1]}' for k in ('narrow', 'broad', 'view', 'clip')

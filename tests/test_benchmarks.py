@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
 from tests.conftest import REPO
 
@@ -54,6 +55,15 @@ def _module(name: str):
         sys.modules[name] = module  # dataclasses look their module up there
         spec.loader.exec_module(module)
     return sys.modules[name]
+
+
+def test_timed_calls_times_each_call_of_the_module_and_passes_its_result_through():
+    module = torch.nn.Identity()
+    seconds = _module('pretrain_throughput').timed_calls(module, 'cpu')
+    x = torch.ones(2)
+    assert seconds() == []
+    assert module(x) is x and module(x) is x
+    assert len(seconds()) == 2 and all(s >= 0 for s in seconds())
 
 
 def test_throughput_ratio_per_round_pairs_each_rounds_mean_times():
