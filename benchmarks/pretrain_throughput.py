@@ -28,8 +28,8 @@ priority there, as in every harness run), on a GPU cuDNN's autotuner and channel
 plain loop always (``--cudnn-benchmark`` / ``--channels-last`` give them to the harness too);
 ``--amp`` applies to all. Prints samples/s of each, the two ratios (the first also per
 round), the data-wait share, the share of the data preprocessor's batched augmentation (timed
-around the harness's own calls in its steps; done ahead for the plain loop) and, on a GPU, the achieved TFLOP/s (forward +
-backward FLOPs counted by ``torch.utils.flop_counter``).
+around the harness's own calls in its steps; done ahead for the plain loop) and, on a GPU,
+the achieved TFLOP/s (forward + backward FLOPs counted by ``torch.utils.flop_counter``).
 
 Sizes are ``FRAMESxPIXELS``: ``--narrow`` / ``--broad`` for BraVe's views, ``--view`` for both
 clips of the two-view methods (moco, byol, simsiam, videomoco), ``--clip`` for the clips of the
