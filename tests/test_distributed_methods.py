@@ -5,10 +5,11 @@ MoCo v3, BraVe), in float64, with the inputs (the augmentation) fixed; and the s
 methods (MoCo, VideoMoCo) encode keys on a shuffled sub-batch and keep one queue on every
 process.
 
-One spawn per world size runs every method (module-scoped fixtures), so the whole file takes
-seconds. :func:`measure` also runs the step as before this harness had cross-process BN (no
-conversion; SimCLR's negatives gathered without gradient too): ``python -m
-tests.test_distributed_methods`` prints the gradient differences before and after.
+One set of processes per world size (forked, so they inherit the imports) runs every method
+(module-scoped fixtures), so the whole file takes seconds. :func:`measure` also runs the step
+as before this harness had cross-process BN (no conversion; SimCLR's negatives gathered
+without gradient too): ``python -m tests.test_distributed_methods`` prints the gradient
+differences before and after.
 """
 from __future__ import annotations
 

@@ -117,7 +117,7 @@ def test_lasso_penalty_and_combination_in_the_model_by_hand():
     model = slim_model(lasso=True, layers=('layer2', 'layer3', 'layer4'), lasso_strength=0.01)
     model.eval()
     losses = model(batch(), mode='loss')
-    assert float(losses['loss_lasso'].detach()) == pytest.approx(0.04)
+    assert losses['loss_lasso'].item() == pytest.approx(0.04)
     images = torch.randn(2, 3, 64, 64)
     adapted = model.adapters(ResNetStages(model.backbone).maps(images, model.layers))
     assert all(m.shape == (2, 16, 2, 2) for m in adapted)  # 16 channels, layer4's size
@@ -126,7 +126,7 @@ def test_lasso_penalty_and_combination_in_the_model_by_hand():
         model.combine.weights[model.tasks.index('motion')] = torch.tensor([0.5, 0.25, 0.0])
     torch.testing.assert_close(model.task_map(images, 'motion'),
                                0.5 * adapted[0] + 0.25 * adapted[1])
-    assert float(model(batch())['loss_lasso'].detach()) == pytest.approx(0.01 * (3 + 0.75))
+    assert model(batch())['loss_lasso'].item() == pytest.approx(0.01 * (3 + 0.75))
 
 
 def test_stage_adapters_standardise_and_pool_to_the_top_size():
