@@ -134,13 +134,13 @@ def harness_run(cfg, iters: int, warmup: int, device: str):
     from harness.engine import build_runner
 
     runner = build_runner(cfg)
-    preprocessing = timed_calls(runner.model.data_preprocessor, device)
+    preprocessor_seconds = timed_calls(runner.model.data_preprocessor, device)
     runner.train()
     hub = runner.message_hub
     times = list(hub.get_scalar('train/time').data[0])[warmup:]
     waits = list(hub.get_scalar('train/data_time').data[0])[warmup:]
     assert len(times) == iters - warmup, (len(times), iters, warmup)
-    preprocessing = preprocessing()
+    preprocessing = preprocessor_seconds()
     assert len(preprocessing) == iters, (len(preprocessing), iters)  # one call a step
     return times, waits, preprocessing[warmup:], runner.train_dataloader
 

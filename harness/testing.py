@@ -86,9 +86,10 @@ def free_port() -> int:
 
 
 def run_two_processes(worker, *args, start_method: str = 'spawn') -> dict:
-    """Spawn ``worker(rank, port, results, *args)`` as ranks 0 and 1; ``results`` is a shared
-    dict the worker fills (it must be picklable, so a module-level function) and ``port`` a free
-    one for ``init_process_group``. Returns the results as a plain dict.
+    """Run ``worker(rank, port, results, *args)`` as ranks 0 and 1, each in a process of its
+    own; ``results`` is a shared dict the worker fills (it must be picklable, so a module-level
+    function) and ``port`` a free one for ``init_process_group``. Returns the results as a
+    plain dict.
 
     start_method: ``'spawn'`` (a fresh interpreter per rank, which imports what the worker
     needs: seconds per rank) or ``'fork'`` (a copy of this process, with every module it has
